@@ -1,0 +1,217 @@
+// The OTCA math after the latent reduction, written once for both backends.
+// Every function here is __host__ __device__ under nvcc and plain inline C++ elsewhere, so the CPU
+// tests run the very lines the GPU runs. All arithmetic is float64 and every sum runs in index
+// order, the same order as lib/reference.ts, so native results differ from the reference only by
+// the float32 latent reduction and the float32 rounding of the outputs.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define OTCA_HD __host__ __device__ __forceinline__
+#else
+#define OTCA_HD inline
+#endif
+
+namespace otca {
+namespace math {
+
+// Options as plain values, copyable to the device by value (no host pointers).
+struct Params {
+  int temporal = 0;     // 0 tcd, 1 uniform
+  int weightScale = 0;  // 0 mean, 1 sum
+  int objective = 0;    // 0 moca, 1 min-norm, 2 weighted-advantage, 3 weighted-reward
+  int stdScope = 0;     // 0 group, 1 batch
+  int exploration = 0;  // 0 absolute, 1 centered
+  int stdCorrection = 1;
+  double minWeight = 0.5;
+  double advClip = 5.0;
+  double epsAdv = 1e-8;
+  double epsTcd = 1e-6;
+  double epsMoca = 1e-6;
+  double epsSolver = 1e-8;
+};
+
+OTCA_HD double clampd(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+// ------------------------------------------------------------------ TCD (eqs. 6-8)
+
+// Cosine similarity from the reduction's sums: dot = <z_j, z_T>, sqj = |z_j|^2, sqT = |z_T|^2.
+// S = 0 where either norm is 0 [SPEC choice].
+OTCA_HD double cosine(double dot, double sqj, double sqT) {
+  if (!(sqj > 0.0) || !(sqT > 0.0)) return 0.0;
+  return dot / (sqrt(sqj) * sqrt(sqT));
+}
+
+// Finishes one sample from its T+1 (dot, sq) pairs (dot[j] = <z_j, z_T>, sq[j] = |z_j|^2, so
+// sq[T] = |z_T|^2). Writes whichever outputs are non-null (rows of length T+1 or T) and returns q.
+// Two passes over t, no scratch: the first sums u, the second writes.
+OTCA_HD double finish_sample(const double* dot, const double* sq, int64_t T, const Params& p,
+                             float* S, float* dS, float* wbar, float* w) {
+  const double sqT = sq[T];
+  double sumU = 0.0;
+  double prev = cosine(dot[0], sq[0], sqT);
+  if (S) S[0] = static_cast<float>(prev);
+  for (int64_t t = 0; t < T; ++t) {
+    const double next = cosine(dot[t + 1], sq[t + 1], sqT);
+    if (S) S[t + 1] = static_cast<float>(next);
+    const double d = next - prev;
+    sumU += (d > 0.0 ? d : 0.0) + p.epsTcd;
+    prev = next;
+  }
+  double q = 0.0;
+  prev = cosine(dot[0], sq[0], sqT);
+  const double Td = static_cast<double>(T);
+  for (int64_t t = 0; t < T; ++t) {
+    const double next = cosine(dot[t + 1], sq[t + 1], sqT);
+    const double d = next - prev;
+    prev = next;
+    const double wb = ((d > 0.0 ? d : 0.0) + p.epsTcd) / sumU;
+    q += wb * d;
+    double wt = p.temporal == 0 ? p.minWeight + (1.0 - p.minWeight) * Td * wb : 1.0;
+    if (p.weightScale == 1) wt /= Td;
+    if (dS) dS[t] = static_cast<float>(d);
+    if (wbar) wbar[t] = static_cast<float>(wb);
+    if (w) w[t] = static_cast<float>(wt);
+  }
+  return q;
+}
+
+// ------------------------------------------------------------------ group statistics
+
+struct Stats {
+  double mean = 0.0;
+  double std = 0.0;
+};
+
+// Mean and std of x(i) for i in [begin, end), two passes in index order. n - corr <= 0 gives
+// std 0 (a group of one sample), never NaN.
+template <class X>
+OTCA_HD Stats stats_of(X x, int64_t begin, int64_t end, int corr) {
+  Stats s;
+  const int64_t n = end - begin;
+  if (n <= 0) return s;
+  double sum = 0.0;
+  for (int64_t i = begin; i < end; ++i) sum += x(i);
+  s.mean = sum / static_cast<double>(n);
+  const int64_t dof = n - corr;
+  if (dof <= 0) return s;
+  double ss = 0.0;
+  for (int64_t i = begin; i < end; ++i) {
+    const double d = x(i) - s.mean;
+    ss += d * d;
+  }
+  s.std = sqrt(ss / static_cast<double>(dof));
+  return s;
+}
+
+// Eq. 2 for one value: clip((x - mean) / (std + epsAdv), -advClip, advClip) * scale.
+// `centerMean` is the group's mean; `spreadStd` the group's or the batch's std (stdScope).
+OTCA_HD double group_advantage(double x, double centerMean, double spreadStd, const Params& p,
+                               double scale) {
+  const double a = (x - centerMean) / (spreadStd + p.epsAdv);
+  return clampd(a, -p.advClip, p.advClip) * scale;
+}
+
+// Eq. 12 (absolute) or its centred reading: e = |q - c| / (std_g q + epsMoca).
+OTCA_HD double exploration(double q, const Stats& qGroup, const Params& p) {
+  const double num = p.exploration == 1 ? fabs(q - qGroup.mean) : fabs(q);
+  return num / (qGroup.std + p.epsMoca);
+}
+
+// Eq. 14: lam = max(0, s) / (|s| + epsMoca) * tanh(e), s = sum_k A_k (index order).
+template <class AFn>
+OTCA_HD double moca_lambda(AFn A, int64_t K, double e, const Params& p) {
+  double s = 0.0;
+  for (int64_t k = 0; k < K; ++k) s += A(k);
+  return (s > 0.0 ? s : 0.0) / (fabs(s) + p.epsMoca) * tanh(e);
+}
+
+// The solution of Algorithm 1 has at most two non-zero coefficients: c[lo] and c[hi]
+// (hi = -1 for a one-hot c).
+struct Solve {
+  int64_t lo = 0, hi = -1;
+  double clo = 1.0, chi = 0.0;
+  double f = 0.0;  // sum_k c_k A_k
+};
+
+// Algorithm 1 (SPEC section 3) for one sample, A given as a functor over k = 0..K-1.
+// Step 3's "sort ascending (ties by index), first adjacent pair lo <= zhat <= hi" is found without
+// sorting: with L = {A < zhat}, E = {A == zhat}, H = {A > zhat}, the sorted order is L, E, H, so
+// lo is the last of L (largest value, then largest index) and hi the next element; when L is
+// empty, lo is the first of E and hi the element after it. Where hi == lo in value (only possible
+// with epsSolver = 0) or no pair exists (K = 1), c is one-hot at lo, since then A[lo] == zhat.
+template <class AFn>
+OTCA_HD Solve moca_solve(AFn A, int64_t K, double lam, double epsSolver) {
+  Solve r;
+  double smin = A(0), smax = A(0);
+  int64_t argmax = 0;
+  for (int64_t k = 1; k < K; ++k) {
+    const double a = A(k);
+    if (a < smin) smin = a;
+    if (a > smax) { smax = a; argmax = k; }
+  }
+  if (smax - smin < epsSolver) {  // step 1
+    r.lo = argmax;
+    r.f = A(argmax);
+    return r;
+  }
+  const double zhat = clampd(lam * 0.5, smin, smax);
+  for (int64_t k = 0; k < K; ++k) {  // step 2
+    if (fabs(A(k) - zhat) < epsSolver) {
+      r.lo = k;
+      r.f = A(k);
+      return r;
+    }
+  }
+  int64_t lastL = -1, firstE = -1, secondE = -1, firstH = -1;  // step 3
+  double vL = 0.0, vH = 0.0;
+  for (int64_t k = 0; k < K; ++k) {
+    const double a = A(k);
+    if (a < zhat) {
+      if (lastL < 0 || a >= vL) { lastL = k; vL = a; }
+    } else if (a == zhat) {
+      if (firstE < 0) firstE = k;
+      else if (secondE < 0) secondE = k;
+    } else {
+      if (firstH < 0 || a < vH) { firstH = k; vH = a; }
+    }
+  }
+  int64_t lo, hi;
+  if (lastL >= 0) {
+    lo = lastL;
+    hi = firstE >= 0 ? firstE : firstH;
+  } else {
+    lo = firstE;
+    hi = secondE >= 0 ? secondE : firstH;
+  }
+  const double alo = A(lo);
+  if (hi < 0 || A(hi) == alo) {
+    r.lo = lo;
+    r.f = alo;
+    return r;
+  }
+  const double ahi = A(hi);
+  r.lo = lo;
+  r.hi = hi;
+  r.clo = (ahi - zhat) / (ahi - alo);
+  r.chi = (zhat - alo) / (ahi - alo);
+  r.f = r.clo * alo + r.chi * ahi;  // the other K-2 terms are exact zeros
+  return r;
+}
+
+// Coefficient k of a Solve.
+OTCA_HD double solve_coefficient(const Solve& s, int64_t k) {
+  if (k == s.lo) return s.clo;
+  if (k == s.hi) return s.chi;
+  return 0.0;
+}
+
+// ------------------------------------------------------------------ the effective advantage
+
+// Eq. 15 input, in float32 exactly as the two-phase API composes it: float(w) * float(f).
+OTCA_HD float effective_advantage(float w, float f) { return w * f; }
+
+}  // namespace math
+}  // namespace otca
