@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // global.gc for the soak and async-lifetime tests (test/cpu/soak.test.ts, async.test.ts).
+    execArgv: ['--expose-gc'],
     include: ['test/cpu/**/*.test.ts', 'test/package/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

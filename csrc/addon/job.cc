@@ -1,0 +1,278 @@
+// Unwrapping and re-checking a NativeJob (lib/native.ts). Cheap checks only: kinds, integer
+// ranges, exact buffer lengths, detached buffers. The option values are re-checked by the core's
+// check_options(); the math is the core's.
+#include "job.h"
+
+#include <cmath>
+#include <limits>
+
+namespace otca_addon {
+namespace {
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+
+std::string Describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) return v.ToString().Utf8Value();
+  if (v.IsBoolean()) return v.ToBoolean().Value() ? "true" : "false";
+  if (v.IsString()) return "string";
+  if (v.IsTypedArray()) return "TypedArray";
+  if (v.IsArray()) return "Array";
+  if (v.IsFunction()) return "function";
+  return "object";
+}
+
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& expected, const std::string& arg,
+                            const std::string& got) {
+  throw Napi::TypeError::New(env, "Expected " + expected + " for " + arg + " but received " + got);
+}
+
+[[noreturn]] void ThrowRange(Napi::Env env, const std::string& expected, const std::string& arg,
+                             const std::string& got) {
+  throw Napi::RangeError::New(env, "Expected " + expected + " for " + arg + " but received " + got);
+}
+
+Napi::Object GetObject(Napi::Env env, const Napi::Value& v, const std::string& arg) {
+  if (!v.IsObject() || v.IsArray() || v.IsFunction()) ThrowType(env, "object", arg, Describe(v));
+  return v.As<Napi::Object>();
+}
+
+double GetNumber(Napi::Env env, const Napi::Object& o, const char* key, const std::string& arg) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) ThrowType(env, "number", arg, Describe(v));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t GetInteger(Napi::Env env, const Napi::Object& o, const char* key, const std::string& arg,
+                   int64_t min, int64_t max) {
+  double d = GetNumber(env, o, key, arg);
+  if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) ||
+      d > static_cast<double>(max) || d > kMaxSafeInteger) {
+    ThrowRange(env, "integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]", arg,
+               Napi::Number::New(env, d).ToString().Utf8Value());
+  }
+  return static_cast<int64_t>(d);
+}
+
+// a * b without overflow, or -1.
+int64_t CheckedMul(int64_t a, int64_t b) {
+  if (a < 0 || b < 0) return -1;
+  if (a != 0 && b > std::numeric_limits<int64_t>::max() / a) return -1;
+  return a * b;
+}
+
+// The TypedArray `v`, of element type `type`, not detached, with exactly `length` elements.
+// Returns its data pointer; registers it for keep-alive when asked.
+void* GetTypedArray(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
+                    napi_typedarray_type type, const char* typeName, int64_t length,
+                    const std::string& arg) {
+  if (!v.IsTypedArray()) ThrowType(env, typeName, arg, Describe(v));
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != type) ThrowType(env, typeName, arg, "another TypedArray");
+  Napi::ArrayBuffer ab = ta.ArrayBuffer();
+  if (ab.IsDetached()) ThrowType(env, "a live (not detached) buffer", arg, "a detached ArrayBuffer");
+  if (length < 0 || static_cast<uint64_t>(ta.ElementLength()) != static_cast<uint64_t>(length)) {
+    ThrowRange(env, "length " + std::to_string(length), arg,
+               "length " + std::to_string(ta.ElementLength()));
+  }
+  if (keepAlive) job.keepAlive.push_back(Napi::Persistent(ta));
+  return static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
+}
+
+void ParseOptions(Napi::Env env, Job& job, const Napi::Object& o, int64_t K) {
+  otca::Options& opt = job.opt;
+  opt.temporal = static_cast<otca::Temporal>(GetInteger(env, o, "temporal", "options.temporal", 0, 1));
+  opt.weightScale =
+      static_cast<otca::WeightScale>(GetInteger(env, o, "weightScale", "options.weightScale", 0, 1));
+  opt.objective =
+      static_cast<otca::Objective>(GetInteger(env, o, "objective", "options.objective", 0, 3));
+  opt.stdScope = static_cast<otca::StdScope>(GetInteger(env, o, "stdScope", "options.stdScope", 0, 1));
+  opt.exploration = static_cast<otca::Exploration>(
+      GetInteger(env, o, "explorationSignal", "options.explorationSignal", 0, 1));
+  opt.minWeight = GetNumber(env, o, "minWeight", "options.minWeight");
+  opt.stdCorrection =
+      static_cast<int>(GetInteger(env, o, "stdCorrection", "options.stdCorrection", 0, 1));
+  opt.advClip = GetNumber(env, o, "advClip", "options.advClip");
+  opt.epsAdv = GetNumber(env, o, "epsAdv", "options.epsAdv");
+  opt.epsTcd = GetNumber(env, o, "epsTcd", "options.epsTcd");
+  opt.epsMoca = GetNumber(env, o, "epsMoca", "options.epsMoca");
+  opt.epsSolver = GetNumber(env, o, "epsSolver", "options.epsSolver");
+  opt.threads = static_cast<int>(GetInteger(env, o, "threads", "options.threads", 0, 4096));
+
+  // The weight arrays matter only where there are rewards (K known); they are copied.
+  auto vec = [&](const char* key, std::vector<double>& dst) -> const double* {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined() || v.IsNull() || K <= 0) return nullptr;
+    std::string arg = std::string("options.") + key;
+    const double* p = static_cast<const double*>(
+        GetTypedArray(env, job, false, v, napi_float64_array, "Float64Array", K, arg));
+    dst.assign(p, p + K);
+    return dst.data();
+  };
+  opt.objectiveWeights = vec("objectiveWeights", job.objectiveWeights);
+  opt.objectiveScale = vec("objectiveScale", job.objectiveScale);
+}
+
+void ParseLatents(Napi::Env env, Job& job, const Napi::Object& root, bool keepAlive) {
+  Napi::Object o = GetObject(env, root.Get("latents"), "latents");
+  int64_t dt = GetInteger(env, o, "dtype", "latents.dtype", 0, 3);
+  if (dt == static_cast<int64_t>(otca::DType::Float64)) {
+    ThrowType(env, "float32, float16 or bfloat16", "latents dtype", "float64");
+  }
+  otca::Latents& lat = job.lat;
+  lat.dtype = static_cast<otca::DType>(dt);
+  constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
+  lat.N = GetInteger(env, o, "N", "latents N", 1, kMax);
+  lat.T = GetInteger(env, o, "T", "latents T", 1, kMax);
+  lat.D = GetInteger(env, o, "D", "latents D", 1, kMax);
+  bool stacked = o.Get("stacked").ToBoolean().Value();
+  napi_typedarray_type type =
+      lat.dtype == otca::DType::Float32 ? napi_float32_array : napi_uint16_array;
+  const char* typeName = lat.dtype == otca::DType::Float32 ? "Float32Array" : "Uint16Array";
+  size_t esize = otca::dtype_size(lat.dtype);
+
+  Napi::Value sv = o.Get("states");
+  if (!sv.IsArray()) ThrowType(env, "Array", "latents.states", Describe(sv));
+  Napi::Array states = sv.As<Napi::Array>();
+  int64_t nd = CheckedMul(lat.N, lat.D);
+  int64_t per = CheckedMul(lat.T + 1, lat.D);
+  int64_t total = CheckedMul(lat.N, per);
+  if (nd < 0 || per < 0 || total < 0 || CheckedMul(total, static_cast<int64_t>(esize)) < 0) {
+    ThrowRange(env, "N*(T+1)*D that fits in memory", "latents", "N=" + std::to_string(lat.N) +
+               ", T=" + std::to_string(lat.T) + ", D=" + std::to_string(lat.D));
+  }
+  job.states.clear();
+  if (stacked) {
+    if (states.Length() != 1) {
+      ThrowRange(env, "1 buffer", "latents.states", std::to_string(states.Length()) + " buffers");
+    }
+    const uint8_t* base = static_cast<const uint8_t*>(
+        GetTypedArray(env, job, keepAlive, states.Get(0u), type, typeName, total, "latents"));
+    for (int64_t j = 0; j <= lat.T; ++j) {
+      job.states.push_back(base + static_cast<size_t>(j * lat.D) * esize);
+    }
+    lat.sampleStride = per;
+  } else {
+    if (static_cast<int64_t>(states.Length()) != lat.T + 1) {
+      ThrowRange(env, "T+1 (" + std::to_string(lat.T + 1) + ") states", "latents",
+                 std::to_string(states.Length()));
+    }
+    for (int64_t j = 0; j <= lat.T; ++j) {
+      std::string arg = "latents[" + std::to_string(j) + "]";
+      job.states.push_back(GetTypedArray(env, job, keepAlive, states.Get(static_cast<uint32_t>(j)),
+                                         type, typeName, nd, arg));
+    }
+    lat.sampleStride = lat.D;
+  }
+  lat.states = nullptr;  // set in Run(), once the vector no longer moves
+}
+
+void ParseRewards(Napi::Env env, Job& job, const Napi::Object& root, bool keepAlive) {
+  Napi::Object o = GetObject(env, root.Get("rewards"), "rewards");
+  int64_t dt = GetInteger(env, o, "dtype", "rewards.dtype", 0, 1);
+  otca::Rewards& rew = job.rew;
+  rew.dtype = static_cast<otca::DType>(dt);
+  constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
+  rew.N = GetInteger(env, o, "N", "rewards N", 1, kMax);
+  rew.K = GetInteger(env, o, "K", "rewards K", 1, kMax);
+  int64_t nk = CheckedMul(rew.N, rew.K);
+  if (nk < 0 || CheckedMul(nk, 8) < 0) {
+    ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
+  }
+  bool f64 = rew.dtype == otca::DType::Float64;
+  rew.data = GetTypedArray(env, job, keepAlive, o.Get("data"),
+                           f64 ? napi_float64_array : napi_float32_array,
+                           f64 ? "Float64Array" : "Float32Array", nk, "rewards");
+}
+
+float* GetOutput(Napi::Env env, Job& job, bool keepAlive, const Napi::Object& outs, const char* name,
+                 int64_t length) {
+  Napi::Value v = outs.Get(name);
+  if (v.IsUndefined() || v.IsNull()) return nullptr;
+  std::string arg = std::string("outputs.") + name;
+  return static_cast<float*>(
+      GetTypedArray(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, arg));
+}
+
+}  // namespace
+
+std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind, bool keepAlive) {
+  Napi::Object desc = GetObject(env, descValue, "job");
+  auto job = std::make_unique<Job>();
+  job->kind = kind;
+  job->device = static_cast<int>(GetInteger(env, desc, "device", "device", -1, 1023));
+
+  int64_t N = 0, T = 0, K = 0;
+  if (kind != JobKind::Objective) {
+    ParseLatents(env, *job, desc, keepAlive);
+    N = job->lat.N;
+    T = job->lat.T;
+  }
+  if (kind != JobKind::Trajectory) {
+    ParseRewards(env, *job, desc, keepAlive);
+    K = job->rew.K;
+    if (kind == JobKind::Advantages && job->rew.N != N) {
+      ThrowRange(env, "N (" + std::to_string(N) + ") rows as in latents", "rewards",
+                 std::to_string(job->rew.N));
+    }
+    N = job->rew.N;
+    job->groupSize = GetInteger(env, desc, "groupSize", "groupSize", 1, N);
+    if (N % job->groupSize != 0) {
+      ThrowRange(env, "N (" + std::to_string(N) + ") divisible by groupSize", "groupSize",
+                 std::to_string(job->groupSize));
+    }
+    if (kind == JobKind::Objective) {
+      job->trajectoryScore = static_cast<const float*>(
+          GetTypedArray(env, *job, keepAlive, desc.Get("trajectoryScore"), napi_float32_array,
+                        "Float32Array", N, "trajectoryScore"));
+    }
+  }
+  ParseOptions(env, *job, GetObject(env, desc.Get("options"), "options"), K);
+  TranslateErrors(env, [&] { otca::check_options(job->opt, K > 0 ? K : 1); });
+
+  Napi::Object outs = GetObject(env, desc.Get("outputs"), "outputs");
+  bool keep = keepAlive;
+  otca::TrajectoryOutputs& to = job->out.trajectory;
+  otca::ObjectiveOutputs& oo = job->out.objective;
+  if (kind != JobKind::Objective) {
+    to.similarity = GetOutput(env, *job, keep, outs, "similarity", CheckedMul(N, T + 1));
+    to.deltaS = GetOutput(env, *job, keep, outs, "deltaS", CheckedMul(N, T));
+    to.rawWeights = GetOutput(env, *job, keep, outs, "rawWeights", CheckedMul(N, T));
+    to.stepWeights = GetOutput(env, *job, keep, outs, "stepWeights", CheckedMul(N, T));
+    to.trajectoryScore = GetOutput(env, *job, keep, outs, "trajectoryScore", N);
+  }
+  if (kind != JobKind::Trajectory) {
+    oo.objectiveAdvantages = GetOutput(env, *job, keep, outs, "objectiveAdvantages", CheckedMul(N, K));
+    oo.exploration = GetOutput(env, *job, keep, outs, "exploration", N);
+    oo.lambda = GetOutput(env, *job, keep, outs, "lambda", N);
+    oo.coefficients = GetOutput(env, *job, keep, outs, "coefficients", CheckedMul(N, K));
+    oo.fused = GetOutput(env, *job, keep, outs, "fused", N);
+  }
+  if (kind == JobKind::Advantages) {
+    job->out.advantages = GetOutput(env, *job, keep, outs, "advantages", CheckedMul(N, T));
+  }
+  return job;
+}
+
+void Job::Run() {
+  lat.states = states.empty() ? nullptr : states.data();
+  if (device >= 0) {
+    // The CUDA step replaces this with device dispatch (host inputs staged in on the call's stream).
+    throw otca::DeviceError("CUDA backend not available: device tensors and cuda:" +
+                            std::to_string(device) + " arrive with the CUDA step");
+  }
+  switch (kind) {
+    case JobKind::Advantages:
+      otca::cpu::advantages(lat, rew, groupSize, opt, out);
+      break;
+    case JobKind::Trajectory:
+      otca::cpu::trajectory_credit(lat, opt, out.trajectory);
+      break;
+    case JobKind::Objective:
+      otca::cpu::objective_credit(rew, trajectoryScore, groupSize, opt, out.objective);
+      break;
+  }
+}
+
+}  // namespace otca_addon

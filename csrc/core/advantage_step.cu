@@ -1,0 +1,134 @@
+// The kernels of the advantage step, and their launchers (called by gpu_runtime.cu).
+//
+// One launch does everything: block (i, c) reduces chunk c of sample i (cosine_partials.cuh); the
+// last block of sample i to finish (an integer counter, after a fence) adds the chunk partials in
+// chunk order and finishes the sample (finish_sample.cuh); the last sample of a group finishes the
+// group (finish_group.cuh); the last group publishes the non-finite flags to the host's mailbox.
+// No floating-point atomics anywhere: every sum has one fixed order, so reruns are bit-identical.
+#include <cuda_runtime.h>
+
+#include "cosine_partials.cuh"
+#include "finish_group.cuh"
+#include "finish_sample.cuh"
+#include "gpu_launch.cuh"
+#include "step_args.cuh"
+
+namespace otca {
+namespace gpu {
+namespace detail {
+
+// One thread of the last block: hand the flags to the host and reset them for the next launch.
+__device__ void publish(const StepArgs& a) {
+  Mailbox* m = a.mailbox;
+  const unsigned long long latent = atomicExch(&a.book->latentFlag, kNoFlag);
+  const unsigned long long reward = atomicExch(&a.book->rewardFlag, kNoFlag);
+  const unsigned long long score = atomicExch(&a.book->scoreFlag, kNoFlag);
+  a.book->done = 0;
+  volatile unsigned long long* v = &m->latentFlag;
+  v[0] = latent;
+  v[1] = reward;
+  v[2] = score;
+  __threadfence_system();
+  *static_cast<volatile unsigned long long*>(&m->finished) = 1ull;
+}
+
+// Returns (to every thread) whether this block is the last of `total` to arrive at `counter`;
+// the last one resets the counter and sees every other block's writes.
+__device__ bool last_to_arrive(unsigned int* counter, unsigned int total) {
+  __shared__ int last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const unsigned int before = atomicAdd(counter, 1u);
+    last = before == total - 1;
+    if (last) *counter = 0;
+  }
+  __syncthreads();
+  if (last) __threadfence();
+  return last;
+}
+
+template <class Raw>
+__global__ void __launch_bounds__(kThreads) advantage_step(const __grid_constant__ StepArgs a) {
+  __shared__ float red[kWarps * kStateBatch * 2];
+  const int64_t i = static_cast<int64_t>(blockIdx.x) / a.chunks;
+  const int64_t c = static_cast<int64_t>(blockIdx.x) - i * a.chunks;
+  cosine_partials<Raw>(a, i, c, red);
+  if (!last_to_arrive(a.sampleCount + i, static_cast<unsigned int>(a.chunks))) return;
+  finish_sample_block(a, i);
+  if (a.mode == kTrajectory) {
+    if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.N)) && threadIdx.x == 0) publish(a);
+    return;
+  }
+  const int64_t b = i / a.G;
+  if (!last_to_arrive(a.groupCount + b, static_cast<unsigned int>(a.G))) return;
+  finish_group_block(a, b);
+  if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.B)) && threadIdx.x == 0) publish(a);
+}
+
+__global__ void __launch_bounds__(kThreads) objective_step(const __grid_constant__ StepArgs a) {
+  finish_group_block(a, blockIdx.x);
+  if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.B)) && threadIdx.x == 0) publish(a);
+}
+
+// Error path only: the first non-finite element of sample i, as the flat index j*D + d.
+template <class Raw>
+__global__ void first_non_finite(const __grid_constant__ StepArgs a, int64_t i,
+                                 unsigned long long* first) {
+  const int64_t total = (a.T + 1) * a.D;
+  for (int64_t x = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; x < total;
+       x += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t j = x / a.D, d = x - j * a.D;
+    const Raw* row = static_cast<const Raw*>(state_pointer(a, j)) + i * a.stride;
+    float v;
+    if constexpr (sizeof(Raw) == 4) {
+      v = __ldg(reinterpret_cast<const float*>(row) + d);
+    } else {
+      uint4 pack = make_uint4(__ldg(reinterpret_cast<const unsigned short*>(row) + d), 0, 0, 0);
+      float w[8];
+      Elem<Raw>::widen(pack, w);
+      v = w[0];
+    }
+    if (!isfinite(v)) atomicMin(first, static_cast<unsigned long long>(x));
+  }
+}
+
+}  // namespace detail
+
+namespace launch {
+
+using detail::StepArgs;
+
+cudaError_t advantage_step(const StepArgs& a, int dtype, cudaStream_t stream) {
+  const unsigned int blocks = static_cast<unsigned int>(a.N * a.chunks);
+  switch (dtype) {
+    case 0: detail::advantage_step<float><<<blocks, detail::kThreads, 0, stream>>>(a); break;
+    case 2: detail::advantage_step<detail::F16><<<blocks, detail::kThreads, 0, stream>>>(a); break;
+    default: detail::advantage_step<detail::Bf16><<<blocks, detail::kThreads, 0, stream>>>(a); break;
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t objective_step(const StepArgs& a, cudaStream_t stream) {
+  detail::objective_step<<<static_cast<unsigned int>(a.B), detail::kThreads, 0, stream>>>(a);
+  return cudaGetLastError();
+}
+
+cudaError_t first_non_finite(const StepArgs& a, int dtype, int64_t i, unsigned long long* first,
+                             cudaStream_t stream) {
+  switch (dtype) {
+    case 0: detail::first_non_finite<float><<<256, 256, 0, stream>>>(a, i, first); break;
+    case 2: detail::first_non_finite<detail::F16><<<256, 256, 0, stream>>>(a, i, first); break;
+    default: detail::first_non_finite<detail::Bf16><<<256, 256, 0, stream>>>(a, i, first); break;
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t kernel_image_check() {
+  cudaFuncAttributes attr;
+  return cudaFuncGetAttributes(&attr, detail::advantage_step<detail::Bf16>);
+}
+
+}  // namespace launch
+}  // namespace gpu
+}  // namespace otca

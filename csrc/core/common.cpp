@@ -1,0 +1,109 @@
+// dtype names and sizes, and the option checks every backend runs before any work.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "otca.h"
+
+namespace otca {
+
+size_t dtype_size(DType dt) {
+  switch (dt) {
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+    case DType::Float16: return 2;
+    case DType::BFloat16: return 2;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType dt) {
+  switch (dt) {
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+    case DType::Float16: return "float16";
+    case DType::BFloat16: return "bfloat16";
+  }
+  return "unknown dtype";
+}
+
+namespace {
+
+// A double as JavaScript's String(x) writes it (shortest round-trip digits), so that messages
+// read the same as the TypeScript checks': 1.5, 1e-8, -Infinity, NaN, 1e+21.
+std::string js_number(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
+  if (x == 0) return "0";
+  char buf[40];
+  int precision = 1;
+  for (; precision < 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*e", precision - 1, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
+  std::snprintf(buf, sizeof buf, "%.*e", precision - 1, x);
+  // buf = [-]d[.ddd]e[+-]xx: split into sign, digits and decimal exponent
+  std::string s(buf), sign, digits;
+  size_t p = 0;
+  if (s[p] == '-') { sign = "-"; ++p; }
+  const size_t e = s.find('e');
+  for (; p < e; ++p) if (s[p] != '.') digits += s[p];
+  const int exp10 = std::atoi(s.c_str() + e + 1);
+  const int k = static_cast<int>(digits.size()), n = exp10 + 1;  // value = 0.digits * 10^n
+  if (k <= n && n <= 21) return sign + digits + std::string(n - k, '0');
+  if (0 < n && n <= 21) return sign + digits.substr(0, n) + "." + digits.substr(n);
+  if (-6 < n && n <= 0) return sign + "0." + std::string(-n, '0') + digits;
+  const std::string mantissa = k == 1 ? digits : digits.substr(0, 1) + "." + digits.substr(1);
+  return sign + mantissa + "e" + (n - 1 >= 0 ? "+" : "-") + std::to_string(std::abs(n - 1));
+}
+
+[[noreturn]] void range_error(const std::string& expected, const char* option, double got) {
+  throw RangeError("Expected " + expected + " for " + option + " but received " + js_number(got));
+}
+
+template <class E>
+void check_enum(E value, int count, const char* choices, const char* option) {
+  const int v = static_cast<int>(value);
+  if (v < 0 || v >= count)
+    throw RangeError(std::string("Expected one of ") + choices + " for " + option +
+                     " but received " + std::to_string(v));
+}
+
+void check_array(const double* values, int64_t K, const char* option) {
+  if (!values) return;
+  for (int64_t k = 0; k < K; ++k) {
+    if (!std::isfinite(values[k]))
+      throw RangeError(std::string("Expected finite numbers for ") + option + " but received " +
+                       js_number(values[k]) + " at index " + std::to_string(k));
+  }
+}
+
+}  // namespace
+
+void check_options(const Options& opt, int64_t K) {
+  check_enum(opt.temporal, 2, "'tcd', 'uniform'", "temporal");
+  check_enum(opt.weightScale, 2, "'mean', 'sum'", "weightScale");
+  check_enum(opt.objective, 4, "'moca', 'min-norm', 'weighted-advantage', 'weighted-reward'",
+             "objective");
+  check_enum(opt.stdScope, 2, "'group', 'batch'", "stdScope");
+  check_enum(opt.exploration, 2, "'absolute', 'centered'", "explorationSignal");
+  if (!(opt.minWeight >= 0.0 && opt.minWeight <= 1.0))
+    range_error("number in [0, 1]", "minWeight", opt.minWeight);
+  if (opt.stdCorrection != 0 && opt.stdCorrection != 1)
+    range_error("0 or 1", "stdCorrection", opt.stdCorrection);
+  if (!(opt.advClip > 0.0)) range_error("number > 0", "advClip", opt.advClip);
+  if (!(opt.epsAdv >= 0.0) || std::isinf(opt.epsAdv))
+    range_error("finite number >= 0", "epsAdv", opt.epsAdv);
+  if (!(opt.epsTcd > 0.0) || std::isinf(opt.epsTcd))
+    range_error("finite number > 0", "epsTcd", opt.epsTcd);
+  if (!(opt.epsMoca > 0.0) || std::isinf(opt.epsMoca))
+    range_error("finite number > 0", "epsMoca", opt.epsMoca);
+  if (!(opt.epsSolver >= 0.0) || std::isinf(opt.epsSolver))
+    range_error("finite number >= 0", "epsSolver", opt.epsSolver);
+  if (opt.threads < 0) range_error("integer >= 0", "threads", opt.threads);
+  check_array(opt.objectiveWeights, K, "objectiveWeights");
+  check_array(opt.objectiveScale, K, "objectiveScale");
+}
+
+}  // namespace otca

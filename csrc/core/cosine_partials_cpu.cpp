@@ -1,0 +1,242 @@
+// The streaming reduction of the CPU backend: one pass over the latents, fixed work partition
+// (see cosine_partials_cpu.h), float32 element sums, float64 combination in a fixed order.
+#include "cosine_partials_cpu.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "dtype.h"
+#include "thread_pool.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define OTCA_X86_AVX2_PATH 1
+#include <immintrin.h>
+#define OTCA_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define OTCA_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define OTCA_ALWAYS_INLINE inline
+#endif
+
+namespace otca {
+namespace cpu {
+namespace {
+
+// Sums one sub-block of n <= kBlockElems elements: lane l takes elements l, l + kLanes, ...
+// The lane totals are added in float64, in lane order, into the chunk accumulators.
+OTCA_ALWAYS_INLINE void block_dot_sq(const float* x, const float* zT, int64_t n, double& dot,
+                                     double& sq) {
+  float dotLane[kLanes] = {};
+  float sqLane[kLanes] = {};
+  int64_t k = 0;
+  for (; k + kLanes <= n; k += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float v = x[k + l];
+      dotLane[l] += v * zT[k + l];
+      sqLane[l] += v * v;
+    }
+  }
+  for (int l = 0; k + l < n; ++l) {
+    const float v = x[k + l];
+    dotLane[l] += v * zT[k + l];
+    sqLane[l] += v * v;
+  }
+  double blockDot = 0.0, blockSq = 0.0;
+  for (int l = 0; l < kLanes; ++l) {
+    blockDot += dotLane[l];
+    blockSq += sqLane[l];
+  }
+  dot += blockDot;
+  sq += blockSq;
+}
+
+// Element loaders: a run of n elements as float32, either in place (float32) or converted into
+// `buffer`. Conversions are exact, so every path sums the same float32 values.
+struct LoadF32 {
+  using Elem = float;
+  static OTCA_ALWAYS_INLINE const float* run(const float* src, int64_t, float*) { return src; }
+};
+struct LoadBF16 {
+  using Elem = uint16_t;
+  static OTCA_ALWAYS_INLINE const float* run(const uint16_t* src, int64_t n, float* buffer) {
+    for (int64_t k = 0; k < n; ++k) buffer[k] = dtype::bf16_to_float(src[k]);
+    return buffer;
+  }
+};
+struct LoadF16 {
+  using Elem = uint16_t;
+  static OTCA_ALWAYS_INLINE const float* run(const uint16_t* src, int64_t n, float* buffer) {
+    for (int64_t k = 0; k < n; ++k) buffer[k] = dtype::f16_to_float(src[k]);
+    return buffer;
+  }
+};
+#ifdef OTCA_X86_AVX2_PATH
+struct LoadF16C {  // VCVTPH2PS, 8 elements per instruction
+  using Elem = uint16_t;
+  static OTCA_TARGET_AVX2 inline const float* run(const uint16_t* src, int64_t n, float* buffer) {
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
+      _mm256_storeu_ps(buffer + k, _mm256_cvtph_ps(h));
+    }
+    for (; k < n; ++k) buffer[k] = dtype::f16_to_float(src[k]);
+    return buffer;
+  }
+};
+#endif
+
+struct Item {
+  const Latents* lat;
+  int64_t sample, chunk;
+  double* dot;  // [T+1] partials of this item
+  double* sq;
+  float* zTBuffer;    // kChunkElems floats
+  float* runBuffer;   // kBlockElems floats
+};
+
+// One work item: z_T's chunk converted once, then every state's chunk streamed once.
+template <class Load>
+OTCA_ALWAYS_INLINE void item_partials(const Item& it) {
+  using Elem = typename Load::Elem;
+  const Latents& lat = *it.lat;
+  const int64_t begin = it.chunk * kChunkElems;
+  const int64_t n = std::min(kChunkElems, lat.D - begin);
+  const int64_t offset = it.sample * lat.sampleStride + begin;
+  const float* zT = Load::run(static_cast<const Elem*>(lat.states[lat.T]) + offset, n, it.zTBuffer);
+  for (int64_t j = 0; j <= lat.T; ++j) {
+    const Elem* x = static_cast<const Elem*>(lat.states[j]) + offset;
+    double dot = 0.0, sq = 0.0;
+    for (int64_t b = 0; b < n; b += kBlockElems) {
+      const int64_t m = std::min(kBlockElems, n - b);
+      const float* xb = j == lat.T ? zT + b : Load::run(x + b, m, it.runBuffer);
+      block_dot_sq(xb, zT + b, m, dot, sq);
+    }
+    it.dot[j] = dot;
+    it.sq[j] = sq;
+  }
+}
+
+using ItemFn = void (*)(const Item&);
+
+void item_f32(const Item& it) { item_partials<LoadF32>(it); }
+void item_bf16(const Item& it) { item_partials<LoadBF16>(it); }
+void item_f16(const Item& it) { item_partials<LoadF16>(it); }
+#ifdef OTCA_X86_AVX2_PATH
+// The same loops compiled for AVX2 (+FMA where the compiler contracts): 8-wide lanes.
+OTCA_TARGET_AVX2 void item_f32_avx2(const Item& it) { item_partials<LoadF32>(it); }
+OTCA_TARGET_AVX2 void item_bf16_avx2(const Item& it) { item_partials<LoadBF16>(it); }
+OTCA_TARGET_AVX2 void item_f16_avx2(const Item& it) { item_partials<LoadF16C>(it); }
+#endif
+
+bool detect_avx2() {
+#ifdef OTCA_X86_AVX2_PATH
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+ItemFn item_function(DType dt, bool avx2) {
+#ifdef OTCA_X86_AVX2_PATH
+  if (avx2) {
+    if (dt == DType::Float32) return item_f32_avx2;
+    if (dt == DType::BFloat16) return item_bf16_avx2;
+    if (dt == DType::Float16) return item_f16_avx2;
+  }
+#endif
+  (void)avx2;
+  if (dt == DType::Float32) return item_f32;
+  if (dt == DType::BFloat16) return item_bf16;
+  if (dt == DType::Float16) return item_f16;
+  throw TypeError(std::string("Expected dtype float32, float16 or bfloat16 for latents but received ") +
+                  dtype_name(dt));
+}
+
+float element(const Latents& lat, int64_t i, int64_t j, int64_t d) {
+  const int64_t at = i * lat.sampleStride + d;
+  switch (lat.dtype) {
+    case DType::Float32: return static_cast<const float*>(lat.states[j])[at];
+    case DType::BFloat16: return dtype::bf16_to_float(static_cast<const uint16_t*>(lat.states[j])[at]);
+    default: return dtype::f16_to_float(static_cast<const uint16_t*>(lat.states[j])[at]);
+  }
+}
+
+// Sample i has a non-finite sum: rescan its states in order to tell a non-finite element (named
+// with its state) from an overflow of the float32 sums of finite elements.
+[[noreturn]] void throw_non_finite(const Latents& lat, int64_t i, const double* dot, const double* sq) {
+  const std::string at = " at sample " + std::to_string(i) + ", state ";
+  for (int64_t j = 0; j <= lat.T; ++j) {
+    for (int64_t d = 0; d < lat.D; ++d) {
+      const float v = element(lat, i, j, d);
+      if (std::isfinite(v)) continue;
+      const char* what = std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
+      throw RangeError(std::string("Expected finite values for latents but received ") + what + at +
+                       std::to_string(j));
+    }
+  }
+  int64_t j = 0;
+  while (j < lat.T && std::isfinite(dot[j]) && std::isfinite(sq[j])) ++j;
+  throw RangeError("Expected finite values for latents but received latents too large for float32 "
+                   "accumulation" + at + std::to_string(j));
+}
+
+}  // namespace
+
+bool cosine_partials_have_avx2() {
+  static const bool have = detect_avx2();
+  return have;
+}
+
+void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, Isa isa) {
+  const int64_t N = lat.N, states = lat.T + 1;
+  const int64_t chunks = (lat.D + kChunkElems - 1) / kChunkElems;
+  const int64_t items = N * chunks;
+  const ItemFn itemFn = item_function(lat.dtype, isa == Isa::Auto && cosine_partials_have_avx2());
+  if (items <= 0) return;
+
+  // partials[(i*chunks + c)*states + j]: written by exactly one item, read back in chunk order
+  std::vector<double> dotPartials(static_cast<size_t>(items * states));
+  std::vector<double> sqPartials(static_cast<size_t>(items * states));
+  const int slots = static_cast<int>(std::min<int64_t>(std::max(threads, 1), items));
+  const int64_t scratchPerSlot = kChunkElems + kBlockElems;
+  std::vector<float> scratch(static_cast<size_t>(slots * scratchPerSlot));
+
+  pool::parallel_for(items, slots, [&](int64_t item, int slot) {
+    Item it;
+    it.lat = &lat;
+    it.sample = item / chunks;
+    it.chunk = item % chunks;
+    it.dot = dotPartials.data() + item * states;
+    it.sq = sqPartials.data() + item * states;
+    it.zTBuffer = scratch.data() + slot * scratchPerSlot;
+    it.runBuffer = it.zTBuffer + kChunkElems;
+    itemFn(it);
+  });
+
+  for (int64_t i = 0; i < N; ++i) {
+    for (int64_t j = 0; j < states; ++j) {
+      double d = 0.0, s = 0.0;
+      for (int64_t c = 0; c < chunks; ++c) {
+        d += dotPartials[(i * chunks + c) * states + j];
+        s += sqPartials[(i * chunks + c) * states + j];
+      }
+      dot[i * states + j] = d;
+      sq[i * states + j] = s;
+    }
+  }
+  for (int64_t i = 0; i < N; ++i) {
+    for (int64_t j = 0; j < states; ++j) {
+      if (!std::isfinite(dot[i * states + j]) || !std::isfinite(sq[i * states + j]))
+        throw_non_finite(lat, i, dot + i * states, sq + i * states);
+    }
+  }
+}
+
+}  // namespace cpu
+}  // namespace otca

@@ -1,0 +1,316 @@
+// The CPU backend: checks, the latent reduction (cosine_partials_cpu.cpp), then the float64 math
+// of otca_math.h per sample (finish_samples) and per group (finish_groups).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cosine_partials_cpu.h"
+#include "otca.h"
+#include "otca_math.h"
+#include "thread_pool.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__SSE2__)
+#include <emmintrin.h>
+#define OTCA_SSE2_PROBE 1
+#endif
+
+namespace otca {
+namespace cpu {
+
+int default_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+namespace {
+
+// Below this many latent bytes the calling thread alone is faster than waking helpers.
+constexpr double kSerialBytes = 1 << 20;
+
+math::Params params_of(const Options& opt) {
+  math::Params p;
+  p.temporal = static_cast<int>(opt.temporal);
+  p.weightScale = static_cast<int>(opt.weightScale);
+  p.objective = static_cast<int>(opt.objective);
+  p.stdScope = static_cast<int>(opt.stdScope);
+  p.exploration = static_cast<int>(opt.exploration);
+  p.stdCorrection = opt.stdCorrection;
+  p.minWeight = opt.minWeight;
+  p.advClip = opt.advClip;
+  p.epsAdv = opt.epsAdv;
+  p.epsTcd = opt.epsTcd;
+  p.epsMoca = opt.epsMoca;
+  p.epsSolver = opt.epsSolver;
+  return p;
+}
+
+[[noreturn]] void range_error(const std::string& expected, const char* what, const std::string& got) {
+  throw RangeError("Expected " + expected + " for " + what + " but received " + got);
+}
+
+const char* non_finite_name(double v) {
+  return std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
+}
+
+// Defensive shape checks (the binding validates first); they keep every access in bounds.
+void check_latents(const Latents& lat) {
+  if (lat.dtype != DType::Float32 && lat.dtype != DType::Float16 && lat.dtype != DType::BFloat16)
+    throw TypeError(std::string("Expected dtype float32, float16 or bfloat16 for latents but received ") +
+                    dtype_name(lat.dtype));
+  if (lat.N < 0) range_error("integer >= 0", "latents' sample count N", std::to_string(lat.N));
+  if (lat.T < 1) range_error("at least 2 states (T >= 1)", "latents", std::to_string(lat.T + 1) + " states");
+  if (lat.D < 1) range_error("latent size D >= 1", "latents", std::to_string(lat.D));
+  if (lat.N > 1 && lat.sampleStride < lat.D)
+    range_error("sampleStride >= D", "latents", std::to_string(lat.sampleStride));
+  if (lat.N > 0 && !lat.states) range_error("T+1 state pointers", "latents", "none");
+  for (int64_t j = 0; lat.N > 0 && j <= lat.T; ++j)
+    if (!lat.states[j]) range_error("a buffer", "latents", "none at state " + std::to_string(j));
+}
+
+void check_groups(int64_t N, int64_t groupSize) {
+  if (groupSize < 1) range_error("integer >= 1", "groupSize", std::to_string(groupSize));
+  if (N % groupSize != 0)
+    range_error("a divisor of the sample count " + std::to_string(N), "groupSize",
+                std::to_string(groupSize));
+}
+
+double reward_at(const Rewards& rew, int64_t i, int64_t k) {
+  const int64_t at = i * rew.K + k;
+  return rew.dtype == DType::Float64 ? static_cast<const double*>(rew.data)[at]
+                                     : static_cast<double>(static_cast<const float*>(rew.data)[at]);
+}
+
+// Shapes, then every value (first sample i, then objective k), before any work.
+void check_rewards(const Rewards& rew, int64_t groupSize) {
+  if (rew.dtype != DType::Float32 && rew.dtype != DType::Float64)
+    throw TypeError(std::string("Expected dtype float32 or float64 for rewards but received ") +
+                    dtype_name(rew.dtype));
+  if (rew.K < 1) range_error("at least 1 objective (K >= 1)", "rewards", std::to_string(rew.K));
+  if (rew.N < 0) range_error("integer >= 0", "rewards' sample count N", std::to_string(rew.N));
+  if (rew.N > 0 && !rew.data) range_error("a buffer", "rewards", "none");
+  check_groups(rew.N, groupSize);
+  for (int64_t i = 0; i < rew.N; ++i) {
+    for (int64_t k = 0; k < rew.K; ++k) {
+      const double v = reward_at(rew, i, k);
+      if (!std::isfinite(v))
+        range_error("finite values", "rewards", std::string(non_finite_name(v)) + " at sample " +
+                    std::to_string(i) + ", objective " + std::to_string(k));
+    }
+  }
+}
+
+void check_trajectory_score(const float* q, int64_t N) {
+  if (N > 0 && !q) range_error("a buffer", "trajectoryScore", "none");
+  for (int64_t i = 0; i < N; ++i)
+    if (!std::isfinite(q[i]))
+      range_error("finite values", "trajectoryScore",
+                  std::string(non_finite_name(q[i])) + " at sample " + std::to_string(i));
+}
+
+int threads_for(const Options& opt, double bytes) {
+  if (bytes < kSerialBytes) return 1;
+  return opt.threads > 0 ? opt.threads : default_threads();
+}
+
+// Phase 1 after the reduction: each sample from its T+1 (dot, sq) pairs.
+void finish_samples(const Latents& lat, const double* dot, const double* sq, const math::Params& p,
+                    const TrajectoryOutputs& out) {
+  const int64_t T = lat.T;
+  for (int64_t i = 0; i < lat.N; ++i) {
+    const double q = math::finish_sample(
+        dot + i * (T + 1), sq + i * (T + 1), T, p,
+        out.similarity ? out.similarity + i * (T + 1) : nullptr,
+        out.deltaS ? out.deltaS + i * T : nullptr, out.rawWeights ? out.rawWeights + i * T : nullptr,
+        out.stepWeights ? out.stepWeights + i * T : nullptr);
+    if (out.trajectoryScore) out.trajectoryScore[i] = static_cast<float>(q);
+  }
+}
+
+void trajectory_unchecked(const Latents& lat, const Options& opt, const TrajectoryOutputs& out) {
+  if (lat.N == 0) return;
+  const size_t pairs = static_cast<size_t>(lat.N * (lat.T + 1));
+  std::vector<double> dot(pairs), sq(pairs);
+  const double bytes = static_cast<double>(lat.N) * static_cast<double>(lat.T + 1) *
+                       static_cast<double>(lat.D) * static_cast<double>(dtype_size(lat.dtype));
+  cosine_partials(lat, threads_for(opt, bytes), dot.data(), sq.data());
+  finish_samples(lat, dot.data(), sq.data(), params_of(opt), out);
+}
+
+// Phase 2: per group, the per-objective statistics once, then every sample of the group.
+void finish_groups(const Rewards& rew, const float* q, int64_t groupSize, const Options& opt,
+                   const ObjectiveOutputs& out) {
+  const math::Params p = params_of(opt);
+  const int64_t N = rew.N, K = rew.K, G = groupSize;
+  const bool batchStd = opt.stdScope == StdScope::Batch;
+  const auto weight = [&](int64_t k) { return opt.objectiveWeights ? opt.objectiveWeights[k] : 1.0; };
+  const auto scale = [&](int64_t k) { return opt.objectiveScale ? opt.objectiveScale[k] : 1.0; };
+  const auto weightedReward = [&](int64_t i) {  // R_i = sum_k weight_k r_ik, index order
+    double s = 0.0;
+    for (int64_t k = 0; k < K; ++k) s += weight(k) * reward_at(rew, i, k);
+    return s;
+  };
+  const auto trajectoryScore = [&](int64_t i) { return static_cast<double>(q[i]); };
+
+  // stdScope 'batch': the spread of each objective (and of R) over the whole batch, once
+  std::vector<double> batchSpread(K, 0.0);
+  double batchSpreadR = 0.0;
+  if (batchStd) {
+    for (int64_t k = 0; k < K; ++k)
+      batchSpread[k] = math::stats_of([&](int64_t i) { return reward_at(rew, i, k); }, 0, N,
+                                      p.stdCorrection).std;
+    if (opt.objective == Objective::WeightedReward)
+      batchSpreadR = math::stats_of(weightedReward, 0, N, p.stdCorrection).std;
+  }
+
+  std::vector<double> centre(K), spread(K), A(K);
+  const auto advantageOf = [&](int64_t k) { return A[k]; };
+  for (int64_t begin = 0; begin < N; begin += G) {
+    const int64_t end = begin + G;
+    for (int64_t k = 0; k < K; ++k) {
+      const math::Stats s =
+          math::stats_of([&](int64_t i) { return reward_at(rew, i, k); }, begin, end, p.stdCorrection);
+      centre[k] = s.mean;
+      spread[k] = batchStd ? batchSpread[k] : s.std;
+    }
+    const math::Stats qGroup = math::stats_of(trajectoryScore, begin, end, p.stdCorrection);
+    math::Stats rGroup;
+    if (opt.objective == Objective::WeightedReward) {
+      rGroup = math::stats_of(weightedReward, begin, end, p.stdCorrection);
+      if (batchStd) rGroup.std = batchSpreadR;
+    }
+
+    for (int64_t i = begin; i < end; ++i) {
+      for (int64_t k = 0; k < K; ++k)
+        A[k] = math::group_advantage(reward_at(rew, i, k), centre[k], spread[k], p, scale(k));
+      const double e = math::exploration(trajectoryScore(i), qGroup, p);
+      const double lam = opt.objective == Objective::Moca ? math::moca_lambda(advantageOf, K, e, p) : 0.0;
+      double f = 0.0;
+      math::Solve solve;
+      const bool solved = opt.objective == Objective::Moca || opt.objective == Objective::MinNorm;
+      if (solved) {
+        solve = math::moca_solve(advantageOf, K, lam, p.epsSolver);
+        f = solve.f;
+      } else if (opt.objective == Objective::WeightedAdvantage) {
+        for (int64_t k = 0; k < K; ++k) f += weight(k) * A[k];
+      } else {
+        f = math::group_advantage(weightedReward(i), rGroup.mean, rGroup.std, p, 1.0);
+      }
+
+      if (out.objectiveAdvantages)
+        for (int64_t k = 0; k < K; ++k) out.objectiveAdvantages[i * K + k] = static_cast<float>(A[k]);
+      if (out.coefficients)
+        for (int64_t k = 0; k < K; ++k)
+          out.coefficients[i * K + k] =
+              static_cast<float>(solved ? math::solve_coefficient(solve, k) : weight(k));
+      if (out.exploration) out.exploration[i] = static_cast<float>(e);
+      if (out.lambda) out.lambda[i] = static_cast<float>(lam);
+      if (out.fused) out.fused[i] = static_cast<float>(f);
+    }
+  }
+}
+
+}  // namespace
+
+void trajectory_credit(const Latents& lat, const Options& opt, const TrajectoryOutputs& out) {
+  check_options(opt, 0);
+  check_latents(lat);
+  trajectory_unchecked(lat, opt, out);
+}
+
+void objective_credit(const Rewards& rew, const float* trajectoryScore, int64_t groupSize,
+                      const Options& opt, const ObjectiveOutputs& out) {
+  check_options(opt, rew.K);
+  check_rewards(rew, groupSize);
+  check_trajectory_score(trajectoryScore, rew.N);
+  finish_groups(rew, trajectoryScore, groupSize, opt, out);
+}
+
+void advantages(const Latents& lat, const Rewards& rew, int64_t groupSize, const Options& opt,
+                const AllOutputs& out) {
+  check_options(opt, rew.K);
+  check_latents(lat);
+  if (rew.N != lat.N)
+    range_error(std::to_string(lat.N) + " samples (as latents)", "rewards", std::to_string(rew.N));
+  check_rewards(rew, groupSize);
+  const int64_t N = lat.N, T = lat.T;
+
+  // w, q and f are needed for Adv even where the caller did not ask for them
+  TrajectoryOutputs traj = out.trajectory;
+  ObjectiveOutputs obj = out.objective;
+  std::vector<float> wBuffer, qBuffer, fBuffer;
+  if (out.advantages && !traj.stepWeights) {
+    wBuffer.resize(static_cast<size_t>(N * T));
+    traj.stepWeights = wBuffer.data();
+  }
+  if (!traj.trajectoryScore) {
+    qBuffer.resize(static_cast<size_t>(N));
+    traj.trajectoryScore = qBuffer.data();
+  }
+  if (out.advantages && !obj.fused) {
+    fBuffer.resize(static_cast<size_t>(N));
+    obj.fused = fBuffer.data();
+  }
+
+  trajectory_unchecked(lat, opt, traj);
+  finish_groups(rew, traj.trajectoryScore, groupSize, opt, obj);  // reads q as float32, like phase 2
+  if (out.advantages)
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t t = 0; t < T; ++t)
+        out.advantages[i * T + t] = math::effective_advantage(traj.stepWeights[i * T + t], obj.fused[i]);
+}
+
+// ---------------------------------------------------------------- the bandwidth probe
+
+namespace {
+
+// Folds n bytes with 16-byte loads into four independent accumulators (add and xor, so the
+// loads stay live and the loop is not latency-bound).
+uint64_t fold_bytes(const unsigned char* p, size_t n) {
+  uint64_t fold = 0;
+  size_t at = 0;
+#ifdef OTCA_SSE2_PROBE
+  __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
+  for (; at + 64 <= n; at += 64) {
+    a0 = _mm_add_epi64(a0, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at)));
+    a1 = _mm_xor_si128(a1, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at + 16)));
+    a2 = _mm_add_epi64(a2, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at + 32)));
+    a3 = _mm_xor_si128(a3, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at + 48)));
+  }
+  alignas(16) uint64_t lanes[2];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), _mm_xor_si128(_mm_add_epi64(a0, a1), _mm_add_epi64(a2, a3)));
+  fold = lanes[0] ^ (lanes[1] * 31);
+#else
+  uint64_t a[8] = {};
+  for (; at + 64 <= n; at += 64) {
+    uint64_t v[8];
+    std::memcpy(v, p + at, 64);
+    for (int l = 0; l < 8; ++l) a[l] = (l & 1) ? (a[l] ^ v[l]) : (a[l] + v[l]);
+  }
+  for (int l = 0; l < 8; ++l) fold = fold * 31 + a[l];
+#endif
+  for (; at < n; ++at) fold = fold * 31 + p[at];
+  return fold;
+}
+
+}  // namespace
+
+uint64_t read_probe(const void* data, size_t bytes, int threads) {
+  if (!data || bytes == 0) return 0;
+  constexpr size_t kSlice = size_t(1) << 20;
+  const int64_t slices = static_cast<int64_t>((bytes + kSlice - 1) / kSlice);
+  std::vector<uint64_t> folds(static_cast<size_t>(slices));
+  const auto* base = static_cast<const unsigned char*>(data);
+  pool::parallel_for(slices, threads > 0 ? threads : default_threads(), [&](int64_t s, int) {
+    const size_t at = static_cast<size_t>(s) * kSlice;
+    folds[static_cast<size_t>(s)] = fold_bytes(base + at, std::min(kSlice, bytes - at));
+  });
+  uint64_t fold = 0;
+  for (uint64_t f : folds) fold = fold * 1099511628211ull ^ f;
+  return fold;
+}
+
+}  // namespace cpu
+}  // namespace otca

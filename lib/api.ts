@@ -1,0 +1,371 @@
+/**
+ * The public functions: the one-call advantage step, its two phases, and backend information.
+ * @packageDocumentation
+ */
+import type { LatentDtype, RewardDtype } from './dtypes.js';
+import { native, nativeBinaryPath, packageVersion, type NativeJob, type NativeOutputs } from './native.js';
+import { OBJECTIVE_OUTPUTS, TRAJECTORY_OUTPUTS, type OtcaOptions, type OutputName, type OutputsRequest } from './options.js';
+import { cudaUnavailable, Tensor } from './tensor.js';
+import {
+  checkGroupSize,
+  checkInputs,
+  checkLatents,
+  checkOptions,
+  checkOptionsForK,
+  checkRewards,
+  checkTrajectoryScore,
+  type ResolvedOptions,
+} from './validate.js';
+
+/** The backend that ran a call: `'cpu'`, or `'cuda:N'` with the CUDA backend. */
+export type BackendName = 'cpu' | `cuda:${number}`;
+
+/**
+ * The latent trajectory z (paper eq. 6): one Tensor [N, T+1, D], or a list of T+1 Tensors [N, D]
+ * (state j = 0 is the initial noise, j = T the final latent), float32, float16 or bfloat16.
+ */
+export type LatentsInput = Tensor<LatentDtype> | readonly Tensor<LatentDtype>[];
+
+/** Inputs of {@link otcaAdvantages}. */
+export interface OtcaInputs {
+  /** Rewards r [N, K] (K objectives per sample), float32 or float64; finite. */
+  rewards: Tensor<RewardDtype>;
+  /** The latent trajectory z, see {@link LatentsInput}. */
+  latents: LatentsInput;
+  /** Group size G (samples per prompt); groups are contiguous and G divides N. */
+  groupSize: number;
+}
+
+/** Inputs of {@link trajectoryCredit} (phase 1). */
+export interface TrajectoryInputs {
+  /** The latent trajectory z, see {@link LatentsInput}. */
+  latents: LatentsInput;
+}
+
+/** Inputs of {@link objectiveCredit} (phase 2). */
+export interface ObjectiveInputs {
+  /** Rewards r [N, K], float32 or float64; finite. */
+  rewards: Tensor<RewardDtype>;
+  /** The trajectory score q [N] (eq. 11), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
+  trajectoryScore: Tensor<'float32'> | Float32Array;
+  /** Group size G; G divides N. */
+  groupSize: number;
+}
+
+/** Every result tensor, by name, with its SPEC shape. All float32, row-major. */
+export interface OutputTensors {
+  /** Adv [N, T]: the per-step advantage w[i,t] * f[i] (eq. 15 input). */
+  advantages: Tensor<'float32'>;
+  /** S [N, T+1]: cos(z[i,j], z[i,T]) (eq. 6). */
+  similarity: Tensor<'float32'>;
+  /** dS [N, T]: S[i,t+1] - S[i,t], the alignment gained by step t (eq. 7). */
+  deltaS: Tensor<'float32'>;
+  /** w [N, T]: the step weights applied to the advantage. */
+  stepWeights: Tensor<'float32'>;
+  /** wbar [N, T]: the eq. 8 weights (sum 1 over t). */
+  rawWeights: Tensor<'float32'>;
+  /** A [N, K]: per-objective group advantages (eq. 2). */
+  objectiveAdvantages: Tensor<'float32'>;
+  /** c [N, K]: the objective coefficients (Algorithm 1, or the weights). */
+  coefficients: Tensor<'float32'>;
+  /** q [N]: the trajectory score sum_t wbar dS (eq. 11). */
+  trajectoryScore: Tensor<'float32'>;
+  /** e [N]: the exploration signal (eq. 12). */
+  exploration: Tensor<'float32'>;
+  /** lam [N]: the exploration bias (eq. 14; 0 unless objective 'moca'). */
+  lambda: Tensor<'float32'>;
+  /** f [N]: the fused advantage sum_k c_k A_k. */
+  fused: Tensor<'float32'>;
+}
+
+type Extra = Omit<OutputTensors, 'advantages'>;
+
+/**
+ * The result of {@link otcaAdvantages}: `backend`, `advantages`, and the outputs asked for. With a
+ * literal `outputs` the requested fields are typed as present.
+ */
+export type OtcaResult<O extends OutputsRequest = OutputsRequest> = {
+  /** The backend that ran the call. */
+  backend: BackendName;
+  /** Adv [N, T]. */
+  advantages: Tensor<'float32'>;
+} & (OutputsRequest extends O
+  ? Partial<Extra>
+  : O extends 'all'
+    ? Extra
+    : O extends 'advantages'
+      ? Record<never, never>
+      : O extends readonly (infer Name)[]
+        ? Pick<OutputTensors, Name & OutputName>
+        : Partial<Extra>);
+
+/** The result of {@link trajectoryCredit} (phase 1). */
+export type TrajectoryResult = { backend: BackendName } & Pick<OutputTensors, (typeof TRAJECTORY_OUTPUTS)[number]>;
+
+/** The result of {@link objectiveCredit} (phase 2). */
+export type ObjectiveResult = { backend: BackendName } & Pick<OutputTensors, (typeof OBJECTIVE_OUTPUTS)[number]>;
+
+// ---------------------------------------------------------------- preparing a call
+
+interface Prepared {
+  job: NativeJob;
+  backend: BackendName;
+  shapes: Partial<Record<OutputName, readonly number[]>>;
+}
+
+function outputShapes(names: Iterable<OutputName>, N: number, T: number, K: number): Partial<Record<OutputName, number[]>> {
+  const shape: Record<OutputName, number[]> = {
+    advantages: [N, T],
+    similarity: [N, T + 1],
+    deltaS: [N, T],
+    stepWeights: [N, T],
+    rawWeights: [N, T],
+    objectiveAdvantages: [N, K],
+    coefficients: [N, K],
+    trajectoryScore: [N],
+    exploration: [N],
+    lambda: [N],
+    fused: [N],
+  };
+  const out: Partial<Record<OutputName, number[]>> = {};
+  for (const name of names) out[name] = shape[name];
+  return out;
+}
+
+function allocate(shapes: Partial<Record<OutputName, readonly number[]>>): NativeOutputs {
+  const outputs: NativeOutputs = {};
+  for (const [name, shape] of Object.entries(shapes) as [OutputName, readonly number[]][]) {
+    outputs[name] = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  }
+  return outputs;
+}
+
+/** The backend for a validated device request. CUDA requests throw until the CUDA backend lands. */
+function selectBackend(opts: ResolvedOptions): { device: number; backend: BackendName } {
+  if (opts.device.kind !== 'cuda') return { device: -1, backend: 'cpu' };
+  const cuda = native().backendInfo().cuda;
+  const reason = !cuda.compiled
+    ? 'otca was built without CUDA'
+    : !cuda.usable
+      ? cuda.reason || 'no usable CUDA device'
+      : 'the CUDA dispatch is not wired into this version yet';
+  throw cudaUnavailable(opts.deviceString, reason);
+}
+
+function prepareAdvantages(inputs: unknown, options: unknown): Prepared {
+  const opts = checkOptions(options);
+  const o = checkInputs(inputs, ['rewards', 'latents', 'groupSize']);
+  const latents = checkLatents(o.latents);
+  const rewards = checkRewards(o.rewards, latents.N);
+  const groupSize = checkGroupSize(o.groupSize, latents.N);
+  checkOptionsForK(opts, rewards.K);
+  const { device, backend } = selectBackend(opts);
+  const shapes = outputShapes(opts.outputs, latents.N, latents.T, rewards.K);
+  return { job: { device, latents, rewards, groupSize, options: opts.native, outputs: allocate(shapes) }, backend, shapes };
+}
+
+function prepareTrajectory(inputs: unknown, options: unknown): Prepared {
+  const opts = checkOptions(options);
+  const o = checkInputs(inputs, ['latents']);
+  const latents = checkLatents(o.latents);
+  const { device, backend } = selectBackend(opts);
+  const shapes = outputShapes(TRAJECTORY_OUTPUTS, latents.N, latents.T, 0);
+  const nat = { ...opts.native };
+  delete nat.objectiveWeights;  // K is not known in phase 1, and phase 1 does not read them
+  delete nat.objectiveScale;
+  return { job: { device, latents, options: nat, outputs: allocate(shapes) }, backend, shapes };
+}
+
+function prepareObjective(inputs: unknown, options: unknown): Prepared {
+  const opts = checkOptions(options);
+  const o = checkInputs(inputs, ['rewards', 'trajectoryScore', 'groupSize']);
+  const rewards = checkRewards(o.rewards);
+  const trajectoryScore = checkTrajectoryScore(o.trajectoryScore, rewards.N);
+  const groupSize = checkGroupSize(o.groupSize, rewards.N);
+  checkOptionsForK(opts, rewards.K);
+  const { device, backend } = selectBackend(opts);
+  const shapes = outputShapes(OBJECTIVE_OUTPUTS, rewards.N, 0, rewards.K);
+  return {
+    job: { device, rewards, trajectoryScore, groupSize, options: opts.native, outputs: allocate(shapes) },
+    backend,
+    shapes,
+  };
+}
+
+function collect(p: Prepared): Record<string, unknown> {
+  const result: Record<string, unknown> = { backend: p.backend };
+  for (const [name, shape] of Object.entries(p.shapes) as [OutputName, readonly number[]][]) {
+    result[name] = Tensor._wrapResult(p.job.outputs[name] as Float32Array, shape);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- the public calls
+
+/**
+ * OTCA per-step advantages Adv [N, T] (SPEC sections 1-4): per-objective group advantages A (eq. 2),
+ * trajectory credit w from the latents (TCD, eqs. 6-8), objective fusion f (MOCA, eqs. 11-14), and
+ * Adv[i,t] = w[i,t] * f[i]. Synchronous: blocks the calling thread (the CPU backend uses
+ * `options.threads` workers); see {@link otcaAdvantagesAsync}. Every argument is validated first.
+ *
+ * @param inputs - `{ rewards [N, K], latents, groupSize }`.
+ * @param options - {@link OtcaOptions}; `outputs` selects the extra result fields.
+ * @returns `{ backend, advantages, ...requested outputs }`, float32 Tensors with SPEC shapes.
+ * @throws TypeError / RangeError naming the argument on bad input (SPEC "Bad input").
+ * @example
+ * ```ts
+ * import { Tensor, otcaAdvantages } from 'otca';
+ * const rewards = Tensor.from(new Float32Array(N * K), [N, K]);
+ * const latents = Tensor.from(bits, [N, T + 1, D], 'bfloat16');   // bits: Uint16Array
+ * const out = otcaAdvantages({ rewards, latents, groupSize: G }, { outputs: 'all' });
+ * out.advantages.data;  // Float32Array, row-major [N, T]
+ * out.lambda.data;      // lam [N]
+ * ```
+ */
+export function otcaAdvantages<const O extends OutputsRequest = 'advantages'>(
+  inputs: OtcaInputs,
+  options?: OtcaOptions & { outputs?: O },
+): OtcaResult<O> {
+  const p = prepareAdvantages(inputs, options);
+  native().computeAdvantages(p.job);
+  return collect(p) as OtcaResult<O>;
+}
+
+/**
+ * {@link otcaAdvantages} on the libuv thread pool: the event loop stays free while it runs, and every
+ * input buffer is held until it finishes. Validation errors reject the promise.
+ * @example
+ * ```ts
+ * const out = await otcaAdvantagesAsync({ rewards, latents, groupSize: 12 }, { threads: 2 });
+ * ```
+ */
+export async function otcaAdvantagesAsync<const O extends OutputsRequest = 'advantages'>(
+  inputs: OtcaInputs,
+  options?: OtcaOptions & { outputs?: O },
+): Promise<OtcaResult<O>> {
+  const p = prepareAdvantages(inputs, options);
+  await native().computeAdvantagesAsync(p.job);
+  return collect(p) as OtcaResult<O>;
+}
+
+/**
+ * Phase 1 (SPEC "Two phases"): everything that needs only each sample's own latents — similarity S,
+ * deltaS dS, rawWeights wbar, stepWeights w and trajectoryScore q. Run where the latents live; then
+ * gather q and the rewards and run {@link objectiveCredit}. Reads the temporal options
+ * (temporal, minWeight, weightScale, epsTcd, threads, device); the others are validated and ignored.
+ * @example
+ * ```ts
+ * const t = trajectoryCredit({ latents }, options);
+ * const o = objectiveCredit({ rewards, trajectoryScore: t.trajectoryScore, groupSize: G }, options);
+ * // Adv[i,t] = t.stepWeights[i,t] * o.fused[i], exactly as otcaAdvantages
+ * ```
+ */
+export function trajectoryCredit(inputs: TrajectoryInputs, options?: OtcaOptions): TrajectoryResult {
+  const p = prepareTrajectory(inputs, options);
+  native().trajectoryCredit(p.job);
+  return collect(p) as TrajectoryResult;
+}
+
+/** {@link trajectoryCredit} on the libuv thread pool. */
+export async function trajectoryCreditAsync(inputs: TrajectoryInputs, options?: OtcaOptions): Promise<TrajectoryResult> {
+  const p = prepareTrajectory(inputs, options);
+  await native().trajectoryCreditAsync(p.job);
+  return collect(p) as TrajectoryResult;
+}
+
+/**
+ * Phase 2 (SPEC "Two phases"): everything per group from N*(K+1) numbers — objectiveAdvantages A
+ * (eq. 2), exploration e (eq. 12), lambda lam (eq. 14), coefficients c (Algorithm 1) and fused f.
+ * @example
+ * ```ts
+ * const o = objectiveCredit({ rewards, trajectoryScore: q, groupSize: 12 }, { objective: 'moca' });
+ * o.fused.data;  // f [N]
+ * ```
+ */
+export function objectiveCredit(inputs: ObjectiveInputs, options?: OtcaOptions): ObjectiveResult {
+  const p = prepareObjective(inputs, options);
+  native().objectiveCredit(p.job);
+  return collect(p) as ObjectiveResult;
+}
+
+/** {@link objectiveCredit} on the libuv thread pool. */
+export async function objectiveCreditAsync(inputs: ObjectiveInputs, options?: OtcaOptions): Promise<ObjectiveResult> {
+  const p = prepareObjective(inputs, options);
+  await native().objectiveCreditAsync(p.job);
+  return collect(p) as ObjectiveResult;
+}
+
+// ---------------------------------------------------------------- backend information
+
+/** The CPU backend: always compiled and usable. */
+export interface CpuBackendInfo {
+  compiled: true;
+  usable: true;
+  /** Worker threads a call with `threads: 0` uses (the hardware concurrency). */
+  threads: number;
+}
+
+/** One CUDA device as the runtime reports it. */
+export interface CudaDeviceInfo {
+  /** The device string to pass as `device`, e.g. `'cuda:0'`. */
+  device: `cuda:${number}`;
+  name?: string;
+  /** e.g. `'9.0'`. */
+  computeCapability?: string;
+  multiprocessors?: number;
+  /** Bytes of device memory. */
+  totalMemory?: number;
+  l2Bytes?: number;
+  error?: string;
+}
+
+/** The CUDA backend: whether it was compiled in, whether it can run here, and why not. */
+export interface CudaBackendInfo {
+  compiled: boolean;
+  usable: boolean;
+  /** Why CUDA cannot be used (no driver, no device, ...), with the CUDA error name; absent when usable. */
+  reason?: string;
+  devices: CudaDeviceInfo[];
+  /** The SASS/PTX targets compiled in, e.g. `['80-real', '90-real', '90-virtual']`. */
+  architectures: string[];
+  /** cudaDriverGetVersion (e.g. 12040), 0 when none. */
+  driverVersion: number;
+  /** cudaRuntimeGetVersion, 0 when not compiled. */
+  runtimeVersion: number;
+}
+
+/** What {@link backendInfo} returns. */
+export interface BackendInfo {
+  /** The package version. */
+  version: string;
+  backends: { cpu: CpuBackendInfo; cuda: CudaBackendInfo };
+  /** The path of the loaded native binary (build/Release or prebuilds/). */
+  binary: string;
+}
+
+/**
+ * Which backends this build has and which can run now, with the CPU thread count and the loaded
+ * binary. Never throws for a missing GPU: CUDA then reports `usable: false` and the reason.
+ * @example
+ * ```ts
+ * const info = backendInfo();
+ * if (!info.backends.cuda.usable) console.log('CPU only:', info.backends.cuda.reason);
+ * ```
+ */
+export function backendInfo(): BackendInfo {
+  const n = native().backendInfo();
+  const cuda: CudaBackendInfo = {
+    compiled: n.cuda.compiled,
+    usable: n.cuda.usable,
+    devices: n.cuda.devices.map((d, i) => ({ device: `cuda:${i}` as const, ...d })),
+    architectures: n.cuda.architectures ? n.cuda.architectures.split(/[;,\s]+/).filter(Boolean) : [],
+    driverVersion: n.cuda.driverVersion,
+    runtimeVersion: n.cuda.runtimeVersion,
+  };
+  if (!n.cuda.usable) cuda.reason = n.cuda.reason || (n.cuda.compiled ? 'no usable CUDA device' : 'otca was built without CUDA');
+  return {
+    version: packageVersion(),
+    backends: { cpu: { compiled: true, usable: true, threads: n.cpu.threads }, cuda },
+    binary: nativeBinaryPath(),
+  };
+}

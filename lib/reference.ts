@@ -1,0 +1,575 @@
+/**
+ * The float64 reference implementation of the OTCA advantage step (SPEC.md), written plainly.
+ *
+ * This file is the oracle the native backends are tested against, and it is exported so that
+ * users can check their own numbers. It does not import the native code. Every quantity is a
+ * JavaScript number (float64), every sum runs in index order, and the MOCA solver follows
+ * Algorithm 1 literally (an actual sort). It is slow on purpose: clarity over speed.
+ *
+ * @example
+ * ```ts
+ * import { referenceAdvantages } from 'otca';
+ * const ref = referenceAdvantages({ rewards, K: 3, latents, N: 12, T: 16, D: 65536, groupSize: 12 });
+ * ref.advantages; // Float64Array of N*T, row-major [N, T]
+ * ```
+ * @packageDocumentation
+ */
+
+// ------------------------------------------------------------------ input types
+
+/**
+ * Anything with `.data`, `.shape` and optionally `.dtype` (the public `Tensor` is one). float16
+ * and bfloat16 data are raw bits in a Uint16Array and are decoded exactly.
+ */
+export interface ReferenceTensorLike {
+  readonly data: ArrayLike<number>;
+  readonly shape: readonly number[];
+  readonly dtype?: string;
+}
+
+/** Latents as the reference accepts them. */
+export type ReferenceLatents =
+  | ArrayLike<number> // flat row-major [N, T+1, D]
+  | readonly ArrayLike<number>[] // T+1 flat [N, D]
+  | ReferenceTensorLike // [N, T+1, D]
+  | readonly ReferenceTensorLike[]; // T+1 tensors [N, D]
+
+/** Options of the reference: the public option names (device, threads and outputs are ignored). */
+export interface ReferenceOptions {
+  /** Step weighting: 'tcd' (eq. 8 blended with minWeight) or 'uniform' (w = 1). Default 'tcd'. */
+  temporal?: 'tcd' | 'uniform';
+  /** Objective fusion. Default 'moca'. */
+  objective?: 'moca' | 'min-norm' | 'weighted-advantage' | 'weighted-reward';
+  /** Per-objective weights for the weighted modes (a number broadcasts). Default all 1. */
+  objectiveWeights?: ArrayLike<number> | number;
+  /** Per-objective scale of A (a number broadcasts). Default all 1. */
+  objectiveScale?: ArrayLike<number> | number;
+  /** Minimum step weight w_min (paper 6.5). Default 0.5. */
+  minWeight?: number;
+  /** 'mean' (mean of w over t is 1) or 'sum' (w sums to 1). Default 'mean'. */
+  weightScale?: 'mean' | 'sum';
+  /** 1 = Bessel (n-1), 0 = population std. Default 1. */
+  stdCorrection?: number;
+  /** Std of the rewards over the group or the whole batch (mean stays per group). Default 'group'. */
+  stdScope?: 'group' | 'batch';
+  /** Clip of the normalised advantage. Default 5. */
+  advClip?: number;
+  /** Exploration signal e: |q| ('absolute', eq. 12) or |q - mean_g q| ('centered'). Default 'absolute'. */
+  explorationSignal?: 'absolute' | 'centered';
+  /** epsilon of eq. 2. Default 1e-8. */
+  epsAdv?: number;
+  /** epsilon of eq. 8. Default 1e-6. */
+  epsTcd?: number;
+  /** epsilon of eqs. 12 and 14. Default 1e-6. */
+  epsMoca?: number;
+  /** epsilon of Algorithm 1. Default 1e-8. */
+  epsSolver?: number;
+  /** Ignored by the reference. */
+  device?: unknown;
+  /** Ignored by the reference. */
+  threads?: unknown;
+  /** Ignored by the reference (it always returns every field). */
+  outputs?: unknown;
+}
+
+/** Input of {@link referenceTrajectoryCredit}. */
+export interface ReferenceTrajectoryInput {
+  latents: ReferenceLatents;
+  /** Samples; inferred from tensors' shapes, or from D and the data length. */
+  N?: number;
+  /** Steps (T+1 states); inferred from tensors' shapes or the list length. */
+  T?: number;
+  /** Latent size; inferred from tensors' shapes, or from N and the data length. */
+  D?: number;
+}
+
+/** Input of {@link referenceObjectiveCredit}. */
+export interface ReferenceObjectiveInput {
+  /** Row-major [N, K] rewards, or a tensor [N, K]. */
+  rewards: ArrayLike<number> | ReferenceTensorLike;
+  /** q [N] (phase 1's trajectoryScore), or a tensor [N]. */
+  trajectoryScore: ArrayLike<number> | ReferenceTensorLike;
+  groupSize: number;
+  /** Objectives; inferred from a rewards tensor's shape, or from N. */
+  K?: number;
+  /** Samples; inferred from trajectoryScore's length. */
+  N?: number;
+}
+
+/** Input of {@link referenceAdvantages}. */
+export interface ReferenceInput {
+  rewards: ArrayLike<number> | ReferenceTensorLike;
+  latents: ReferenceLatents;
+  groupSize: number;
+  K?: number;
+  N?: number;
+  T?: number;
+  D?: number;
+}
+
+/** Phase 1 results (float64). */
+export interface ReferenceTrajectoryResult {
+  /** S [N, T+1] */
+  similarity: Float64Array;
+  /** dS [N, T] */
+  deltaS: Float64Array;
+  /** wbar [N, T] (eq. 8) */
+  rawWeights: Float64Array;
+  /** w [N, T] */
+  stepWeights: Float64Array;
+  /** q [N] */
+  trajectoryScore: Float64Array;
+}
+
+/** Phase 2 results (float64). */
+export interface ReferenceObjectiveResult {
+  /** A [N, K] (eq. 2 times objectiveScale) */
+  objectiveAdvantages: Float64Array;
+  /** e [N] (eq. 12) */
+  exploration: Float64Array;
+  /** lam [N] (eq. 14 for 'moca', 0 otherwise) */
+  lambda: Float64Array;
+  /** c [N, K] */
+  coefficients: Float64Array;
+  /** f [N] */
+  fused: Float64Array;
+}
+
+/** Every output of the step (float64). */
+export interface ReferenceResult extends ReferenceTrajectoryResult, ReferenceObjectiveResult {
+  /** Adv [N, T] = w * f */
+  advantages: Float64Array;
+}
+
+// ------------------------------------------------------------------ decoding
+
+/** Exact value of an IEEE half-precision bit pattern. */
+export function decodeFloat16(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1024 + frac) * 2 ** (exp - 25);
+}
+
+const f32scratch = new Float32Array(1);
+const u32scratch = new Uint32Array(f32scratch.buffer);
+
+/** Exact value of a bfloat16 bit pattern (the upper 16 bits of a float32). */
+export function decodeBFloat16(bits: number): number {
+  u32scratch[0] = (bits & 0xffff) << 16;
+  return f32scratch[0]!;
+}
+
+function isTensorLike(x: unknown): x is ReferenceTensorLike {
+  return typeof x === 'object' && x !== null && 'data' in x && 'shape' in x;
+}
+
+/** The values of a tensor or array as numbers, decoding float16/bfloat16 bits. */
+function valuesOf(x: ArrayLike<number> | ReferenceTensorLike): ArrayLike<number> {
+  if (!isTensorLike(x)) return x;
+  const data = x.data;
+  if (x.dtype === 'float16' || x.dtype === 'bfloat16') {
+    const decode = x.dtype === 'float16' ? decodeFloat16 : decodeBFloat16;
+    const out = new Float64Array(data.length);
+    for (let i = 0; i < data.length; i++) out[i] = decode(data[i]!);
+    return out;
+  }
+  return data;
+}
+
+function checkInteger(name: string, v: number | undefined, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new RangeError(`Expected integer >= ${min} for ${name} but received ${String(v)}`);
+  }
+  return v;
+}
+
+/** Broadcasts a per-objective option (number or array of K) to a length-K array. */
+function perObjective(name: string, v: ArrayLike<number> | number | undefined, K: number): number[] {
+  if (v === undefined) return new Array<number>(K).fill(1);
+  if (typeof v === 'number') return new Array<number>(K).fill(v);
+  if (v.length !== K) {
+    throw new RangeError(`Expected ${K} values (one per objective) for ${name} but received ${v.length}`);
+  }
+  return Array.from(v);
+}
+
+// ------------------------------------------------------------------ latents access
+
+interface StateView {
+  N: number;
+  T: number;
+  D: number;
+  /** Element d of sample i at state j. */
+  at(i: number, j: number, d: number): number;
+}
+
+function viewLatents(input: ReferenceTrajectoryInput): StateView {
+  const lat = input.latents;
+  const isList = Array.isArray(lat) && lat.length > 0 && typeof lat[0] !== 'number';
+  if (isList) {
+    const list = lat as readonly (ArrayLike<number> | ReferenceTensorLike)[];
+    const T = list.length - 1;
+    checkInteger('T (latents list length - 1)', T, 1);
+    if (input.T !== undefined && input.T !== T) {
+      throw new RangeError(`Expected ${input.T + 1} states for latents but received ${list.length}`);
+    }
+    const first = list[0]!;
+    let N = input.N;
+    let D = input.D;
+    if (isTensorLike(first)) {
+      N ??= first.shape[0];
+      D ??= first.shape[1];
+    }
+    const rows = list.map((s) => valuesOf(s));
+    const len = rows[0]!.length;
+    if (N === undefined && D !== undefined) N = len / D;
+    if (D === undefined && N !== undefined) D = len / N;
+    N = checkInteger('N', N, 1);
+    D = checkInteger('D', D, 1);
+    for (let j = 0; j <= T; j++) {
+      if (rows[j]!.length !== N * D) {
+        throw new RangeError(`Expected ${N * D} elements for latents[${j}] but received ${rows[j]!.length}`);
+      }
+    }
+    const Dn = D;
+    return { N, T, D, at: (i, j, d) => rows[j]![i * Dn + d]! };
+  }
+  const flat = valuesOf(lat as ArrayLike<number> | ReferenceTensorLike);
+  let N = input.N;
+  let T = input.T;
+  let D = input.D;
+  if (isTensorLike(lat)) {
+    N ??= lat.shape[0];
+    T ??= lat.shape[1] === undefined ? undefined : lat.shape[1] - 1;
+    D ??= lat.shape[2];
+  }
+  N = checkInteger('N', N, 1);
+  T = checkInteger('T', T, 1);
+  D ??= flat.length / (N * (T + 1));
+  D = checkInteger('D', D, 1);
+  if (flat.length !== N * (T + 1) * D) {
+    throw new RangeError(`Expected ${N * (T + 1) * D} elements for latents but received ${flat.length}`);
+  }
+  const stride = (T + 1) * D;
+  const Dn = D;
+  return { N, T, D, at: (i, j, d) => flat[i * stride + j * Dn + d]! };
+}
+
+// ------------------------------------------------------------------ small math
+
+/** Mean and std of xs (in index order); n - corr <= 0 gives std 0. */
+function meanStd(xs: readonly number[], corr: number): { mean: number; std: number } {
+  const n = xs.length;
+  if (n === 0) return { mean: 0, std: 0 };
+  let sum = 0;
+  for (const x of xs) sum += x;
+  const mean = sum / n;
+  if (n - corr <= 0) return { mean, std: 0 };
+  let ss = 0;
+  for (const x of xs) ss += (x - mean) * (x - mean);
+  return { mean, std: Math.sqrt(ss / (n - corr)) };
+}
+
+function clip(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+/**
+ * SPEC section 1 for one column of values: per-group mean; std over the group or the batch.
+ * Returns the normalised and clipped values (not yet scaled).
+ */
+function normalise(values: readonly number[], G: number, o: ResolvedOptions): number[] {
+  const N = values.length;
+  const batch = meanStd(values, o.stdCorrection);
+  const out = new Array<number>(N);
+  for (let g = 0; g < N / G; g++) {
+    const group = values.slice(g * G, (g + 1) * G);
+    const gs = meanStd(group, o.stdCorrection);
+    const spread = o.stdScope === 'batch' ? batch.std : gs.std;
+    for (let m = 0; m < G; m++) {
+      const a = (group[m]! - gs.mean) / (spread + o.epsAdv);
+      out[g * G + m] = clip(a, -o.advClip, o.advClip);
+    }
+  }
+  return out;
+}
+
+/**
+ * Algorithm 1 for one sample, literally: returns the coefficients c (length K).
+ * minimises (c.A)^2 - lam (c.A) over the simplex.
+ */
+export function referenceMocaSolve(A: readonly number[], lam: number, epsSolver: number): number[] {
+  const K = A.length;
+  const c = new Array<number>(K).fill(0);
+  let smin = A[0]!;
+  let smax = A[0]!;
+  for (const a of A) {
+    smin = Math.min(smin, a);
+    smax = Math.max(smax, a);
+  }
+  // Step 1: all (nearly) equal -> one-hot at the first index of the maximum.
+  if (smax - smin < epsSolver) {
+    c[A.indexOf(smax)] = 1;
+    return c;
+  }
+  // Step 2: some advantage (nearly) equals the target -> one-hot at the first such k.
+  const zhat = clip(lam / 2, smin, smax);
+  for (let k = 0; k < K; k++) {
+    if (Math.abs(A[k]! - zhat) < epsSolver) {
+      c[k] = 1;
+      return c;
+    }
+  }
+  // Step 3: sort ascending (ties by index), first adjacent pair lo <= zhat <= hi, interpolate.
+  const order = A.map((_, k) => k).sort((x, y) => A[x]! - A[y]! || x - y);
+  for (let p = 0; p + 1 < K; p++) {
+    const lo = order[p]!;
+    const hi = order[p + 1]!;
+    if (A[lo]! <= zhat && zhat <= A[hi]!) {
+      if (A[hi] === A[lo]) {
+        c[lo] = 1; // degenerate pair (only with epsSolver = 0): A[lo] == zhat
+      } else {
+        c[lo] = (A[hi]! - zhat) / (A[hi]! - A[lo]!);
+        c[hi] = (zhat - A[lo]!) / (A[hi]! - A[lo]!);
+      }
+      return c;
+    }
+  }
+  c[order[0]!] = 1; // no pair (K = 1 with epsSolver = 0): the only advantage equals zhat
+  return c;
+}
+
+// ------------------------------------------------------------------ options
+
+interface ResolvedOptions {
+  temporal: 'tcd' | 'uniform';
+  objective: 'moca' | 'min-norm' | 'weighted-advantage' | 'weighted-reward';
+  objectiveWeights: ArrayLike<number> | number | undefined;
+  objectiveScale: ArrayLike<number> | number | undefined;
+  minWeight: number;
+  weightScale: 'mean' | 'sum';
+  stdCorrection: number;
+  stdScope: 'group' | 'batch';
+  advClip: number;
+  explorationSignal: 'absolute' | 'centered';
+  epsAdv: number;
+  epsTcd: number;
+  epsMoca: number;
+  epsSolver: number;
+}
+
+function resolve(o: ReferenceOptions = {}): ResolvedOptions {
+  return {
+    temporal: o.temporal ?? 'tcd',
+    objective: o.objective ?? 'moca',
+    objectiveWeights: o.objectiveWeights,
+    objectiveScale: o.objectiveScale,
+    minWeight: o.minWeight ?? 0.5,
+    weightScale: o.weightScale ?? 'mean',
+    stdCorrection: o.stdCorrection ?? 1,
+    stdScope: o.stdScope ?? 'group',
+    advClip: o.advClip ?? 5,
+    explorationSignal: o.explorationSignal ?? 'absolute',
+    epsAdv: o.epsAdv ?? 1e-8,
+    epsTcd: o.epsTcd ?? 1e-6,
+    epsMoca: o.epsMoca ?? 1e-6,
+    epsSolver: o.epsSolver ?? 1e-8,
+  };
+}
+
+// ------------------------------------------------------------------ phase 1: TCD
+
+/**
+ * Phase 1 (SPEC section 2 and q of section 3): S, dS, wbar, w and q from the latents alone.
+ * Throws RangeError on a non-finite latent, naming the first (sample, state).
+ */
+export function referenceTrajectoryCredit(
+  input: ReferenceTrajectoryInput,
+  options?: ReferenceOptions,
+): ReferenceTrajectoryResult {
+  const o = resolve(options);
+  const z = viewLatents(input);
+  const { N, T, D } = z;
+  const similarity = new Float64Array(N * (T + 1));
+  const deltaS = new Float64Array(N * T);
+  const rawWeights = new Float64Array(N * T);
+  const stepWeights = new Float64Array(N * T);
+  const trajectoryScore = new Float64Array(N);
+
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j <= T; j++) {
+      for (let d = 0; d < D; d++) {
+        const v = z.at(i, j, d);
+        if (!Number.isFinite(v)) {
+          throw new RangeError(
+            `Expected finite values for latents but received ${String(v)} at sample ${i}, state ${j}`,
+          );
+        }
+      }
+    }
+    // S[j] = cos(z_j, z_T), 0 where either norm is 0.
+    let sqT = 0;
+    for (let d = 0; d < D; d++) sqT += z.at(i, T, d) * z.at(i, T, d);
+    const S: number[] = [];
+    for (let j = 0; j <= T; j++) {
+      let dot = 0;
+      let sq = 0;
+      for (let d = 0; d < D; d++) {
+        dot += z.at(i, j, d) * z.at(i, T, d);
+        sq += z.at(i, j, d) * z.at(i, j, d);
+      }
+      S.push(sq > 0 && sqT > 0 ? dot / (Math.sqrt(sq) * Math.sqrt(sqT)) : 0);
+      similarity[i * (T + 1) + j] = S[j]!;
+    }
+    // dS, u = max(0, dS) + epsTcd, wbar = u / sum u (eq. 8).
+    const dS: number[] = [];
+    for (let t = 0; t < T; t++) dS.push(S[t + 1]! - S[t]!);
+    const u = dS.map((x) => Math.max(0, x) + o.epsTcd);
+    let sumU = 0;
+    for (const x of u) sumU += x;
+    let q = 0;
+    for (let t = 0; t < T; t++) {
+      const wbar = u[t]! / sumU;
+      let w = o.temporal === 'tcd' ? o.minWeight + (1 - o.minWeight) * T * wbar : 1;
+      if (o.weightScale === 'sum') w /= T;
+      q += wbar * dS[t]!;
+      deltaS[i * T + t] = dS[t]!;
+      rawWeights[i * T + t] = wbar;
+      stepWeights[i * T + t] = w;
+    }
+    trajectoryScore[i] = q;
+  }
+  return { similarity, deltaS, rawWeights, stepWeights, trajectoryScore };
+}
+
+// ------------------------------------------------------------------ phase 2: objectives
+
+/**
+ * Phase 2 (SPEC sections 1 and 3): A, e, lam, c and f from the rewards and q.
+ * Throws RangeError on a non-finite reward, naming the first (sample, objective).
+ */
+export function referenceObjectiveCredit(
+  input: ReferenceObjectiveInput,
+  options?: ReferenceOptions,
+): ReferenceObjectiveResult {
+  const o = resolve(options);
+  const r = valuesOf(input.rewards);
+  const q = valuesOf(input.trajectoryScore);
+  const N = checkInteger('N', input.N ?? q.length, 1);
+  if (q.length !== N) {
+    throw new RangeError(`Expected ${N} values for trajectoryScore but received ${q.length}`);
+  }
+  let K = input.K;
+  if (K === undefined && isTensorLike(input.rewards)) K = input.rewards.shape[1];
+  K = checkInteger('K', K ?? r.length / N, 1);
+  if (r.length !== N * K) {
+    throw new RangeError(`Expected ${N * K} values for rewards but received ${r.length}`);
+  }
+  const G = checkInteger('groupSize', input.groupSize, 1);
+  if (N % G !== 0) {
+    throw new RangeError(`Expected a divisor of N = ${N} for groupSize but received ${G}`);
+  }
+  for (let i = 0; i < N; i++) {
+    for (let k = 0; k < K; k++) {
+      const v = r[i * K + k]!;
+      if (!Number.isFinite(v)) {
+        throw new RangeError(
+          `Expected finite values for rewards but received ${String(v)} at sample ${i}, objective ${k}`,
+        );
+      }
+    }
+  }
+  const weights = perObjective('objectiveWeights', o.objectiveWeights, K);
+  const scale = perObjective('objectiveScale', o.objectiveScale, K);
+
+  // Section 1: A[i,k] per objective column.
+  const A = new Float64Array(N * K);
+  for (let k = 0; k < K; k++) {
+    const column: number[] = [];
+    for (let i = 0; i < N; i++) column.push(r[i * K + k]!);
+    const a = normalise(column, G, o);
+    for (let i = 0; i < N; i++) A[i * K + k] = a[i]! * scale[k]!;
+  }
+
+  // 'weighted-reward': normalise R_i = sum_k w_k r[i,k] as in section 1 (no objectiveScale).
+  let weightedReward: number[] = [];
+  if (o.objective === 'weighted-reward') {
+    const R: number[] = [];
+    for (let i = 0; i < N; i++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += weights[k]! * r[i * K + k]!;
+      R.push(s);
+    }
+    weightedReward = normalise(R, G, o);
+  }
+
+  const exploration = new Float64Array(N);
+  const lambda = new Float64Array(N);
+  const coefficients = new Float64Array(N * K);
+  const fused = new Float64Array(N);
+  for (let g = 0; g < N / G; g++) {
+    const qGroup = meanStd(Array.from(q).slice(g * G, (g + 1) * G), o.stdCorrection);
+    for (let i = g * G; i < (g + 1) * G; i++) {
+      const Ai = Array.from(A.subarray(i * K, (i + 1) * K));
+      // Eq. 12.
+      const num = o.explorationSignal === 'centered' ? Math.abs(q[i]! - qGroup.mean) : Math.abs(q[i]!);
+      const e = num / (qGroup.std + o.epsMoca);
+      exploration[i] = e;
+      // Eq. 14.
+      let s = 0;
+      for (const a of Ai) s += a;
+      const lamMoca = (Math.max(0, s) / (Math.abs(s) + o.epsMoca)) * Math.tanh(e);
+
+      let c: number[];
+      if (o.objective === 'moca' || o.objective === 'min-norm') {
+        const lam = o.objective === 'moca' ? lamMoca : 0;
+        lambda[i] = o.objective === 'moca' ? lamMoca : 0;
+        c = referenceMocaSolve(Ai, lam, o.epsSolver);
+      } else {
+        c = weights;
+      }
+      let f = 0;
+      for (let k = 0; k < K; k++) f += c[k]! * Ai[k]!;
+      if (o.objective === 'weighted-reward') f = weightedReward[i]!;
+      for (let k = 0; k < K; k++) coefficients[i * K + k] = c[k]!;
+      fused[i] = f;
+    }
+  }
+  return { objectiveAdvantages: A, exploration, lambda, coefficients, fused };
+}
+
+// ------------------------------------------------------------------ the whole step
+
+/**
+ * The whole OTCA step in float64: phase 1, phase 2, then Adv[i,t] = w[i,t] * f[i] (SPEC section 4).
+ *
+ * @example
+ * ```ts
+ * // r: N*K rewards; states: T+1 arrays of N*D latents
+ * const ref = referenceAdvantages({ rewards: r, K: 2, latents: states, N: 4, D: 64, groupSize: 4 });
+ * ref.advantages; // Float64Array [N, T]
+ * ```
+ */
+export function referenceAdvantages(input: ReferenceInput, options?: ReferenceOptions): ReferenceResult {
+  let N0 = input.N;
+  if (N0 === undefined && isTensorLike(input.rewards)) N0 = input.rewards.shape[0];
+  if (N0 === undefined && input.K !== undefined) N0 = valuesOf(input.rewards).length / input.K;
+  const traj = referenceTrajectoryCredit(
+    { latents: input.latents, N: N0, T: input.T, D: input.D },
+    options,
+  );
+  const N = traj.trajectoryScore.length;
+  const T = traj.deltaS.length / N;
+  const obj = referenceObjectiveCredit(
+    { rewards: input.rewards, trajectoryScore: traj.trajectoryScore, groupSize: input.groupSize, K: input.K, N },
+    options,
+  );
+  const advantages = new Float64Array(N * T);
+  for (let i = 0; i < N; i++) {
+    for (let t = 0; t < T; t++) advantages[i * T + t] = traj.stepWeights[i * T + t]! * obj.fused[i]!;
+  }
+  return { ...traj, ...obj, advantages };
+}

@@ -1,0 +1,283 @@
+/**
+ * @internal Validation of every call's arguments, BEFORE any work (SPEC "Bad input"). Messages read
+ * "Expected <expectation> for <argument> but received <what came>"; TypeError for kinds, RangeError
+ * for values and shapes. The native layer re-checks lengths cheaply, so a forged call cannot write
+ * out of bounds, but this is where the user-facing messages come from.
+ * @packageDocumentation
+ */
+import { DTYPE_CODE, type Dtype } from './dtypes.js';
+import { describeValue, formatShape, isDetached, rangeError, typeError } from './errors.js';
+import type { NativeLatents, NativeOptions, NativeRewards } from './native.js';
+import {
+  DEFAULT_OPTIONS,
+  EXPLORATION_CODE,
+  OBJECTIVE_CODE,
+  OPTION_NAMES,
+  OUTPUT_NAMES,
+  STD_SCOPE_CODE,
+  TEMPORAL_CODE,
+  WEIGHT_SCALE_CODE,
+  type OutputName,
+} from './options.js';
+import { parseDevice, Tensor } from './tensor.js';
+
+/** Options after validation: the native numbers, the weight arrays, the device and the outputs. */
+export interface ResolvedOptions {
+  native: NativeOptions;
+  device: { kind: 'auto' | 'cpu' } | { kind: 'cuda'; index: number };
+  deviceString: string;
+  outputs: Set<OutputName>;
+}
+
+const MAX_THREADS = 4096;
+
+function oneOf<T extends string>(value: unknown, allowed: Readonly<Record<T, number>>, name: string): number {
+  const keys = Object.keys(allowed);
+  const expectation = `one of ${keys.map((k) => `'${k}'`).join(', ')}`;
+  if (typeof value !== 'string') throw typeError(expectation, name, value);
+  if (!Object.prototype.hasOwnProperty.call(allowed, value)) throw rangeError(expectation, name, value);
+  return allowed[value as T];
+}
+
+function numberIn(value: unknown, name: string, expectation: string, ok: (x: number) => boolean): number {
+  if (typeof value !== 'number') throw typeError(expectation, name, value);
+  if (Number.isNaN(value) || !ok(value)) throw rangeError(expectation, name, value);
+  return value;
+}
+
+function weightArray(value: unknown, name: string): Float64Array {
+  if (!Array.isArray(value) && !(value instanceof Float64Array) && !(value instanceof Float32Array)) {
+    throw typeError('number[] or Float64Array of length K', name, value);
+  }
+  if (ArrayBuffer.isView(value) && isDetached(value)) {
+    throw typeError('a live (not detached) buffer', name, 'a detached ArrayBuffer', false);
+  }
+  const arr = value as ArrayLike<unknown>;
+  const out = new Float64Array(arr.length);
+  for (let k = 0; k < arr.length; k++) {
+    const x = arr[k];
+    if (typeof x !== 'number') throw typeError('finite number', `${name}[${k}]`, x);
+    if (!Number.isFinite(x)) throw rangeError('finite number', `${name}[${k}]`, x);
+    out[k] = x;
+  }
+  return out;
+}
+
+/** Checks option names and values (not yet the K-length of the weight arrays: see {@link checkOptionsForK}). */
+export function checkOptions(options: unknown): ResolvedOptions {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object' || Array.isArray(options)) throw typeError('an options object', 'options', options);
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      throw rangeError(`an option name (one of ${OPTION_NAMES.join(', ')})`, 'options', JSON.stringify(key), false);
+    }
+  }
+  const get = <K extends keyof typeof DEFAULT_OPTIONS>(key: K): unknown => (o[key] === undefined ? DEFAULT_OPTIONS[key] : o[key]);
+
+  const nat: NativeOptions = {
+    temporal: oneOf(get('temporal'), TEMPORAL_CODE, 'temporal'),
+    objective: oneOf(get('objective'), OBJECTIVE_CODE, 'objective'),
+    weightScale: oneOf(get('weightScale'), WEIGHT_SCALE_CODE, 'weightScale'),
+    stdScope: oneOf(get('stdScope'), STD_SCOPE_CODE, 'stdScope'),
+    explorationSignal: oneOf(get('explorationSignal'), EXPLORATION_CODE, 'explorationSignal'),
+    minWeight: numberIn(get('minWeight'), 'minWeight', 'number in [0, 1]', (x) => x >= 0 && x <= 1),
+    stdCorrection: numberIn(get('stdCorrection'), 'stdCorrection', '0 or 1', (x) => x === 0 || x === 1),
+    advClip: numberIn(get('advClip'), 'advClip', 'number > 0 (Infinity: no clip)', (x) => x > 0),
+    epsAdv: numberIn(get('epsAdv'), 'epsAdv', 'finite number >= 0', (x) => Number.isFinite(x) && x >= 0),
+    epsTcd: numberIn(get('epsTcd'), 'epsTcd', 'finite number > 0', (x) => Number.isFinite(x) && x > 0),
+    epsMoca: numberIn(get('epsMoca'), 'epsMoca', 'finite number > 0', (x) => Number.isFinite(x) && x > 0),
+    epsSolver: numberIn(get('epsSolver'), 'epsSolver', 'finite number >= 0', (x) => Number.isFinite(x) && x >= 0),
+    threads: numberIn(
+      get('threads'),
+      'threads',
+      `integer in [0, ${MAX_THREADS}] (0 = all cores)`,
+      (x) => Number.isInteger(x) && x >= 0 && x <= MAX_THREADS,
+    ),
+  };
+  if (o.objectiveWeights !== undefined) nat.objectiveWeights = weightArray(o.objectiveWeights, 'objectiveWeights');
+  if (o.objectiveScale !== undefined) nat.objectiveScale = weightArray(o.objectiveScale, 'objectiveScale');
+
+  const deviceValue = get('device');
+  const deviceExpectation = "one of 'auto', 'cpu', 'cuda', 'cuda:N'";
+  if (typeof deviceValue !== 'string') throw typeError(deviceExpectation, 'device', deviceValue);
+  const device = parseDevice(deviceValue);
+  if (device === undefined) throw rangeError(deviceExpectation, 'device', deviceValue);
+
+  return { native: nat, device, deviceString: deviceValue, outputs: checkOutputs(get('outputs')) };
+}
+
+function checkOutputs(value: unknown): Set<OutputName> {
+  const expectation = `'advantages', 'all' or a list of output names (${OUTPUT_NAMES.join(', ')})`;
+  if (value === 'advantages') return new Set(['advantages']);
+  if (value === 'all') return new Set(OUTPUT_NAMES);
+  if (typeof value === 'string') throw rangeError(expectation, 'outputs', value);
+  if (!Array.isArray(value)) throw typeError(expectation, 'outputs', value);
+  const set = new Set<OutputName>(['advantages']);
+  value.forEach((name: unknown, i) => {
+    if (typeof name !== 'string') throw typeError('an output name', `outputs[${i}]`, name);
+    if (!(OUTPUT_NAMES as readonly string[]).includes(name)) {
+      throw rangeError(`one of ${OUTPUT_NAMES.join(', ')}`, `outputs[${i}]`, name);
+    }
+    set.add(name as OutputName);
+  });
+  return set;
+}
+
+/** The weight arrays, once K is known, must have K entries. */
+export function checkOptionsForK(resolved: ResolvedOptions, K: number): void {
+  for (const name of ['objectiveWeights', 'objectiveScale'] as const) {
+    const arr = resolved.native[name];
+    if (arr !== undefined && arr.length !== K) {
+      throw rangeError(`length K (${K})`, name, `length ${arr.length}`, false);
+    }
+  }
+}
+
+/** A live host tensor: not disposed, buffer not detached, length equal to its shape's size. */
+function checkTensorMemory(t: Tensor, name: string): void {
+  if (t.disposed) throw typeError('a live (not disposed) Tensor', name, 'a disposed Tensor', false);
+  if (t.device !== 'cpu') {
+    throw typeError("a host ('cpu') Tensor (device tensors arrive with the CUDA backend)", name, `a ${t.device} Tensor`, false);
+  }
+  const data = t.data as ArrayBufferView & { length: number };
+  if (isDetached(data)) throw typeError('a live (not detached) buffer', name, 'a detached ArrayBuffer', false);
+  if (data.length !== t.size) {
+    throw rangeError(`length ${t.size} (the size of shape ${formatShape(t.shape)})`, name, `length ${data.length}`, false);
+  }
+}
+
+/** A checked inputs object: no unknown keys, the required ones present. */
+export function checkInputs(inputs: unknown, allowed: readonly string[]): Record<string, unknown> {
+  const expectation = `an object { ${allowed.join(', ')} }`;
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || inputs instanceof Tensor) {
+    throw typeError(expectation, 'inputs', inputs);
+  }
+  const o = inputs as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) throw rangeError(`an input name (one of ${allowed.join(', ')})`, 'inputs', JSON.stringify(key), false);
+  }
+  return o;
+}
+
+const LATENT_DTYPES = ['float32', 'float16', 'bfloat16'];
+
+/** Latents: one Tensor [N, T+1, D] or a list of T+1 Tensors [N, D] of one dtype and shape. */
+export function checkLatents(input: unknown): NativeLatents {
+  const kinds = 'Tensor [N, T+1, D] or a list of T+1 Tensors [N, D]';
+  if (input instanceof Tensor) {
+    const value = input as Tensor;
+    checkLatentDtype(value.dtype, 'latents');
+    if (value.rank !== 3) {
+      throw rangeError('rank 3 [N, T+1, D] (or a list of T+1 Tensors [N, D])', 'latents', `shape ${formatShape(value.shape)}`, false);
+    }
+    const [N, S, D] = value.shape as [number, number, number];
+    checkDims(N, S, D, 'latents', value.shape);
+    checkTensorMemory(value, 'latents');
+    return {
+      dtype: DTYPE_CODE[value.dtype],
+      N,
+      T: S - 1,
+      D,
+      stacked: true,
+      states: [value.data as Float32Array | Uint16Array],
+    };
+  }
+  const value = input;
+  if (!Array.isArray(value)) throw typeError(kinds, 'latents', value);
+  if (value.length < 2) throw rangeError('a list of T+1 >= 2 Tensors [N, D] (T >= 1)', 'latents', `a list of ${value.length}`, false);
+  const first: unknown = value[0];
+  value.forEach((t: unknown, j) => {
+    if (!(t instanceof Tensor)) throw typeError('Tensor [N, D]', `latents[${j}]`, t);
+  });
+  const tensors = value as Tensor[];
+  const f = first as Tensor;
+  checkLatentDtype(f.dtype, 'latents[0]');
+  tensors.forEach((t, j) => {
+    const name = `latents[${j}]`;
+    if (t.rank !== 2) throw rangeError('rank 2 [N, D]', name, `shape ${formatShape(t.shape)}`, false);
+    if (j > 0 && t.dtype !== f.dtype) throw typeError(`dtype ${f.dtype} (as latents[0])`, name, t.dtype, false);
+    if (j > 0 && (t.shape[0] !== f.shape[0] || t.shape[1] !== f.shape[1])) {
+      throw rangeError(`shape ${formatShape(f.shape)} (as latents[0])`, name, formatShape(t.shape), false);
+    }
+  });
+  const [N, D] = f.shape as [number, number];
+  checkDims(N, tensors.length, D, 'latents', f.shape);
+  tensors.forEach((t, j) => checkTensorMemory(t, `latents[${j}]`));
+  return {
+    dtype: DTYPE_CODE[f.dtype],
+    N,
+    T: tensors.length - 1,
+    D,
+    stacked: false,
+    states: tensors.map((t) => t.data as Float32Array | Uint16Array),
+  };
+}
+
+function checkLatentDtype(dtype: Dtype, name: string): void {
+  if (!LATENT_DTYPES.includes(dtype)) throw typeError('dtype float32, float16 or bfloat16', name, dtype, false);
+}
+
+function checkDims(N: number, states: number, D: number, name: string, shape: readonly number[]): void {
+  if (N < 1) throw rangeError('N >= 1 samples', name, `shape ${formatShape(shape)}`, false);
+  if (states < 2) throw rangeError('T+1 >= 2 states (T >= 1)', name, `shape ${formatShape(shape)}`, false);
+  if (D < 1) throw rangeError('D >= 1 latent elements', name, `shape ${formatShape(shape)}`, false);
+}
+
+/** Rewards: a Tensor [N, K] of float32 or float64, finite, N as in the latents where given. */
+export function checkRewards(input: unknown, N?: number): NativeRewards {
+  if (!(input instanceof Tensor)) throw typeError('Tensor [N, K] (float32 or float64)', 'rewards', input);
+  const value = input as Tensor;
+  if (value.dtype !== 'float32' && value.dtype !== 'float64') {
+    throw typeError('dtype float32 or float64', 'rewards', value.dtype, false);
+  }
+  if (value.rank !== 2) throw rangeError('rank 2 [N, K]', 'rewards', `shape ${formatShape(value.shape)}`, false);
+  const [rows, K] = value.shape as [number, number];
+  if (rows < 1) throw rangeError('N >= 1 samples', 'rewards', `shape ${formatShape(value.shape)}`, false);
+  if (K < 1) throw rangeError('K >= 1 objectives', 'rewards', `shape ${formatShape(value.shape)}`, false);
+  if (N !== undefined && rows !== N) {
+    throw rangeError(`N (${N}) rows as in latents`, 'rewards', `shape ${formatShape(value.shape)}`, false);
+  }
+  checkTensorMemory(value, 'rewards');
+  const data = value.data as Float32Array | Float64Array;
+  for (let idx = 0; idx < data.length; idx++) {
+    const x = data[idx] as number;
+    if (!Number.isFinite(x)) {
+      const i = Math.floor(idx / K);
+      throw rangeError('finite values', 'rewards', `${describeValue(x)} at sample ${i}, objective ${idx - i * K}`, false);
+    }
+  }
+  return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data };
+}
+
+/** groupSize G: an integer >= 1 that divides N. */
+export function checkGroupSize(value: unknown, N: number): number {
+  if (typeof value !== 'number') throw typeError('integer >= 1', 'groupSize', value);
+  if (!Number.isInteger(value) || value < 1) throw rangeError('integer >= 1', 'groupSize', value);
+  if (N % value !== 0) throw rangeError(`N (${N}) divisible by groupSize (${value})`, 'groupSize', value);
+  return value;
+}
+
+/** q: a float32 Tensor [N] or a Float32Array of length N, finite. */
+export function checkTrajectoryScore(value: unknown, N: number): Float32Array {
+  let data: Float32Array;
+  if (value instanceof Tensor) {
+    if (value.dtype !== 'float32') throw typeError('dtype float32', 'trajectoryScore', value.dtype, false);
+    if (value.rank !== 1 || value.shape[0] !== N) {
+      throw rangeError(`shape [${N}] (N as in rewards)`, 'trajectoryScore', `shape ${formatShape(value.shape)}`, false);
+    }
+    checkTensorMemory(value, 'trajectoryScore');
+    data = value.data as Float32Array;
+  } else if (value instanceof Float32Array) {
+    if (isDetached(value)) throw typeError('a live (not detached) buffer', 'trajectoryScore', 'a detached ArrayBuffer', false);
+    if (value.length !== N) throw rangeError(`length N (${N}) as in rewards`, 'trajectoryScore', `length ${value.length}`, false);
+    data = value;
+  } else {
+    throw typeError('float32 Tensor [N] or Float32Array', 'trajectoryScore', value);
+  }
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i] as number;
+    if (!Number.isFinite(x)) throw rangeError('finite values', 'trajectoryScore', `${describeValue(x)} at sample ${i}`, false);
+  }
+  return data;
+}

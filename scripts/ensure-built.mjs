@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Builds what `npm test` needs, only where it is missing or stale (quick when nothing changed):
+//  - the addon build/Release/otca.node, against csrc/**, CMakeLists.txt, cmake/*.cmake, binding.gyp
+//    (cmake-js; node-gyp from binding.gyp, CPU-only, where cmake is not installed);
+//  - the TypeScript dist/, against lib/**, bench/**, tsconfig.json.
+// `--force` rebuilds both. Set OTCA_CUDA=OFF for a CPU-only cmake build.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const force = process.argv.includes('--force');
+// Extra cmake-js arguments (e.g. --CDOTCA_CUDA=OFF, --CDOTCA_CUDA_ARCHITECTURES=90-real); the
+// environment variable OTCA_CUDA=OFF does the same as --CDOTCA_CUDA=OFF.
+const cmakeArgs = process.argv.slice(2).filter((a) => a.startsWith('--CD'));
+if (process.env.OTCA_CUDA) cmakeArgs.push(`--CDOTCA_CUDA=${process.env.OTCA_CUDA}`);
+
+function newestMtime(paths, filter) {
+  let newest = 0;
+  const visit = (p) => {
+    if (!existsSync(p)) return;
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p)) if (name !== 'node_modules') visit(join(p, name));
+    } else if (!filter || filter(p)) {
+      newest = Math.max(newest, st.mtimeMs);
+    }
+  };
+  for (const p of paths) visit(join(root, p));
+  return newest;
+}
+
+function mtime(p) {
+  const full = join(root, p);
+  return existsSync(full) ? statSync(full).mtimeMs : 0;
+}
+
+function run(cmd, args) {
+  console.log(`[ensure-built] ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  return r.status === 0;
+}
+
+function hasCmake() {
+  return spawnSync('cmake', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const jobs = String(Math.max(1, Math.min(availableParallelism(), 8)));
+
+// ---- native
+const nativeOut = 'build/Release/otca.node';
+const nativeSrc = newestMtime(['csrc', 'CMakeLists.txt', 'cmake', 'binding.gyp'], (p) =>
+  /\.(cc|cpp|h|hpp|cu|cuh|cmake|gyp|txt)$/.test(p),
+);
+if (force || mtime(nativeOut) < nativeSrc) {
+  let ok;
+  if (hasCmake()) {
+    // A failed cmake-js build fails here (no silent CPU-only fallback: CI must see a broken CUDA build).
+    ok = run(bin('cmake-js'), ['compile', '--parallel', jobs, '--log-level', 'warn', ...cmakeArgs]);
+  } else {
+    console.log('[ensure-built] cmake not found: building CPU-only from binding.gyp with node-gyp');
+    const gyp = findNodeGyp();
+    ok = gyp !== undefined && run(process.execPath, [gyp, 'rebuild', '-j', jobs, ...nodedirArgs()]);
+  }
+  ok = ok && existsSync(join(root, nativeOut));
+  if (!ok) {
+    console.error('[ensure-built] the native build failed (see above)');
+    process.exit(1);
+  }
+}
+
+// ---- TypeScript
+const tsOut = 'dist/lib/index.js';
+const tsSrc = newestMtime(['lib', 'bench', 'tsconfig.json'], (p) => p.endsWith('.ts') || p.endsWith('.json'));
+if (force || mtime(tsOut) < tsSrc) {
+  if (!run(bin('tsc'), ['-p', 'tsconfig.json'])) {
+    console.error('[ensure-built] the TypeScript build failed (see above)');
+    process.exit(1);
+  }
+}
+
+// node-gyp: the project's own if installed, else the copy bundled with npm.
+function findNodeGyp() {
+  const candidates = [
+    join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  if (process.env.npm_execpath) {
+    candidates.push(join(dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  }
+  return candidates.find((p) => existsSync(p));
+}
+
+// node-gyp needs Node's headers: npm's configured nodedir when set (offline machines), else its default.
+function nodedirArgs() {
+  const nodedir = process.env.npm_config_nodedir;
+  if (nodedir) return [`--nodedir=${nodedir}`];
+  if (existsSync('/usr/include/node/node_api.h') && process.execPath.startsWith('/usr/')) return ['--nodedir=/usr'];
+  return [];
+}

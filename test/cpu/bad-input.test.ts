@@ -1,0 +1,173 @@
+// A table of malformed calls: each fails with a typed error that names the argument, the
+// expectation and what came; afterwards the process is alive and a valid call still works.
+import { describe, expect, it } from 'vitest';
+import { objectiveCredit, otcaAdvantages, otcaAdvantagesAsync, Tensor, trajectoryCredit } from '../../lib/index.js';
+import { rewards as randomRewards, toStates, trajectories } from '../helpers/random.js';
+
+const N = 4, G = 2, T = 3, D = 8, K = 2;
+const z = () => trajectories(1, N, T, D);
+const r = () => randomRewards(2, N, K);
+const lat = () => Tensor.from(z(), [N, T + 1, D]);
+const rew = () => Tensor.from(r(), [N, K]);
+const states = () => toStates(z(), N, T, D).map((s) => Tensor.from(s, [N, D]));
+const ok = () => ({ rewards: rew(), latents: lat(), groupSize: G });
+const call = (input: unknown, options?: unknown) => () => otcaAdvantages(input as never, options as never);
+
+type Row = [name: string, fn: () => unknown, cls: ErrorConstructor | RangeErrorConstructor | TypeErrorConstructor, msg: RegExp];
+
+const detached = () => {
+  const data = z();
+  const t = Tensor.from(data, [N, T + 1, D]);
+  structuredClone(data.buffer, { transfer: [data.buffer] });
+  return t;
+};
+
+const table: Row[] = [
+  // ---- the input object and its members
+  ['input not an object', call(42), TypeError, /Expected .*object.* for inputs but received 42/],
+  ['input null', call(null), TypeError, /for inputs but received null/],
+  ['rewards missing', call({ latents: lat(), groupSize: G }), TypeError, /for rewards but received undefined/],
+  ['rewards a plain array', call({ ...ok(), rewards: [1, 2, 3] }), TypeError, /Expected .*Tensor.* for rewards but received Array\(3\)/],
+  ['latents missing', call({ rewards: rew(), groupSize: G }), TypeError, /for latents but received undefined/],
+  ['latents a string', call({ ...ok(), latents: 'z' }), TypeError, /for latents but received "z"/],
+  ['groupSize missing', call({ rewards: rew(), latents: lat() }), TypeError, /for groupSize but received undefined/],
+  ['groupSize 0', call({ ...ok(), groupSize: 0 }), RangeError, /Expected integer >= 1 for groupSize but received 0/],
+  ['groupSize 1.5', call({ ...ok(), groupSize: 1.5 }), RangeError, /Expected integer >= 1 for groupSize but received 1.5/],
+  ['groupSize a string', call({ ...ok(), groupSize: '2' }), TypeError, /for groupSize but received "2"/],
+  ['N % G != 0', call({ ...ok(), groupSize: 3 }), RangeError, /Expected .*divi.* for groupSize but received 3/],
+  // ---- shapes and ranks
+  ['rewards rank 1', call({ ...ok(), rewards: Tensor.from(new Float32Array(N), [N]) }), RangeError, /Expected .*\[N, K\].* for rewards but received .*\[4\]/],
+  ['rewards rank 3', call({ ...ok(), rewards: Tensor.from(new Float32Array(N * K), [N, K, 1]) }), RangeError, /for rewards but received .*\[4, 2, 1\]/],
+  ['K = 0', call({ ...ok(), rewards: Tensor.from(new Float32Array(0), [N, 0]) }), RangeError, /for rewards but received .*\[4, 0\]/],
+  ['latents rank 2', call({ ...ok(), latents: Tensor.from(z(), [N, (T + 1) * D]) }), RangeError, /Expected .*\[N, T ?\+ ?1, D\].* for latents but received .*\[4, 32\]/],
+  ['T + 1 = 1 (T < 1), stacked', call({ ...ok(), latents: Tensor.from(new Float32Array(N * D), [N, 1, D]) }), RangeError, /for latents but received .*\[4, 1, 8\]/],
+  ['T < 1: a list of one state', call({ ...ok(), latents: [Tensor.from(new Float32Array(N * D), [N, D])] }), RangeError, /Expected .*(2|T ?\+ ?1).* for latents but received .*1/],
+  ['empty latents list', call({ ...ok(), latents: [] }), RangeError, /for latents but received .*0/],
+  ['D = 0', call({ ...ok(), latents: Tensor.from(new Float32Array(0), [N, T + 1, 0]) }), RangeError, /for latents but received .*\[4, 4, 0\]/],
+  ['latents N differs from rewards N', call({ ...ok(), latents: Tensor.from(new Float32Array(2 * (T + 1) * D), [2, T + 1, D]) }), RangeError, /Expected .*(4|2).* for (latents|rewards) but received .*(\[2, 4, 8\]|\[4, 2\])/],
+  ['list states of different shapes', call({ ...ok(), latents: [...states().slice(0, T), Tensor.from(new Float32Array(N * (D + 1)), [N, D + 1])] }), RangeError, /for latents\[3\] but received .*\[4, 9\]/],
+  ['a list state of rank 3', call({ ...ok(), latents: [...states().slice(0, T), Tensor.from(new Float32Array(N * D), [N, D, 1])] }), RangeError, /for latents\[3\] but received .*\[4, 8, 1\]/],
+  ['a list entry not a tensor', call({ ...ok(), latents: [...states().slice(0, T), new Float32Array(N * D)] }), TypeError, /for latents\[3\] but received Float32Array/],
+  ['mixed dtypes in a latents list', call({ ...ok(), latents: [...states().slice(0, T), Tensor.from(new Uint16Array(N * D), [N, D], 'bfloat16')] }), TypeError, /for latents\[3\] but received .*bfloat16/],
+  // ---- dtypes and devices
+  ['float64 latents', call({ ...ok(), latents: Tensor.from(new Float64Array(N * (T + 1) * D), [N, T + 1, D]) }), TypeError, /Expected .*float32.*float16.*bfloat16.* for latents but received .*float64/],
+  ['float16 rewards', call({ ...ok(), rewards: Tensor.from(new Uint16Array(N * K), [N, K], 'float16') }), TypeError, /Expected .*float32.*float64.* for rewards but received .*float16/],
+  ['unknown dtype', () => Tensor.from(new Float32Array(4), [4], 'int8' as never), RangeError, /Expected one of 'float32', 'float64', 'float16', 'bfloat16' for dtype but received "int8"/],
+  ['Uint16Array without dtype', () => Tensor.from(new Uint16Array(4) as never, [4]), TypeError, /for dtype but received undefined/],
+  ['shape not matching data', () => Tensor.from(new Float32Array(5), [2, 3]), RangeError, /for shape but received \[2, 3\] \(size 6\)/],
+  ['unknown device', call(ok(), { device: 'tpu' }), RangeError, /Expected .*'cpu'.* for (options\.)?device but received "tpu"/],
+  ['cuda on a CPU-only build', call(ok(), { device: 'cuda:0' }), Error, /CUDA/],
+  // ---- detached / disposed buffers
+  ['detached latents buffer', call({ ...ok(), latents: detached() }), TypeError, /Expected a live \(not detached\) buffer for latents but received a detached ArrayBuffer/],
+  ['detached rewards buffer', () => {
+    const data = r();
+    const t = Tensor.from(data, [N, K]);
+    structuredClone(data.buffer, { transfer: [data.buffer] });
+    return otcaAdvantages({ ...ok(), rewards: t });
+  }, TypeError, /Expected a live \(not detached\) buffer for rewards but received a detached ArrayBuffer/],
+  ['disposed latents tensor', () => {
+    const t = lat();
+    t.dispose();
+    return otcaAdvantages({ ...ok(), latents: t });
+  }, Error, /for latents but received .*dispos/],
+  ['disposed list state', () => {
+    const s = states();
+    s[2]!.dispose();
+    return otcaAdvantages({ ...ok(), latents: s });
+  }, Error, /for latents\[2\] but received .*dispos/],
+  // ---- options
+  ['options not an object', call(ok(), 5), TypeError, /for options but received 5/],
+  ['unknown option name', call(ok(), { minWieght: 0.3 }), RangeError, /Expected an option name .* for options but received "minWieght"/],
+  ['minWeight > 1', call(ok(), { minWeight: 1.5 }), RangeError, /Expected .*\[0, 1\].* for (options\.)?minWeight but received 1.5/],
+  ['minWeight < 0', call(ok(), { minWeight: -0.1 }), RangeError, /for (options\.)?minWeight but received -0.1/],
+  ['minWeight NaN', call(ok(), { minWeight: NaN }), RangeError, /for (options\.)?minWeight but received NaN/],
+  ['minWeight a string', call(ok(), { minWeight: '0.5' }), TypeError, /for (options\.)?minWeight but received "0.5"/],
+  ['temporal unknown', call(ok(), { temporal: 'linear' }), RangeError, /Expected .*'tcd'.*'uniform'.* for (options\.)?temporal but received "linear"/],
+  ['objective unknown', call(ok(), { objective: 'pareto' }), RangeError, /Expected .*'moca'.* for (options\.)?objective but received "pareto"/],
+  ['weightScale unknown', call(ok(), { weightScale: 'max' }), RangeError, /for (options\.)?weightScale but received "max"/],
+  ['stdScope unknown', call(ok(), { stdScope: 'global' }), RangeError, /for (options\.)?stdScope but received "global"/],
+  ['explorationSignal unknown', call(ok(), { explorationSignal: 'relative' }), RangeError, /for (options\.)?explorationSignal but received "relative"/],
+  ['stdCorrection 2', call(ok(), { stdCorrection: 2 }), RangeError, /for (options\.)?stdCorrection but received 2/],
+  ['advClip 0', call(ok(), { advClip: 0 }), RangeError, /for (options\.)?advClip but received 0/],
+  ['advClip negative', call(ok(), { advClip: -1 }), RangeError, /for (options\.)?advClip but received -1/],
+  ['epsAdv negative', call(ok(), { epsAdv: -1e-8 }), RangeError, /for (options\.)?epsAdv but received -1e-8/],
+  ['epsTcd 0', call(ok(), { epsTcd: 0 }), RangeError, /for (options\.)?epsTcd but received 0/],
+  ['epsMoca 0', call(ok(), { epsMoca: 0 }), RangeError, /for (options\.)?epsMoca but received 0/],
+  ['epsSolver Infinity', call(ok(), { epsSolver: Infinity }), RangeError, /for (options\.)?epsSolver but received Infinity/],
+  ['objectiveWeights wrong length', call(ok(), { objective: 'weighted-advantage', objectiveWeights: [1, 2, 3] }), RangeError, /Expected .*2.* for (options\.)?objectiveWeights but received .*3/],
+  ['objectiveWeights a number', call(ok(), { objectiveWeights: 2 }), TypeError, /for (options\.)?objectiveWeights but received 2/],
+  ['objectiveScale with NaN', call(ok(), { objectiveScale: [1, NaN] }), RangeError, /for (options\.)?objectiveScale.* but received NaN/],
+  ['threads negative', call(ok(), { threads: -1 }), RangeError, /for (options\.)?threads but received -1/],
+  ['threads fractional', call(ok(), { threads: 1.5 }), RangeError, /for (options\.)?threads but received 1.5/],
+  ['outputs unknown name', call(ok(), { outputs: ['advantages', 'gradients'] }), RangeError, /for (options\.)?outputs.* but received "gradients"/],
+  ['outputs wrong type', call(ok(), { outputs: 3 }), TypeError, /for (options\.)?outputs but received 3/],
+  // ---- non-finite values
+  ['NaN reward names sample and objective', () => {
+    const rr = r();
+    rr[3 * K + 1] = NaN;
+    return otcaAdvantages({ ...ok(), rewards: Tensor.from(rr, [N, K]) });
+  }, RangeError, /Expected finite values for rewards but received NaN at sample 3, objective 1/],
+  ['Infinity reward (float64)', () => {
+    const rr = Float64Array.from(r());
+    rr[1] = -Infinity;
+    return otcaAdvantages({ ...ok(), rewards: Tensor.from(rr, [N, K]) });
+  }, RangeError, /Expected finite values for rewards but received -Infinity at sample 0, objective 1/],
+  ['Infinity latent names sample and state', () => {
+    const zz = z();
+    zz[(2 * (T + 1) + 1) * D + 5] = Infinity;
+    zz[(2 * (T + 1) + 3) * D + 0] = NaN; // a later state of the same sample: the first one is named
+    zz[(3 * (T + 1) + 0) * D + 0] = NaN; // a later sample
+    return otcaAdvantages({ ...ok(), latents: Tensor.from(zz, [N, T + 1, D]) });
+  }, RangeError, /Expected finite values for latents but received Infinity at sample 2, state 1/],
+  ['NaN latent in a list state', () => {
+    const s = toStates(z(), N, T, D);
+    s[T]![1 * D + 3] = NaN;
+    return otcaAdvantages({ ...ok(), latents: s.map((x) => Tensor.from(x, [N, D])) });
+  }, RangeError, /Expected finite values for latents but received NaN at sample 1, state 3/],
+  ['bfloat16 Infinity latent', () => {
+    const bits = new Uint16Array(N * (T + 1) * D).fill(0x3f80);
+    bits[(0 * (T + 1) + 2) * D + 1] = 0x7f80;
+    return otcaAdvantages({ ...ok(), latents: Tensor.from(bits, [N, T + 1, D], 'bfloat16') });
+  }, RangeError, /Expected finite values for latents but received Infinity at sample 0, state 2/],
+  ['latents too large for float32 accumulation', () => {
+    const zz = z().fill(3e38);
+    return otcaAdvantages({ ...ok(), latents: Tensor.from(zz, [N, T + 1, D]) });
+  }, RangeError, /for latents but received .*too large for float32 accumulation at sample 0, state 0/],
+  // ---- the phases
+  ['trajectoryCredit without latents', () => trajectoryCredit({} as never), TypeError, /for latents but received undefined/],
+  ['objectiveCredit q of the wrong length', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float32Array(3), [3]), groupSize: G }), RangeError, /for trajectoryScore but received .*\[3\]/],
+  ['objectiveCredit q float64', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float64Array(N), [N]), groupSize: G }), TypeError, /Expected .*float32.* for trajectoryScore but received .*float64/],
+  ['objectiveCredit NaN q', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float32Array([0, NaN, 0, 0]), [N]), groupSize: G }), RangeError, /Expected finite values for trajectoryScore but received NaN at sample 1/],
+  ['objectiveCredit groupSize not dividing N', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float32Array(N), [N]), groupSize: 3 }), RangeError, /for groupSize but received 3/],
+];
+
+describe('bad input', () => {
+  it(`has at least 30 cases (${table.length})`, () => expect(table.length).toBeGreaterThanOrEqual(30));
+
+  for (const [name, fn, cls, msg] of table)
+    it(name, () => {
+      let err: unknown;
+      try {
+        fn();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, 'expected a throw').toBeInstanceOf(cls);
+      expect((err as Error).message).toMatch(msg);
+    });
+
+  it('the async API rejects the same way (no crash, a rejected promise)', async () => {
+    await expect(otcaAdvantagesAsync({ ...ok(), groupSize: 0 })).rejects.toThrow(/Expected integer >= 1 for groupSize but received 0/);
+    const zz = z();
+    zz[5] = NaN;
+    await expect(otcaAdvantagesAsync({ ...ok(), latents: Tensor.from(zz, [N, T + 1, D]) })).rejects.toThrow(
+      /Expected finite values for latents but received NaN at sample 0, state 0/,
+    );
+  });
+
+  it('after all of them the process is alive and a valid call works', () => {
+    const out = otcaAdvantages(ok(), { outputs: 'all' });
+    expect(out.advantages.shape).toEqual([N, T]);
+    for (const v of out.advantages.data) expect(Number.isFinite(v)).toBe(true);
+  });
+});
