@@ -5,7 +5,7 @@
 # No CUDA compiler: say so and stay CPU-only.
 include(CheckLanguage)
 check_language(CUDA)
-if(NOT CMAKE_CUDA_COMPILER)
+if(NOT CMAKE_CUDA_COMPILER OR NOT EXISTS "${CMAKE_CUDA_COMPILER}")
   message(STATUS "otca: no CUDA compiler found; building the CPU backend only")
   return()
 endif()
@@ -23,8 +23,14 @@ file(GLOB OTCA_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/../csrc/
 target_sources(otca PRIVATE ${OTCA_CUDA_SOURCES})
 set_target_properties(otca PROPERTIES CUDA_ARCHITECTURES "${OTCA_CUDA_ARCHITECTURES}"
                                       CUDA_RUNTIME_LIBRARY Static)
-target_compile_definitions(otca PRIVATE OTCA_WITH_CUDA
-                           "OTCA_CUDA_ARCHITECTURES_STRING=\"${OTCA_CUDA_ARCHITECTURES}\"")
+# The architecture list reaches gpu::status() through a generated header: a definition holding
+# ';' would be split by CMake into several.
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config.h.in
+     "#define OTCA_CUDA_ARCHITECTURES_STRING \"@OTCA_CUDA_ARCHITECTURES@\"\n")
+configure_file(${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config.h.in
+               ${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config/otca_cuda_config.h @ONLY)
+target_include_directories(otca PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config)
+target_compile_definitions(otca PRIVATE OTCA_WITH_CUDA OTCA_HAVE_CUDA_CONFIG)
 # -fmad=false: no multiply-add contraction the host compiler does not do, so the float64 finishing
 # math matches the CPU backend's bits (the float32 streaming loop asks for fmaf explicitly).
 # No --use_fast_math: IEEE division and square root in the finishing math.

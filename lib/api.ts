@@ -3,9 +3,10 @@
  * @packageDocumentation
  */
 import type { LatentDtype, RewardDtype } from './dtypes.js';
-import { native, nativeBinaryPath, packageVersion, type NativeJob, type NativeOutputs } from './native.js';
+import { rangeError } from './errors.js';
+import { native, nativeBinaryPath, packageVersion, type NativeDeviceBuffer, type NativeJob, type NativeOutputs } from './native.js';
 import { OBJECTIVE_OUTPUTS, TRAJECTORY_OUTPUTS, type OtcaOptions, type OutputName, type OutputsRequest } from './options.js';
-import { cudaUnavailable, Tensor } from './tensor.js';
+import { cudaReason, cudaStatus, deviceIndex, requireCuda, Tensor, type Device } from './tensor.js';
 import {
   checkGroupSize,
   checkInputs,
@@ -111,6 +112,10 @@ interface Prepared {
   job: NativeJob;
   backend: BackendName;
   shapes: Partial<Record<OutputName, readonly number[]>>;
+  /** The device of the results (device buffers in job.outputs), or 'cpu'. */
+  outputDevice: Device;
+  /** The caller's inputs, held until an async call is done (borrowed device memory's keepAlive). */
+  inputs: unknown;
 }
 
 function outputShapes(names: Iterable<OutputName>, N: number, T: number, K: number): Partial<Record<OutputName, number[]>> {
@@ -132,24 +137,95 @@ function outputShapes(names: Iterable<OutputName>, N: number, T: number, K: numb
   return out;
 }
 
-function allocate(shapes: Partial<Record<OutputName, readonly number[]>>): NativeOutputs {
+/** Float32 outputs on the host, or one device allocation shared by all of them. */
+function allocate(shapes: Partial<Record<OutputName, readonly number[]>>, device: Device): NativeOutputs {
+  const entries = Object.entries(shapes) as [OutputName, readonly number[]][];
+  const sizes = entries.map(([, shape]) => shape.reduce((a, b) => a * b, 1));
   const outputs: NativeOutputs = {};
-  for (const [name, shape] of Object.entries(shapes) as [OutputName, readonly number[]][]) {
-    outputs[name] = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  if (device === 'cpu') {
+    entries.forEach(([name], k) => (outputs[name] = new Float32Array(sizes[k] as number)));
+    return outputs;
   }
+  const buffers = native().deviceAlloc(deviceIndex(device), sizes.map((n) => n * 4));
+  entries.forEach(([name], k) => (outputs[name] = buffers[k]));
   return outputs;
 }
 
-/** The backend for a validated device request. CUDA requests throw until the CUDA backend lands. */
-function selectBackend(opts: ResolvedOptions): { device: number; backend: BackendName } {
-  if (opts.device.kind !== 'cuda') return { device: -1, backend: 'cpu' };
-  const cuda = native().backendInfo().cuda;
-  const reason = !cuda.compiled
-    ? 'otca was built without CUDA'
-    : !cuda.usable
-      ? cuda.reason || 'no usable CUDA device'
-      : 'the CUDA dispatch is not wired into this version yet';
-  throw cudaUnavailable(opts.deviceString, reason);
+/** Releases the device outputs of a call that failed (they would otherwise wait for the GC). */
+function releaseOutputs(p: Prepared): void {
+  if (p.outputDevice === 'cpu') return;
+  for (const b of Object.values(p.job.outputs)) native().deviceRelease(b as NativeDeviceBuffer);
+}
+
+let warnedFallback = false;
+
+/** 'auto' fell back to the CPU although CUDA is compiled in: say so, once per process. */
+function warnFallback(reason: string): void {
+  if (warnedFallback) return;
+  warnedFallback = true;
+  process.emitWarning(`otca: device 'auto' runs on the CPU because CUDA cannot be used: ${reason}`, {
+    type: 'OtcaWarning',
+    code: 'OTCA_CUDA_FALLBACK',
+    detail: "Pass device: 'cpu' to choose the CPU explicitly (no warning), or see backendInfo().backends.cuda.",
+  });
+}
+
+/** An input a call reads, named for messages. */
+type NamedInput = [name: string, value: unknown];
+
+/**
+ * The backend for a validated device request and the inputs' devices (SPEC "Bad input": every
+ * check before any work), and where the results go.
+ */
+function selectBackend(opts: ResolvedOptions, inputs: readonly NamedInput[]): { device: number; backend: BackendName; outputDevice: Device } {
+  let inputDevice: Device | undefined;
+  let firstName = '';
+  for (const [name, value] of inputs) {
+    if (!(value instanceof Tensor) || value.device === 'cpu') continue;
+    if (inputDevice === undefined) {
+      inputDevice = value.device;
+      firstName = name;
+    } else if (value.device !== inputDevice) {
+      throw rangeError(`a Tensor on ${inputDevice} (as ${firstName}) or on the host`, name, `a Tensor on ${value.device}`, false);
+    }
+  }
+  const onDevice = (device: number): { device: number; backend: BackendName; outputDevice: Device } => {
+    const name: Device = `cuda:${device}`;
+    const toDevice = opts.outputDevice === 'device' || (opts.outputDevice === 'input' && inputDevice !== undefined);
+    return { device, backend: name, outputDevice: toDevice ? name : 'cpu' };
+  };
+  const cpu = { device: -1, backend: 'cpu' as const, outputDevice: 'cpu' as const };
+  switch (opts.device.kind) {
+    case 'cpu':
+      if (inputDevice !== undefined) {
+        throw rangeError(
+          "host Tensors for device 'cpu' (copy with to('cpu'), or pass device 'auto' to run where the inputs are)",
+          firstName,
+          `a Tensor on ${inputDevice}`,
+          false,
+        );
+      }
+      return cpu;
+    case 'cuda': {
+      const index = opts.device.index;
+      requireCuda(index, opts.deviceString);
+      if (inputDevice !== undefined && deviceIndex(inputDevice) !== index) {
+        throw rangeError(`a Tensor on cuda:${index} (device ${JSON.stringify(opts.deviceString)}) or on the host`, firstName, `a Tensor on ${inputDevice}`, false);
+      }
+      return onDevice(index);
+    }
+    case 'auto': {
+      if (inputDevice !== undefined) return onDevice(deviceIndex(inputDevice));
+      const status = cudaStatus();
+      if (status.compiled && status.usable && status.deviceCount > 0) return onDevice(0);
+      if (status.compiled) warnFallback(cudaReason(status));
+      return cpu;
+    }
+  }
+}
+
+function latentInputs(latents: unknown): NamedInput[] {
+  return Array.isArray(latents) ? latents.map((t, j): NamedInput => [`latents[${j}]`, t]) : [['latents', latents]];
 }
 
 function prepareAdvantages(inputs: unknown, options: unknown): Prepared {
@@ -159,21 +235,23 @@ function prepareAdvantages(inputs: unknown, options: unknown): Prepared {
   const rewards = checkRewards(o.rewards, latents.N);
   const groupSize = checkGroupSize(o.groupSize, latents.N);
   checkOptionsForK(opts, rewards.K);
-  const { device, backend } = selectBackend(opts);
+  const { device, backend, outputDevice } = selectBackend(opts, [...latentInputs(o.latents), ['rewards', o.rewards]]);
   const shapes = outputShapes(opts.outputs, latents.N, latents.T, rewards.K);
-  return { job: { device, latents, rewards, groupSize, options: opts.native, outputs: allocate(shapes) }, backend, shapes };
+  const outputs = allocate(shapes, outputDevice);
+  return { job: { device, latents, rewards, groupSize, options: opts.native, outputs }, backend, shapes, outputDevice, inputs };
 }
 
 function prepareTrajectory(inputs: unknown, options: unknown): Prepared {
   const opts = checkOptions(options);
   const o = checkInputs(inputs, ['latents']);
   const latents = checkLatents(o.latents);
-  const { device, backend } = selectBackend(opts);
+  const { device, backend, outputDevice } = selectBackend(opts, latentInputs(o.latents));
   const shapes = outputShapes(TRAJECTORY_OUTPUTS, latents.N, latents.T, 0);
   const nat = { ...opts.native };
   delete nat.objectiveWeights;  // K is not known in phase 1, and phase 1 does not read them
   delete nat.objectiveScale;
-  return { job: { device, latents, options: nat, outputs: allocate(shapes) }, backend, shapes };
+  const outputs = allocate(shapes, outputDevice);
+  return { job: { device, latents, options: nat, outputs }, backend, shapes, outputDevice, inputs };
 }
 
 function prepareObjective(inputs: unknown, options: unknown): Prepared {
@@ -183,19 +261,55 @@ function prepareObjective(inputs: unknown, options: unknown): Prepared {
   const trajectoryScore = checkTrajectoryScore(o.trajectoryScore, rewards.N);
   const groupSize = checkGroupSize(o.groupSize, rewards.N);
   checkOptionsForK(opts, rewards.K);
-  const { device, backend } = selectBackend(opts);
+  const { device, backend, outputDevice } = selectBackend(opts, [
+    ['rewards', o.rewards],
+    ['trajectoryScore', o.trajectoryScore],
+  ]);
   const shapes = outputShapes(OBJECTIVE_OUTPUTS, rewards.N, 0, rewards.K);
+  const outputs = allocate(shapes, outputDevice);
   return {
-    job: { device, rewards, trajectoryScore, groupSize, options: opts.native, outputs: allocate(shapes) },
+    job: { device, rewards, trajectoryScore, groupSize, options: opts.native, outputs },
     backend,
     shapes,
+    outputDevice,
+    inputs,
   };
+}
+
+/** Runs a prepared call synchronously; the device outputs are released if it fails. */
+function runSync(p: Prepared, fn: (job: NativeJob) => void): Record<string, unknown> {
+  try {
+    fn(p.job);
+  } catch (e) {
+    releaseOutputs(p);
+    throw e;
+  }
+  return collect(p);
+}
+
+/** Calls in flight: their inputs stay referenced (a borrowed tensor's owner with them) until done. */
+const inFlight = new Set<Prepared>();
+
+async function runAsync(p: Prepared, fn: (job: NativeJob) => Promise<void>): Promise<Record<string, unknown>> {
+  inFlight.add(p);
+  try {
+    await fn(p.job);
+  } catch (e) {
+    releaseOutputs(p);
+    throw e;
+  } finally {
+    inFlight.delete(p);
+  }
+  return collect(p);
 }
 
 function collect(p: Prepared): Record<string, unknown> {
   const result: Record<string, unknown> = { backend: p.backend };
   for (const [name, shape] of Object.entries(p.shapes) as [OutputName, readonly number[]][]) {
-    result[name] = Tensor._wrapResult(p.job.outputs[name] as Float32Array, shape);
+    result[name] =
+      p.outputDevice === 'cpu'
+        ? Tensor._wrapResult(p.job.outputs[name] as Float32Array, shape)
+        : Tensor._wrapDevice(p.job.outputs[name] as NativeDeviceBuffer, shape, p.outputDevice);
   }
   return result;
 }
@@ -205,7 +319,10 @@ function collect(p: Prepared): Record<string, unknown> {
 /**
  * OTCA per-step advantages Adv [N, T] (SPEC sections 1-4): per-objective group advantages A (eq. 2),
  * trajectory credit w from the latents (TCD, eqs. 6-8), objective fusion f (MOCA, eqs. 11-14), and
- * Adv[i,t] = w[i,t] * f[i]. Synchronous: blocks the calling thread (the CPU backend uses
+ * Adv[i,t] = w[i,t] * f[i]. Runs on `options.device` (see {@link OtcaOptions.device}): inputs may be
+ * host or device Tensors; results are device Tensors where the call ran on CUDA with device inputs
+ * (see {@link OtcaOptions.outputDevice}), and `backend` says what ran.
+ * Synchronous: blocks the calling thread (the CPU backend uses
  * `options.threads` workers); see {@link otcaAdvantagesAsync}. Every argument is validated first.
  *
  * @param inputs - `{ rewards [N, K], latents, groupSize }`.
@@ -227,8 +344,7 @@ export function otcaAdvantages<const O extends OutputsRequest = 'advantages'>(
   options?: OtcaOptions & { outputs?: O },
 ): OtcaResult<O> {
   const p = prepareAdvantages(inputs, options);
-  native().computeAdvantages(p.job);
-  return collect(p) as OtcaResult<O>;
+  return runSync(p, (job) => native().computeAdvantages(job)) as OtcaResult<O>;
 }
 
 /**
@@ -244,8 +360,7 @@ export async function otcaAdvantagesAsync<const O extends OutputsRequest = 'adva
   options?: OtcaOptions & { outputs?: O },
 ): Promise<OtcaResult<O>> {
   const p = prepareAdvantages(inputs, options);
-  await native().computeAdvantagesAsync(p.job);
-  return collect(p) as OtcaResult<O>;
+  return (await runAsync(p, (job) => native().computeAdvantagesAsync(job))) as OtcaResult<O>;
 }
 
 /**
@@ -262,15 +377,13 @@ export async function otcaAdvantagesAsync<const O extends OutputsRequest = 'adva
  */
 export function trajectoryCredit(inputs: TrajectoryInputs, options?: OtcaOptions): TrajectoryResult {
   const p = prepareTrajectory(inputs, options);
-  native().trajectoryCredit(p.job);
-  return collect(p) as TrajectoryResult;
+  return runSync(p, (job) => native().trajectoryCredit(job)) as TrajectoryResult;
 }
 
 /** {@link trajectoryCredit} on the libuv thread pool. */
 export async function trajectoryCreditAsync(inputs: TrajectoryInputs, options?: OtcaOptions): Promise<TrajectoryResult> {
   const p = prepareTrajectory(inputs, options);
-  await native().trajectoryCreditAsync(p.job);
-  return collect(p) as TrajectoryResult;
+  return (await runAsync(p, (job) => native().trajectoryCreditAsync(job))) as TrajectoryResult;
 }
 
 /**
@@ -284,15 +397,13 @@ export async function trajectoryCreditAsync(inputs: TrajectoryInputs, options?: 
  */
 export function objectiveCredit(inputs: ObjectiveInputs, options?: OtcaOptions): ObjectiveResult {
   const p = prepareObjective(inputs, options);
-  native().objectiveCredit(p.job);
-  return collect(p) as ObjectiveResult;
+  return runSync(p, (job) => native().objectiveCredit(job)) as ObjectiveResult;
 }
 
 /** {@link objectiveCredit} on the libuv thread pool. */
 export async function objectiveCreditAsync(inputs: ObjectiveInputs, options?: OtcaOptions): Promise<ObjectiveResult> {
   const p = prepareObjective(inputs, options);
-  await native().objectiveCreditAsync(p.job);
-  return collect(p) as ObjectiveResult;
+  return (await runAsync(p, (job) => native().objectiveCreditAsync(job))) as ObjectiveResult;
 }
 
 // ---------------------------------------------------------------- backend information
@@ -307,15 +418,21 @@ export interface CpuBackendInfo {
 
 /** One CUDA device as the runtime reports it. */
 export interface CudaDeviceInfo {
+  /** The device index N of `'cuda:N'`. */
+  index: number;
   /** The device string to pass as `device`, e.g. `'cuda:0'`. */
   device: `cuda:${number}`;
+  /** e.g. `'NVIDIA H100 80GB HBM3'`. */
   name?: string;
   /** e.g. `'9.0'`. */
   computeCapability?: string;
+  /** Streaming multiprocessors. */
   multiprocessors?: number;
   /** Bytes of device memory. */
-  totalMemory?: number;
+  memory?: number;
+  /** Bytes of L2 cache. */
   l2Bytes?: number;
+  /** Why the properties could not be read, where they could not. */
   error?: string;
 }
 
@@ -325,9 +442,12 @@ export interface CudaBackendInfo {
   usable: boolean;
   /** Why CUDA cannot be used (no driver, no device, ...), with the CUDA error name; absent when usable. */
   reason?: string;
+  /** The CUDA devices (listed where usable). */
   devices: CudaDeviceInfo[];
   /** The SASS/PTX targets compiled in, e.g. `['80-real', '90-real', '90-virtual']`. */
   architectures: string[];
+  /** How many CUDA devices the runtime reports (0 where none or not usable). */
+  deviceCount: number;
   /** cudaDriverGetVersion (e.g. 12040), 0 when none. */
   driverVersion: number;
   /** cudaRuntimeGetVersion, 0 when not compiled. */
@@ -357,12 +477,13 @@ export function backendInfo(): BackendInfo {
   const cuda: CudaBackendInfo = {
     compiled: n.cuda.compiled,
     usable: n.cuda.usable,
-    devices: n.cuda.devices.map((d, i) => ({ device: `cuda:${i}` as const, ...d })),
+    devices: n.cuda.devices.map((d, i) => ({ ...d, index: d.index ?? i, device: `cuda:${d.index ?? i}` as const })),
     architectures: n.cuda.architectures ? n.cuda.architectures.split(/[;,\s]+/).filter(Boolean) : [],
+    deviceCount: n.cuda.deviceCount,
     driverVersion: n.cuda.driverVersion,
     runtimeVersion: n.cuda.runtimeVersion,
   };
-  if (!n.cuda.usable) cuda.reason = n.cuda.reason || (n.cuda.compiled ? 'no usable CUDA device' : 'otca was built without CUDA');
+  if (!n.cuda.usable) cuda.reason = cudaReason(n.cuda);
   return {
     version: packageVersion(),
     backends: { cpu: { compiled: true, usable: true, threads: n.cpu.threads }, cuda },

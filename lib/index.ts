@@ -32,6 +32,7 @@ export {
   type ExplorationMode,
   type ObjectiveMode,
   type OtcaOptions,
+  type OutputDeviceMode,
   type OutputName,
   type OutputsRequest,
   type StdScopeMode,

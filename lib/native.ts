@@ -3,12 +3,26 @@
  * Everything else in lib/ goes through {@link native}; public classes never touch the addon.
  * @packageDocumentation
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { OutputName } from './options.js';
+
+declare const deviceBufferBrand: unique symbol;
+
+/**
+ * An opaque device buffer: a type-tagged External over a range of device memory (owned, shared by
+ * the views of one allocation, freed when the last view is released or collected; or borrowed,
+ * never freed). Only the addon makes them; a forged object is rejected natively.
+ */
+export interface NativeDeviceBuffer {
+  readonly [deviceBufferBrand]: true;
+}
+
+/** Host bytes (a TypedArray) or a device buffer on the call's device. */
+export type NativeBuffer<A extends ArrayBufferView> = A | NativeDeviceBuffer;
 
 /** Latents as the addon takes them. `states`: one [N, T+1, D] array (`stacked`) or T+1 [N, D] arrays. */
 export interface NativeLatents {
@@ -18,7 +32,7 @@ export interface NativeLatents {
   T: number;
   D: number;
   stacked: boolean;
-  states: (Float32Array | Uint16Array)[];
+  states: NativeBuffer<Float32Array | Uint16Array>[];
 }
 
 /** Rewards [N, K], row-major. dtype 0 float32 (Float32Array) or 1 float64 (Float64Array). */
@@ -26,7 +40,7 @@ export interface NativeRewards {
   dtype: number;
   N: number;
   K: number;
-  data: Float32Array | Float64Array;
+  data: NativeBuffer<Float32Array | Float64Array>;
 }
 
 /** Options as the core's enum codes and numbers (csrc/core/otca.h `Options`). */
@@ -48,15 +62,22 @@ export interface NativeOptions {
   objectiveScale?: Float64Array;
 }
 
-/** Caller-allocated float32 outputs; absent fields are not computed. Lengths are checked natively. */
-export type NativeOutputs = Partial<Record<OutputName, Float32Array>>;
+/**
+ * Caller-allocated float32 outputs; absent fields are not computed. Lengths are checked natively.
+ * A CUDA call writes device buffers in place and host arrays through a staging copy.
+ */
+export type NativeOutputs = Partial<Record<OutputName, NativeBuffer<Float32Array>>>;
 
-/** One call of the core. `device` -1 is the CPU backend; N >= 0 is cuda:N (the CUDA step). */
+/**
+ * One call of the core. `device` -1 is the CPU backend (every buffer on the host); N >= 0 is cuda:N
+ * (device buffers must be on cuda:N; host ones are copied in on the call's stream, host outputs
+ * copied back).
+ */
 export interface NativeJob {
   device: number;
   latents?: NativeLatents;
   rewards?: NativeRewards;
-  trajectoryScore?: Float32Array;
+  trajectoryScore?: NativeBuffer<Float32Array>;
   groupSize?: number;
   options: NativeOptions;
   outputs: NativeOutputs;
@@ -71,11 +92,14 @@ export interface NativeCudaStatus {
   runtimeVersion: number;
   reason: string;
   architectures: string;
+  /** Listed where usable. */
   devices: {
+    index: number;
     name?: string;
     computeCapability?: string;
     multiprocessors?: number;
-    totalMemory?: number;
+    /** Bytes of device memory. */
+    memory?: number;
     l2Bytes?: number;
     error?: string;
   }[];
@@ -97,6 +121,18 @@ export interface NativeAddon {
   backendInfo(): NativeBackendInfo;
   /** The benchmark's read-bandwidth probe over `data`'s bytes; returns the fold. threads 0 = all. */
   readProbe(data: ArrayBufferView, threads?: number): bigint;
+  /** One allocation on cuda:`device`, one buffer per byte length (each 256-byte aligned). */
+  deviceAlloc(device: number, byteLengths: number[]): NativeDeviceBuffer[];
+  /** A buffer over memory someone else owns (never freed by otca). */
+  deviceBorrow(device: number, pointer: bigint, byteLength: number): NativeDeviceBuffer;
+  /** Drops the buffer's share of its allocation (freed with the last one). Idempotent. */
+  deviceRelease(buffer: NativeDeviceBuffer): void;
+  /** The device address of a live buffer. */
+  devicePointer(buffer: NativeDeviceBuffer): bigint;
+  /** Copies src to dst (equal byte lengths; host<->device or device->device). Blocks. */
+  deviceCopy(dst: NativeBuffer<ArrayBufferView>, src: NativeBuffer<ArrayBufferView>): void;
+  /** {@link NativeAddon.deviceCopy} on the libuv pool; both sides held until done. */
+  deviceCopyAsync(dst: NativeBuffer<ArrayBufferView>, src: NativeBuffer<ArrayBufferView>): Promise<void>;
 }
 
 interface NodeGypBuild {
@@ -104,14 +140,44 @@ interface NodeGypBuild {
   resolve(dir: string): string;
 }
 
-const requireHere = createRequire(import.meta.url);
+/**
+ * The path of this compiled module, in both published builds of this one source: `__filename` in
+ * the CommonJS build (dist/cjs); in ESM (dist/esm, dist/lib), where `import.meta` cannot appear (it
+ * is a syntax error in the CommonJS output), the file name V8 records for this function's own stack
+ * frame (the `bindings` package's technique; a file:// URL in ESM).
+ */
+function thisModuleFile(): string {
+  if (typeof __filename === 'string' && isAbsolute(__filename)) return __filename;
+  const savedPrepare = Error.prepareStackTrace;
+  const savedLimit = Error.stackTraceLimit;
+  let file: string | null | undefined;
+  try {
+    Error.stackTraceLimit = 1;
+    Error.prepareStackTrace = (_error, sites) => sites;
+    file = (new Error().stack as unknown as NodeJS.CallSite[] | undefined)?.[0]?.getFileName();
+  } finally {
+    Error.prepareStackTrace = savedPrepare;
+    Error.stackTraceLimit = savedLimit;
+  }
+  if (!file) throw new Error('otca: cannot tell which file its loader was loaded from (was it bundled? keep otca external)');
+  return file.startsWith('file:') ? fileURLToPath(file) : file;
+}
+
+let requireCache: NodeJS.Require | undefined;
+
+/** A `require` rooted at this module (node-gyp-build and the .node file), in ESM and CommonJS alike. */
+function requireHere(id: string): unknown {
+  requireCache ??= createRequire(thisModuleFile());
+  return requireCache(id);
+}
 
 let packageRootCache: string | undefined;
 
 /** The directory of the package.json named "otca", walking up from this module. */
 export function packageRoot(): string {
   if (packageRootCache !== undefined) return packageRootCache;
-  let dir = dirname(fileURLToPath(import.meta.url));
+  const start = thisModuleFile();
+  let dir = dirname(start);
   for (;;) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
@@ -125,7 +191,7 @@ export function packageRoot(): string {
       }
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`otca: cannot find its package.json above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir) throw new Error(`otca: cannot find its package.json above ${start}`);
     dir = parent;
   }
 }
@@ -143,36 +209,74 @@ export function native(): NativeAddon {
   if (addon !== undefined) return addon;
   const root = packageRoot();
   const load = requireHere('node-gyp-build') as NodeGypBuild;
-  let path: string;
+  let path: string | undefined;
   try {
     path = load.resolve(root);
-  } catch (cause) {
-    throw new Error(
-      [
-        `otca: no native binary for ${process.platform}-${process.arch} (Node ${process.versions.node}, N-API ${process.versions.napi}).`,
-        `Tried ${join(root, 'build', 'Release')}, ${join(root, 'build', 'Debug')} and ${join(root, 'prebuilds')}.`,
-        'Possible solutions:',
-        '- build from source in the package folder: `npm run build:native` (cmake-js) or `npx node-gyp rebuild` (CPU-only)',
-        '- reinstall the package so that its prebuilt binary is present',
-      ].join('\n'),
-      { cause },
-    );
-  }
-  try {
     addon = requireHere(path) as NativeAddon;
   } catch (cause) {
-    throw new Error(
-      [
-        `otca: the native binary ${path} failed to load: ${(cause as Error).message}`,
-        'Possible solutions:',
-        '- rebuild it from source: `npm run build:native` (or `npx node-gyp rebuild`, CPU-only)',
-        '- check that the C++ runtime it needs (libstdc++/glibc) is present on this system',
-      ].join('\n'),
-      { cause },
-    );
+    throw new Error(loadFailure(root, path, cause as Error), { cause });
   }
   binaryPath = path;
   return addon;
+}
+
+/**
+ * The message of a binary that did not load (sharp style): platform and runtime seen, every place
+ * node-gyp-build looked (in its order: $OTCA_PREBUILD, build/Release, build/Debug, prebuilds/<platform>-<arch>)
+ * and what it found there, the cause where it is known (glibc or libstdc++ too old, wrong
+ * architecture, not a Node-API module), then what to do.
+ */
+function loadFailure(root: string, path: string | undefined, cause: Error): string {
+  const target = `${process.platform}-${process.arch}`;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  const glibc = process.platform === 'linux' ? header?.glibcVersionRuntime : undefined;
+  const libc = process.platform !== 'linux' ? '' : glibc ? `, glibc ${glibc}` : ', musl or no glibc';
+  const listNode = (dir: string): string => {
+    try {
+      const files = readdirSync(dir).filter((f) => f.endsWith('.node'));
+      return files.length > 0 ? files.join(', ') : 'no .node file';
+    } catch {
+      return 'absent';
+    }
+  };
+  const base = process.env.OTCA_PREBUILD || root;
+  const tried = [
+    ...(process.env.OTCA_PREBUILD ? [`- $OTCA_PREBUILD = ${base} (used instead of the package folder)`] : []),
+    `- ${join(base, 'build', 'Release')}: ${listNode(join(base, 'build', 'Release'))}`,
+    `- ${join(base, 'build', 'Debug')}: ${listNode(join(base, 'build', 'Debug'))}`,
+    `- ${join(base, 'prebuilds', target)}: ${listNode(join(base, 'prebuilds', target))}` +
+      (target === 'linux-x64' ? '' : ' (otca ships a prebuilt binary for linux-x64 only)'),
+  ];
+  const lines = [
+    path === undefined
+      ? `otca: no native binary found for ${target} (Node ${process.versions.node}, N-API ${process.versions.napi}${libc}).`
+      : `otca: the native binary ${path} could not be loaded on ${target} (Node ${process.versions.node}, N-API ${process.versions.napi}${libc}).`,
+    'Tried:',
+    ...tried,
+  ];
+  if (path !== undefined) lines.push(`Loading it failed with: ${cause.message.split('\n')[0]}`);
+  const msg = cause.message;
+  const needGlibc = /GLIBC_(\d+(?:\.\d+)+)'? not found/.exec(msg);
+  const needCxx = /((?:GLIBCXX|CXXABI)_\d+(?:\.\d+)+)'? not found/.exec(msg);
+  if (needGlibc) {
+    lines.push(`Cause: the binary needs glibc >= ${needGlibc[1]} but this system has ${glibc ? `glibc ${glibc}` : 'an older or no glibc'}.`);
+  } else if (needCxx) {
+    lines.push(`Cause: the binary needs a newer libstdc++ (${needCxx[1]}) than this system has.`);
+  } else if (/wrong ELF class|invalid ELF header|cannot open shared object|not a valid Win32|mach-o/i.test(msg)) {
+    lines.push(`Cause: the file is not a binary for ${target} or a library it needs is missing.`);
+  } else if (/self-register|napi_register_module/i.test(msg)) {
+    lines.push('Cause: the file is not a Node-API module built for this Node.');
+  }
+  lines.push(
+    'Possible solutions:',
+    `- Build it from source, CPU-only (needs a C++17 compiler, python3 and make; no cmake, no CUDA toolkit, no GPU): \`npm rebuild otca\` ` +
+      `in your project (pnpm: \`pnpm rebuild otca\`; any package manager: \`npm run build:gyp\` in ${root}).`,
+    `- Reinstall otca so that its prebuilt binary prebuilds/linux-x64/otca.node is present${target === 'linux-x64' ? ' (an install that pruned files or bundled the package loses it)' : ''}; ` +
+      'it needs Linux x64, Node >= 20, and a glibc and libstdc++ as new as those of the machine that packed it, and runs CPU-only where there is no NVIDIA GPU or driver.',
+    '- To run CPU-only: any binary runs the CPU backend (`device: \'cpu\'`); the from-source build above is CPU-only and needs nothing from CUDA.',
+    '- From a git checkout: `npm run build` (cmake-js; CUDA when nvcc is found). See the Install section of the README.',
+  );
+  return lines.join('\n');
 }
 
 /** The path of the loaded .node file (loads it if needed). */

@@ -51,6 +51,14 @@ export const OBJECTIVE_OUTPUTS = Object.freeze([
   'fused',
 ] as const);
 
+/**
+ * Where a call's results live: `'input'` (default) on the device of the inputs (device Tensors
+ * when the call ran on CUDA and any input was a device Tensor; host Tensors, copied back, when
+ * every input was on the host); `'cpu'`: always host Tensors; `'device'`: on the device that ran
+ * the call (device Tensors whenever it was CUDA).
+ */
+export type OutputDeviceMode = 'input' | 'cpu' | 'device';
+
 /** Which outputs a call returns: `'advantages'` (default), `'all'`, or a list of names. */
 export type OutputsRequest = 'advantages' | 'all' | readonly OutputName[];
 
@@ -104,10 +112,16 @@ export interface OtcaOptions {
   /** Tolerance of Algorithm 1's equality tests, >= 0. Default 1e-8. */
   epsSolver?: number;
   /**
-   * Where to compute: `'auto'` (CUDA when usable, else the CPU), `'cpu'`, `'cuda'` or `'cuda:N'`.
-   * This build has the CPU backend only; CUDA requests throw. Default `'auto'`.
+   * Where to compute: `'auto'`, `'cpu'`, `'cuda'` (= `'cuda:0'`) or `'cuda:N'`. `'auto'` runs on the
+   * device the inputs live on, else on cuda:0 where a CUDA device is usable, else on the CPU (and
+   * warns once, code `OTCA_CUDA_FALLBACK`, where CUDA was compiled in but cannot be used).
+   * `'cuda'` where no device is usable throws a DeviceUnavailableError with the reason; an index
+   * past the last device is a RangeError; device inputs on another device than asked are an error.
+   * Host inputs of a CUDA call are copied in on the call's stream. Default `'auto'`.
    */
   device?: DeviceRequest;
+  /** Where the results live (see {@link OutputDeviceMode}). Default `'input'`. */
+  outputDevice?: OutputDeviceMode;
   /** CPU worker threads, an integer >= 0; 0 = every core. Results do not depend on it. Default 0. */
   threads?: number;
   /**
@@ -134,6 +148,7 @@ export const OPTION_NAMES: readonly (keyof OtcaOptions)[] = Object.freeze([
   'epsMoca',
   'epsSolver',
   'device',
+  'outputDevice',
   'threads',
   'outputs',
 ] as const);
@@ -153,6 +168,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   epsMoca: 1e-6,
   epsSolver: 1e-8,
   device: 'auto',
+  outputDevice: 'input',
   threads: 0,
   outputs: 'advantages',
 } as const);

@@ -546,6 +546,11 @@ export function referenceObjectiveCredit(
 /**
  * The whole OTCA step in float64: phase 1, phase 2, then Adv[i,t] = w[i,t] * f[i] (SPEC section 4).
  *
+ * q stays float64 between the phases here, while the native backends hand phase 2 q rounded to
+ * float32 (so that their two-phase API equals their one-call API bit for bit). Expect agreement to
+ * about 1e-6 of each field's magnitude, except e (eq. 12), whose relative error grows with
+ * |q| / std_g q where a group's q values nearly agree.
+ *
  * @example
  * ```ts
  * // r: N*K rewards; states: T+1 arrays of N*D latents

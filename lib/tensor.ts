@@ -1,21 +1,21 @@
 /**
- * The zero-copy Tensor: a typed, shaped view of memory the caller owns.
+ * The Tensor: a typed, shaped view of host memory the caller owns (zero-copy), or of device memory
+ * (CUDA builds) that otca owns or borrows.
  * @packageDocumentation
  */
 import {
   arrayMatchesDtype,
   arrayNameFor,
+  DTYPE_BYTES,
   inferDtype,
   isDtype,
   type Dtype,
   type TypedArrayFor,
 } from './dtypes.js';
 import { describeTag, formatShape, isDetached, rangeError, typeError, DeviceUnavailableError } from './errors.js';
+import { native, type NativeCudaStatus, type NativeDeviceBuffer } from './native.js';
 
-/**
- * Where a tensor's memory lives: `'cpu'` (host memory, a TypedArray) or `'cuda:N'` (device N).
- * Device tensors arrive with the CUDA backend.
- */
+/** Where a tensor's memory lives: `'cpu'` (host memory, a TypedArray) or `'cuda:N'` (device N). */
 export type Device = 'cpu' | `cuda:${number}`;
 
 /** A device request in an API call: `'auto'`, `'cpu'`, `'cuda'` (the first device) or `'cuda:N'`. */
@@ -29,26 +29,99 @@ export function parseDevice(value: string): { kind: 'auto' | 'cpu' } | { kind: '
   return m ? { kind: 'cuda', index: Number(m[1]) } : undefined;
 }
 
-/** @internal The error for a CUDA request before the CUDA backend exists in this build. */
+/** @internal The error for a CUDA request this build or machine cannot serve, with the reason. */
 export function cudaUnavailable(what: string, reason: string): Error {
   const err = new DeviceUnavailableError(`CUDA backend not available: ${reason} (asked for ${what}); use device 'cpu' or 'auto'`);
   (err as Error & { code?: string }).code = 'OTCA_CUDA_UNAVAILABLE';
   return err;
 }
 
+let cudaStatusCache: NativeCudaStatus | undefined;
+
+/** @internal The CUDA backend's status (gpu::status(), asked lazily once: never at load time). */
+export function cudaStatus(): NativeCudaStatus {
+  cudaStatusCache ??= native().backendInfo().cuda;
+  return cudaStatusCache;
+}
+
+/** @internal The reason CUDA cannot run here, as backendInfo() reports it. */
+export function cudaReason(status: NativeCudaStatus): string {
+  return status.reason || (status.compiled ? 'no usable CUDA device' : 'otca was built without CUDA');
+}
+
 /**
- * An n-dimensional view of typed memory, row-major, with a dtype and a device.
+ * @internal Checks that cuda:`index` can be used; `asked` is the device string the caller wrote.
+ * Throws DeviceUnavailableError (code OTCA_CUDA_UNAVAILABLE) with the reason where CUDA is not
+ * compiled in or not usable, RangeError where the index is past the last device.
+ */
+export function requireCuda(index: number, asked: string, argument = 'device'): void {
+  const status = cudaStatus();
+  if (!status.compiled || !status.usable) throw cudaUnavailable(JSON.stringify(asked), cudaReason(status));
+  if (index >= status.deviceCount) {
+    const n = status.deviceCount;
+    throw rangeError(
+      `a CUDA device index in [0, ${n - 1}] (this machine has ${n} CUDA device${n === 1 ? '' : 's'})`,
+      argument,
+      asked,
+    );
+  }
+}
+
+/** @internal The device string, parsed for a tensor: 'cpu' or a CUDA index that exists here. */
+function tensorDevice(device: unknown, argument: string): { kind: 'cpu' } | { kind: 'cuda'; index: number } {
+  const expectation = "'cpu', 'cuda' or 'cuda:N'";
+  if (typeof device !== 'string') throw typeError(expectation, argument, device);
+  const parsed = parseDevice(device);
+  if (parsed === undefined || parsed.kind === 'auto') throw rangeError(expectation, argument, device);
+  if (parsed.kind === 'cuda') requireCuda(parsed.index, device, argument);
+  return parsed.kind === 'cuda' ? parsed : { kind: 'cpu' };
+}
+
+/** @internal The CUDA index of a device string 'cuda:N'. */
+export function deviceIndex(device: Device): number {
+  return device === 'cpu' ? -1 : Number(device.slice(5));
+}
+
+function newArray<D extends Dtype>(dtype: D, size: number): TypedArrayFor<D> {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(size) as TypedArrayFor<D>;
+    case 'float64':
+      return new Float64Array(size) as TypedArrayFor<D>;
+    default:
+      return new Uint16Array(size) as TypedArrayFor<D>;
+  }
+}
+
+function checkDtype(dtype: unknown): Dtype {
+  if (!isDtype(dtype)) {
+    throw typeof dtype === 'string'
+      ? rangeError("one of 'float32', 'float64', 'float16', 'bfloat16'", 'dtype', dtype)
+      : typeError("one of 'float32', 'float64', 'float16', 'bfloat16'", 'dtype', dtype);
+  }
+  return dtype;
+}
+
+/**
+ * An n-dimensional tensor, row-major, with a dtype and a device.
  *
- * `Tensor.from` borrows the caller's TypedArray without copying: the tensor reads (and, for
- * outputs, writes) the very same memory. `shape` is frozen. Results of otca's calls are
- * `Tensor<'float32'>` over fresh Float32Arrays.
+ * Host tensors (`device: 'cpu'`): `Tensor.from` borrows the caller's TypedArray without copying;
+ * the tensor reads (and, for outputs, writes) the very same memory.
+ *
+ * Device tensors (`device: 'cuda:N'`, CUDA builds): `Tensor.empty(shape, dtype, 'cuda:0')`,
+ * `tensor.to('cuda:0')` (a copy), results of a computation on device inputs, or
+ * `Tensor.fromDevicePointer` (memory another library owns, borrowed). `data` throws on them: read
+ * them with `to('cpu')` or `await toAsync('cpu')`. `dispose()` (or `using`) frees the memory otca
+ * owns at once; a finalizer frees it otherwise, and V8 is told its size.
  *
  * @typeParam D - the element type; `data` is {@link TypedArrayFor}<D>.
  * @example
  * ```ts
  * const rewards = Tensor.from(new Float32Array(N * K), [N, K]);            // float32, inferred
- * const latents = Tensor.from(bits, [N, T + 1, D], 'bfloat16');             // bits: Uint16Array
- * latents.shape;  // readonly [N, T + 1, D]
+ * using latents = Tensor.from(bits, [N, T + 1, D], 'bfloat16').to('cuda:0'); // a device copy
+ * const out = otcaAdvantages({ rewards, latents, groupSize: G });           // runs on cuda:0
+ * const adv = out.advantages.to('cpu').data;                                // Float32Array [N, T]
+ * out.advantages.dispose();
  * ```
  */
 export class Tensor<D extends Dtype = Dtype> {
@@ -56,14 +129,27 @@ export class Tensor<D extends Dtype = Dtype> {
   readonly dtype: D;
   /** The dimensions, row-major, frozen. */
   readonly shape: readonly number[];
-  /** Where the memory lives; `'cpu'` for every tensor until the CUDA backend. */
+  /** Where the memory lives: `'cpu'` or `'cuda:N'`. */
   readonly device: Device;
   /** The number of elements (the product of `shape`). */
   readonly size: number;
   #data: TypedArrayFor<D> | null;
+  #buffer: NativeDeviceBuffer | null;
+  #disposed = false;
+  /** What a borrowed device tensor keeps referenced (the owner of the memory). */
+  #keepAlive: unknown;
 
-  private constructor(data: TypedArrayFor<D>, shape: readonly number[], dtype: D, device: Device) {
+  private constructor(
+    data: TypedArrayFor<D> | null,
+    buffer: NativeDeviceBuffer | null,
+    shape: readonly number[],
+    dtype: D,
+    device: Device,
+    keepAlive?: unknown,
+  ) {
     this.#data = data;
+    this.#buffer = buffer;
+    this.#keepAlive = keepAlive;
     this.shape = shape;
     this.dtype = dtype;
     this.device = device;
@@ -71,9 +157,9 @@ export class Tensor<D extends Dtype = Dtype> {
   }
 
   /**
-   * A tensor over `data` (no copy). The dtype follows from the array where it can: a Float32Array
-   * is `float32`, a Float64Array `float64`; a Uint16Array needs `'float16'` or `'bfloat16'`.
-   * `data.length` must equal the product of `shape`.
+   * A host tensor over `data` (no copy). The dtype follows from the array where it can: a
+   * Float32Array is `float32`, a Float64Array `float64`; a Uint16Array needs `'float16'` or
+   * `'bfloat16'`. `data.length` must equal the product of `shape`.
    * @throws TypeError where the array kind and dtype disagree; RangeError where the shape does not
    *   fit the length or has a dimension that is not an integer >= 0.
    * @example
@@ -101,15 +187,10 @@ export class Tensor<D extends Dtype = Dtype> {
       }
       resolved = inferred;
     } else {
-      if (!isDtype(dtype)) {
-        throw typeof dtype === 'string'
-          ? rangeError("one of 'float32', 'float64', 'float16', 'bfloat16'", 'dtype', dtype)
-          : typeError("one of 'float32', 'float64', 'float16', 'bfloat16'", 'dtype', dtype);
+      resolved = checkDtype(dtype);
+      if (!arrayMatchesDtype(data, resolved)) {
+        throw typeError(`${arrayNameFor(resolved)} for dtype '${resolved}'`, 'data', data);
       }
-      if (!arrayMatchesDtype(data, dtype)) {
-        throw typeError(`${arrayNameFor(dtype)} for dtype '${dtype}'`, 'data', data);
-      }
-      resolved = dtype;
     }
     if (isDetached(data)) {
       throw typeError('a live (not detached) buffer', 'data', 'a detached ArrayBuffer', false);
@@ -120,21 +201,83 @@ export class Tensor<D extends Dtype = Dtype> {
     if (size !== length) {
       throw rangeError(`a shape whose size equals data.length (${length})`, 'shape', `${formatShape(dims)} (size ${size})`, false);
     }
-    return new Tensor(data as TypedArrayFor<Dtype>, dims, resolved, 'cpu');
+    return new Tensor(data as TypedArrayFor<Dtype>, null, dims, resolved, 'cpu');
   }
 
   /**
-   * The elements as a TypedArray (the very memory the tensor views).
-   * @throws Error on a disposed tensor (and, with the CUDA backend, on a device tensor: use `to('cpu')`).
+   * A new tensor of `shape` and `dtype` on `device`: zero-filled host memory for `'cpu'`,
+   * uninitialised device memory (owned by the tensor) for `'cuda'` / `'cuda:N'`.
+   * @throws DeviceUnavailableError where CUDA is asked for and cannot be used (the reason is in the
+   *   message); RangeError for a device index past the last device or a bad shape.
+   * @example
+   * ```ts
+   * using out = Tensor.empty([N, T], 'float32', 'cuda:0');
+   * ```
+   */
+  static empty<T extends Dtype = 'float32'>(shape: readonly number[], dtype?: T, device: Device | 'cuda' = 'cpu'): Tensor<T> {
+    const dt = checkDtype(dtype ?? 'float32') as T;
+    const dims = checkShape(shape, 'shape');
+    const where = tensorDevice(device, 'device');
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (where.kind === 'cpu') return new Tensor<T>(newArray(dt, size), null, dims, dt, 'cpu');
+    const [buffer] = native().deviceAlloc(where.index, [size * DTYPE_BYTES[dt]]);
+    return new Tensor<T>(null, buffer as NativeDeviceBuffer, dims, dt, `cuda:${where.index}`);
+  }
+
+  /**
+   * A device tensor over memory another library allocated (PyTorch, CuPy, a custom allocator):
+   * `pointer` is its device address, `shape` and `dtype` describe it (row-major, contiguous).
+   * otca never frees it; `keepAlive` (any object, e.g. the owner) stays referenced for as long as
+   * this tensor lives, and is dropped by `dispose()`. The memory must stay valid meanwhile.
+   * @example
+   * ```ts
+   * const z = Tensor.fromDevicePointer(BigInt(ptr), [N, T + 1, D], 'bfloat16', 'cuda:0', owner);
+   * ```
+   */
+  static fromDevicePointer<T extends Dtype>(
+    pointer: bigint,
+    shape: readonly number[],
+    dtype: T,
+    device: Device | 'cuda',
+    keepAlive?: unknown,
+  ): Tensor<T> {
+    if (typeof pointer !== 'bigint') throw typeError('bigint (a device address)', 'pointer', pointer);
+    if (pointer <= 0n || pointer >= 1n << 64n) throw rangeError('a non-zero 64-bit device address', 'pointer', pointer);
+    const dims = checkShape(shape, 'shape');
+    const dt = checkDtype(dtype) as T;
+    const where = tensorDevice(device, 'device');
+    if (where.kind === 'cpu') throw rangeError("'cuda' or 'cuda:N' (a device pointer)", 'device', device);
+    const bytes = dims.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dt];
+    const buffer = native().deviceBorrow(where.index, pointer, bytes);
+    return new Tensor<T>(null, buffer, dims, dt, `cuda:${where.index}`, keepAlive);
+  }
+
+  /**
+   * The elements as a TypedArray (the very memory a host tensor views).
+   * @throws Error on a disposed tensor, and on a device tensor (use `to('cpu')` or `toAsync('cpu')`).
    */
   get data(): TypedArrayFor<D> {
-    if (this.#data === null) throw new Error(`This Tensor ${formatShape(this.shape)} was disposed; its data is gone`);
+    if (this.#disposed) throw this.#disposedError('read its data');
+    if (this.#data === null) {
+      throw new Error(
+        `${this.#describe()} lives on ${this.device}: data is host memory only; use to('cpu') (or await toAsync('cpu')) for a host copy`,
+      );
+    }
     return this.#data;
+  }
+
+  /** The device address of a device tensor (for other libraries), as a bigint. */
+  get devicePointer(): bigint {
+    if (this.#disposed) throw this.#disposedError('read its device pointer');
+    if (this.#buffer === null) {
+      throw new TypeError(`${this.#describe()} is a host tensor: devicePointer exists for device tensors only`);
+    }
+    return native().devicePointer(this.#buffer);
   }
 
   /** Whether `dispose()` was called. */
   get disposed(): boolean {
-    return this.#data === null;
+    return this.#disposed;
   }
 
   /** The number of dimensions (`shape.length`). */
@@ -143,46 +286,107 @@ export class Tensor<D extends Dtype = Dtype> {
   }
 
   /**
-   * This tensor on `device`. `'cpu'` returns this very tensor (no copy). CUDA devices need the
-   * CUDA backend; until then they throw.
+   * This tensor on `device`: itself where it is there already (no copy), else a copy (host to
+   * device, device to host, or between devices). Blocks until the copy is done; see {@link toAsync}.
+   * @throws RangeError for a bad device string; DeviceUnavailableError where CUDA cannot be used;
+   *   Error on a disposed tensor.
    */
   to(device: Device | 'cuda'): Tensor<D> {
-    if (typeof device !== 'string') throw typeError("'cpu' or 'cuda:N'", 'device', device);
-    const parsed = parseDevice(device);
-    if (parsed === undefined || parsed.kind === 'auto') {
-      throw rangeError("'cpu', 'cuda' or 'cuda:N'", 'device', device);
-    }
-    if (this.#data === null) throw new Error(`This Tensor ${formatShape(this.shape)} was disposed`);
-    if (parsed.kind === 'cpu') return this;
-    throw cudaUnavailable(device, 'device tensors arrive with the CUDA backend, which this build does not have');
+    const where = tensorDevice(device, 'device');
+    const target = this.#prepareCopy(where);
+    if (target === this) return this;
+    native().deviceCopy(target.#nativeBuffer(), this.#nativeBuffer());
+    return target;
   }
 
   /**
-   * Releases the tensor: a host tensor drops its reference to the caller's array (the memory is
-   * the caller's); a device tensor (CUDA backend) frees its device memory at once. Idempotent.
+   * {@link to} with the copy on the libuv thread pool: the event loop stays free, and both
+   * tensors are held until the copy is done.
+   * @example
+   * ```ts
+   * const host = await out.advantages.toAsync('cpu');
+   * ```
    */
-  dispose(): void {
-    this.#data = null;
+  async toAsync(device: Device | 'cuda'): Promise<Tensor<D>> {
+    const where = tensorDevice(device, 'device');
+    const target = this.#prepareCopy(where);
+    if (target === this) return this;
+    try {
+      await native().deviceCopyAsync(target.#nativeBuffer(), this.#nativeBuffer());
+    } catch (e) {
+      target.dispose();
+      throw e;
+    }
+    return target;
   }
 
-  /** `using t = Tensor.from(...)` disposes at the end of the scope. */
+  /** The tensor a copy to `where` writes (this itself where no copy is needed). */
+  #prepareCopy(where: { kind: 'cpu' } | { kind: 'cuda'; index: number }): Tensor<D> {
+    if (this.#disposed) throw this.#disposedError('copy it');
+    const targetDevice: Device = where.kind === 'cpu' ? 'cpu' : `cuda:${where.index}`;
+    if (targetDevice === this.device) return this;
+    return Tensor.empty(this.shape, this.dtype, targetDevice) as Tensor<D>;
+  }
+
+  /**
+   * Releases the tensor. A device tensor frees the device memory it owns at once (borrowed memory
+   * is never freed; its keepAlive is dropped); a host tensor drops its reference to the caller's
+   * array. Idempotent; any use afterwards throws.
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const buffer = this.#buffer;
+    this.#data = null;
+    this.#buffer = null;
+    this.#keepAlive = undefined;
+    if (buffer !== null) native().deviceRelease(buffer);
+  }
+
+  /** `using t = ...` disposes at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
   /** @internal For error messages. */
   [describeTag](): string {
-    return `Tensor(${this.dtype}, ${formatShape(this.shape)}${this.device === 'cpu' ? '' : ', ' + this.device})`;
+    return `Tensor(${this.dtype}, ${formatShape(this.shape)}${this.device === 'cpu' ? '' : ', ' + this.device}${this.#disposed ? ', disposed' : ''})`;
   }
 
   /** A one-line summary, e.g. `Tensor(float32, [12, 16], cpu)`. */
   toString(): string {
+    return `Tensor(${this.dtype}, ${formatShape(this.shape)}, ${this.device}${this.#disposed ? ', disposed' : ''})`;
+  }
+
+  #describe(): string {
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}, ${this.device})`;
+  }
+
+  #disposedError(action: string): Error {
+    const err = new Error(`${this.#describe()} was disposed; cannot ${action} (its memory is released)`);
+    (err as Error & { code?: string }).code = 'OTCA_TENSOR_DISPOSED';
+    return err;
+  }
+
+  /** The host array or device buffer the addon reads; throws on a disposed tensor. */
+  #nativeBuffer(): TypedArrayFor<D> | NativeDeviceBuffer {
+    if (this.#disposed) throw this.#disposedError('use it');
+    return (this.#data ?? this.#buffer) as TypedArrayFor<D> | NativeDeviceBuffer;
+  }
+
+  /** @internal The host array or device buffer behind this tensor, for the addon. */
+  static _native<T extends Dtype>(t: Tensor<T>): TypedArrayFor<T> | NativeDeviceBuffer {
+    return t.#nativeBuffer();
   }
 
   /** @internal A float32 host tensor over a fresh array (results). */
   static _wrapResult(data: Float32Array, shape: readonly number[]): Tensor<'float32'> {
-    return new Tensor<'float32'>(data, Object.freeze([...shape]), 'float32', 'cpu');
+    return new Tensor<'float32'>(data, null, Object.freeze([...shape]), 'float32', 'cpu');
+  }
+
+  /** @internal A float32 device tensor owning (a share of) `buffer` (results). */
+  static _wrapDevice(buffer: NativeDeviceBuffer, shape: readonly number[], device: Device): Tensor<'float32'> {
+    return new Tensor<'float32'>(null, buffer, Object.freeze([...shape]), 'float32', device);
   }
 }
 

@@ -5,9 +5,9 @@
  * out of bounds, but this is where the user-facing messages come from.
  * @packageDocumentation
  */
-import { DTYPE_CODE, type Dtype } from './dtypes.js';
+import { DTYPE_CODE, type Dtype, type TypedArrayFor } from './dtypes.js';
 import { describeValue, formatShape, isDetached, rangeError, typeError } from './errors.js';
-import type { NativeLatents, NativeOptions, NativeRewards } from './native.js';
+import type { NativeBuffer, NativeLatents, NativeOptions, NativeRewards } from './native.js';
 import {
   DEFAULT_OPTIONS,
   EXPLORATION_CODE,
@@ -17,6 +17,7 @@ import {
   STD_SCOPE_CODE,
   TEMPORAL_CODE,
   WEIGHT_SCALE_CODE,
+  type OutputDeviceMode,
   type OutputName,
 } from './options.js';
 import { parseDevice, Tensor } from './tensor.js';
@@ -26,6 +27,7 @@ export interface ResolvedOptions {
   native: NativeOptions;
   device: { kind: 'auto' | 'cpu' } | { kind: 'cuda'; index: number };
   deviceString: string;
+  outputDevice: OutputDeviceMode;
   outputs: Set<OutputName>;
 }
 
@@ -104,7 +106,18 @@ export function checkOptions(options: unknown): ResolvedOptions {
   const device = parseDevice(deviceValue);
   if (device === undefined) throw rangeError(deviceExpectation, 'device', deviceValue);
 
-  return { native: nat, device, deviceString: deviceValue, outputs: checkOutputs(get('outputs')) };
+  const outputDevice = get('outputDevice');
+  const outputDeviceExpectation = "one of 'input', 'cpu', 'device'";
+  if (typeof outputDevice !== 'string') throw typeError(outputDeviceExpectation, 'outputDevice', outputDevice);
+  if (!['input', 'cpu', 'device'].includes(outputDevice)) throw rangeError(outputDeviceExpectation, 'outputDevice', outputDevice);
+
+  return {
+    native: nat,
+    device,
+    deviceString: deviceValue,
+    outputDevice: outputDevice as OutputDeviceMode,
+    outputs: checkOutputs(get('outputs')),
+  };
 }
 
 function checkOutputs(value: unknown): Set<OutputName> {
@@ -134,17 +147,19 @@ export function checkOptionsForK(resolved: ResolvedOptions, K: number): void {
   }
 }
 
-/** A live host tensor: not disposed, buffer not detached, length equal to its shape's size. */
-function checkTensorMemory(t: Tensor, name: string): void {
-  if (t.disposed) throw typeError('a live (not disposed) Tensor', name, 'a disposed Tensor', false);
-  if (t.device !== 'cpu') {
-    throw typeError("a host ('cpu') Tensor (device tensors arrive with the CUDA backend)", name, `a ${t.device} Tensor`, false);
-  }
+/**
+ * A live tensor: not disposed; on the host, buffer not detached and length equal to its shape's
+ * size (a device tensor's size is checked natively). Returns what the addon reads.
+ */
+function checkTensorMemory<T extends Dtype>(t: Tensor<T>, name: string): NativeBuffer<TypedArrayFor<T>> {
+  if (t.disposed) throw typeError('a live (not disposed) Tensor', name, `a disposed ${t.device} Tensor`, false);
+  if (t.device !== 'cpu') return Tensor._native(t);
   const data = t.data as ArrayBufferView & { length: number };
   if (isDetached(data)) throw typeError('a live (not detached) buffer', name, 'a detached ArrayBuffer', false);
   if (data.length !== t.size) {
     throw rangeError(`length ${t.size} (the size of shape ${formatShape(t.shape)})`, name, `length ${data.length}`, false);
   }
+  return t.data;
 }
 
 /** A checked inputs object: no unknown keys, the required ones present. */
@@ -173,15 +188,8 @@ export function checkLatents(input: unknown): NativeLatents {
     }
     const [N, S, D] = value.shape as [number, number, number];
     checkDims(N, S, D, 'latents', value.shape);
-    checkTensorMemory(value, 'latents');
-    return {
-      dtype: DTYPE_CODE[value.dtype],
-      N,
-      T: S - 1,
-      D,
-      stacked: true,
-      states: [value.data as Float32Array | Uint16Array],
-    };
+    const state = checkTensorMemory(value, 'latents') as NativeBuffer<Float32Array | Uint16Array>;
+    return { dtype: DTYPE_CODE[value.dtype], N, T: S - 1, D, stacked: true, states: [state] };
   }
   const value = input;
   if (!Array.isArray(value)) throw typeError(kinds, 'latents', value);
@@ -203,15 +211,8 @@ export function checkLatents(input: unknown): NativeLatents {
   });
   const [N, D] = f.shape as [number, number];
   checkDims(N, tensors.length, D, 'latents', f.shape);
-  tensors.forEach((t, j) => checkTensorMemory(t, `latents[${j}]`));
-  return {
-    dtype: DTYPE_CODE[f.dtype],
-    N,
-    T: tensors.length - 1,
-    D,
-    stacked: false,
-    states: tensors.map((t) => t.data as Float32Array | Uint16Array),
-  };
+  const states = tensors.map((t, j) => checkTensorMemory(t, `latents[${j}]`) as NativeBuffer<Float32Array | Uint16Array>);
+  return { dtype: DTYPE_CODE[f.dtype], N, T: tensors.length - 1, D, stacked: false, states };
 }
 
 function checkLatentDtype(dtype: Dtype, name: string): void {
@@ -238,7 +239,9 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
   if (N !== undefined && rows !== N) {
     throw rangeError(`N (${N}) rows as in latents`, 'rewards', `shape ${formatShape(value.shape)}`, false);
   }
-  checkTensorMemory(value, 'rewards');
+  const buffer = checkTensorMemory(value, 'rewards') as NativeBuffer<Float32Array | Float64Array>;
+  // Device rewards are checked for finiteness by the CUDA backend, with the same message.
+  if (value.device !== 'cpu') return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data: buffer };
   const data = value.data as Float32Array | Float64Array;
   for (let idx = 0; idx < data.length; idx++) {
     const x = data[idx] as number;
@@ -258,15 +261,16 @@ export function checkGroupSize(value: unknown, N: number): number {
   return value;
 }
 
-/** q: a float32 Tensor [N] or a Float32Array of length N, finite. */
-export function checkTrajectoryScore(value: unknown, N: number): Float32Array {
+/** q: a float32 Tensor [N] (host or device) or a Float32Array of length N, finite. */
+export function checkTrajectoryScore(value: unknown, N: number): NativeBuffer<Float32Array> {
   let data: Float32Array;
   if (value instanceof Tensor) {
     if (value.dtype !== 'float32') throw typeError('dtype float32', 'trajectoryScore', value.dtype, false);
     if (value.rank !== 1 || value.shape[0] !== N) {
       throw rangeError(`shape [${N}] (N as in rewards)`, 'trajectoryScore', `shape ${formatShape(value.shape)}`, false);
     }
-    checkTensorMemory(value, 'trajectoryScore');
+    const buffer = checkTensorMemory(value as Tensor<'float32'>, 'trajectoryScore');
+    if (value.device !== 'cpu') return buffer;  // checked for finiteness by the CUDA backend
     data = value.data as Float32Array;
   } else if (value instanceof Float32Array) {
     if (isDetached(value)) throw typeError('a live (not detached) buffer', 'trajectoryScore', 'a detached ArrayBuffer', false);

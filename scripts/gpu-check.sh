@@ -112,6 +112,14 @@ else
   : >"$LOGS/native.log"
 fi
 
+# The SASS of the shipped addon (cuobjdump is on the device image, not on the build machine):
+# 16-byte loads (LDG.E.128) in the streaming kernel, no local memory (LDL/STL) anywhere.
+GREP_SUMMARY='^sass' step sass 60 bash -c '
+  cuobjdump -sass -arch sm_90 build/Release/otca.node > /tmp/otca.sass 2>&1 || { echo "sass: cuobjdump failed"; head -5 /tmp/otca.sass; exit 1; }
+  echo "sass: $(grep -c "Function :" /tmp/otca.sass) functions; LDG.E.128: $(grep -c "LDG.E.128" /tmp/otca.sass); LDG (all): $(grep -c "LDG" /tmp/otca.sass); LDL/STL: $(grep -cE "LDL|STL" /tmp/otca.sass)"
+  grep "Function :" /tmp/otca.sass | head -20
+'
+
 # ------------------------------------------------------------------ 3. GPU tests
 step node-tests 150 "$NODE" --test test/gpu/*.test.mjs
 

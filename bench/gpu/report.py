@@ -80,15 +80,15 @@ def native_probes(path):
             elif ("read" in key or "reduc" in key) and "read_GBps" not in found:
                 found["read_GBps"] = v
     if not found:  # text: "... copy ... 3012.4 GB/s" / "... read ... 3210 GB/s"
+        # one line may name both ("d2d copy 2950 GB/s (read+write), read-only probe 3100 GB/s"):
+        # label each figure by the words just before it
         for line in text.splitlines():
-            m = re.search(r"([0-9]+(?:\.[0-9]+)?)\s*GB/s", line)
-            if not m:
-                continue
-            low = line.lower()
-            if "copy" in low and "copy_GBps" not in found:
-                found["copy_GBps"] = float(m.group(1))
-            elif ("read" in low or "reduc" in low) and "read_GBps" not in found:
-                found["read_GBps"] = float(m.group(1))
+            for m in re.finditer(r"([0-9]+(?:\.[0-9]+)?)\s*GB/s", line):
+                low = line[max(0, m.start() - 24):m.start()].lower()
+                if "copy" in low and "copy_GBps" not in found:
+                    found["copy_GBps"] = float(m.group(1))
+                elif ("read" in low or "reduc" in low) and "read_GBps" not in found:
+                    found["read_GBps"] = float(m.group(1))
     if found:
         found["source"] = os.path.basename(path)
     return found

@@ -4,8 +4,12 @@
 // construction; async calls hold a reference to every input and output until the work is done.
 #include <napi.h>
 
+#include <cmath>
+#include <cstring>
 #include <string>
+#include <vector>
 
+#include "device_memory.h"
 #include "job.h"
 #include "otca.h"
 
@@ -44,6 +48,7 @@ class JobWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     job_->keepAlive.clear();  // the buffers may go now
+    job_->deviceRefs.clear();
     switch (errorKind_) {
       case ErrorKind::None:
         deferred_.Resolve(env.Undefined());
@@ -62,6 +67,7 @@ class JobWorker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& e) override {  // not reached: Execute never calls SetError
     job_->keepAlive.clear();
+    job_->deviceRefs.clear();
     deferred_.Reject(e.Value());
   }
 
@@ -77,6 +83,126 @@ class JobWorker : public Napi::AsyncWorker {
   std::string message_;
 };
 
+// One side of a copy: host bytes (a TypedArray) or a device view.
+struct CopySide {
+  void* host = nullptr;
+  void* device = nullptr;
+  int deviceIndex = -1;
+  size_t bytes = 0;
+  std::shared_ptr<Allocation> alloc;  // held while the copy runs
+};
+
+CopySide GetCopySide(Napi::Env env, const Napi::Value& v, const char* arg) {
+  CopySide side;
+  if (IsView(v)) {
+    DeviceView* view = UnwrapView(env, v, arg);
+    side.device = view->ptr();
+    side.deviceIndex = view->device;
+    side.bytes = view->bytes;
+    side.alloc = view->alloc;
+    return side;
+  }
+  if (!v.IsTypedArray()) {
+    throw Napi::TypeError::New(env, std::string("Expected a TypedArray or a device buffer for ") + arg +
+                                        " but received another value");
+  }
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  Napi::ArrayBuffer ab = ta.ArrayBuffer();
+  if (ab.IsDetached()) {
+    throw Napi::TypeError::New(env, std::string("Expected a live (not detached) buffer for ") + arg +
+                                        " but received a detached ArrayBuffer");
+  }
+  side.host = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
+  side.bytes = ta.ByteLength();
+  return side;
+}
+
+// A checked copy between `dst` and `src` (at least one on a device, equal byte lengths).
+struct Copy {
+  CopySide dst, src;
+  int device = 0, kind = 0;
+
+  static Copy Parse(Napi::Env env, const Napi::Value& dst, const Napi::Value& src) {
+    Copy c;
+    c.dst = GetCopySide(env, dst, "dst");
+    c.src = GetCopySide(env, src, "src");
+    if (c.dst.host && c.src.host) {
+      throw Napi::TypeError::New(env, "Expected a device buffer for dst or src but received two host buffers");
+    }
+    if (c.dst.bytes != c.src.bytes) {
+      throw Napi::RangeError::New(env, "Expected " + std::to_string(c.src.bytes) +
+                                           " bytes (as src) for dst but received " +
+                                           std::to_string(c.dst.bytes) + " bytes");
+    }
+    c.kind = c.src.host ? 0 : c.dst.host ? 1 : 2;
+    c.device = c.dst.device ? c.dst.deviceIndex : c.src.deviceIndex;
+    return c;
+  }
+
+  void Run() const {
+    void* to = dst.host ? dst.host : dst.device;
+    const void* from = src.host ? src.host : src.device;
+    otca::gpu::copy(device, to, from, src.bytes, kind, nullptr);
+  }
+};
+
+// A copy on the libuv pool; both sides are held until it is done.
+class CopyWorker : public Napi::AsyncWorker {
+ public:
+  CopyWorker(Napi::Env env, Copy copy, Napi::Value dst, Napi::Value src)
+      : Napi::AsyncWorker(env, "otca:copy"), copy_(std::move(copy)),
+        deferred_(Napi::Promise::Deferred::New(env)) {
+    keep_.push_back(Napi::Persistent(dst));
+    keep_.push_back(Napi::Persistent(src));
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      copy_.Run();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Release();
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    Release();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  void Release() {
+    keep_.clear();
+    copy_.dst.alloc.reset();
+    copy_.src.alloc.reset();
+  }
+  Copy copy_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::Reference<Napi::Value>> keep_;
+};
+
+int GetDeviceIndex(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, "Expected integer >= 0 for device but received another value");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 1023) || static_cast<double>(static_cast<int>(d)) != d) {
+    throw Napi::RangeError::New(env, "Expected integer in [0, 1023] for device but received " + v.ToString().Utf8Value());
+  }
+  return static_cast<int>(d);
+}
+
+size_t GetByteLength(Napi::Env env, const Napi::Value& v, const std::string& arg) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, "Expected integer >= 0 for " + arg + " but received another value");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 9007199254740991.0) || std::floor(d) != d) {
+    throw Napi::RangeError::New(env, "Expected integer >= 0 for " + arg + " but received " + v.ToString().Utf8Value());
+  }
+  return static_cast<size_t>(d);
+}
+
 class OtcaAddon : public Napi::Addon<OtcaAddon> {
  public:
   OtcaAddon(Napi::Env /*env*/, Napi::Object exports) {
@@ -89,6 +215,12 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
         InstanceMethod("objectiveCreditAsync", &OtcaAddon::ObjectiveCreditAsync, napi_enumerable),
         InstanceMethod("backendInfo", &OtcaAddon::BackendInfo, napi_enumerable),
         InstanceMethod("readProbe", &OtcaAddon::ReadProbe, napi_enumerable),
+        InstanceMethod("deviceAlloc", &OtcaAddon::DeviceAlloc, napi_enumerable),
+        InstanceMethod("deviceBorrow", &OtcaAddon::DeviceBorrow, napi_enumerable),
+        InstanceMethod("deviceRelease", &OtcaAddon::DeviceRelease, napi_enumerable),
+        InstanceMethod("devicePointer", &OtcaAddon::DevicePointer, napi_enumerable),
+        InstanceMethod("deviceCopy", &OtcaAddon::DeviceCopy, napi_enumerable),
+        InstanceMethod("deviceCopyAsync", &OtcaAddon::DeviceCopyAsync, napi_enumerable),
     });
   }
 
@@ -138,12 +270,14 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
         Napi::Object dev = Napi::Object::New(env);
         try {
           otca::gpu::DeviceProps p = otca::gpu::properties(d);
+          dev.Set("index", Napi::Number::New(env, d));
           dev.Set("name", Napi::String::New(env, p.name));
           dev.Set("computeCapability", Napi::String::New(env, std::to_string(p.major) + "." + std::to_string(p.minor)));
           dev.Set("multiprocessors", Napi::Number::New(env, p.multiprocessors));
-          dev.Set("totalMemory", Napi::Number::New(env, static_cast<double>(p.totalMemory)));
+          dev.Set("memory", Napi::Number::New(env, static_cast<double>(p.totalMemory)));
           dev.Set("l2Bytes", Napi::Number::New(env, static_cast<double>(p.l2Bytes)));
         } catch (const std::exception& e) {
+          dev.Set("index", Napi::Number::New(env, d));
           dev.Set("error", Napi::String::New(env, e.what()));
         }
         devices.Set(static_cast<uint32_t>(d), dev);
@@ -152,6 +286,74 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
     cuda.Set("devices", devices);
     result.Set("cuda", cuda);
     return result;
+  }
+
+  // deviceAlloc(device, byteLengths[]): one allocation, one view per length (256-byte aligned).
+  Napi::Value DeviceAlloc(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int device = GetDeviceIndex(env, info[0]);
+    if (!info[1].IsArray()) throw Napi::TypeError::New(env, "Expected an Array of byte lengths for bytes but received another value");
+    Napi::Array lengths = info[1].As<Napi::Array>();
+    std::vector<size_t> offsets, sizes;
+    size_t total = 0;
+    for (uint32_t k = 0; k < lengths.Length(); ++k) {
+      size_t n = GetByteLength(env, lengths.Get(k), "bytes[" + std::to_string(k) + "]");
+      if (total > SIZE_MAX - n - 256) throw Napi::RangeError::New(env, "Expected a total that fits in memory for bytes but received more");
+      offsets.push_back(total);
+      sizes.push_back(n);
+      total += (n + 255) / 256 * 256;
+    }
+    std::shared_ptr<Allocation> alloc =
+        TranslateErrors(env, [&] { return AllocateDevice(env, device, total); });
+    Napi::Array views = Napi::Array::New(env, sizes.size());
+    for (uint32_t k = 0; k < sizes.size(); ++k) views.Set(k, NewView(env, alloc, offsets[k], sizes[k]));
+    return views;
+  }
+
+  // deviceBorrow(device, pointer: bigint, bytes): a view of memory someone else owns.
+  Napi::Value DeviceBorrow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int device = GetDeviceIndex(env, info[0]);
+    if (!info[1].IsBigInt()) throw Napi::TypeError::New(env, "Expected bigint for pointer but received another value");
+    bool lossless = false;
+    uint64_t p = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless || p == 0) {
+      throw Napi::RangeError::New(env, "Expected a non-zero 64-bit address for pointer but received " + info[1].ToString().Utf8Value());
+    }
+    size_t bytes = GetByteLength(env, info[2], "bytes");
+    if (p > UINT64_MAX - bytes) throw Napi::RangeError::New(env, "Expected a range inside the address space for pointer but received one past its end");
+    void* ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(p));
+    return NewView(env, BorrowDevice(env, device, ptr, bytes), 0, bytes);
+  }
+
+  // deviceRelease(view): drops the view's share of its allocation; idempotent.
+  Napi::Value DeviceRelease(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    UnwrapView(env, info[0], "view", /*allowReleased=*/true)->alloc.reset();
+    return env.Undefined();
+  }
+
+  Napi::Value DevicePointer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    DeviceView* view = UnwrapView(env, info[0], "view");
+    return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(view->ptr())));
+  }
+
+  // deviceCopy(dst, src): host<->device or device->device, synchronous.
+  Napi::Value DeviceCopy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Copy c = Copy::Parse(env, info[0], info[1]);
+    TranslateErrors(env, [&] { c.Run(); });
+    return env.Undefined();
+  }
+
+  Napi::Value DeviceCopyAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Copy c = Copy::Parse(env, info[0], info[1]);
+    auto* worker = new CopyWorker(env, std::move(c), info[0], info[1]);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
   }
 
   // readProbe(data: TypedArray, threads: number): bigint (the fold; see otca::cpu::read_probe).

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <utility>
 
 namespace otca_addon {
 namespace {
@@ -76,8 +78,40 @@ void* GetTypedArray(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& 
     ThrowRange(env, "length " + std::to_string(length), arg,
                "length " + std::to_string(ta.ElementLength()));
   }
-  if (keepAlive) job.keepAlive.push_back(Napi::Persistent(ta));
+  if (keepAlive) job.keepAlive.push_back(Napi::Persistent(v));
   return static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
+}
+
+// An input or output: a TypedArray as GetTypedArray checks it, or a device view on the job's
+// device of exactly length * esize bytes.
+Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
+                 napi_typedarray_type type, const char* typeName, int64_t length, size_t esize,
+                 const std::string& arg) {
+  Buffer b;
+  if (!IsView(v)) {
+    b.host = GetTypedArray(env, job, keepAlive, v, type, typeName, length, arg);
+    b.bytes = static_cast<size_t>(length) * esize;
+    return b;
+  }
+  DeviceView* view = UnwrapView(env, v, arg);
+  const std::string where = "cuda:" + std::to_string(view->device);
+  if (job.device < 0) {
+    ThrowType(env, "a host buffer (the CPU backend runs this call)", arg, "a " + where + " buffer");
+  }
+  if (view->device != job.device) {
+    ThrowRange(env, "a buffer on cuda:" + std::to_string(job.device) + " (the call's device)", arg,
+               "a " + where + " buffer");
+  }
+  if (length < 0 || CheckedMul(length, static_cast<int64_t>(esize)) < 0 ||
+      view->bytes != static_cast<size_t>(length) * esize) {
+    ThrowRange(env, std::to_string(length) + " elements (" + std::to_string(length) + " x " +
+               std::to_string(esize) + " bytes)", arg, std::to_string(view->bytes) + " bytes");
+  }
+  if (keepAlive) job.keepAlive.push_back(Napi::Persistent(v));
+  job.deviceRefs.push_back(view->alloc);
+  b.device = view->ptr();
+  b.bytes = view->bytes;
+  return b;
 }
 
 void ParseOptions(Napi::Env env, Job& job, const Napi::Object& o, int64_t K) {
@@ -142,16 +176,14 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& root, bool keepAl
     ThrowRange(env, "N*(T+1)*D that fits in memory", "latents", "N=" + std::to_string(lat.N) +
                ", T=" + std::to_string(lat.T) + ", D=" + std::to_string(lat.D));
   }
-  job.states.clear();
+  job.stacked = stacked;
+  job.latentBuffers.clear();
   if (stacked) {
     if (states.Length() != 1) {
       ThrowRange(env, "1 buffer", "latents.states", std::to_string(states.Length()) + " buffers");
     }
-    const uint8_t* base = static_cast<const uint8_t*>(
-        GetTypedArray(env, job, keepAlive, states.Get(0u), type, typeName, total, "latents"));
-    for (int64_t j = 0; j <= lat.T; ++j) {
-      job.states.push_back(base + static_cast<size_t>(j * lat.D) * esize);
-    }
+    job.latentBuffers.push_back(
+        GetBuffer(env, job, keepAlive, states.Get(0u), type, typeName, total, esize, "latents"));
     lat.sampleStride = per;
   } else {
     if (static_cast<int64_t>(states.Length()) != lat.T + 1) {
@@ -160,12 +192,13 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& root, bool keepAl
     }
     for (int64_t j = 0; j <= lat.T; ++j) {
       std::string arg = "latents[" + std::to_string(j) + "]";
-      job.states.push_back(GetTypedArray(env, job, keepAlive, states.Get(static_cast<uint32_t>(j)),
-                                         type, typeName, nd, arg));
+      job.latentBuffers.push_back(GetBuffer(env, job, keepAlive,
+                                            states.Get(static_cast<uint32_t>(j)), type, typeName,
+                                            nd, esize, arg));
     }
     lat.sampleStride = lat.D;
   }
-  lat.states = nullptr;  // set in Run(), once the vector no longer moves
+  lat.states = nullptr;  // set in Run(), where the state pointers are known
 }
 
 void ParseRewards(Napi::Env env, Job& job, const Napi::Object& root, bool keepAlive) {
@@ -181,19 +214,95 @@ void ParseRewards(Napi::Env env, Job& job, const Napi::Object& root, bool keepAl
     ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
   }
   bool f64 = rew.dtype == otca::DType::Float64;
-  rew.data = GetTypedArray(env, job, keepAlive, o.Get("data"),
-                           f64 ? napi_float64_array : napi_float32_array,
-                           f64 ? "Float64Array" : "Float32Array", nk, "rewards");
+  job.rewards = GetBuffer(env, job, keepAlive, o.Get("data"),
+                          f64 ? napi_float64_array : napi_float32_array,
+                          f64 ? "Float64Array" : "Float32Array", nk, f64 ? 8 : 4, "rewards");
+  rew.data = nullptr;  // set in Run()
 }
 
-float* GetOutput(Napi::Env env, Job& job, bool keepAlive, const Napi::Object& outs, const char* name,
-                 int64_t length) {
+void GetOutput(Napi::Env env, Job& job, bool keepAlive, const Napi::Object& outs, const char* name,
+               int64_t length, OutputIndex index) {
   Napi::Value v = outs.Get(name);
-  if (v.IsUndefined() || v.IsNull()) return nullptr;
+  if (v.IsUndefined() || v.IsNull()) return;
   std::string arg = std::string("outputs.") + name;
-  return static_cast<float*>(
-      GetTypedArray(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, arg));
+  job.outputs[index] =
+      GetBuffer(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, 4, arg);
 }
+
+// Leases a stream of `device` from a small process-wide pool (stream creation costs more than a
+// small call); a stream whose call failed is destroyed, not returned.
+class StreamLease {
+ public:
+  explicit StreamLease(int device) : device_(device) {
+    {
+      std::lock_guard<std::mutex> lock(Mutex());
+      auto& idle = Idle();
+      for (size_t k = idle.size(); k-- > 0;) {
+        if (idle[k].first == device) {
+          stream_ = idle[k].second;
+          idle.erase(idle.begin() + static_cast<std::ptrdiff_t>(k));
+          return;
+        }
+      }
+    }
+    stream_ = otca::gpu::stream_create(device);
+  }
+  ~StreamLease() {
+    if (!ok_) {
+      otca::gpu::stream_destroy(device_, stream_);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(Mutex());
+    if (Idle().size() < 32) Idle().emplace_back(device_, stream_);
+    else otca::gpu::stream_destroy(device_, stream_);
+  }
+  StreamLease(const StreamLease&) = delete;
+  StreamLease& operator=(const StreamLease&) = delete;
+  void* get() const { return stream_; }
+  void succeeded() { ok_ = true; }
+
+ private:
+  static std::mutex& Mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<std::pair<int, void*>>& Idle() {
+    static auto* idle = new std::vector<std::pair<int, void*>>();  // never destroyed: exit order
+    return *idle;
+  }
+  int device_;
+  void* stream_ = nullptr;
+  bool ok_ = false;
+};
+
+// One device block for a call's host inputs and host outputs, freed on every path.
+class Staging {
+ public:
+  explicit Staging(int device) : device_(device) {}
+  ~Staging() { CachedDeviceFree(device_, base_, capacity_); }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+  // Reserves room for `b` when it is host memory (256-byte aligned, as cudaMalloc's own blocks).
+  void Reserve(const Buffer& b) {
+    if (b.host != nullptr) total_ += Align(b.bytes);
+  }
+  void Allocate() {
+    if (total_ > 0) base_ = CachedDeviceMalloc(device_, total_, &capacity_);
+  }
+  // The device address of `b`: its own for device memory, the next staging slot for host memory.
+  void* Place(const Buffer& b) {
+    if (b.host == nullptr) return b.device;
+    void* p = static_cast<char*>(base_) + used_;
+    used_ += Align(b.bytes);
+    return p;
+  }
+
+ private:
+  static size_t Align(size_t n) { return (n + 255) / 256 * 256; }
+  int device_;
+  void* base_ = nullptr;
+  size_t total_ = 0, used_ = 0, capacity_ = 0;
+};
 
 }  // namespace
 
@@ -223,9 +332,8 @@ std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind
                  std::to_string(job->groupSize));
     }
     if (kind == JobKind::Objective) {
-      job->trajectoryScore = static_cast<const float*>(
-          GetTypedArray(env, *job, keepAlive, desc.Get("trajectoryScore"), napi_float32_array,
-                        "Float32Array", N, "trajectoryScore"));
+      job->trajectoryScore = GetBuffer(env, *job, keepAlive, desc.Get("trajectoryScore"),
+                                       napi_float32_array, "Float32Array", N, 4, "trajectoryScore");
     }
   }
   ParseOptions(env, *job, GetObject(env, desc.Get("options"), "options"), K);
@@ -233,46 +341,127 @@ std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind
 
   Napi::Object outs = GetObject(env, desc.Get("outputs"), "outputs");
   bool keep = keepAlive;
-  otca::TrajectoryOutputs& to = job->out.trajectory;
-  otca::ObjectiveOutputs& oo = job->out.objective;
   if (kind != JobKind::Objective) {
-    to.similarity = GetOutput(env, *job, keep, outs, "similarity", CheckedMul(N, T + 1));
-    to.deltaS = GetOutput(env, *job, keep, outs, "deltaS", CheckedMul(N, T));
-    to.rawWeights = GetOutput(env, *job, keep, outs, "rawWeights", CheckedMul(N, T));
-    to.stepWeights = GetOutput(env, *job, keep, outs, "stepWeights", CheckedMul(N, T));
-    to.trajectoryScore = GetOutput(env, *job, keep, outs, "trajectoryScore", N);
+    GetOutput(env, *job, keep, outs, "similarity", CheckedMul(N, T + 1), kSimilarity);
+    GetOutput(env, *job, keep, outs, "deltaS", CheckedMul(N, T), kDeltaS);
+    GetOutput(env, *job, keep, outs, "rawWeights", CheckedMul(N, T), kRawWeights);
+    GetOutput(env, *job, keep, outs, "stepWeights", CheckedMul(N, T), kStepWeights);
+    GetOutput(env, *job, keep, outs, "trajectoryScore", N, kTrajectoryScore);
   }
   if (kind != JobKind::Trajectory) {
-    oo.objectiveAdvantages = GetOutput(env, *job, keep, outs, "objectiveAdvantages", CheckedMul(N, K));
-    oo.exploration = GetOutput(env, *job, keep, outs, "exploration", N);
-    oo.lambda = GetOutput(env, *job, keep, outs, "lambda", N);
-    oo.coefficients = GetOutput(env, *job, keep, outs, "coefficients", CheckedMul(N, K));
-    oo.fused = GetOutput(env, *job, keep, outs, "fused", N);
+    GetOutput(env, *job, keep, outs, "objectiveAdvantages", CheckedMul(N, K), kObjectiveAdvantages);
+    GetOutput(env, *job, keep, outs, "exploration", N, kExploration);
+    GetOutput(env, *job, keep, outs, "lambda", N, kLambda);
+    GetOutput(env, *job, keep, outs, "coefficients", CheckedMul(N, K), kCoefficients);
+    GetOutput(env, *job, keep, outs, "fused", N, kFused);
   }
   if (kind == JobKind::Advantages) {
-    job->out.advantages = GetOutput(env, *job, keep, outs, "advantages", CheckedMul(N, T));
+    GetOutput(env, *job, keep, outs, "advantages", CheckedMul(N, T), kAdvantages);
   }
   return job;
 }
 
-void Job::Run() {
-  lat.states = states.empty() ? nullptr : states.data();
-  if (device >= 0) {
-    // The CUDA step replaces this with device dispatch (host inputs staged in on the call's stream).
-    throw otca::DeviceError("CUDA backend not available: device tensors and cuda:" +
-                            std::to_string(device) + " arrive with the CUDA step");
+namespace {
+
+// The core's state pointers from the latent buffers' addresses (host or device).
+std::vector<const void*> StatePointers(const Job& job, const std::vector<void*>& base) {
+  std::vector<const void*> states;
+  if (base.empty()) return states;  // phase 2: no latents
+  const size_t esize = otca::dtype_size(job.lat.dtype);
+  for (int64_t j = 0; j <= job.lat.T; ++j) {
+    states.push_back(job.stacked ? static_cast<const char*>(base[0]) +
+                                       static_cast<size_t>(j * job.lat.D) * esize
+                                 : base[static_cast<size_t>(j)]);
   }
+  return states;
+}
+
+otca::AllOutputs OutputPointers(void* const (&p)[kOutputCount]) {
+  otca::AllOutputs o;
+  auto f = [&](int k) { return static_cast<float*>(p[k]); };
+  o.trajectory = {f(kSimilarity), f(kDeltaS), f(kRawWeights), f(kStepWeights), f(kTrajectoryScore)};
+  o.objective = {f(kObjectiveAdvantages), f(kExploration), f(kLambda), f(kCoefficients), f(kFused)};
+  o.advantages = f(kAdvantages);
+  return o;
+}
+
+}  // namespace
+
+void Job::Run() {
+  if (device >= 0) RunCuda();
+  else RunCpu();
+}
+
+void Job::RunCpu() {
+  std::vector<void*> base;
+  for (const Buffer& b : latentBuffers) base.push_back(b.host);
+  std::vector<const void*> states = StatePointers(*this, base);
+  lat.states = states.empty() ? nullptr : states.data();
+  rew.data = rewards.host;
+  void* out[kOutputCount];
+  for (int k = 0; k < kOutputCount; ++k) out[k] = outputs[k].host;
+  const otca::AllOutputs o = OutputPointers(out);
+  const float* q = static_cast<const float*>(trajectoryScore.host);
   switch (kind) {
     case JobKind::Advantages:
-      otca::cpu::advantages(lat, rew, groupSize, opt, out);
+      otca::cpu::advantages(lat, rew, groupSize, opt, o);
       break;
     case JobKind::Trajectory:
-      otca::cpu::trajectory_credit(lat, opt, out.trajectory);
+      otca::cpu::trajectory_credit(lat, opt, o.trajectory);
       break;
     case JobKind::Objective:
-      otca::cpu::objective_credit(rew, trajectoryScore, groupSize, opt, out.objective);
+      otca::cpu::objective_credit(rew, q, groupSize, opt, o.objective);
       break;
   }
+}
+
+// Host inputs are copied into one staging block on the call's stream, host outputs are computed
+// there and copied back; device buffers are used in place. The gpu:: calls block until done.
+void Job::RunCuda() {
+  StreamLease stream(device);
+  Staging staging(device);
+  for (const Buffer& b : latentBuffers) staging.Reserve(b);
+  staging.Reserve(rewards);
+  staging.Reserve(trajectoryScore);
+  for (const Buffer& b : outputs) staging.Reserve(b);
+  staging.Allocate();
+
+  auto in = [&](const Buffer& b) -> void* {
+    if (!b.present()) return nullptr;
+    void* d = staging.Place(b);
+    if (b.host != nullptr) otca::gpu::copy(device, d, b.host, b.bytes, 0, stream.get());
+    return d;
+  };
+  std::vector<void*> base;
+  for (const Buffer& b : latentBuffers) base.push_back(in(b));
+  std::vector<const void*> states = StatePointers(*this, base);
+  lat.states = states.empty() ? nullptr : states.data();
+  rew.data = in(rewards);
+  const float* q = static_cast<const float*>(in(trajectoryScore));
+  void* out[kOutputCount];
+  for (int k = 0; k < kOutputCount; ++k) out[k] = outputs[k].present() ? staging.Place(outputs[k]) : nullptr;
+  const otca::AllOutputs o = OutputPointers(out);
+
+  switch (kind) {
+    case JobKind::Advantages:
+      otca::gpu::advantages(device, lat, rew, groupSize, opt, o, stream.get());
+      break;
+    case JobKind::Trajectory:
+      otca::gpu::trajectory_credit(device, lat, opt, o.trajectory, stream.get());
+      break;
+    case JobKind::Objective:
+      otca::gpu::objective_credit(device, rew, q, groupSize, opt, o.objective, stream.get());
+      break;
+  }
+  bool copiedBack = false;
+  for (int k = 0; k < kOutputCount; ++k) {
+    if (outputs[k].host != nullptr) {
+      otca::gpu::copy(device, outputs[k].host, out[k], outputs[k].bytes, 1, stream.get());
+      copiedBack = true;
+    }
+  }
+  if (copiedBack) otca::gpu::stream_synchronize(device, stream.get());
+  stream.succeeded();
 }
 
 }  // namespace otca_addon

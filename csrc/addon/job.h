@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "device_memory.h"
 #include "otca.h"
 
 namespace otca_addon {
@@ -19,22 +20,45 @@ enum class JobKind { Advantages, Trajectory, Objective };
 // Where an error came from, so the async path can reject with the right JS class.
 enum class ErrorKind { None, Type, Range, Device, Other };
 
+// One input or output of a call: host memory (a TypedArray's bytes) or device memory on the
+// call's device (a DeviceView's range), never both.
+struct Buffer {
+  void* host = nullptr;
+  void* device = nullptr;
+  size_t bytes = 0;
+  bool present() const { return host != nullptr || device != nullptr; }
+};
+
+// The outputs, in the order of AllOutputs' fields (lib/options.ts OUTPUT_NAMES order differs).
+enum OutputIndex : int {
+  kSimilarity, kDeltaS, kRawWeights, kStepWeights, kTrajectoryScore, kObjectiveAdvantages,
+  kExploration, kLambda, kCoefficients, kFused, kAdvantages, kOutputCount
+};
+
 struct Job {
   JobKind kind = JobKind::Advantages;
-  int device = -1;  // -1: CPU backend; >= 0: cuda:N (the CUDA step)
+  int device = -1;  // -1: CPU backend; >= 0: cuda:N
   otca::Options opt;
   std::vector<double> objectiveWeights, objectiveScale;  // copied: they are tiny
   otca::Latents lat;
-  std::vector<const void*> states;
+  bool stacked = false;
+  std::vector<Buffer> latentBuffers;  // 1 (stacked [N, T+1, D]) or T+1 ([N, D] each)
   otca::Rewards rew;
-  const float* trajectoryScore = nullptr;
+  Buffer rewards, trajectoryScore;
   int64_t groupSize = 1;
-  otca::AllOutputs out;
-  // Async calls hold every input and output TypedArray until the work is done.
-  std::vector<Napi::Reference<Napi::TypedArray>> keepAlive;
+  Buffer outputs[kOutputCount];
+  // Async calls hold every input and output (TypedArrays and device views) until the work is
+  // done; every call holds the device allocations it touches, so a dispose() meanwhile frees
+  // nothing early. Released on the JS thread (the Job is destroyed there).
+  std::vector<Napi::Reference<Napi::Value>> keepAlive;
+  std::vector<std::shared_ptr<Allocation>> deviceRefs;
 
   // Runs the computation (any thread; touches no JS value). Throws otca errors.
   void Run();
+
+ private:
+  void RunCpu();
+  void RunCuda();
 };
 
 // Parses and checks `desc` (a NativeJob); throws Napi::TypeError / Napi::RangeError.

@@ -48,8 +48,10 @@ __device__ bool last_to_arrive(unsigned int* counter, unsigned int total) {
   return last;
 }
 
+// 3 blocks per SM: the streaming loop needs ~110-140 registers, the finishing code more; a cap of
+// 128 (4 blocks) spills.
 template <class Raw>
-__global__ void __launch_bounds__(kThreads) advantage_step(const __grid_constant__ StepArgs a) {
+__global__ void __launch_bounds__(kThreads, 3) advantage_step(const __grid_constant__ StepArgs a) {
   __shared__ float red[kWarps * kStateBatch * 2];
   const int64_t i = static_cast<int64_t>(blockIdx.x) / a.chunks;
   const int64_t c = static_cast<int64_t>(blockIdx.x) - i * a.chunks;
@@ -66,7 +68,7 @@ __global__ void __launch_bounds__(kThreads) advantage_step(const __grid_constant
   if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.B)) && threadIdx.x == 0) publish(a);
 }
 
-__global__ void __launch_bounds__(kThreads) objective_step(const __grid_constant__ StepArgs a) {
+__global__ void __launch_bounds__(kThreads, 1) objective_step(const __grid_constant__ StepArgs a) {
   finish_group_block(a, blockIdx.x);
   if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.B)) && threadIdx.x == 0) publish(a);
 }

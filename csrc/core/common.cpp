@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "internal.h"
 #include "otca.h"
 
 namespace otca {
@@ -106,4 +107,55 @@ void check_options(const Options& opt, int64_t K) {
   check_array(opt.objectiveScale, K, "objectiveScale");
 }
 
+namespace detail {
+
+math::Params params_of(const Options& opt) {
+  math::Params p;
+  p.temporal = static_cast<int>(opt.temporal);
+  p.weightScale = static_cast<int>(opt.weightScale);
+  p.objective = static_cast<int>(opt.objective);
+  p.stdScope = static_cast<int>(opt.stdScope);
+  p.exploration = static_cast<int>(opt.exploration);
+  p.stdCorrection = opt.stdCorrection;
+  p.minWeight = opt.minWeight;
+  p.advClip = opt.advClip;
+  p.epsAdv = opt.epsAdv;
+  p.epsTcd = opt.epsTcd;
+  p.epsMoca = opt.epsMoca;
+  p.epsSolver = opt.epsSolver;
+  return p;
+}
+
+void throw_range(const std::string& expected, const char* what, const std::string& got) {
+  throw RangeError("Expected " + expected + " for " + what + " but received " + got);
+}
+
+const char* non_finite_name(double v) {
+  return std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
+}
+
+void throw_non_finite_latent(double v, int64_t sample, int64_t state) {
+  throw_range("finite values", "latents",
+              std::string(non_finite_name(v)) + " at sample " + std::to_string(sample) + ", state " +
+                  std::to_string(state));
+}
+
+void throw_latent_overflow(int64_t sample, int64_t state) {
+  throw_range("finite values", "latents",
+              "latents too large for float32 accumulation at sample " + std::to_string(sample) +
+                  ", state " + std::to_string(state));
+}
+
+void throw_non_finite_reward(double v, int64_t sample, int64_t objective) {
+  throw_range("finite values", "rewards",
+              std::string(non_finite_name(v)) + " at sample " + std::to_string(sample) +
+                  ", objective " + std::to_string(objective));
+}
+
+void throw_non_finite_score(double v, int64_t sample) {
+  throw_range("finite values", "trajectoryScore",
+              std::string(non_finite_name(v)) + " at sample " + std::to_string(sample));
+}
+
+}  // namespace detail
 }  // namespace otca

@@ -1,9 +1,11 @@
 // The streaming reduction of the CPU backend: one pass over the latents, fixed work partition
 // (see cosine_partials_cpu.h), float32 element sums, float64 combination in a fixed order.
 #include "cosine_partials_cpu.h"
+#include "internal.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a non-inlined call
 #define OTCA_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define OTCA_ALWAYS_INLINE inline
@@ -26,22 +29,125 @@ namespace otca {
 namespace cpu {
 namespace {
 
-// Sums one sub-block of n <= kBlockElems elements: lane l takes elements l, l + kLanes, ...
-// The lane totals are added in float64, in lane order, into the chunk accumulators.
-OTCA_ALWAYS_INLINE void block_dot_sq(const float* x, const float* zT, int64_t n, double& dot,
-                                     double& sq) {
+#if defined(__GNUC__) || defined(__clang__)
+#define OTCA_VECTOR_LANES 1
+// Eight float32 lanes as a GCC/Clang vector (one AVX register, or two SSE ones). Written out
+// because GCC's auto-vectoriser turns the plain lane loop below into shuffles.
+typedef float F32x8 __attribute__((vector_size(32)));
+typedef uint16_t U16x8 __attribute__((vector_size(16)));
+typedef uint32_t U32x8 __attribute__((vector_size(32)));
+#endif
+
+// Element loaders. one(p): element p[0] as float32; eight(p): p[0..7] as a vector; chunk(src,
+// n, buffer): n elements as float32, in place (float32) or converted into `buffer`. Every
+// conversion is exact, so every path sums the same float32 values.
+struct LoadF32 {
+  using Elem = float;
+  static OTCA_ALWAYS_INLINE float one(const float* p) { return *p; }
+#ifdef OTCA_VECTOR_LANES
+  static OTCA_ALWAYS_INLINE void eight(const float* p, F32x8& v) { std::memcpy(&v, p, sizeof v); }
+#endif
+  static OTCA_ALWAYS_INLINE const float* chunk(const float* src, int64_t, float*) { return src; }
+};
+
+struct LoadBF16 {
+  using Elem = uint16_t;
+  static OTCA_ALWAYS_INLINE float one(const uint16_t* p) { return dtype::bf16_to_float(*p); }
+#ifdef OTCA_VECTOR_LANES
+  static OTCA_ALWAYS_INLINE void eight(const uint16_t* p, F32x8& v) {
+    U16x8 h;
+    std::memcpy(&h, p, sizeof h);
+    const U32x8 bits = __builtin_convertvector(h, U32x8) << 16;  // bfloat16 = top half of float32
+    std::memcpy(&v, &bits, sizeof v);
+  }
+#endif
+  static OTCA_ALWAYS_INLINE const float* chunk(const uint16_t* src, int64_t n, float* buffer) {
+    for (int64_t k = 0; k < n; ++k) buffer[k] = dtype::bf16_to_float(src[k]);
+    return buffer;
+  }
+};
+
+struct LoadF16 {
+  using Elem = uint16_t;
+  static OTCA_ALWAYS_INLINE float one(const uint16_t* p) { return dtype::f16_to_float(*p); }
+#ifdef OTCA_VECTOR_LANES
+  // dtype::f16_to_float on eight lanes at once (integer ops and masks, no per-element branches)
+  static OTCA_ALWAYS_INLINE void eight(const uint16_t* p, F32x8& v) {
+    U16x8 h;
+    std::memcpy(&h, p, sizeof h);
+    const U32x8 w = __builtin_convertvector(h, U32x8);
+    const U32x8 magnitude = (w & 0x7fffu) << 13;
+    const U32x8 exponent = magnitude & 0x0f800000u;
+    U32x8 bits = magnitude + 0x38000000u;
+    bits += reinterpret_cast<U32x8>(exponent == 0x0f800000u) & 0x38000000u;
+    // vector casts reinterpret the bits (GCC/Clang vector extension semantics)
+    const F32x8 subnormal = (F32x8)(bits + 0x00800000u) - dtype::float_from_bits(0x38800000u);
+    const U32x8 isSubnormal = reinterpret_cast<U32x8>(exponent == 0u);
+    bits = ((U32x8)subnormal & isSubnormal) | (bits & ~isSubnormal);
+    v = (F32x8)(bits | ((w & 0x8000u) << 16));
+  }
+#endif
+  static OTCA_ALWAYS_INLINE const float* chunk(const uint16_t* src, int64_t n, float* buffer) {
+    for (int64_t k = 0; k < n; ++k) buffer[k] = dtype::f16_to_float(src[k]);
+    return buffer;
+  }
+};
+
+#ifdef OTCA_X86_AVX2_PATH
+struct LoadF16C : LoadF16 {  // VCVTPH2PS: 8 conversions per instruction
+  static OTCA_TARGET_AVX2 inline void eight(const uint16_t* p, F32x8& v) {
+    v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static OTCA_TARGET_AVX2 inline const float* chunk(const uint16_t* src, int64_t n, float* buffer) {
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+      F32x8 v;
+      eight(src + k, v);
+      std::memcpy(buffer + k, &v, sizeof v);
+    }
+    for (; k < n; ++k) buffer[k] = dtype::f16_to_float(src[k]);
+    return buffer;
+  }
+};
+#endif
+
+// Sums one sub-block of n <= kBlockElems elements of x against z_T (already float32): lane l
+// takes elements l, l + kLanes, ...; the lane totals are added in float64, in lane order, into
+// the chunk accumulators.
+template <class Load>
+OTCA_ALWAYS_INLINE void block_dot_sq(const typename Load::Elem* x, const float* zT, int64_t n,
+                                     double& dot, double& sq) {
   float dotLane[kLanes] = {};
   float sqLane[kLanes] = {};
   int64_t k = 0;
+#ifdef OTCA_VECTOR_LANES
+  static_assert(kLanes == 16, "the vector form below holds 16 lanes");
+  F32x8 dotLo = {}, dotHi = {}, sqLo = {}, sqHi = {};
   for (; k + kLanes <= n; k += kLanes) {
+    F32x8 xLo, xHi, yLo, yHi;
+    Load::eight(x + k, xLo);
+    Load::eight(x + k + 8, xHi);
+    LoadF32::eight(zT + k, yLo);
+    LoadF32::eight(zT + k + 8, yHi);
+    dotLo += xLo * yLo;
+    dotHi += xHi * yHi;
+    sqLo += xLo * xLo;
+    sqHi += xHi * xHi;
+  }
+  std::memcpy(dotLane, &dotLo, sizeof dotLo);
+  std::memcpy(dotLane + 8, &dotHi, sizeof dotHi);
+  std::memcpy(sqLane, &sqLo, sizeof sqLo);
+  std::memcpy(sqLane + 8, &sqHi, sizeof sqHi);
+#endif
+  for (; k + kLanes <= n; k += kLanes) {  // compilers without vector extensions
     for (int l = 0; l < kLanes; ++l) {
-      const float v = x[k + l];
+      const float v = Load::one(x + k + l);
       dotLane[l] += v * zT[k + l];
       sqLane[l] += v * v;
     }
   }
   for (int l = 0; k + l < n; ++l) {
-    const float v = x[k + l];
+    const float v = Load::one(x + k + l);
     dotLane[l] += v * zT[k + l];
     sqLane[l] += v * v;
   }
@@ -54,48 +160,12 @@ OTCA_ALWAYS_INLINE void block_dot_sq(const float* x, const float* zT, int64_t n,
   sq += blockSq;
 }
 
-// Element loaders: a run of n elements as float32, either in place (float32) or converted into
-// `buffer`. Conversions are exact, so every path sums the same float32 values.
-struct LoadF32 {
-  using Elem = float;
-  static OTCA_ALWAYS_INLINE const float* run(const float* src, int64_t, float*) { return src; }
-};
-struct LoadBF16 {
-  using Elem = uint16_t;
-  static OTCA_ALWAYS_INLINE const float* run(const uint16_t* src, int64_t n, float* buffer) {
-    for (int64_t k = 0; k < n; ++k) buffer[k] = dtype::bf16_to_float(src[k]);
-    return buffer;
-  }
-};
-struct LoadF16 {
-  using Elem = uint16_t;
-  static OTCA_ALWAYS_INLINE const float* run(const uint16_t* src, int64_t n, float* buffer) {
-    for (int64_t k = 0; k < n; ++k) buffer[k] = dtype::f16_to_float(src[k]);
-    return buffer;
-  }
-};
-#ifdef OTCA_X86_AVX2_PATH
-struct LoadF16C {  // VCVTPH2PS, 8 elements per instruction
-  using Elem = uint16_t;
-  static OTCA_TARGET_AVX2 inline const float* run(const uint16_t* src, int64_t n, float* buffer) {
-    int64_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k));
-      _mm256_storeu_ps(buffer + k, _mm256_cvtph_ps(h));
-    }
-    for (; k < n; ++k) buffer[k] = dtype::f16_to_float(src[k]);
-    return buffer;
-  }
-};
-#endif
-
 struct Item {
   const Latents* lat;
   int64_t sample, chunk;
   double* dot;  // [T+1] partials of this item
   double* sq;
-  float* zTBuffer;    // kChunkElems floats
-  float* runBuffer;   // kBlockElems floats
+  float* zTBuffer;  // kChunkElems floats
 };
 
 // One work item: z_T's chunk converted once, then every state's chunk streamed once.
@@ -106,14 +176,14 @@ OTCA_ALWAYS_INLINE void item_partials(const Item& it) {
   const int64_t begin = it.chunk * kChunkElems;
   const int64_t n = std::min(kChunkElems, lat.D - begin);
   const int64_t offset = it.sample * lat.sampleStride + begin;
-  const float* zT = Load::run(static_cast<const Elem*>(lat.states[lat.T]) + offset, n, it.zTBuffer);
+  const float* zT = Load::chunk(static_cast<const Elem*>(lat.states[lat.T]) + offset, n, it.zTBuffer);
   for (int64_t j = 0; j <= lat.T; ++j) {
     const Elem* x = static_cast<const Elem*>(lat.states[j]) + offset;
     double dot = 0.0, sq = 0.0;
     for (int64_t b = 0; b < n; b += kBlockElems) {
       const int64_t m = std::min(kBlockElems, n - b);
-      const float* xb = j == lat.T ? zT + b : Load::run(x + b, m, it.runBuffer);
-      block_dot_sq(xb, zT + b, m, dot, sq);
+      if (j == lat.T) block_dot_sq<LoadF32>(zT + b, zT + b, m, dot, sq);  // z_T: reuse the chunk
+      else block_dot_sq<Load>(x + b, zT + b, m, dot, sq);
     }
     it.dot[j] = dot;
     it.sq[j] = sq;
@@ -170,20 +240,15 @@ float element(const Latents& lat, int64_t i, int64_t j, int64_t d) {
 // Sample i has a non-finite sum: rescan its states in order to tell a non-finite element (named
 // with its state) from an overflow of the float32 sums of finite elements.
 [[noreturn]] void throw_non_finite(const Latents& lat, int64_t i, const double* dot, const double* sq) {
-  const std::string at = " at sample " + std::to_string(i) + ", state ";
   for (int64_t j = 0; j <= lat.T; ++j) {
     for (int64_t d = 0; d < lat.D; ++d) {
       const float v = element(lat, i, j, d);
-      if (std::isfinite(v)) continue;
-      const char* what = std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
-      throw RangeError(std::string("Expected finite values for latents but received ") + what + at +
-                       std::to_string(j));
+      if (!std::isfinite(v)) detail::throw_non_finite_latent(v, i, j);
     }
   }
   int64_t j = 0;
   while (j < lat.T && std::isfinite(dot[j]) && std::isfinite(sq[j])) ++j;
-  throw RangeError("Expected finite values for latents but received latents too large for float32 "
-                   "accumulation" + at + std::to_string(j));
+  detail::throw_latent_overflow(i, j);
 }
 
 }  // namespace
@@ -203,8 +268,9 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
   // partials[(i*chunks + c)*states + j]: written by exactly one item, read back in chunk order
   std::vector<double> dotPartials(static_cast<size_t>(items * states));
   std::vector<double> sqPartials(static_cast<size_t>(items * states));
-  const int slots = static_cast<int>(std::min<int64_t>(std::max(threads, 1), items));
-  const int64_t scratchPerSlot = kChunkElems + kBlockElems;
+  const int slots =
+      static_cast<int>(std::min<int64_t>(std::min(std::max(threads, 1), pool::kMaxThreads), items));
+  const int64_t scratchPerSlot = kChunkElems;
   std::vector<float> scratch(static_cast<size_t>(slots * scratchPerSlot));
 
   pool::parallel_for(items, slots, [&](int64_t item, int slot) {
@@ -215,7 +281,6 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
     it.dot = dotPartials.data() + item * states;
     it.sq = sqPartials.data() + item * states;
     it.zTBuffer = scratch.data() + slot * scratchPerSlot;
-    it.runBuffer = it.zTBuffer + kChunkElems;
     itemFn(it);
   });
 

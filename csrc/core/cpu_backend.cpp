@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cosine_partials_cpu.h"
+#include "internal.h"
 #include "otca.h"
 #include "otca_math.h"
 #include "thread_pool.h"
@@ -30,29 +31,11 @@ namespace {
 // Below this many latent bytes the calling thread alone is faster than waking helpers.
 constexpr double kSerialBytes = 1 << 20;
 
-math::Params params_of(const Options& opt) {
-  math::Params p;
-  p.temporal = static_cast<int>(opt.temporal);
-  p.weightScale = static_cast<int>(opt.weightScale);
-  p.objective = static_cast<int>(opt.objective);
-  p.stdScope = static_cast<int>(opt.stdScope);
-  p.exploration = static_cast<int>(opt.exploration);
-  p.stdCorrection = opt.stdCorrection;
-  p.minWeight = opt.minWeight;
-  p.advClip = opt.advClip;
-  p.epsAdv = opt.epsAdv;
-  p.epsTcd = opt.epsTcd;
-  p.epsMoca = opt.epsMoca;
-  p.epsSolver = opt.epsSolver;
-  return p;
-}
+using detail::params_of;
+using detail::non_finite_name;
 
 [[noreturn]] void range_error(const std::string& expected, const char* what, const std::string& got) {
-  throw RangeError("Expected " + expected + " for " + what + " but received " + got);
-}
-
-const char* non_finite_name(double v) {
-  return std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
+  detail::throw_range(expected, what, got);
 }
 
 // Defensive shape checks (the binding validates first); they keep every access in bounds.
@@ -96,8 +79,7 @@ void check_rewards(const Rewards& rew, int64_t groupSize) {
     for (int64_t k = 0; k < rew.K; ++k) {
       const double v = reward_at(rew, i, k);
       if (!std::isfinite(v))
-        range_error("finite values", "rewards", std::string(non_finite_name(v)) + " at sample " +
-                    std::to_string(i) + ", objective " + std::to_string(k));
+        detail::throw_non_finite_reward(v, i, k);
     }
   }
 }
@@ -106,8 +88,7 @@ void check_trajectory_score(const float* q, int64_t N) {
   if (N > 0 && !q) range_error("a buffer", "trajectoryScore", "none");
   for (int64_t i = 0; i < N; ++i)
     if (!std::isfinite(q[i]))
-      range_error("finite values", "trajectoryScore",
-                  std::string(non_finite_name(q[i])) + " at sample " + std::to_string(i));
+      detail::throw_non_finite_score(q[i], i);
 }
 
 int threads_for(const Options& opt, double bytes) {
@@ -185,29 +166,19 @@ void finish_groups(const Rewards& rew, const float* q, int64_t groupSize, const 
     for (int64_t i = begin; i < end; ++i) {
       for (int64_t k = 0; k < K; ++k)
         A[k] = math::group_advantage(reward_at(rew, i, k), centre[k], spread[k], p, scale(k));
-      const double e = math::exploration(trajectoryScore(i), qGroup, p);
-      const double lam = opt.objective == Objective::Moca ? math::moca_lambda(advantageOf, K, e, p) : 0.0;
-      double f = 0.0;
-      math::Solve solve;
-      const bool solved = opt.objective == Objective::Moca || opt.objective == Objective::MinNorm;
-      if (solved) {
-        solve = math::moca_solve(advantageOf, K, lam, p.epsSolver);
-        f = solve.f;
-      } else if (opt.objective == Objective::WeightedAdvantage) {
-        for (int64_t k = 0; k < K; ++k) f += weight(k) * A[k];
-      } else {
-        f = math::group_advantage(weightedReward(i), rGroup.mean, rGroup.std, p, 1.0);
-      }
+      const math::Fused fz = math::fuse_sample(
+          advantageOf, K, trajectoryScore(i), qGroup, weight,
+          [&] { return math::group_advantage(weightedReward(i), rGroup.mean, rGroup.std, p, 1.0); }, p);
 
       if (out.objectiveAdvantages)
         for (int64_t k = 0; k < K; ++k) out.objectiveAdvantages[i * K + k] = static_cast<float>(A[k]);
       if (out.coefficients)
         for (int64_t k = 0; k < K; ++k)
           out.coefficients[i * K + k] =
-              static_cast<float>(solved ? math::solve_coefficient(solve, k) : weight(k));
-      if (out.exploration) out.exploration[i] = static_cast<float>(e);
-      if (out.lambda) out.lambda[i] = static_cast<float>(lam);
-      if (out.fused) out.fused[i] = static_cast<float>(f);
+              static_cast<float>(math::fused_coefficient(fz, k, weight(k)));
+      if (out.exploration) out.exploration[i] = static_cast<float>(fz.e);
+      if (out.lambda) out.lambda[i] = static_cast<float>(fz.lam);
+      if (out.fused) out.fused[i] = static_cast<float>(fz.f);
     }
   }
 }

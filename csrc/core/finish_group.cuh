@@ -36,22 +36,44 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
   const float* q = a.mode == kObjective ? a.qIn : a.qF;
   double* centre = a.gstat + b * (K + 1) * 2;  // [k][0] mean, [k][1] spread; k = K is R
   __shared__ math::Stats qGroup;
+  // The serial statistics below read each reward and score two or three times, one dependent load
+  // after another: from shared memory that costs ~30 cycles, from L2 ~300 (microseconds at G = 12,
+  // tens of them for stdScope 'batch' over N = 96). So the rewards the statistics read (the
+  // group's, or the whole batch's for 'batch') and the group's scores are staged here when they fit.
+  __shared__ double rCache[kGroupCache];
+  __shared__ float qCache[kGroupCache];
+  int64_t cBegin = begin, cEnd = end;
+  if (batchStd && N * K <= kGroupCache) {
+    cBegin = 0;
+    cEnd = N;
+  }
+  const bool rCached = (cEnd - cBegin) * K <= kGroupCache, qCached = G <= kGroupCache;
+  for (int64_t x = threadIdx.x; x < (cEnd - cBegin) * K; x += blockDim.x) {
+    const int64_t i = cBegin + x / K, k = x % K;
+    const double v = r(i, k);
+    if (rCached) rCache[x] = v;
+    if (!isfinite(v)) atomicMin(&a.book->rewardFlag, static_cast<unsigned long long>(i * K + k));
+  }
+  for (int64_t x = threadIdx.x; qCached && x < G; x += blockDim.x) qCache[x] = __ldcg(q + begin + x);
+  __syncthreads();
+  const auto rg = [&](int64_t i, int64_t k) {
+    return rCached && i >= cBegin && i < cEnd ? rCache[(i - cBegin) * K + k] : r(i, k);
+  };
+  const auto qg = [&](int64_t i) {
+    return static_cast<double>(qCached ? qCache[i - begin] : __ldcg(q + i));
+  };
 
   const auto R = [&](int64_t i) {  // R_i = sum_k weight_k r_ik, index order
     double s = 0.0;
-    for (int64_t k = 0; k < K; ++k) s += weights[k] * r(i, k);
+    for (int64_t k = 0; k < K; ++k) s += weights[k] * rg(i, k);
     return s;
   };
 
-  for (int64_t x = threadIdx.x; x < G * K; x += blockDim.x) {
-    const int64_t i = begin + x / K, k = x % K;
-    if (!isfinite(r(i, k))) atomicMin(&a.book->rewardFlag, static_cast<unsigned long long>(i * K + k));
-  }
   for (int64_t k = threadIdx.x; k <= K; k += blockDim.x) {
     math::Stats s;
     double spread;
     if (k < K) {
-      const auto rk = [&](int64_t i) { return r(i, k); };
+      const auto rk = [&](int64_t i) { return rg(i, k); };
       s = math::stats_of(rk, begin, end, p.stdCorrection);
       spread = batchStd ? math::stats_of(rk, 0, N, p.stdCorrection).std : s.std;
     } else {
@@ -63,11 +85,10 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
     centre[2 * k + 1] = spread;
   }
   if (threadIdx.x == blockDim.x - 1) {
-    const auto qi = [&](int64_t i) { return static_cast<double>(__ldcg(q + i)); };
-    qGroup = math::stats_of(qi, begin, end, p.stdCorrection);
+    qGroup = math::stats_of(qg, begin, end, p.stdCorrection);
     if (a.mode == kObjective)
       for (int64_t i = begin; i < end; ++i)
-        if (!isfinite(qi(i))) {
+        if (!isfinite(qg(i))) {
           atomicMin(&a.book->scoreFlag, static_cast<unsigned long long>(i));
           break;
         }
@@ -77,30 +98,21 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
     double* A = a.Ad + i * K;
     for (int64_t k = 0; k < K; ++k) {
-      A[k] = math::group_advantage(r(i, k), centre[2 * k], centre[2 * k + 1], p, scale[k]);
+      A[k] = math::group_advantage(rg(i, k), centre[2 * k], centre[2 * k + 1], p, scale[k]);
       if (a.A) a.A[i * K + k] = static_cast<float>(A[k]);
     }
     const auto advantageOf = [&](int64_t k) { return A[k]; };
-    const double e = math::exploration(static_cast<double>(__ldcg(q + i)), qGroup, p);
-    const double lam = p.objective == 0 ? math::moca_lambda(advantageOf, K, e, p) : 0.0;
-    const bool solved = p.objective == 0 || p.objective == 1;
-    math::Solve solve;
-    double f = 0.0;
-    if (solved) {
-      solve = math::moca_solve(advantageOf, K, lam, p.epsSolver);
-      f = solve.f;
-    } else if (!weightedReward) {
-      for (int64_t k = 0; k < K; ++k) f += weights[k] * A[k];
-    } else {
-      f = math::group_advantage(R(i), centre[2 * K], centre[2 * K + 1], p, 1.0);
-    }
+    const auto weightOf = [&](int64_t k) { return weights[k]; };
+    const math::Fused fz = math::fuse_sample(
+        advantageOf, K, qg(i), qGroup, weightOf,
+        [&] { return math::group_advantage(R(i), centre[2 * K], centre[2 * K + 1], p, 1.0); }, p);
     if (a.c)
       for (int64_t k = 0; k < K; ++k)
-        a.c[i * K + k] = static_cast<float>(solved ? math::solve_coefficient(solve, k) : weights[k]);
-    if (a.e) a.e[i] = static_cast<float>(e);
-    if (a.lam) a.lam[i] = static_cast<float>(lam);
-    if (a.f) a.f[i] = static_cast<float>(f);
-    a.fF[i] = static_cast<float>(f);
+        a.c[i * K + k] = static_cast<float>(math::fused_coefficient(fz, k, weights[k]));
+    if (a.e) a.e[i] = static_cast<float>(fz.e);
+    if (a.lam) a.lam[i] = static_cast<float>(fz.lam);
+    if (a.f) a.f[i] = static_cast<float>(fz.f);
+    a.fF[i] = static_cast<float>(fz.f);
   }
   if (!a.adv) return;
   __syncthreads();

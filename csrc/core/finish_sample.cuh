@@ -2,9 +2,9 @@
 // partials added in chunk order (float64), then S, dS, wbar, w and q.
 //
 // math::finish_sample is one serial loop; run by one thread it costs ~2(T+1) float64 divisions
-// and square roots in a row (~10 us for T=16 on an H100). This is the same arithmetic, operation
-// for operation (math::cosine per state, the same expressions for wbar and w, sumU and q summed in
-// index order by one thread), spread over the block's threads, so its outputs are the bits
+// and square roots in a row (~10 us for T=16 on an H100). This runs the same per-step functions of
+// otca_math.h (cosine, step_gain, raw_weight, step_weight; sumU and q summed in index order by one
+// thread), spread over the block's threads, so its outputs are the bits
 // math::finish_sample gives on the same dot/sq (the .cu files are built with -fmad=false, so no
 // multiply-add is contracted that the host does not contract).
 #pragma once
@@ -29,6 +29,7 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   for (int64_t s = threadIdx.x; s < 2 * (T + 1); s += blockDim.x) {
     const double* part = a.part + (i * (T + 1) + s / 2) * C * 2 + (s & 1);
     double acc = 0.0;
+#pragma unroll 8
     for (int64_t c = 0; c < C; ++c) acc += __ldcg(part + 2 * c);  // written by other blocks: skip L1
     sums[s] = acc;
   }
@@ -42,19 +43,16 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   if (threadIdx.x == 0) {
     double u = 0.0;
     for (int64_t t = 0; t < T; ++t) {
-      const double d = S[t + 1] - S[t];
-      u += (d > 0.0 ? d : 0.0) + p.epsTcd;
+      u += math::step_gain(S[t + 1] - S[t], p);
     }
     sumU = u;
   }
   __syncthreads();
-  const double Td = static_cast<double>(T);
   for (int64_t t = threadIdx.x; t < T; t += blockDim.x) {
     const double d = S[t + 1] - S[t];
-    const double wb = ((d > 0.0 ? d : 0.0) + p.epsTcd) / sumU;
+    const double wb = math::raw_weight(d, sumU, p);
     prod[t] = wb * d;
-    double wt = p.temporal == 0 ? p.minWeight + (1.0 - p.minWeight) * Td * wb : 1.0;
-    if (p.weightScale == 1) wt /= Td;
+    const double wt = math::step_weight(wb, T, p);
     if (a.dS) a.dS[i * T + t] = static_cast<float>(d);
     if (a.wbar) a.wbar[i * T + t] = static_cast<float>(wb);
     a.wF[i * T + t] = static_cast<float>(wt);  // the caller's stepWeights or scratch for Adv

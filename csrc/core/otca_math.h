@@ -44,9 +44,25 @@ OTCA_HD double cosine(double dot, double sqj, double sqT) {
   return dot / (sqrt(sqj) * sqrt(sqT));
 }
 
+// u[t] = max(0, dS[t]) + epsTcd: the (floored) alignment a step gained (eq. 8's numerator).
+OTCA_HD double step_gain(double d, const Params& p) { return (d > 0.0 ? d : 0.0) + p.epsTcd; }
+
+// wbar[t] = u[t] / sum_t u[t] (eq. 8).
+OTCA_HD double raw_weight(double d, double sumU, const Params& p) { return step_gain(d, p) / sumU; }
+
+// w[t] from wbar[t]: the minWeight blend (mean 1 over t) for 'tcd', 1 for 'uniform'; divided by T
+// for weightScale 'sum'.
+OTCA_HD double step_weight(double wb, int64_t T, const Params& p) {
+  const double Td = static_cast<double>(T);
+  double wt = p.temporal == 0 ? p.minWeight + (1.0 - p.minWeight) * Td * wb : 1.0;
+  if (p.weightScale == 1) wt /= Td;
+  return wt;
+}
+
 // Finishes one sample from its T+1 (dot, sq) pairs (dot[j] = <z_j, z_T>, sq[j] = |z_j|^2, so
 // sq[T] = |z_T|^2). Writes whichever outputs are non-null (rows of length T+1 or T) and returns q.
-// Two passes over t, no scratch: the first sums u, the second writes.
+// Two passes over t, no scratch: the first sums u, the second writes. (The CUDA backend spreads the
+// same per-step functions over a block: finish_sample.cuh.)
 OTCA_HD double finish_sample(const double* dot, const double* sq, int64_t T, const Params& p,
                              float* S, float* dS, float* wbar, float* w) {
   const double sqT = sq[T];
@@ -56,24 +72,20 @@ OTCA_HD double finish_sample(const double* dot, const double* sq, int64_t T, con
   for (int64_t t = 0; t < T; ++t) {
     const double next = cosine(dot[t + 1], sq[t + 1], sqT);
     if (S) S[t + 1] = static_cast<float>(next);
-    const double d = next - prev;
-    sumU += (d > 0.0 ? d : 0.0) + p.epsTcd;
+    sumU += step_gain(next - prev, p);
     prev = next;
   }
   double q = 0.0;
   prev = cosine(dot[0], sq[0], sqT);
-  const double Td = static_cast<double>(T);
   for (int64_t t = 0; t < T; ++t) {
     const double next = cosine(dot[t + 1], sq[t + 1], sqT);
     const double d = next - prev;
     prev = next;
-    const double wb = ((d > 0.0 ? d : 0.0) + p.epsTcd) / sumU;
+    const double wb = raw_weight(d, sumU, p);
     q += wb * d;
-    double wt = p.temporal == 0 ? p.minWeight + (1.0 - p.minWeight) * Td * wb : 1.0;
-    if (p.weightScale == 1) wt /= Td;
     if (dS) dS[t] = static_cast<float>(d);
     if (wbar) wbar[t] = static_cast<float>(wb);
-    if (w) w[t] = static_cast<float>(wt);
+    if (w) w[t] = static_cast<float>(step_weight(wb, T, p));
   }
   return q;
 }
@@ -206,6 +218,41 @@ OTCA_HD double solve_coefficient(const Solve& s, int64_t k) {
   if (k == s.lo) return s.clo;
   if (k == s.hi) return s.chi;
   return 0.0;
+}
+
+// ------------------------------------------------------------------ one sample's fused advantage
+
+// Everything phase 2 decides for one sample once its A[k] are known: e (eq. 12), lam (eq. 14 for
+// 'moca', 0 otherwise), and f by the objective mode: Algorithm 1 for 'moca' and 'min-norm',
+// sum_k weight_k A_k for 'weighted-advantage', and for 'weighted-reward' the normalised weighted
+// reward that `weightedRewardAdvantage()` computes (called only in that mode).
+struct Fused {
+  double e = 0.0, lam = 0.0, f = 0.0;
+  bool solved = false;  // c comes from `solve`; otherwise c = objectiveWeights
+  Solve solve;
+};
+
+template <class AFn, class WFn, class RFn>
+OTCA_HD Fused fuse_sample(AFn A, int64_t K, double q, const Stats& qGroup, WFn weight,
+                          RFn weightedRewardAdvantage, const Params& p) {
+  Fused r;
+  r.e = exploration(q, qGroup, p);
+  r.lam = p.objective == 0 ? moca_lambda(A, K, r.e, p) : 0.0;
+  r.solved = p.objective == 0 || p.objective == 1;
+  if (r.solved) {
+    r.solve = moca_solve(A, K, r.lam, p.epsSolver);
+    r.f = r.solve.f;
+  } else if (p.objective == 2) {
+    for (int64_t k = 0; k < K; ++k) r.f += weight(k) * A(k);
+  } else {
+    r.f = weightedRewardAdvantage();
+  }
+  return r;
+}
+
+// c[k] of a fused sample.
+OTCA_HD double fused_coefficient(const Fused& r, int64_t k, double weightK) {
+  return r.solved ? solve_coefficient(r.solve, k) : weightK;
 }
 
 // ------------------------------------------------------------------ the effective advantage

@@ -12,8 +12,9 @@ namespace detail {
 
 // H100: 132 SMs, ~3 TB/s, ~0.8 us DRAM latency -> ~2.5 MB must be in flight. A block of 128 threads
 // owns a chunk of 2048 elements of one sample (16 per thread = four or two 16-byte loads per
-// state) and keeps 8 16-byte loads in flight per thread: FLUX-512 (N=12, D=65536) gives 384 blocks
-// (~3 per SM, one wave) with 6 MB in flight; small blocks keep the last-wave imbalance small.
+// state) and keeps 8 16-byte loads in flight per thread; at <= 168 registers (launch bounds 3
+// blocks/SM, no spills) that is 48 KB in flight per SM, 6 MB per chip. FLUX-512 (N=12, D=65536)
+// gives 384 blocks: one wave on 132 SMs x 3; small blocks keep the last-wave imbalance small.
 constexpr int kThreads = 128;
 constexpr int kWarps = kThreads / 32;
 constexpr int kElemsPerThread = 16;
@@ -22,6 +23,7 @@ constexpr int kLoadsInFlight = 8;                        // 16-byte loads per th
 constexpr int kStateBatch = 64;     // states whose warp sums share one shared-memory round
 constexpr int kInlineStates = 64;   // state pointers passed by value; more go through statesDev
 constexpr int kInlineObjectives = 16;
+constexpr int kGroupCache = 1024;   // rewards (G*K) and scores (G) of a group staged in shared memory
 
 enum Mode : int { kTrajectory = 1, kObjective = 2, kBoth = 3 };
 

@@ -12,9 +12,6 @@ namespace otca {
 namespace pool {
 namespace {
 
-// More helper threads than this are never started, whatever a caller asks for.
-constexpr int kMaxHelpers = 1024;
-
 struct Job {
   const std::function<void(int64_t, int)>* body = nullptr;
   int64_t items = 0;
@@ -108,7 +105,7 @@ class Pool {
 
 void parallel_for(int64_t items, int threads, const std::function<void(int64_t, int)>& body) {
   if (items <= 0) return;
-  const int64_t participants = std::min<int64_t>(std::max(threads, 1), items);
+  const int64_t participants = std::min<int64_t>(std::min(std::max(threads, 1), kMaxThreads), items);
   if (participants <= 1) {
     for (int64_t item = 0; item < items; ++item) body(item, 0);
     return;
@@ -116,7 +113,7 @@ void parallel_for(int64_t items, int threads, const std::function<void(int64_t, 
   Job job;
   job.body = &body;
   job.items = items;
-  job.maxHelpers = static_cast<int>(std::min<int64_t>(participants - 1, kMaxHelpers));
+  job.maxHelpers = static_cast<int>(participants - 1);
   Pool& pool = Pool::instance();
   pool.grow_to(job.maxHelpers);
   pool.submit(job);

@@ -10,9 +10,12 @@
 namespace otca {
 namespace pool {
 
-// Runs body(item, slot) for every item in [0, items) on up to `threads` threads, the calling
-// thread included. `slot` is in [0, min(threads, items)): the caller is slot 0 and no two threads
-// of one call share a slot, so a body may use per-slot scratch. Which thread runs which item is
+// The most threads one call uses, the caller included (bounds per-slot scratch too).
+constexpr int kMaxThreads = 256;
+
+// Runs body(item, slot) for every item in [0, items) on up to P = min(threads, kMaxThreads, items)
+// threads, the calling thread included. `slot` is in [0, P): the caller is slot 0 and no two
+// threads of one call share a slot, so a body may use per-slot scratch. Which thread runs which item is
 // unspecified; callers make results independent of it. Blocks until every item is done and
 // rethrows the first exception a body threw (the remaining items are skipped).
 // Safe to call from several threads at once (libuv workers, worker_threads): each call is its own

@@ -14,6 +14,12 @@ export const VARIANTS = {
 export type VariantName = keyof typeof VARIANTS;
 export const VARIANT_NAMES = Object.keys(VARIANTS) as VariantName[];
 
+/** Where otca runs ('auto': CUDA where usable, else the CPU, with one warning). Set by --device. */
+export const advantageSettings: { device: 'auto' | 'cpu' | 'cuda' } = { device: 'auto' };
+
+/** Wall time spent in the advantage step (the otca call with its Tensor views), for the summary. */
+export const advantageTiming = { calls: 0, ms: 0 };
+
 export interface StepAdvantages {
   /** [N, T] per-step advantages Adv[i, t]. */
   advantages: Float32Array;
@@ -40,6 +46,7 @@ export function stepAdvantages(
   groupSize: number,
 ): StepAdvantages {
   const { objective, temporal } = VARIANTS[variant];
+  const t0 = performance.now();
   // Zero-copy views of the sampler's buffers; every other option at otca's defaults.
   const out = otcaAdvantages(
     {
@@ -47,8 +54,10 @@ export function stepAdvantages(
       latents: Tensor.from(latents, [N, T + 1, D]),
       groupSize,
     },
-    { objective, temporal, outputs: ['advantages', 'deltaS', 'fused'] },
+    { objective, temporal, device: advantageSettings.device, outputs: ['advantages', 'deltaS', 'fused'] },
   );
+  advantageTiming.calls++;
+  advantageTiming.ms += performance.now() - t0;
   return {
     advantages: out.advantages.data,
     deltaS: out.deltaS.data,

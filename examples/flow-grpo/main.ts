@@ -3,8 +3,8 @@
  * with otca's per-step advantages; the paper's 4-variant ablation, credit diagnostics, a report.
  *
  * Flags: --full (3 seeds, longer runs, 516 diagnostic trajectories), --seeds N, --iters N,
- * --variants a,b, --out DIR (default dist/demo-output), --backend wasm|cpu, --pretrain (re-train the
- * base model instead of loading the shipped weights).
+ * --variants a,b, --out DIR (default dist/demo-output), --backend wasm|cpu (tfjs), --device
+ * auto|cpu|cuda (otca), --pretrain (re-train the base model instead of loading the shipped weights).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,7 +14,7 @@ import { VelocityNet } from './model.js';
 import { HIDDEN, PRETRAIN_DEFAULTS, WEIGHTS_PATH, pretrain } from './pretrain.js';
 import { HELDOUT_NAME, K, REWARD_NAMES } from './rewards.js';
 import { GrpoTrainer, TRAIN_DEFAULTS, type TrainConfig, evaluate, makeEvalSet } from './trainer.js';
-import { VARIANTS, VARIANT_NAMES, type VariantName } from './advantages.js';
+import { VARIANTS, VARIANT_NAMES, type VariantName, advantageSettings, advantageTiming } from './advantages.js';
 import { creditStudy } from './credit.js';
 import { COLORS, fmt, imageGridPng, imageGridSvg, lineChartsSvg, markdownTable, meanStd, type Panel } from './report.js';
 import { initBackend } from './tf.js';
@@ -28,6 +28,7 @@ interface Args {
   variants: VariantName[];
   out: string;
   backend: 'wasm' | 'cpu';
+  device: 'auto' | 'cpu' | 'cuda';
   pretrain: boolean;
 }
 
@@ -51,6 +52,7 @@ function parseArgs(argv: string[]): Args {
     variants,
     out: resolve(get('--out') ?? join('dist', 'demo-output')),
     backend: (get('--backend') as 'wasm' | 'cpu') ?? 'wasm',
+    device: (get('--device') as Args['device']) ?? 'auto',
     pretrain: argv.includes('--pretrain'),
   };
 }
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const cfg: TrainConfig = { ...TRAIN_DEFAULTS };
   const t0 = performance.now();
+  advantageSettings.device = args.device;
   const tfBackend = await initBackend(args.backend);
   console.log(
     `tfjs backend ${tfBackend}; ` +
@@ -240,6 +243,12 @@ async function main(): Promise<void> {
   writeFileSync(join(args.out, 'samples.svg'), imageGridSvg('Samples before and after GRPO (seed 0)', gridRows));
   writeFileSync(join(args.out, 'samples.png'), imageGridPng(gridRows));
   const seconds = (performance.now() - t0) / 1000;
+  const advMs = advantageTiming.ms / Math.max(1, advantageTiming.calls);
+  const trainMs = (1000 * runs.reduce((a, r) => a + r.seconds, 0)) / Math.max(1, runs.length * args.iters);
+  const timing =
+    `otca advantage step (N=${cfg.prompts * cfg.G}, T=${cfg.T}, D=${D}, ${credit.backend}): ${advMs.toFixed(3)} ms per call on average ` +
+    `(${advantageTiming.calls} calls), against ${trainMs.toFixed(0)} ms per whole GRPO iteration (sampling, rewards, 4 Adam steps, periodic evaluation).`;
+  console.log(`\n${timing}`);
   const date = new Date().toISOString().slice(0, 10);
   const md = [
     `# flow-grpo demo results (${date}, ${args.full ? 'full' : 'short'} run)`,
@@ -250,6 +259,8 @@ async function main(): Promise<void> {
     `Config: D=${D} (8x8 images), T=${cfg.T} SDE steps (eta ${cfg.eta}), G=${cfg.G}, ${cfg.prompts} prompts per iteration (N=${cfg.prompts * cfg.G}), ` +
       `K=${K} rewards (${REWARD_NAMES.join(', ')}), Adam lr ${cfg.lr}, ratio clip ${cfg.clipRange}, ${cfg.minibatches} Adam steps per iteration, ` +
       `${args.iters} iterations, ${args.seeds} seed(s). Classes ("prompts"): ${CLASSES.join(', ')}.`,
+    '',
+    timing,
     '',
     `## Held-out evaluation (${evalSet.cls.length} fixed prompts/seeds, deterministic ODE sampling)`,
     '',
@@ -278,8 +289,7 @@ async function main(): Promise<void> {
         runs: runs.map(({ images: _images, ...r }) => r),
         credit,
       },
-      null,
-      1,
+      (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v),
     ),
   );
   console.log(`\nWrote ${join(args.out, 'RESULTS.md')}, curves.svg, samples.svg, samples.png, results.json (${seconds.toFixed(0)} s in all).`);

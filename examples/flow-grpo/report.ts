@@ -99,33 +99,27 @@ export function lineChartsSvg(title: string, panels: Panel[], xLabel: string): s
   return out.join('\n');
 }
 
-/** Rows of 8x8 images (values in [-1, 1], clipped) with row labels. */
+/**
+ * Rows of 8x8 images (values in [-1, 1], clipped) with row labels: the pixels are one embedded
+ * PNG (see {@link imageGridPng}), drawn without smoothing, so the file stays small.
+ */
 export function imageGridSvg(title: string, rows: { label: string; images: Float32Array; count: number }[]): string {
-  const px = 4;
-  const cell = SIDE * px;
-  const gap = 4;
+  const scale = 6;
   const labelW = 250;
-  const count = Math.max(...rows.map((r) => r.count));
-  const width = labelW + count * (cell + gap);
-  const height = 40 + rows.length * (cell + gap);
+  const png = imageGridPng(rows, scale);
+  const gw = png.readUInt32BE(16);
+  const gh = png.readUInt32BE(20);
+  const rowH = gh / rows.length;
+  const width = labelW + gw;
+  const height = 28 + gh + 20;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" shape-rendering="crispEdges">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="6" y="16" font-size="13">${esc(title)}</text>`,
+    `<image x="${labelW}" y="28" width="${gw}" height="${gh}" style="image-rendering:pixelated" href="data:image/png;base64,${png.toString('base64')}"/>`,
   ];
-  rows.forEach((r, ri) => {
-    const oy = 28 + ri * (cell + gap);
-    out.push(`<text x="6" y="${oy + cell / 2 + 4}">${esc(r.label)}</text>`);
-    for (let n = 0; n < r.count; n++) {
-      const ox = labelW + n * (cell + gap);
-      for (let p = 0; p < D; p++) {
-        const v = Math.max(-1, Math.min(1, r.images[n * D + p]!));
-        const g = Math.round(((v + 1) / 2) * 255);
-        out.push(`<rect x="${ox + (p % SIDE) * px}" y="${oy + Math.floor(p / SIDE) * px}" width="${px}" height="${px}" fill="rgb(${g},${g},${g})"/>`);
-      }
-    }
-  });
-  out.push(`<text x="${labelW}" y="${height - 2}" fill="#666">columns: ${CLASSES.map((c) => `"${c}"`).join(', ')}, repeating; deterministic ODE sampling from fixed seeds</text>`);
+  rows.forEach((r, ri) => out.push(`<text x="6" y="${28 + ri * rowH + rowH / 2 + 4}">${esc(r.label)}</text>`));
+  out.push(`<text x="${labelW}" y="${height - 6}" fill="#666">columns: ${CLASSES.map((c) => `"${c}"`).join(', ')}, repeating; deterministic ODE sampling from fixed seeds</text>`);
   out.push('</svg>');
   return out.join('\n');
 }

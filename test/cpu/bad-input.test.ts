@@ -6,7 +6,7 @@ import { rewards as randomRewards, toStates, trajectories } from '../helpers/ran
 
 const N = 4, G = 2, T = 3, D = 8, K = 2;
 const z = () => trajectories(1, N, T, D);
-const r = () => randomRewards(2, N, K);
+const r = () => randomRewards(2, N, K) as Float32Array;
 const lat = () => Tensor.from(z(), [N, T + 1, D]);
 const rew = () => Tensor.from(r(), [N, K]);
 const states = () => toStates(z(), N, T, D).map((s) => Tensor.from(s, [N, D]));
@@ -18,7 +18,7 @@ type Row = [name: string, fn: () => unknown, cls: ErrorConstructor | RangeErrorC
 const detached = () => {
   const data = z();
   const t = Tensor.from(data, [N, T + 1, D]);
-  structuredClone(data.buffer, { transfer: [data.buffer] });
+  structuredClone(data.buffer, { transfer: [data.buffer as ArrayBuffer] });
   return t;
 };
 
@@ -62,7 +62,7 @@ const table: Row[] = [
   ['detached rewards buffer', () => {
     const data = r();
     const t = Tensor.from(data, [N, K]);
-    structuredClone(data.buffer, { transfer: [data.buffer] });
+    structuredClone(data.buffer, { transfer: [data.buffer as ArrayBuffer] });
     return otcaAdvantages({ ...ok(), rewards: t });
   }, TypeError, /Expected a live \(not detached\) buffer for rewards but received a detached ArrayBuffer/],
   ['disposed latents tensor', () => {
@@ -136,7 +136,7 @@ const table: Row[] = [
   // ---- the phases
   ['trajectoryCredit without latents', () => trajectoryCredit({} as never), TypeError, /for latents but received undefined/],
   ['objectiveCredit q of the wrong length', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float32Array(3), [3]), groupSize: G }), RangeError, /for trajectoryScore but received .*\[3\]/],
-  ['objectiveCredit q float64', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float64Array(N), [N]), groupSize: G }), TypeError, /Expected .*float32.* for trajectoryScore but received .*float64/],
+  ['objectiveCredit q float64', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float64Array(N), [N]) as never, groupSize: G }), TypeError, /Expected .*float32.* for trajectoryScore but received .*float64/],
   ['objectiveCredit NaN q', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float32Array([0, NaN, 0, 0]), [N]), groupSize: G }), RangeError, /Expected finite values for trajectoryScore but received NaN at sample 1/],
   ['objectiveCredit groupSize not dividing N', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float32Array(N), [N]), groupSize: 3 }), RangeError, /for groupSize but received 3/],
 ];

@@ -6,11 +6,12 @@
 // The inputs are realistic trajectories (dS ~ O(1/T), well above epsTcd) or pure-random ones, and
 // random rewards: every output is then a continuous function of the float32-rounded reductions
 // except near ties of A (which depend only on the rewards, computed identically in float64 on both
-// sides), so no MOCA branch can flip between float32 and float64 here.
+// sides), so no MOCA branch can flip between float32 and float64 here. The exploration e is
+// ill-conditioned where a group's q values nearly agree: see expectMatchesReference (helpers/cases.ts).
 import { describe, expect, it } from 'vitest';
 import { otcaAdvantages } from '../../lib/index.js';
 import { referenceAdvantages, referenceObjectiveCredit, type ReferenceOptions } from '../../lib/reference.js';
-import { ALL_FIELDS, dataOf, makeCase, type CaseSpec } from '../helpers/cases.js';
+import { dataOf, expectMatchesReference, makeCase, type CaseSpec } from '../helpers/cases.js';
 import { expectClose } from '../helpers/compare.js';
 
 const SEED = Number(process.env.OTCA_TEST_SEED ?? Date.now() % 1_000_000);
@@ -20,10 +21,8 @@ function check(spec: CaseSpec, options: ReferenceOptions, label: string) {
   const out = otcaAdvantages(c.input, { ...options, outputs: 'all' } as never);
   expect(out.backend).toBe('cpu');
   const ref = referenceAdvantages(c.ref, options);
-  const tol = (c.spec.latentDtype === 'float32' ? 1e-5 : 1e-3);
-  for (const f of ALL_FIELDS) {
-    expectClose(dataOf(out, f), ref[f], tol, `${label} seed ${spec.seed} ${f}`);
-  }
+  const tol = c.spec.latentDtype === 'float32' ? 1e-5 : 1e-3;
+  expectMatchesReference(out, ref, c, options, tol, `${label} seed ${spec.seed}`);
   const shape = (f: string) => (out as unknown as Record<string, { shape: readonly number[] }>)[f]!.shape;
   const { N, T, K } = c.spec;
   expect(shape('advantages')).toEqual([N, T]);

@@ -3,8 +3,7 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { otcaAdvantages } from '../../lib/index.js';
 import { referenceAdvantages, type ReferenceOptions } from '../../lib/reference.js';
-import { ALL_FIELDS, dataOf, makeCase } from '../helpers/cases.js';
-import { expectClose } from '../helpers/compare.js';
+import { expectMatchesReference, makeCase } from '../helpers/cases.js';
 
 const options = fc.record(
   {
@@ -46,7 +45,7 @@ describe('property: native == reference', () => {
         const out = otcaAdvantages(c.input, { ...opts, outputs: 'all' } as never);
         const ref = referenceAdvantages(c.ref, opts);
         const tol = s.latentDtype === 'float32' ? 1e-5 : 1e-3;
-        for (const f of ALL_FIELDS) expectClose(dataOf(out, f), ref[f], tol, f);
+        expectMatchesReference(out, ref, c, opts, tol, 'property');
       }),
       { numRuns: 300 },
     );

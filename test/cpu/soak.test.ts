@@ -53,8 +53,8 @@ describe('soak', () => {
           const copies = c.latentData.map((d) => d.slice());
           const latents =
             c.spec.layout === 'stacked'
-              ? Tensor.from(copies[0]!, [N, T + 1, D], latentDtype as never)
-              : copies.map((d) => Tensor.from(d, [N, D], latentDtype as never));
+              ? Tensor.from(copies[0]! as never, [N, T + 1, D], latentDtype as never)
+              : copies.map((d) => Tensor.from(d as never, [N, D], latentDtype as never));
           const rewards = Tensor.from(Float32Array.from(c.rewardData), [N, K]);
           return otcaAdvantages({ rewards, latents: latents as never, groupSize: c.spec.G }, { outputs: 'all' });
         }

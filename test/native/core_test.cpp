@@ -21,7 +21,7 @@
 #include <immintrin.h>
 #define HAVE_X86 1
 __attribute__((target("f16c"))) static uint16_t f16_hardware(float f) {
-  return f16_hardware(f);
+  return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
 }
 #endif
 
@@ -144,7 +144,9 @@ static uint16_t bf16_round_reference(float f) {  // nearest of the two neighbour
   std::memcpy(&u, &f, 4);
   const uint16_t down = u >> 16, up = down + 1;
   const double dd = std::fabs(double(f) - double(dtype::bf16_to_float(down)));
-  const double du = std::fabs(double(f) - double(dtype::bf16_to_float(up)));
+  const double upValue = (up & 0x7f80) == 0x7f80 ? std::copysign(std::ldexp(1.0, 128), f)  // past the max: 2^128
+                                                 : double(dtype::bf16_to_float(up));
+  const double du = std::fabs(double(f) - upValue);
   if (dd < du) return down;
   if (du < dd) return up;
   return (down & 1) ? up : down;
@@ -195,6 +197,40 @@ static void test_conversions() {
 }
 
 // ------------------------------------------------------------------ the reduction
+
+static void test_reduction_decodes_every_pattern() {
+  // Sample p holds bit pattern p in element 0 of state 0 and z_T = e_0, so dot = decode(p) exactly:
+  // checks the vector decoders of both paths (subnormals, signed zeros) against the scalar one.
+  for (DType dt : {DType::Float16, DType::BFloat16}) {
+    const int64_t N = 65536, D = 16;
+    std::vector<uint16_t> z0(N * D, 0), zT(N * D, 0);
+    const uint16_t one = dt == DType::Float16 ? 0x3c00 : 0x3f80;
+    for (int64_t p = 0; p < N; ++p) {
+      const float v = dt == DType::Float16 ? dtype::f16_to_float(uint16_t(p)) : dtype::bf16_to_float(uint16_t(p));
+      z0[p * D] = std::fabs(v) < 1e18f ? uint16_t(p) : 0;  // v^2 must not overflow float32
+      zT[p * D] = one;
+    }
+    const void* states[2] = {z0.data(), zT.data()};
+    Latents lat;
+    lat.dtype = dt;
+    lat.N = N;
+    lat.T = 1;
+    lat.D = D;
+    lat.states = states;
+    lat.sampleStride = D;
+    for (cpu::Isa isa : {cpu::Isa::Auto, cpu::Isa::Portable}) {
+      std::vector<double> dot(2 * N), sq(2 * N);
+      cpu::cosine_partials(lat, 2, dot.data(), sq.data(), isa);
+      int bad = 0;
+      for (int64_t p = 0; p < N; ++p) {
+        const uint16_t h = z0[p * D];
+        const float want = dt == DType::Float16 ? dtype::f16_to_float(h) : dtype::bf16_to_float(h);
+        if (dot[2 * p] != double(want) && ++bad < 4)
+          CHECK(false, "%s pattern 0x%04x decoded as %g, want %g", dtype_name(dt), h, dot[2 * p], want);
+      }
+    }
+  }
+}
 
 static void test_accuracy_large_d() {
   // D = 1e6: sums within 1e-6 relative of the long-double sums of the same elements.
@@ -574,6 +610,7 @@ static void time_flux512() {
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";  // skips the slow sweeps
   if (!quick) test_conversions();
+  test_reduction_decodes_every_pattern();
   test_accuracy_large_d();
   test_accuracy_dtypes();
   test_determinism();

@@ -1,0 +1,27 @@
+// Helpers both backends share and the binding never sees: the Options -> math::Params mapping and
+// the error messages for non-finite inputs (defined once in common.cpp so CPU and CUDA say the same).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "otca.h"
+#include "otca_math.h"
+
+namespace otca {
+namespace detail {
+
+math::Params params_of(const Options& opt);
+
+// RangeError "Expected <expected> for <what> but received <got>".
+[[noreturn]] void throw_range(const std::string& expected, const char* what, const std::string& got);
+
+const char* non_finite_name(double v);  // "NaN", "Infinity" or "-Infinity"
+
+[[noreturn]] void throw_non_finite_latent(double v, int64_t sample, int64_t state);
+[[noreturn]] void throw_latent_overflow(int64_t sample, int64_t state);
+[[noreturn]] void throw_non_finite_reward(double v, int64_t sample, int64_t objective);
+[[noreturn]] void throw_non_finite_score(double v, int64_t sample);
+
+}  // namespace detail
+}  // namespace otca

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Static checks of the CUDA kernels that need no GPU: every default architecture compiles, the
+# resource report shows no spills and no stack frame, and the sm_90 SASS of the streaming kernel
+# uses 128-bit global loads. Prints the findings; exits non-zero if any check fails.
+#   scripts/cuda-static-checks.sh [architectures, default "80 86 89 90"]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+NVCC="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
+CUOBJDUMP="${CUOBJDUMP:-$(dirname "$NVCC")/cuobjdump}"
+ARCHS="${1:-80 86 89 90}"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+say() { printf '%s\n' "$*"; }
+
+say "== nvcc: $("$NVCC" --version | tail -1)"
+for arch in $ARCHS; do
+  for src in csrc/core/*.cu; do
+    name="$(basename "$src" .cu)"
+    log="$TMP/$name.$arch.log"
+    if ! "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -Icsrc/core -arch="sm_$arch" -Xptxas -v \
+        -c "$src" -o "$TMP/$name.$arch.o" >"$log" 2>&1; then
+      say "FAIL sm_$arch $name: does not compile"; sed 's/^/    /' "$log" | head -20; fail=1; continue
+    fi
+    # one line per kernel: registers, stack, spills
+    awk -v arch="$arch" '
+      /Compiling entry function/ { match($0, /_Z[A-Za-z0-9_]+/); fn = substr($0, RSTART, RLENGTH) }
+      /bytes stack frame/ { stack = $1; sst = $5; sld = $9 }
+      /Used [0-9]+ registers/ { match($0, /Used [0-9]+ registers/); regs = substr($0, RSTART + 5, RLENGTH - 15);
+        smem = ""; if (match($0, /[0-9]+ bytes smem/)) smem = substr($0, RSTART, RLENGTH);
+        printf "  sm_%s %-70s regs %3s stack %3s spill st/ld %s/%s %s\n", arch, fn, regs, stack, sst, sld, smem }
+    ' "$log" | c++filt | sed -E 's/\(otca::gpu::detail::StepArgs[^)]*\)//'
+    if grep -E "bytes stack frame" "$log" | grep -vqE "^ *0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads"; then
+      say "FAIL sm_$arch $name: a kernel has a stack frame or spills"; fail=1
+    fi
+  done
+done
+
+# SASS of the streaming kernel on sm_90: 128-bit loads (LDG.E.128, any cache qualifier). Where
+# cuobjdump is not installed (a toolkit with only nvcc), the PTX is checked instead: ptxas turns each
+# ld.global.*.v4.u32 into one LDG.E.128.
+kernel_body() {  # $1 listing, $2 kernel tag; prints the listing of advantage_step<tag>
+  awk -v k="$2" '/Function :|\.entry/ { on = index($0, "advantage_step") && index($0, k) } on' "$1"
+}
+if ! "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -Icsrc/core -cubin -arch=sm_90 \
+    csrc/core/advantage_step.cu -o "$TMP/advantage_step.sm_90.cubin" 2>/dev/null; then
+  say "FAIL: sm_90 cubin does not build"; fail=1
+elif [ -x "$CUOBJDUMP" ] || command -v cuobjdump >/dev/null; then
+  [ -x "$CUOBJDUMP" ] || CUOBJDUMP="$(command -v cuobjdump)"
+  "$CUOBJDUMP" -sass "$TMP/advantage_step.sm_90.cubin" > "$TMP/sass.txt"
+  for kernel in IfE 3F16 4Bf16; do
+    body="$(kernel_body "$TMP/sass.txt" "$kernel")"
+    wide=$(grep -cE "LDG\.E[A-Z0-9._]*\.128" <<<"$body")
+    local_mem=$(grep -cE "\b(LDL|STL)\b" <<<"$body")
+    fp_atom=$(grep -cE "(RED|ATOM|ATOMG)\.[A-Z0-9.]*ADD\.F" <<<"$body")
+    say "  sm_90 SASS advantage_step<$kernel>: $wide LDG.E.128, $local_mem LDL/STL, $fp_atom float atomics"
+    [ "$wide" -gt 0 ] || { say "FAIL advantage_step<$kernel>: no 128-bit loads"; fail=1; }
+    [ "$local_mem" -eq 0 ] || { say "FAIL advantage_step<$kernel>: local memory"; fail=1; }
+    [ "$fp_atom" -eq 0 ] || { say "FAIL advantage_step<$kernel>: floating-point atomics"; fail=1; }
+  done
+else
+  say "  cuobjdump not installed: SASS not read; checking the sm_90 PTX instead"
+  "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -Icsrc/core -ptx -arch=sm_90 \
+    csrc/core/advantage_step.cu -o "$TMP/advantage_step.ptx"
+  for kernel in IfE 3F16 4Bf16; do
+    body="$(kernel_body "$TMP/advantage_step.ptx" "$kernel")"
+    wide=$(grep -cE "ld\.global(\.[a-z]+)*\.v4\.(u32|f32|b32)" <<<"$body")
+    local_mem=$(grep -cE "(ld|st)\.local" <<<"$body")
+    fp_atom=$(grep -cE "(red|atom)(\.[a-z]+)*\.add\.f(32|64)" <<<"$body")
+    say "  sm_90 PTX advantage_step<$kernel>: $wide ld.global.*.v4 (-> LDG.E.128), $local_mem local, $fp_atom float atomics"
+    [ "$wide" -gt 0 ] || { say "FAIL advantage_step<$kernel>: no 128-bit loads"; fail=1; }
+    [ "$local_mem" -eq 0 ] || { say "FAIL advantage_step<$kernel>: local memory"; fail=1; }
+    [ "$fp_atom" -eq 0 ] || { say "FAIL advantage_step<$kernel>: floating-point atomics"; fail=1; }
+  done
+fi
+
+if [ "$fail" -eq 0 ]; then say "PASSED: CUDA static checks"; else say "FAILED: CUDA static checks"; fi
+exit "$fail"

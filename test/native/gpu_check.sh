@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# On a CUDA machine: compute-sanitizer memcheck over the harness's --quick cases (racecheck too
+# with RACECHECK=1; SANITIZE=0 skips both) where the tool exists, then the full native harness
+# (parity, errors, 2^32 indices, timing).
+#   test/native/gpu_check.sh [binary, default build/native-gpu/gpu_core_test]
+# Logs go to $OUT (or /tmp); the harness's table is printed last.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BIN="${1:-build/native-gpu/gpu_core_test}"
+LOG="${OUT:-/tmp}"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw \
+  --format=csv 2>&1 | tee "$LOG/nvidia-smi.txt" || true
+SAN="$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1 || true)"
+san_rc=0
+tools="memcheck"
+[ "${RACECHECK:-0}" = 1 ] && tools="memcheck racecheck"
+[ "${SANITIZE:-1}" = 0 ] && SAN=""
+if [ -n "$SAN" ]; then
+  for tool in $tools; do
+    timeout 120 "$SAN" --tool "$tool" --error-exitcode 3 "$BIN" --quick > "$LOG/sanitizer-$tool.txt" 2>&1
+    r=$?
+    echo "compute-sanitizer $tool: exit $r ($(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$LOG/sanitizer-$tool.txt" | tail -1))"
+    [ "$r" -eq 0 ] || san_rc=$r
+  done
+else
+  echo "compute-sanitizer: not installed here, skipped"
+fi
+timeout 200 "$BIN" > "$LOG/gpu_core_test.txt" 2>&1
+rc=$?
+tail -n 45 "$LOG/gpu_core_test.txt"
+echo "gpu_core_test exit $rc, sanitizer exit $san_rc"
+[ "$rc" -eq 0 ] && [ "$san_rc" -eq 0 ]
