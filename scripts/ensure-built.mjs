@@ -2,7 +2,7 @@
 // Builds what `npm test` needs, only where it is missing or stale (quick when nothing changed):
 //  - the addon build/Release/otca.node, against csrc/**, CMakeLists.txt, cmake/*.cmake, binding.gyp
 //    (cmake-js; node-gyp from binding.gyp, CPU-only, where cmake is not installed);
-//  - the TypeScript dist/, against lib/**, bench/**, tsconfig.json.
+//  - the TypeScript dist/, against lib/**, bench/**, examples/**, tsconfig.json.
 // `--force` rebuilds both. Set OTCA_CUDA=OFF for a CPU-only cmake build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -74,7 +74,7 @@ if (force || mtime(nativeOut) < nativeSrc) {
 
 // ---- TypeScript
 const tsOut = 'dist/lib/index.js';
-const tsSrc = newestMtime(['lib', 'bench', 'tsconfig.json'], (p) => p.endsWith('.ts') || p.endsWith('.json'));
+const tsSrc = newestMtime(['lib', 'bench', 'examples', 'tsconfig.json'], (p) => p.endsWith('.ts') || p.endsWith('.json'));
 if (force || mtime(tsOut) < tsSrc) {
   if (!run(bin('tsc'), ['-p', 'tsconfig.json'])) {
     console.error('[ensure-built] the TypeScript build failed (see above)');
