@@ -4,7 +4,20 @@
  */
 import type { LatentDtype, RewardDtype } from './dtypes.js';
 import { rangeError } from './errors.js';
-import { native, nativeBinaryPath, packageVersion, type NativeDeviceBuffer, type NativeJob, type NativeOutputs } from './native.js';
+import {
+  JOB_HEADER,
+  native,
+  nativeBinaryPath,
+  OUTPUT_SLOTS,
+  packageVersion,
+  type NativeBuffer,
+  type NativeDeviceBuffer,
+  type NativeJob,
+  type NativeLatents,
+  type NativeOptions,
+  type NativeOutputs,
+  type NativeRewards,
+} from './native.js';
 import { OBJECTIVE_OUTPUTS, TRAJECTORY_OUTPUTS, type OtcaOptions, type OutputName, type OutputsRequest } from './options.js';
 import { cudaReason, cudaStatus, deviceIndex, requireCuda, Tensor, type Device } from './tensor.js';
 import {
@@ -110,6 +123,8 @@ export type ObjectiveResult = { backend: BackendName } & Pick<OutputTensors, (ty
 
 interface Prepared {
   job: NativeJob;
+  /** The result buffers by name (the same ones as job.outputs). */
+  outputs: NativeOutputs;
   backend: BackendName;
   shapes: Partial<Record<OutputName, readonly number[]>>;
   /** The device of the results (device buffers in job.outputs), or 'cpu'. */
@@ -119,33 +134,44 @@ interface Prepared {
 }
 
 function outputShapes(names: Iterable<OutputName>, N: number, T: number, K: number): Partial<Record<OutputName, number[]>> {
-  const shape: Record<OutputName, number[]> = {
-    advantages: [N, T],
-    similarity: [N, T + 1],
-    deltaS: [N, T],
-    stepWeights: [N, T],
-    rawWeights: [N, T],
-    objectiveAdvantages: [N, K],
-    coefficients: [N, K],
-    trajectoryScore: [N],
-    exploration: [N],
-    lambda: [N],
-    fused: [N],
-  };
   const out: Partial<Record<OutputName, number[]>> = {};
-  for (const name of names) out[name] = shape[name];
+  for (const name of names) {
+    switch (name) {
+      case 'similarity':
+        out[name] = [N, T + 1];
+        break;
+      case 'advantages':
+      case 'deltaS':
+      case 'stepWeights':
+      case 'rawWeights':
+        out[name] = [N, T];
+        break;
+      case 'objectiveAdvantages':
+      case 'coefficients':
+        out[name] = [N, K];
+        break;
+      default:  // trajectoryScore, exploration, lambda, fused
+        out[name] = [N];
+    }
+  }
   return out;
+}
+
+function sizeOf(shape: readonly number[]): number {
+  let size = 1;
+  for (let k = 0; k < shape.length; k++) size *= shape[k] as number;
+  return size;
 }
 
 /** Float32 outputs on the host, or one device allocation shared by all of them. */
 function allocate(shapes: Partial<Record<OutputName, readonly number[]>>, device: Device): NativeOutputs {
-  const entries = Object.entries(shapes) as [OutputName, readonly number[]][];
-  const sizes = entries.map(([, shape]) => shape.reduce((a, b) => a * b, 1));
   const outputs: NativeOutputs = {};
   if (device === 'cpu') {
-    entries.forEach(([name], k) => (outputs[name] = new Float32Array(sizes[k] as number)));
+    for (const name in shapes) outputs[name as OutputName] = new Float32Array(sizeOf(shapes[name as OutputName] as readonly number[]));
     return outputs;
   }
+  const entries = Object.entries(shapes) as [OutputName, readonly number[]][];
+  const sizes = entries.map(([, shape]) => shape.reduce((a, b) => a * b, 1));
   const buffers = native().deviceAlloc(deviceIndex(device), sizes.map((n) => n * 4));
   entries.forEach(([name], k) => (outputs[name] = buffers[k]));
   return outputs;
@@ -154,7 +180,7 @@ function allocate(shapes: Partial<Record<OutputName, readonly number[]>>, device
 /** Releases the device outputs of a call that failed (they would otherwise wait for the GC). */
 function releaseOutputs(p: Prepared): void {
   if (p.outputDevice === 'cpu') return;
-  for (const b of Object.values(p.job.outputs)) native().deviceRelease(b as NativeDeviceBuffer);
+  for (const b of Object.values(p.outputs)) native().deviceRelease(b as NativeDeviceBuffer);
 }
 
 let warnedFallback = false;
@@ -177,18 +203,28 @@ type NamedInput = [name: string, value: unknown];
  * The backend for a validated device request and the inputs' devices (SPEC "Bad input": every
  * check before any work), and where the results go.
  */
-function selectBackend(opts: ResolvedOptions, inputs: readonly NamedInput[]): { device: number; backend: BackendName; outputDevice: Device } {
+function selectBackend(
+  opts: ResolvedOptions,
+  latents: unknown,
+  others: readonly NamedInput[],
+): { device: number; backend: BackendName; outputDevice: Device } {
   let inputDevice: Device | undefined;
   let firstName = '';
-  for (const [name, value] of inputs) {
-    if (!(value instanceof Tensor) || value.device === 'cpu') continue;
+  // latents first, then the others, in order; names are made only where they are needed
+  const visit = (value: unknown, name: () => string): void => {
+    if (!(value instanceof Tensor) || value.device === 'cpu') return;
     if (inputDevice === undefined) {
       inputDevice = value.device;
-      firstName = name;
+      firstName = name();
     } else if (value.device !== inputDevice) {
-      throw rangeError(`a Tensor on ${inputDevice} (as ${firstName}) or on the host`, name, `a Tensor on ${value.device}`, false);
+      throw rangeError(`a Tensor on ${inputDevice} (as ${firstName}) or on the host`, name(), `a Tensor on ${value.device}`, false);
     }
+  };
+  if (latents !== undefined) {
+    if (Array.isArray(latents)) latents.forEach((t: unknown, j) => visit(t, () => `latents[${j}]`));
+    else visit(latents, () => 'latents');
   }
+  for (const [name, value] of others) visit(value, () => name);
   const onDevice = (device: number): { device: number; backend: BackendName; outputDevice: Device } => {
     const name: Device = `cuda:${device}`;
     const toDevice = opts.outputDevice === 'device' || (opts.outputDevice === 'input' && inputDevice !== undefined);
@@ -224,8 +260,72 @@ function selectBackend(opts: ResolvedOptions, inputs: readonly NamedInput[]): { 
   }
 }
 
-function latentInputs(latents: unknown): NamedInput[] {
-  return Array.isArray(latents) ? latents.map((t, j): NamedInput => [`latents[${j}]`, t]) : [['latents', latents]];
+/**
+ * The header of every job, reused: the addon copies it out while the call is made (before an async
+ * call returns its promise), and each job is handed to the addon right after makeJob fills it, so
+ * one array serves every call and a call allocates no header.
+ */
+const HEADER = new Float64Array(JOB_HEADER.length);
+
+/** The flat job the addon reads (lib/native.ts NativeJob): the numbers in one header. */
+function makeJob(
+  device: number,
+  latents: NativeLatents | undefined,
+  rewards: NativeRewards | undefined,
+  groupSize: number,
+  o: NativeOptions,
+  outputs: NativeOutputs,
+  trajectoryScore?: NativeBuffer<Float32Array>,
+  withWeights = true,
+): NativeJob {
+  const h = HEADER;
+  h.fill(0);
+  h[JOB_HEADER.device] = device;
+  h[JOB_HEADER.groupSize] = groupSize;
+  if (latents !== undefined) {
+    h[JOB_HEADER.latentDtype] = latents.dtype;
+    h[JOB_HEADER.N] = latents.N;
+    h[JOB_HEADER.T] = latents.T;
+    h[JOB_HEADER.D] = latents.D;
+    h[JOB_HEADER.stacked] = latents.stacked ? 1 : 0;
+  }
+  if (rewards !== undefined) {
+    h[JOB_HEADER.rewardDtype] = rewards.dtype;
+    h[JOB_HEADER.rewardN] = rewards.N;
+    h[JOB_HEADER.K] = rewards.K;
+  }
+  h[JOB_HEADER.temporal] = o.temporal;
+  h[JOB_HEADER.weightScale] = o.weightScale;
+  h[JOB_HEADER.objective] = o.objective;
+  h[JOB_HEADER.stdScope] = o.stdScope;
+  h[JOB_HEADER.explorationSignal] = o.explorationSignal;
+  h[JOB_HEADER.minWeight] = o.minWeight;
+  h[JOB_HEADER.stdCorrection] = o.stdCorrection;
+  h[JOB_HEADER.advClip] = o.advClip;
+  h[JOB_HEADER.epsAdv] = o.epsAdv;
+  h[JOB_HEADER.epsTcd] = o.epsTcd;
+  h[JOB_HEADER.epsMoca] = o.epsMoca;
+  h[JOB_HEADER.epsSolver] = o.epsSolver;
+  h[JOB_HEADER.threads] = o.threads;
+  const slots: (NativeBuffer<Float32Array> | undefined)[] = [];
+  let mask = 0;
+  for (const name in outputs) {
+    const k = OUTPUT_SLOTS[name as OutputName];
+    slots[k] = outputs[name as OutputName];
+    mask |= 1 << k;
+  }
+  for (let k = 0; k < slots.length; k++) if (!(k in slots)) slots[k] = undefined;  // no holes
+  h[JOB_HEADER.outputMask] = mask;
+  const weights = withWeights ? o.objectiveWeights : undefined;
+  const scale = withWeights ? o.objectiveScale : undefined;
+  h[JOB_HEADER.weightFlags] = (weights !== undefined ? 1 : 0) | (scale !== undefined ? 2 : 0);
+  const job: NativeJob = { header: h, outputs: slots };
+  if (latents !== undefined) job.states = latents.states;
+  if (rewards !== undefined) job.rewards = rewards.data;
+  if (trajectoryScore !== undefined) job.trajectoryScore = trajectoryScore;
+  if (weights !== undefined) job.objectiveWeights = weights;
+  if (scale !== undefined) job.objectiveScale = scale;
+  return job;
 }
 
 function prepareAdvantages(inputs: unknown, options: unknown): Prepared {
@@ -235,23 +335,22 @@ function prepareAdvantages(inputs: unknown, options: unknown): Prepared {
   const rewards = checkRewards(o.rewards, latents.N);
   const groupSize = checkGroupSize(o.groupSize, latents.N);
   checkOptionsForK(opts, rewards.K);
-  const { device, backend, outputDevice } = selectBackend(opts, [...latentInputs(o.latents), ['rewards', o.rewards]]);
+  const { device, backend, outputDevice } = selectBackend(opts, o.latents, [['rewards', o.rewards]]);
   const shapes = outputShapes(opts.outputs, latents.N, latents.T, rewards.K);
   const outputs = allocate(shapes, outputDevice);
-  return { job: { device, latents, rewards, groupSize, options: opts.native, outputs }, backend, shapes, outputDevice, inputs };
+  return { job: makeJob(device, latents, rewards, groupSize, opts.native, outputs), outputs, backend, shapes, outputDevice, inputs };
 }
 
 function prepareTrajectory(inputs: unknown, options: unknown): Prepared {
   const opts = checkOptions(options);
   const o = checkInputs(inputs, ['latents']);
   const latents = checkLatents(o.latents);
-  const { device, backend, outputDevice } = selectBackend(opts, latentInputs(o.latents));
+  const { device, backend, outputDevice } = selectBackend(opts, o.latents, []);
   const shapes = outputShapes(TRAJECTORY_OUTPUTS, latents.N, latents.T, 0);
-  const nat = { ...opts.native };
-  delete nat.objectiveWeights;  // K is not known in phase 1, and phase 1 does not read them
-  delete nat.objectiveScale;
   const outputs = allocate(shapes, outputDevice);
-  return { job: { device, latents, options: nat, outputs }, backend, shapes, outputDevice, inputs };
+  // K is not known in phase 1, and phase 1 does not read the weight arrays: they are left out
+  const job = makeJob(device, latents, undefined, 0, opts.native, outputs, undefined, false);
+  return { job, outputs, backend, shapes, outputDevice, inputs };
 }
 
 function prepareObjective(inputs: unknown, options: unknown): Prepared {
@@ -261,14 +360,15 @@ function prepareObjective(inputs: unknown, options: unknown): Prepared {
   const trajectoryScore = checkTrajectoryScore(o.trajectoryScore, rewards.N);
   const groupSize = checkGroupSize(o.groupSize, rewards.N);
   checkOptionsForK(opts, rewards.K);
-  const { device, backend, outputDevice } = selectBackend(opts, [
+  const { device, backend, outputDevice } = selectBackend(opts, undefined, [
     ['rewards', o.rewards],
     ['trajectoryScore', o.trajectoryScore],
   ]);
   const shapes = outputShapes(OBJECTIVE_OUTPUTS, rewards.N, 0, rewards.K);
   const outputs = allocate(shapes, outputDevice);
   return {
-    job: { device, rewards, trajectoryScore, groupSize, options: opts.native, outputs },
+    job: makeJob(device, undefined, rewards, groupSize, opts.native, outputs, trajectoryScore),
+    outputs,
     backend,
     shapes,
     outputDevice,
@@ -305,11 +405,13 @@ async function runAsync(p: Prepared, fn: (job: NativeJob) => Promise<void>): Pro
 
 function collect(p: Prepared): Record<string, unknown> {
   const result: Record<string, unknown> = { backend: p.backend };
-  for (const [name, shape] of Object.entries(p.shapes) as [OutputName, readonly number[]][]) {
-    result[name] =
-      p.outputDevice === 'cpu'
-        ? Tensor._wrapResult(p.job.outputs[name] as Float32Array, shape)
-        : Tensor._wrapDevice(p.job.outputs[name] as NativeDeviceBuffer, shape, p.outputDevice);
+  const onHost = p.outputDevice === 'cpu';
+  for (const key in p.shapes) {
+    const name = key as OutputName;
+    const shape = p.shapes[name] as readonly number[];
+    result[name] = onHost
+      ? Tensor._wrapResult(p.outputs[name] as Float32Array, shape)
+      : Tensor._wrapDevice(p.outputs[name] as NativeDeviceBuffer, shape, p.outputDevice);
   }
   return result;
 }

@@ -68,19 +68,69 @@ export interface NativeOptions {
  */
 export type NativeOutputs = Partial<Record<OutputName, NativeBuffer<Float32Array>>>;
 
+/** The slots of {@link NativeJob.header} (csrc/addon/job.cc `Slot`, same order). */
+export const JOB_HEADER = Object.freeze({
+  device: 0,
+  groupSize: 1,
+  latentDtype: 2,
+  N: 3,
+  T: 4,
+  D: 5,
+  stacked: 6,
+  rewardDtype: 7,
+  rewardN: 8,
+  K: 9,
+  temporal: 10,
+  weightScale: 11,
+  objective: 12,
+  stdScope: 13,
+  explorationSignal: 14,
+  minWeight: 15,
+  stdCorrection: 16,
+  advClip: 17,
+  epsAdv: 18,
+  epsTcd: 19,
+  epsMoca: 20,
+  epsSolver: 21,
+  threads: 22,
+  /** Bit k: output k of {@link OUTPUT_SLOTS} is in `outputs[k]`. */
+  outputMask: 23,
+  /** Bit 0: `objectiveWeights` given; bit 1: `objectiveScale` given. */
+  weightFlags: 24,
+  length: 25,
+} as const);
+
+/** The index of each output in {@link NativeJob.outputs} (csrc/addon/job.h `OutputIndex`). */
+export const OUTPUT_SLOTS: Readonly<Record<OutputName, number>> = Object.freeze({
+  similarity: 0,
+  deltaS: 1,
+  rawWeights: 2,
+  stepWeights: 3,
+  trajectoryScore: 4,
+  objectiveAdvantages: 5,
+  exploration: 6,
+  lambda: 7,
+  coefficients: 8,
+  fused: 9,
+  advantages: 10,
+});
+
 /**
- * One call of the core. `device` -1 is the CPU backend (every buffer on the host); N >= 0 is cuda:N
- * (device buffers must be on cuda:N; host ones are copied in on the call's stream, host outputs
- * copied back).
+ * One call of the core, flat so that the addon reads few properties (each N-API read by name costs
+ * ~0.1 us): every number in `header` ({@link JOB_HEADER}; device -1 is the CPU backend, every
+ * buffer on the host; N >= 0 is cuda:N, device buffers on cuda:N, host ones copied in on the
+ * call's stream and host outputs copied back), the buffers beside it.
  */
 export interface NativeJob {
-  device: number;
-  latents?: NativeLatents;
-  rewards?: NativeRewards;
+  header: Float64Array;
+  /** The latents' buffers: one [N, T+1, D] (header.stacked 1) or T+1 [N, D]. */
+  states?: NativeBuffer<Float32Array | Uint16Array>[];
+  rewards?: NativeBuffer<Float32Array | Float64Array>;
   trajectoryScore?: NativeBuffer<Float32Array>;
-  groupSize?: number;
-  options: NativeOptions;
-  outputs: NativeOutputs;
+  objectiveWeights?: Float64Array;
+  objectiveScale?: Float64Array;
+  /** Indexed by {@link OUTPUT_SLOTS}; the header's outputMask says which are there. */
+  outputs: (NativeBuffer<Float32Array> | undefined)[];
 }
 
 /** `otca::gpu::Status` plus device properties. */

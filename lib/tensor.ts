@@ -153,7 +153,9 @@ export class Tensor<D extends Dtype = Dtype> {
     this.shape = shape;
     this.dtype = dtype;
     this.device = device;
-    this.size = shape.reduce((a, b) => a * b, 1);
+    let size = 1;
+    for (let k = 0; k < shape.length; k++) size *= shape[k] as number;
+    this.size = size;
   }
 
   /**
@@ -381,7 +383,7 @@ export class Tensor<D extends Dtype = Dtype> {
 
   /** @internal A float32 host tensor over a fresh array (results). */
   static _wrapResult(data: Float32Array, shape: readonly number[]): Tensor<'float32'> {
-    return new Tensor<'float32'>(data, null, Object.freeze([...shape]), 'float32', 'cpu');
+    return new Tensor<'float32'>(data, null, Object.freeze(shape.slice()), 'float32', 'cpu');
   }
 
   /** @internal A float32 device tensor owning (a share of) `buffer` (results). */

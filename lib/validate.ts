@@ -28,16 +28,23 @@ export interface ResolvedOptions {
   device: { kind: 'auto' | 'cpu' } | { kind: 'cuda'; index: number };
   deviceString: string;
   outputDevice: OutputDeviceMode;
-  outputs: Set<OutputName>;
+  outputs: ReadonlySet<OutputName>;
 }
 
 const MAX_THREADS = 4096;
+const THREADS_EXPECTATION = `integer in [0, ${MAX_THREADS}] (0 = all cores)`;
+const OPTION_NAME_SET: ReadonlySet<string> = new Set(OPTION_NAMES);
+const DEVICE_EXPECTATION = "one of 'auto', 'cpu', 'cuda', 'cuda:N'";
+const OUTPUT_DEVICE_EXPECTATION = "one of 'input', 'cpu', 'device'";
+
+/** `one of 'a', 'b'` for an enum table; built only for an error message. */
+function oneOfExpectation(allowed: Readonly<Record<string, number>>): string {
+  return `one of ${Object.keys(allowed).map((k) => `'${k}'`).join(', ')}`;
+}
 
 function oneOf<T extends string>(value: unknown, allowed: Readonly<Record<T, number>>, name: string): number {
-  const keys = Object.keys(allowed);
-  const expectation = `one of ${keys.map((k) => `'${k}'`).join(', ')}`;
-  if (typeof value !== 'string') throw typeError(expectation, name, value);
-  if (!Object.prototype.hasOwnProperty.call(allowed, value)) throw rangeError(expectation, name, value);
+  if (typeof value !== 'string') throw typeError(oneOfExpectation(allowed), name, value);
+  if (!Object.prototype.hasOwnProperty.call(allowed, value)) throw rangeError(oneOfExpectation(allowed), name, value);
   return allowed[value as T];
 }
 
@@ -70,66 +77,71 @@ export function checkOptions(options: unknown): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object' || Array.isArray(options)) throw typeError('an options object', 'options', options);
   const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+  for (const key in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
+    if (!OPTION_NAME_SET.has(key)) {
       throw rangeError(`an option name (one of ${OPTION_NAMES.join(', ')})`, 'options', JSON.stringify(key), false);
     }
   }
-  const get = <K extends keyof typeof DEFAULT_OPTIONS>(key: K): unknown => (o[key] === undefined ? DEFAULT_OPTIONS[key] : o[key]);
 
   const nat: NativeOptions = {
-    temporal: oneOf(get('temporal'), TEMPORAL_CODE, 'temporal'),
-    objective: oneOf(get('objective'), OBJECTIVE_CODE, 'objective'),
-    weightScale: oneOf(get('weightScale'), WEIGHT_SCALE_CODE, 'weightScale'),
-    stdScope: oneOf(get('stdScope'), STD_SCOPE_CODE, 'stdScope'),
-    explorationSignal: oneOf(get('explorationSignal'), EXPLORATION_CODE, 'explorationSignal'),
-    minWeight: numberIn(get('minWeight'), 'minWeight', 'number in [0, 1]', (x) => x >= 0 && x <= 1),
-    stdCorrection: numberIn(get('stdCorrection'), 'stdCorrection', '0 or 1', (x) => x === 0 || x === 1),
-    advClip: numberIn(get('advClip'), 'advClip', 'number > 0 (Infinity: no clip)', (x) => x > 0),
-    epsAdv: numberIn(get('epsAdv'), 'epsAdv', 'finite number >= 0', (x) => Number.isFinite(x) && x >= 0),
-    epsTcd: numberIn(get('epsTcd'), 'epsTcd', 'finite number > 0', (x) => Number.isFinite(x) && x > 0),
-    epsMoca: numberIn(get('epsMoca'), 'epsMoca', 'finite number > 0', (x) => Number.isFinite(x) && x > 0),
-    epsSolver: numberIn(get('epsSolver'), 'epsSolver', 'finite number >= 0', (x) => Number.isFinite(x) && x >= 0),
+    temporal: oneOf((o.temporal === undefined ? DEFAULT_OPTIONS.temporal : o.temporal), TEMPORAL_CODE, 'temporal'),
+    objective: oneOf((o.objective === undefined ? DEFAULT_OPTIONS.objective : o.objective), OBJECTIVE_CODE, 'objective'),
+    weightScale: oneOf((o.weightScale === undefined ? DEFAULT_OPTIONS.weightScale : o.weightScale), WEIGHT_SCALE_CODE, 'weightScale'),
+    stdScope: oneOf((o.stdScope === undefined ? DEFAULT_OPTIONS.stdScope : o.stdScope), STD_SCOPE_CODE, 'stdScope'),
+    explorationSignal: oneOf((o.explorationSignal === undefined ? DEFAULT_OPTIONS.explorationSignal : o.explorationSignal), EXPLORATION_CODE, 'explorationSignal'),
+    minWeight: numberIn((o.minWeight === undefined ? DEFAULT_OPTIONS.minWeight : o.minWeight), 'minWeight', 'number in [0, 1]', (x) => x >= 0 && x <= 1),
+    stdCorrection: numberIn((o.stdCorrection === undefined ? DEFAULT_OPTIONS.stdCorrection : o.stdCorrection), 'stdCorrection', '0 or 1', (x) => x === 0 || x === 1),
+    advClip: numberIn((o.advClip === undefined ? DEFAULT_OPTIONS.advClip : o.advClip), 'advClip', 'number > 0 (Infinity: no clip)', (x) => x > 0),
+    epsAdv: numberIn((o.epsAdv === undefined ? DEFAULT_OPTIONS.epsAdv : o.epsAdv), 'epsAdv', 'finite number >= 0', (x) => Number.isFinite(x) && x >= 0),
+    epsTcd: numberIn((o.epsTcd === undefined ? DEFAULT_OPTIONS.epsTcd : o.epsTcd), 'epsTcd', 'finite number > 0', (x) => Number.isFinite(x) && x > 0),
+    epsMoca: numberIn((o.epsMoca === undefined ? DEFAULT_OPTIONS.epsMoca : o.epsMoca), 'epsMoca', 'finite number > 0', (x) => Number.isFinite(x) && x > 0),
+    epsSolver: numberIn((o.epsSolver === undefined ? DEFAULT_OPTIONS.epsSolver : o.epsSolver), 'epsSolver', 'finite number >= 0', (x) => Number.isFinite(x) && x >= 0),
     threads: numberIn(
-      get('threads'),
+      (o.threads === undefined ? DEFAULT_OPTIONS.threads : o.threads),
       'threads',
-      `integer in [0, ${MAX_THREADS}] (0 = all cores)`,
+      THREADS_EXPECTATION,
       (x) => Number.isInteger(x) && x >= 0 && x <= MAX_THREADS,
     ),
   };
   if (o.objectiveWeights !== undefined) nat.objectiveWeights = weightArray(o.objectiveWeights, 'objectiveWeights');
   if (o.objectiveScale !== undefined) nat.objectiveScale = weightArray(o.objectiveScale, 'objectiveScale');
 
-  const deviceValue = get('device');
-  const deviceExpectation = "one of 'auto', 'cpu', 'cuda', 'cuda:N'";
-  if (typeof deviceValue !== 'string') throw typeError(deviceExpectation, 'device', deviceValue);
+  const deviceValue = (o.device === undefined ? DEFAULT_OPTIONS.device : o.device);
+  if (typeof deviceValue !== 'string') throw typeError(DEVICE_EXPECTATION, 'device', deviceValue);
   const device = parseDevice(deviceValue);
-  if (device === undefined) throw rangeError(deviceExpectation, 'device', deviceValue);
+  if (device === undefined) throw rangeError(DEVICE_EXPECTATION, 'device', deviceValue);
 
-  const outputDevice = get('outputDevice');
-  const outputDeviceExpectation = "one of 'input', 'cpu', 'device'";
-  if (typeof outputDevice !== 'string') throw typeError(outputDeviceExpectation, 'outputDevice', outputDevice);
-  if (!['input', 'cpu', 'device'].includes(outputDevice)) throw rangeError(outputDeviceExpectation, 'outputDevice', outputDevice);
+  const outputDevice = (o.outputDevice === undefined ? DEFAULT_OPTIONS.outputDevice : o.outputDevice);
+  if (typeof outputDevice !== 'string') throw typeError(OUTPUT_DEVICE_EXPECTATION, 'outputDevice', outputDevice);
+  if (outputDevice !== 'input' && outputDevice !== 'cpu' && outputDevice !== 'device') {
+    throw rangeError(OUTPUT_DEVICE_EXPECTATION, 'outputDevice', outputDevice);
+  }
 
   return {
     native: nat,
     device,
     deviceString: deviceValue,
     outputDevice: outputDevice as OutputDeviceMode,
-    outputs: checkOutputs(get('outputs')),
+    outputs: checkOutputs((o.outputs === undefined ? DEFAULT_OPTIONS.outputs : o.outputs)),
   };
 }
 
-function checkOutputs(value: unknown): Set<OutputName> {
-  const expectation = `'advantages', 'all' or a list of output names (${OUTPUT_NAMES.join(', ')})`;
-  if (value === 'advantages') return new Set(['advantages']);
-  if (value === 'all') return new Set(OUTPUT_NAMES);
-  if (typeof value === 'string') throw rangeError(expectation, 'outputs', value);
-  if (!Array.isArray(value)) throw typeError(expectation, 'outputs', value);
+/** The two common requests, shared (read-only: callers only iterate them). */
+const ONLY_ADVANTAGES: ReadonlySet<OutputName> = new Set<OutputName>(['advantages']);
+const ALL_OUTPUTS: ReadonlySet<OutputName> = new Set<OutputName>(OUTPUT_NAMES);
+const OUTPUT_NAME_SET: ReadonlySet<string> = ALL_OUTPUTS;
+
+function checkOutputs(value: unknown): ReadonlySet<OutputName> {
+  if (value === 'advantages') return ONLY_ADVANTAGES;
+  if (value === 'all') return ALL_OUTPUTS;
+  const expectation = () => `'advantages', 'all' or a list of output names (${OUTPUT_NAMES.join(', ')})`;
+  if (typeof value === 'string') throw rangeError(expectation(), 'outputs', value);
+  if (!Array.isArray(value)) throw typeError(expectation(), 'outputs', value);
   const set = new Set<OutputName>(['advantages']);
   value.forEach((name: unknown, i) => {
     if (typeof name !== 'string') throw typeError('an output name', `outputs[${i}]`, name);
-    if (!(OUTPUT_NAMES as readonly string[]).includes(name)) {
+    if (!OUTPUT_NAME_SET.has(name)) {
       throw rangeError(`one of ${OUTPUT_NAMES.join(', ')}`, `outputs[${i}]`, name);
     }
     set.add(name as OutputName);
@@ -151,25 +163,26 @@ export function checkOptionsForK(resolved: ResolvedOptions, K: number): void {
  * A live tensor: not disposed; on the host, buffer not detached and length equal to its shape's
  * size (a device tensor's size is checked natively). Returns what the addon reads.
  */
-function checkTensorMemory<T extends Dtype>(t: Tensor<T>, name: string): NativeBuffer<TypedArrayFor<T>> {
-  if (t.disposed) throw typeError('a live (not disposed) Tensor', name, `a disposed ${t.device} Tensor`, false);
+function checkTensorMemory<T extends Dtype>(t: Tensor<T>, argument: string, index = -1): NativeBuffer<TypedArrayFor<T>> {
+  const name = (): string => (index < 0 ? argument : `${argument}[${index}]`);  // for messages only
+  if (t.disposed) throw typeError('a live (not disposed) Tensor', name(), `a disposed ${t.device} Tensor`, false);
   if (t.device !== 'cpu') return Tensor._native(t);
   const data = t.data as ArrayBufferView & { length: number };
-  if (isDetached(data)) throw typeError('a live (not detached) buffer', name, 'a detached ArrayBuffer', false);
+  if (isDetached(data)) throw typeError('a live (not detached) buffer', name(), 'a detached ArrayBuffer', false);
   if (data.length !== t.size) {
-    throw rangeError(`length ${t.size} (the size of shape ${formatShape(t.shape)})`, name, `length ${data.length}`, false);
+    throw rangeError(`length ${t.size} (the size of shape ${formatShape(t.shape)})`, name(), `length ${data.length}`, false);
   }
   return t.data;
 }
 
 /** A checked inputs object: no unknown keys, the required ones present. */
 export function checkInputs(inputs: unknown, allowed: readonly string[]): Record<string, unknown> {
-  const expectation = `an object { ${allowed.join(', ')} }`;
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || inputs instanceof Tensor) {
-    throw typeError(expectation, 'inputs', inputs);
+    throw typeError(`an object { ${allowed.join(', ')} }`, 'inputs', inputs);
   }
   const o = inputs as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
+  for (const key in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
     if (!allowed.includes(key)) throw rangeError(`an input name (one of ${allowed.join(', ')})`, 'inputs', JSON.stringify(key), false);
   }
   return o;
@@ -195,23 +208,27 @@ export function checkLatents(input: unknown): NativeLatents {
   if (!Array.isArray(value)) throw typeError(kinds, 'latents', value);
   if (value.length < 2) throw rangeError('a list of T+1 >= 2 Tensors [N, D] (T >= 1)', 'latents', `a list of ${value.length}`, false);
   const first: unknown = value[0];
-  value.forEach((t: unknown, j) => {
+  for (let j = 0; j < value.length; j++) {
+    const t: unknown = value[j];
     if (!(t instanceof Tensor)) throw typeError('Tensor [N, D]', `latents[${j}]`, t);
-  });
+  }
   const tensors = value as Tensor[];
   const f = first as Tensor;
   checkLatentDtype(f.dtype, 'latents[0]');
-  tensors.forEach((t, j) => {
-    const name = `latents[${j}]`;
-    if (t.rank !== 2) throw rangeError('rank 2 [N, D]', name, `shape ${formatShape(t.shape)}`, false);
-    if (j > 0 && t.dtype !== f.dtype) throw typeError(`dtype ${f.dtype} (as latents[0])`, name, t.dtype, false);
+  for (let j = 0; j < tensors.length; j++) {
+    const t = tensors[j] as Tensor;
+    if (t.rank !== 2) throw rangeError('rank 2 [N, D]', `latents[${j}]`, `shape ${formatShape(t.shape)}`, false);
+    if (j > 0 && t.dtype !== f.dtype) throw typeError(`dtype ${f.dtype} (as latents[0])`, `latents[${j}]`, t.dtype, false);
     if (j > 0 && (t.shape[0] !== f.shape[0] || t.shape[1] !== f.shape[1])) {
-      throw rangeError(`shape ${formatShape(f.shape)} (as latents[0])`, name, formatShape(t.shape), false);
+      throw rangeError(`shape ${formatShape(f.shape)} (as latents[0])`, `latents[${j}]`, formatShape(t.shape), false);
     }
-  });
+  }
   const [N, D] = f.shape as [number, number];
   checkDims(N, tensors.length, D, 'latents', f.shape);
-  const states = tensors.map((t, j) => checkTensorMemory(t, `latents[${j}]`) as NativeBuffer<Float32Array | Uint16Array>);
+  const states: NativeBuffer<Float32Array | Uint16Array>[] = new Array(tensors.length);
+  for (let j = 0; j < tensors.length; j++) {
+    states[j] = checkTensorMemory(tensors[j] as Tensor, 'latents', j) as NativeBuffer<Float32Array | Uint16Array>;
+  }
   return { dtype: DTYPE_CODE[f.dtype], N, T: tensors.length - 1, D, stacked: false, states };
 }
 

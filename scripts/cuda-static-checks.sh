@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Static checks of the CUDA kernels that need no GPU: every default architecture compiles, the
-# resource report shows no spills and no stack frame, and the sm_90 SASS of the streaming kernel
-# uses 128-bit global loads. Prints the findings; exits non-zero if any check fails.
+# Static checks of the CUDA kernels that need no GPU: every default architecture compiles (sm_80,
+# 86, 89, 90 machine code and the compute_90 PTX), the resource report shows no spills and no stack
+# frame, and the sm_90 SASS (or PTX) of every streaming kernel uses 128-bit global loads. Every
+# streaming variant of step_args.cuh is checked (-DOTCA_GPU_ALL_VARIANTS, a superset of what the
+# addon ships). Prints the findings; exits non-zero if any check fails.
 #   scripts/cuda-static-checks.sh [architectures, default "80 86 89 90"]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ for arch in $ARCHS; do
   for src in csrc/core/*.cu; do
     name="$(basename "$src" .cu)"
     log="$TMP/$name.$arch.log"
-    if ! "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -Icsrc/core -arch="sm_$arch" -Xptxas -v \
+    if ! "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -Icsrc/core -arch="sm_$arch" -Xptxas -v \
         -c "$src" -o "$TMP/$name.$arch.o" >"$log" 2>&1; then
       say "FAIL sm_$arch $name: does not compile"; sed 's/^/    /' "$log" | head -20; fail=1; continue
     fi
@@ -36,21 +38,32 @@ for arch in $ARCHS; do
   done
 done
 
+# the 5th default target, 90-virtual: the compute_90 PTX must build
+if "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -Icsrc/core -arch=compute_90 -ptx \
+    csrc/core/advantage_step.cu -o "$TMP/compute_90.ptx" >/dev/null 2>&1; then
+  say "  compute_90 PTX (90-virtual): builds"
+else
+  say "FAIL compute_90 PTX (90-virtual) does not build"; fail=1
+fi
+
 # SASS of the streaming kernel on sm_90: 128-bit loads (LDG.E.128, any cache qualifier). Where
 # cuobjdump is not installed (a toolkit with only nvcc), the PTX is checked instead: ptxas turns each
 # ld.global.*.v4.u32 into one LDG.E.128.
 kernel_body() {  # $1 listing, $2 kernel tag; prints the listing of advantage_step<tag>
   awk -v k="$2" '/Function :|\.entry/ { on = index($0, "advantage_step") && index($0, k) } on' "$1"
 }
-if ! "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -Icsrc/core -cubin -arch=sm_90 \
+TAGS=""
+for v in 0 1 2 3; do TAGS="$TAGS IfLi${v}EE INS1_3F16ELi${v}EE INS1_4Bf16ELi${v}EE"; done
+if ! "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -Icsrc/core -cubin -arch=sm_90 \
     csrc/core/advantage_step.cu -o "$TMP/advantage_step.sm_90.cubin" 2>/dev/null; then
   say "FAIL: sm_90 cubin does not build"; fail=1
 elif [ -x "$CUOBJDUMP" ] || command -v cuobjdump >/dev/null; then
   [ -x "$CUOBJDUMP" ] || CUOBJDUMP="$(command -v cuobjdump)"
   "$CUOBJDUMP" -sass "$TMP/advantage_step.sm_90.cubin" > "$TMP/sass.txt"
-  for kernel in IfE 3F16 4Bf16; do
+  for kernel in $TAGS; do
     body="$(kernel_body "$TMP/sass.txt" "$kernel")"
     wide=$(grep -cE "LDG\.E[A-Z0-9._]*\.128" <<<"$body")
+    say "    LDG variants: $(grep -oE "LDG[.A-Z0-9_]*" <<<"$body" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
     local_mem=$(grep -cE "\b(LDL|STL)\b" <<<"$body")
     fp_atom=$(grep -cE "(RED|ATOM|ATOMG)\.[A-Z0-9.]*ADD\.F" <<<"$body")
     say "  sm_90 SASS advantage_step<$kernel>: $wide LDG.E.128, $local_mem LDL/STL, $fp_atom float atomics"
@@ -60,9 +73,9 @@ elif [ -x "$CUOBJDUMP" ] || command -v cuobjdump >/dev/null; then
   done
 else
   say "  cuobjdump not installed: SASS not read; checking the sm_90 PTX instead"
-  "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -Icsrc/core -ptx -arch=sm_90 \
+  "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -Icsrc/core -ptx -arch=sm_90 \
     csrc/core/advantage_step.cu -o "$TMP/advantage_step.ptx"
-  for kernel in IfE 3F16 4Bf16; do
+  for kernel in $TAGS; do
     body="$(kernel_body "$TMP/advantage_step.ptx" "$kernel")"
     wide=$(grep -cE "ld\.global(\.[a-z]+)*\.v4\.(u32|f32|b32)" <<<"$body")
     local_mem=$(grep -cE "(ld|st)\.local" <<<"$body")

@@ -97,7 +97,7 @@ NATIVE_BIN=${NATIVE_BIN:-build-gpu/gpu_core_test}
 NATIVE_SMALL_ARGS=${NATIVE_SMALL_ARGS:---small}
 if [[ -x "$NATIVE_BIN" && "$DRY" != 1 ]]; then
   # shellcheck disable=SC2086
-  step native 120 "$NATIVE_BIN" ${NATIVE_ARGS:-}
+  step native 200 "$NATIVE_BIN" ${NATIVE_ARGS:-}
   if command -v compute-sanitizer >/dev/null; then
     # shellcheck disable=SC2086
     GREP_SUMMARY='ERROR SUMMARY' step memcheck 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$NATIVE_BIN" $NATIVE_SMALL_ARGS
@@ -116,7 +116,8 @@ fi
 # 16-byte loads (LDG.E.128) in the streaming kernel, no local memory (LDL/STL) anywhere.
 GREP_SUMMARY='^sass' step sass 60 bash -c '
   cuobjdump -sass -arch sm_90 build/Release/otca.node > /tmp/otca.sass 2>&1 || { echo "sass: cuobjdump failed"; head -5 /tmp/otca.sass; exit 1; }
-  echo "sass: $(grep -c "Function :" /tmp/otca.sass) functions; LDG.E.128: $(grep -c "LDG.E.128" /tmp/otca.sass); LDG (all): $(grep -c "LDG" /tmp/otca.sass); LDL/STL: $(grep -cE "LDL|STL" /tmp/otca.sass)"
+  echo "sass: $(grep -c "Function :" /tmp/otca.sass) functions; 128-bit LDG (any qualifier): $(grep -cE "LDG[.A-Z0-9_]*\.128" /tmp/otca.sass); LDG (all): $(grep -cE "\bLDG" /tmp/otca.sass); LDL/STL: $(grep -cE "\b(LDL|STL)\b" /tmp/otca.sass)"
+  echo "LDG variants (all kernels):"; grep -oE "LDG[.A-Z0-9_]*" /tmp/otca.sass | sort | uniq -c
   grep "Function :" /tmp/otca.sass | head -20
 '
 

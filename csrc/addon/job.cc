@@ -35,26 +35,20 @@ std::string Describe(const Napi::Value& v) {
   throw Napi::RangeError::New(env, "Expected " + expected + " for " + arg + " but received " + got);
 }
 
+// An argument's name for messages, built only when a message needs it: "latents" or "latents[j]".
+struct ArgName {
+  const char* text;
+  int64_t index = -1;
+  ArgName(const char* t) : text(t) {}  // NOLINT: implicit from a literal
+  ArgName(const char* t, int64_t i) : text(t), index(i) {}
+  std::string str() const {
+    return index < 0 ? std::string(text) : std::string(text) + "[" + std::to_string(index) + "]";
+  }
+};
+
 Napi::Object GetObject(Napi::Env env, const Napi::Value& v, const std::string& arg) {
   if (!v.IsObject() || v.IsArray() || v.IsFunction()) ThrowType(env, "object", arg, Describe(v));
   return v.As<Napi::Object>();
-}
-
-double GetNumber(Napi::Env env, const Napi::Object& o, const char* key, const std::string& arg) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) ThrowType(env, "number", arg, Describe(v));
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-int64_t GetInteger(Napi::Env env, const Napi::Object& o, const char* key, const std::string& arg,
-                   int64_t min, int64_t max) {
-  double d = GetNumber(env, o, key, arg);
-  if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) ||
-      d > static_cast<double>(max) || d > kMaxSafeInteger) {
-    ThrowRange(env, "integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]", arg,
-               Napi::Number::New(env, d).ToString().Utf8Value());
-  }
-  return static_cast<int64_t>(d);
 }
 
 // a * b without overflow, or -1.
@@ -68,14 +62,14 @@ int64_t CheckedMul(int64_t a, int64_t b) {
 // Returns its data pointer; registers it for keep-alive when asked.
 void* GetTypedArray(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
                     napi_typedarray_type type, const char* typeName, int64_t length,
-                    const std::string& arg) {
-  if (!v.IsTypedArray()) ThrowType(env, typeName, arg, Describe(v));
+                    const ArgName& arg) {
+  if (!v.IsTypedArray()) ThrowType(env, typeName, arg.str(), Describe(v));
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != type) ThrowType(env, typeName, arg, "another TypedArray");
+  if (ta.TypedArrayType() != type) ThrowType(env, typeName, arg.str(), "another TypedArray");
   Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  if (ab.IsDetached()) ThrowType(env, "a live (not detached) buffer", arg, "a detached ArrayBuffer");
+  if (ab.IsDetached()) ThrowType(env, "a live (not detached) buffer", arg.str(), "a detached ArrayBuffer");
   if (length < 0 || static_cast<uint64_t>(ta.ElementLength()) != static_cast<uint64_t>(length)) {
-    ThrowRange(env, "length " + std::to_string(length), arg,
+    ThrowRange(env, "length " + std::to_string(length), arg.str(),
                "length " + std::to_string(ta.ElementLength()));
   }
   if (keepAlive) job.keepAlive.push_back(Napi::Persistent(v));
@@ -86,26 +80,27 @@ void* GetTypedArray(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& 
 // device of exactly length * esize bytes.
 Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
                  napi_typedarray_type type, const char* typeName, int64_t length, size_t esize,
-                 const std::string& arg) {
+                 const ArgName& arg) {
   Buffer b;
   if (!IsView(v)) {
     b.host = GetTypedArray(env, job, keepAlive, v, type, typeName, length, arg);
     b.bytes = static_cast<size_t>(length) * esize;
     return b;
   }
-  DeviceView* view = UnwrapView(env, v, arg);
-  const std::string where = "cuda:" + std::to_string(view->device);
+  DeviceView* view = v.As<Napi::External<DeviceView>>().Data();
+  if (!view->alloc) view = UnwrapView(env, v, arg.str());  // released: throws the message
+  const auto where = [&] { return "a cuda:" + std::to_string(view->device) + " buffer"; };
   if (job.device < 0) {
-    ThrowType(env, "a host buffer (the CPU backend runs this call)", arg, "a " + where + " buffer");
+    ThrowType(env, "a host buffer (the CPU backend runs this call)", arg.str(), where());
   }
   if (view->device != job.device) {
-    ThrowRange(env, "a buffer on cuda:" + std::to_string(job.device) + " (the call's device)", arg,
-               "a " + where + " buffer");
+    ThrowRange(env, "a buffer on cuda:" + std::to_string(job.device) + " (the call's device)", arg.str(),
+               where());
   }
   if (length < 0 || CheckedMul(length, static_cast<int64_t>(esize)) < 0 ||
       view->bytes != static_cast<size_t>(length) * esize) {
     ThrowRange(env, std::to_string(length) + " elements (" + std::to_string(length) + " x " +
-               std::to_string(esize) + " bytes)", arg, std::to_string(view->bytes) + " bytes");
+               std::to_string(esize) + " bytes)", arg.str(), std::to_string(view->bytes) + " bytes");
   }
   if (keepAlive) job.keepAlive.push_back(Napi::Persistent(v));
   job.deviceRefs.push_back(view->alloc);
@@ -114,60 +109,85 @@ Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
   return b;
 }
 
-void ParseOptions(Napi::Env env, Job& job, const Napi::Object& o, int64_t K) {
+// The job header (lib/native.ts JOB_HEADER): every number of a call in one Float64Array, so a
+// call reads one property instead of ~30 (each N-API property read by name costs ~0.1 us).
+enum Slot : int {
+  kSlotDevice, kSlotGroupSize, kSlotLatentDtype, kSlotN, kSlotT, kSlotD, kSlotStacked,
+  kSlotRewardDtype, kSlotRewardN, kSlotK, kSlotTemporal, kSlotWeightScale, kSlotObjective,
+  kSlotStdScope, kSlotExploration, kSlotMinWeight, kSlotStdCorrection, kSlotAdvClip, kSlotEpsAdv,
+  kSlotEpsTcd, kSlotEpsMoca, kSlotEpsSolver, kSlotThreads, kSlotOutputMask, kSlotWeightFlags,
+  kSlotCount
+};
+
+struct Header {
+  const double* v = nullptr;
+  double number(Slot s) const { return v[s]; }
+};
+
+int64_t HeaderInteger(Napi::Env env, const Header& h, Slot s, const char* arg, int64_t min, int64_t max) {
+  const double d = h.number(s);
+  if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) ||
+      d > static_cast<double>(max) || d > kMaxSafeInteger) {
+    ThrowRange(env, "integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]", arg,
+               Napi::Number::New(env, d).ToString().Utf8Value());
+  }
+  return static_cast<int64_t>(d);
+}
+
+void ParseOptions(Napi::Env env, Job& job, const Napi::Object& desc, const Header& h, int64_t K) {
   otca::Options& opt = job.opt;
-  opt.temporal = static_cast<otca::Temporal>(GetInteger(env, o, "temporal", "options.temporal", 0, 1));
+  opt.temporal = static_cast<otca::Temporal>(HeaderInteger(env, h, kSlotTemporal, "options.temporal", 0, 1));
   opt.weightScale =
-      static_cast<otca::WeightScale>(GetInteger(env, o, "weightScale", "options.weightScale", 0, 1));
+      static_cast<otca::WeightScale>(HeaderInteger(env, h, kSlotWeightScale, "options.weightScale", 0, 1));
   opt.objective =
-      static_cast<otca::Objective>(GetInteger(env, o, "objective", "options.objective", 0, 3));
-  opt.stdScope = static_cast<otca::StdScope>(GetInteger(env, o, "stdScope", "options.stdScope", 0, 1));
+      static_cast<otca::Objective>(HeaderInteger(env, h, kSlotObjective, "options.objective", 0, 3));
+  opt.stdScope = static_cast<otca::StdScope>(HeaderInteger(env, h, kSlotStdScope, "options.stdScope", 0, 1));
   opt.exploration = static_cast<otca::Exploration>(
-      GetInteger(env, o, "explorationSignal", "options.explorationSignal", 0, 1));
-  opt.minWeight = GetNumber(env, o, "minWeight", "options.minWeight");
+      HeaderInteger(env, h, kSlotExploration, "options.explorationSignal", 0, 1));
+  opt.minWeight = h.number(kSlotMinWeight);
   opt.stdCorrection =
-      static_cast<int>(GetInteger(env, o, "stdCorrection", "options.stdCorrection", 0, 1));
-  opt.advClip = GetNumber(env, o, "advClip", "options.advClip");
-  opt.epsAdv = GetNumber(env, o, "epsAdv", "options.epsAdv");
-  opt.epsTcd = GetNumber(env, o, "epsTcd", "options.epsTcd");
-  opt.epsMoca = GetNumber(env, o, "epsMoca", "options.epsMoca");
-  opt.epsSolver = GetNumber(env, o, "epsSolver", "options.epsSolver");
-  opt.threads = static_cast<int>(GetInteger(env, o, "threads", "options.threads", 0, 4096));
+      static_cast<int>(HeaderInteger(env, h, kSlotStdCorrection, "options.stdCorrection", 0, 1));
+  opt.advClip = h.number(kSlotAdvClip);
+  opt.epsAdv = h.number(kSlotEpsAdv);
+  opt.epsTcd = h.number(kSlotEpsTcd);
+  opt.epsMoca = h.number(kSlotEpsMoca);
+  opt.epsSolver = h.number(kSlotEpsSolver);
+  opt.threads = static_cast<int>(HeaderInteger(env, h, kSlotThreads, "options.threads", 0, 4096));
 
   // The weight arrays matter only where there are rewards (K known); they are copied.
-  auto vec = [&](const char* key, std::vector<double>& dst) -> const double* {
-    Napi::Value v = o.Get(key);
-    if (v.IsUndefined() || v.IsNull() || K <= 0) return nullptr;
-    std::string arg = std::string("options.") + key;
+  const int64_t flags = HeaderInteger(env, h, kSlotWeightFlags, "weight flags", 0, 3);
+  auto vec = [&](int64_t bit, const char* property, const char* key, std::vector<double>& dst) -> const double* {
+    if ((flags & bit) == 0 || K <= 0) return nullptr;
+    Napi::Value v = desc.Get(property);
+    if (v.IsUndefined() || v.IsNull()) return nullptr;
     const double* p = static_cast<const double*>(
-        GetTypedArray(env, job, false, v, napi_float64_array, "Float64Array", K, arg));
+        GetTypedArray(env, job, false, v, napi_float64_array, "Float64Array", K, key));
     dst.assign(p, p + K);
     return dst.data();
   };
-  opt.objectiveWeights = vec("objectiveWeights", job.objectiveWeights);
-  opt.objectiveScale = vec("objectiveScale", job.objectiveScale);
+  opt.objectiveWeights = vec(1, "objectiveWeights", "options.objectiveWeights", job.objectiveWeights);
+  opt.objectiveScale = vec(2, "objectiveScale", "options.objectiveScale", job.objectiveScale);
 }
 
-void ParseLatents(Napi::Env env, Job& job, const Napi::Object& root, bool keepAlive) {
-  Napi::Object o = GetObject(env, root.Get("latents"), "latents");
-  int64_t dt = GetInteger(env, o, "dtype", "latents.dtype", 0, 3);
+void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const Header& h, bool keepAlive) {
+  int64_t dt = HeaderInteger(env, h, kSlotLatentDtype, "latents.dtype", 0, 3);
   if (dt == static_cast<int64_t>(otca::DType::Float64)) {
     ThrowType(env, "float32, float16 or bfloat16", "latents dtype", "float64");
   }
   otca::Latents& lat = job.lat;
   lat.dtype = static_cast<otca::DType>(dt);
   constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
-  lat.N = GetInteger(env, o, "N", "latents N", 1, kMax);
-  lat.T = GetInteger(env, o, "T", "latents T", 1, kMax);
-  lat.D = GetInteger(env, o, "D", "latents D", 1, kMax);
-  bool stacked = o.Get("stacked").ToBoolean().Value();
+  lat.N = HeaderInteger(env, h, kSlotN, "latents N", 1, kMax);
+  lat.T = HeaderInteger(env, h, kSlotT, "latents T", 1, kMax);
+  lat.D = HeaderInteger(env, h, kSlotD, "latents D", 1, kMax);
+  bool stacked = h.number(kSlotStacked) != 0;
   napi_typedarray_type type =
       lat.dtype == otca::DType::Float32 ? napi_float32_array : napi_uint16_array;
   const char* typeName = lat.dtype == otca::DType::Float32 ? "Float32Array" : "Uint16Array";
   size_t esize = otca::dtype_size(lat.dtype);
 
-  Napi::Value sv = o.Get("states");
-  if (!sv.IsArray()) ThrowType(env, "Array", "latents.states", Describe(sv));
+  Napi::Value sv = desc.Get("states");
+  if (!sv.IsArray()) ThrowType(env, "Array", "states", Describe(sv));
   Napi::Array states = sv.As<Napi::Array>();
   int64_t nd = CheckedMul(lat.N, lat.D);
   int64_t per = CheckedMul(lat.T + 1, lat.D);
@@ -180,7 +200,7 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& root, bool keepAl
   job.latentBuffers.clear();
   if (stacked) {
     if (states.Length() != 1) {
-      ThrowRange(env, "1 buffer", "latents.states", std::to_string(states.Length()) + " buffers");
+      ThrowRange(env, "1 buffer", "states", std::to_string(states.Length()) + " buffers");
     }
     job.latentBuffers.push_back(
         GetBuffer(env, job, keepAlive, states.Get(0u), type, typeName, total, esize, "latents"));
@@ -190,43 +210,47 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& root, bool keepAl
       ThrowRange(env, "T+1 (" + std::to_string(lat.T + 1) + ") states", "latents",
                  std::to_string(states.Length()));
     }
+    job.latentBuffers.reserve(static_cast<size_t>(lat.T + 1));
     for (int64_t j = 0; j <= lat.T; ++j) {
-      std::string arg = "latents[" + std::to_string(j) + "]";
       job.latentBuffers.push_back(GetBuffer(env, job, keepAlive,
                                             states.Get(static_cast<uint32_t>(j)), type, typeName,
-                                            nd, esize, arg));
+                                            nd, esize, ArgName("latents", j)));
     }
     lat.sampleStride = lat.D;
   }
   lat.states = nullptr;  // set in Run(), where the state pointers are known
 }
 
-void ParseRewards(Napi::Env env, Job& job, const Napi::Object& root, bool keepAlive) {
-  Napi::Object o = GetObject(env, root.Get("rewards"), "rewards");
-  int64_t dt = GetInteger(env, o, "dtype", "rewards.dtype", 0, 1);
+void ParseRewards(Napi::Env env, Job& job, const Napi::Object& desc, const Header& h, bool keepAlive) {
+  int64_t dt = HeaderInteger(env, h, kSlotRewardDtype, "rewards.dtype", 0, 1);
   otca::Rewards& rew = job.rew;
   rew.dtype = static_cast<otca::DType>(dt);
   constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
-  rew.N = GetInteger(env, o, "N", "rewards N", 1, kMax);
-  rew.K = GetInteger(env, o, "K", "rewards K", 1, kMax);
+  rew.N = HeaderInteger(env, h, kSlotRewardN, "rewards N", 1, kMax);
+  rew.K = HeaderInteger(env, h, kSlotK, "rewards K", 1, kMax);
   int64_t nk = CheckedMul(rew.N, rew.K);
   if (nk < 0 || CheckedMul(nk, 8) < 0) {
     ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
   }
   bool f64 = rew.dtype == otca::DType::Float64;
-  job.rewards = GetBuffer(env, job, keepAlive, o.Get("data"),
+  job.rewards = GetBuffer(env, job, keepAlive, desc.Get("rewards"),
                           f64 ? napi_float64_array : napi_float32_array,
                           f64 ? "Float64Array" : "Float32Array", nk, f64 ? 8 : 4, "rewards");
   rew.data = nullptr;  // set in Run()
 }
 
-void GetOutput(Napi::Env env, Job& job, bool keepAlive, const Napi::Object& outs, const char* name,
+// Output `index` (OutputIndex order = lib/native.ts OUTPUT_SLOTS) where the header's mask has it.
+void GetOutput(Napi::Env env, Job& job, bool keepAlive, const Napi::Array& outs, int64_t mask,
                int64_t length, OutputIndex index) {
-  Napi::Value v = outs.Get(name);
+  if ((mask & (int64_t(1) << index)) == 0) return;
+  static const char* const kArgs[kOutputCount] = {
+      "outputs.similarity", "outputs.deltaS", "outputs.rawWeights", "outputs.stepWeights",
+      "outputs.trajectoryScore", "outputs.objectiveAdvantages", "outputs.exploration",
+      "outputs.lambda", "outputs.coefficients", "outputs.fused", "outputs.advantages"};
+  Napi::Value v = outs.Get(static_cast<uint32_t>(index));
   if (v.IsUndefined() || v.IsNull()) return;
-  std::string arg = std::string("outputs.") + name;
   job.outputs[index] =
-      GetBuffer(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, 4, arg);
+      GetBuffer(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, 4, kArgs[index]);
 }
 
 // Leases a stream of `device` from a small process-wide pool (stream creation costs more than a
@@ -310,23 +334,29 @@ std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind
   Napi::Object desc = GetObject(env, descValue, "job");
   auto job = std::make_unique<Job>();
   job->kind = kind;
-  job->device = static_cast<int>(GetInteger(env, desc, "device", "device", -1, 1023));
+  Header h;
+  {
+    Napi::Value hv = desc.Get("header");
+    h.v = static_cast<const double*>(
+        GetTypedArray(env, *job, false, hv, napi_float64_array, "Float64Array", kSlotCount, "header"));
+  }
+  job->device = static_cast<int>(HeaderInteger(env, h, kSlotDevice, "device", -1, 1023));
 
   int64_t N = 0, T = 0, K = 0;
   if (kind != JobKind::Objective) {
-    ParseLatents(env, *job, desc, keepAlive);
+    ParseLatents(env, *job, desc, h, keepAlive);
     N = job->lat.N;
     T = job->lat.T;
   }
   if (kind != JobKind::Trajectory) {
-    ParseRewards(env, *job, desc, keepAlive);
+    ParseRewards(env, *job, desc, h, keepAlive);
     K = job->rew.K;
     if (kind == JobKind::Advantages && job->rew.N != N) {
       ThrowRange(env, "N (" + std::to_string(N) + ") rows as in latents", "rewards",
                  std::to_string(job->rew.N));
     }
     N = job->rew.N;
-    job->groupSize = GetInteger(env, desc, "groupSize", "groupSize", 1, N);
+    job->groupSize = HeaderInteger(env, h, kSlotGroupSize, "groupSize", 1, N);
     if (N % job->groupSize != 0) {
       ThrowRange(env, "N (" + std::to_string(N) + ") divisible by groupSize", "groupSize",
                  std::to_string(job->groupSize));
@@ -336,27 +366,30 @@ std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind
                                        napi_float32_array, "Float32Array", N, 4, "trajectoryScore");
     }
   }
-  ParseOptions(env, *job, GetObject(env, desc.Get("options"), "options"), K);
+  ParseOptions(env, *job, desc, h, K);
   TranslateErrors(env, [&] { otca::check_options(job->opt, K > 0 ? K : 1); });
 
-  Napi::Object outs = GetObject(env, desc.Get("outputs"), "outputs");
+  const int64_t mask = HeaderInteger(env, h, kSlotOutputMask, "outputMask", 0, (int64_t(1) << kOutputCount) - 1);
+  Napi::Value ov = desc.Get("outputs");
+  if (!ov.IsArray()) ThrowType(env, "Array", "outputs", Describe(ov));
+  Napi::Array outs = ov.As<Napi::Array>();
   bool keep = keepAlive;
   if (kind != JobKind::Objective) {
-    GetOutput(env, *job, keep, outs, "similarity", CheckedMul(N, T + 1), kSimilarity);
-    GetOutput(env, *job, keep, outs, "deltaS", CheckedMul(N, T), kDeltaS);
-    GetOutput(env, *job, keep, outs, "rawWeights", CheckedMul(N, T), kRawWeights);
-    GetOutput(env, *job, keep, outs, "stepWeights", CheckedMul(N, T), kStepWeights);
-    GetOutput(env, *job, keep, outs, "trajectoryScore", N, kTrajectoryScore);
+    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T + 1), kSimilarity);
+    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T), kDeltaS);
+    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T), kRawWeights);
+    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T), kStepWeights);
+    GetOutput(env, *job, keep, outs, mask, N, kTrajectoryScore);
   }
   if (kind != JobKind::Trajectory) {
-    GetOutput(env, *job, keep, outs, "objectiveAdvantages", CheckedMul(N, K), kObjectiveAdvantages);
-    GetOutput(env, *job, keep, outs, "exploration", N, kExploration);
-    GetOutput(env, *job, keep, outs, "lambda", N, kLambda);
-    GetOutput(env, *job, keep, outs, "coefficients", CheckedMul(N, K), kCoefficients);
-    GetOutput(env, *job, keep, outs, "fused", N, kFused);
+    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, K), kObjectiveAdvantages);
+    GetOutput(env, *job, keep, outs, mask, N, kExploration);
+    GetOutput(env, *job, keep, outs, mask, N, kLambda);
+    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, K), kCoefficients);
+    GetOutput(env, *job, keep, outs, mask, N, kFused);
   }
   if (kind == JobKind::Advantages) {
-    GetOutput(env, *job, keep, outs, "advantages", CheckedMul(N, T), kAdvantages);
+    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T), kAdvantages);
   }
   return job;
 }

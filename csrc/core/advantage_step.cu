@@ -48,14 +48,19 @@ __device__ bool last_to_arrive(unsigned int* counter, unsigned int total) {
   return last;
 }
 
-// 3 blocks per SM: the streaming loop needs ~110-140 registers, the finishing code more; a cap of
-// 128 (4 blocks) spills.
-template <class Raw>
-__global__ void __launch_bounds__(kThreads, 3) advantage_step(const __grid_constant__ StepArgs a) {
-  __shared__ float red[kWarps * kStateBatch * 2];
+// Launch bounds from the variant: the register cap is 65536 / (threads * minBlocks), chosen per
+// variant so that ptxas neither spills nor needs a stack frame (scripts/cuda-static-checks.sh).
+template <int V>
+constexpr int min_blocks() { return kVariants[V].minBlocks; }
+
+template <class Raw, int V>
+__global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
+    advantage_step(const __grid_constant__ StepArgs a) {
+  __shared__ PartialsSmem sm;
   const int64_t i = static_cast<int64_t>(blockIdx.x) / a.chunks;
   const int64_t c = static_cast<int64_t>(blockIdx.x) - i * a.chunks;
-  cosine_partials<Raw>(a, i, c, red);
+  cosine_partials<Raw, V>(a, i, c, sm);
+  if (a.streamOnly) return;  // testing: the streaming part alone (no counters touched)
   if (!last_to_arrive(a.sampleCount + i, static_cast<unsigned int>(a.chunks))) return;
   finish_sample_block(a, i);
   if (a.mode == kTrajectory) {
@@ -101,13 +106,40 @@ namespace launch {
 
 using detail::StepArgs;
 
-cudaError_t advantage_step(const StepArgs& a, int dtype, cudaStream_t stream) {
+namespace {
+template <int V>
+void launch_variant(const StepArgs& a, int dtype, cudaStream_t stream) {
   const unsigned int blocks = static_cast<unsigned int>(a.N * a.chunks);
+  constexpr int threads = detail::kVariants[V].threads;
   switch (dtype) {
-    case 0: detail::advantage_step<float><<<blocks, detail::kThreads, 0, stream>>>(a); break;
-    case 2: detail::advantage_step<detail::F16><<<blocks, detail::kThreads, 0, stream>>>(a); break;
-    default: detail::advantage_step<detail::Bf16><<<blocks, detail::kThreads, 0, stream>>>(a); break;
+    case 0: detail::advantage_step<float, V><<<blocks, threads, 0, stream>>>(a); break;
+    case 2: detail::advantage_step<detail::F16, V><<<blocks, threads, 0, stream>>>(a); break;
+    default: detail::advantage_step<detail::Bf16, V><<<blocks, threads, 0, stream>>>(a); break;
   }
+}
+}  // namespace
+
+bool variant_built(int variant) {
+#ifdef OTCA_GPU_ALL_VARIANTS
+  return variant >= 0 && variant < detail::kVariantCount;
+#else
+  return variant == detail::kDefaultVariant;
+#endif
+}
+
+cudaError_t advantage_step(const StepArgs& a, int dtype, int variant, cudaStream_t stream) {
+#ifdef OTCA_GPU_ALL_VARIANTS
+  static_assert(detail::kVariantCount == 4, "list every variant below");
+  switch (variant) {
+    case 0: launch_variant<0>(a, dtype, stream); break;
+    case 1: launch_variant<1>(a, dtype, stream); break;
+    case 2: launch_variant<2>(a, dtype, stream); break;
+    default: launch_variant<3>(a, dtype, stream); break;
+  }
+#else
+  (void)variant;
+  launch_variant<detail::kDefaultVariant>(a, dtype, stream);
+#endif
   return cudaGetLastError();
 }
 
@@ -128,7 +160,7 @@ cudaError_t first_non_finite(const StepArgs& a, int dtype, int64_t i, unsigned l
 
 cudaError_t kernel_image_check() {
   cudaFuncAttributes attr;
-  return cudaFuncGetAttributes(&attr, detail::advantage_step<detail::Bf16>);
+  return cudaFuncGetAttributes(&attr, detail::advantage_step<detail::Bf16, detail::kDefaultVariant>);
 }
 
 }  // namespace launch

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -111,53 +112,110 @@ struct LoadF16C : LoadF16 {  // VCVTPH2PS: 8 conversions per instruction
 };
 #endif
 
-// Sums one sub-block of n <= kBlockElems elements of x against z_T (already float32): lane l
-// takes elements l, l + kLanes, ...; the lane totals are added in float64, in lane order, into
-// the chunk accumulators.
-template <class Load>
-OTCA_ALWAYS_INLINE void block_dot_sq(const typename Load::Elem* x, const float* zT, int64_t n,
-                                     double& dot, double& sq) {
-  float dotLane[kLanes] = {};
-  float sqLane[kLanes] = {};
-  int64_t k = 0;
+// Sums one group of kGroupElems elements of x against z_T (already float32) into the float64
+// accumulators. Lane l (0..kLanes-1) takes the kRun elements l, l + kLanes, ...: its float32
+// products are summed in element order (a run of kRun terms), then the kLanes/8 partial vectors
+// of eight lanes are added pairwise in float32 ((v0 + v1) + (v2 + v3)), so every float32 total
+// covers at most kGroupElems = 64 elements. Each of the eight float32 totals is then added, in
+// float64, into accumulator lane l % 8; the caller adds the eight accumulator lanes in lane order.
+// Every path (AVX2, portable vectors, plain scalar) does these same operations in this order.
 #ifdef OTCA_VECTOR_LANES
-  static_assert(kLanes == 16, "the vector form below holds 16 lanes");
-  F32x8 dotLo = {}, dotHi = {}, sqLo = {}, sqHi = {};
-  for (; k + kLanes <= n; k += kLanes) {
-    F32x8 xLo, xHi, yLo, yHi;
-    Load::eight(x + k, xLo);
-    Load::eight(x + k + 8, xHi);
-    LoadF32::eight(zT + k, yLo);
-    LoadF32::eight(zT + k + 8, yHi);
-    dotLo += xLo * yLo;
-    dotHi += xHi * yHi;
-    sqLo += xLo * xLo;
-    sqHi += xHi * xHi;
+typedef float F32x4 __attribute__((vector_size(16)));
+typedef double F64x4 __attribute__((vector_size(32)));
+struct F64x8 {  // two halves: a 64-byte vector type spills through the stack without AVX-512
+  F64x4 lo, hi;
+};
+
+OTCA_ALWAYS_INLINE void add_to(F64x8& acc, const F32x8& v) {
+  F32x4 lo, hi;
+  std::memcpy(&lo, &v, sizeof lo);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+  acc.lo += __builtin_convertvector(lo, F64x4);
+  acc.hi += __builtin_convertvector(hi, F64x4);
+}
+
+template <class Load>
+OTCA_ALWAYS_INLINE void group_dot_sq(const typename Load::Elem* x, const float* zT, F64x8& dot, F64x8& sq) {
+  static_assert(kLanes == 32 && kRun == 2, "the vector form below holds 4 x 8 lanes, 2 terms each");
+  F32x8 d[4], s[4];
+  for (int q = 0; q < 4; ++q) {
+    F32x8 v, y;
+    Load::eight(x + 8 * q, v);
+    LoadF32::eight(zT + 8 * q, y);
+    d[q] = v * y;
+    s[q] = v * v;
   }
-  std::memcpy(dotLane, &dotLo, sizeof dotLo);
-  std::memcpy(dotLane + 8, &dotHi, sizeof dotHi);
-  std::memcpy(sqLane, &sqLo, sizeof sqLo);
-  std::memcpy(sqLane + 8, &sqHi, sizeof sqHi);
-#endif
-  for (; k + kLanes <= n; k += kLanes) {  // compilers without vector extensions
-    for (int l = 0; l < kLanes; ++l) {
-      const float v = Load::one(x + k + l);
-      dotLane[l] += v * zT[k + l];
-      sqLane[l] += v * v;
+  for (int q = 0; q < 4; ++q) {
+    F32x8 v, y;
+    Load::eight(x + kLanes + 8 * q, v);
+    LoadF32::eight(zT + kLanes + 8 * q, y);
+    d[q] += v * y;
+    s[q] += v * v;
+  }
+  add_to(dot, (d[0] + d[1]) + (d[2] + d[3]));
+  add_to(sq, (s[0] + s[1]) + (s[2] + s[3]));
+}
+
+OTCA_ALWAYS_INLINE double lane_sum(const F64x8& v) {
+  double total = 0.0;
+  for (int l = 0; l < 4; ++l) total += v.lo[l];
+  for (int l = 0; l < 4; ++l) total += v.hi[l];
+  return total;
+}
+#else
+struct F64x8 {
+  double v[8] = {};
+};
+
+template <class Load>
+inline void group_dot_sq(const typename Load::Elem* x, const float* zT, F64x8& dot, F64x8& sq) {
+  static_assert(kLanes == 32 && kRun == 2, "the form below holds 4 x 8 lanes, 2 terms each");
+  float d[4][8], s[4][8];
+  for (int q = 0; q < 4; ++q) {
+    for (int l = 0; l < 8; ++l) {
+      const float v = Load::one(x + 8 * q + l);
+      d[q][l] = v * zT[8 * q + l];
+      s[q][l] = v * v;
     }
   }
-  for (int l = 0; k + l < n; ++l) {
-    const float v = Load::one(x + k + l);
-    dotLane[l] += v * zT[k + l];
-    sqLane[l] += v * v;
+  for (int q = 0; q < 4; ++q) {
+    for (int l = 0; l < 8; ++l) {
+      const float v = Load::one(x + kLanes + 8 * q + l);
+      d[q][l] += v * zT[kLanes + 8 * q + l];
+      s[q][l] += v * v;
+    }
   }
-  double blockDot = 0.0, blockSq = 0.0;
-  for (int l = 0; l < kLanes; ++l) {
-    blockDot += dotLane[l];
-    blockSq += sqLane[l];
+  for (int l = 0; l < 8; ++l) {
+    dot.v[l] += double((d[0][l] + d[1][l]) + (d[2][l] + d[3][l]));
+    sq.v[l] += double((s[0][l] + s[1][l]) + (s[2][l] + s[3][l]));
   }
-  dot += blockDot;
-  sq += blockSq;
+}
+
+inline double lane_sum(const F64x8& a) {
+  double total = 0.0;
+  for (int l = 0; l < 8; ++l) total += a.v[l];
+  return total;
+}
+#endif
+
+// <x, z_T> and |x|^2 over n elements: whole groups in place, the last n % kGroupElems elements
+// through a zero-padded copy (x * 0 adds exactly nothing), so the tail takes the same path.
+template <class Load>
+OTCA_ALWAYS_INLINE void run_dot_sq(const typename Load::Elem* x, const float* zT, int64_t n, double& dot,
+                                   double& sq) {
+  F64x8 dotAcc{}, sqAcc{};
+  int64_t k = 0;
+  for (; k + kGroupElems <= n; k += kGroupElems) group_dot_sq<Load>(x + k, zT + k, dotAcc, sqAcc);
+  if (k < n) {
+    float xs[kGroupElems] = {}, ys[kGroupElems] = {};
+    for (int64_t m = 0; k + m < n; ++m) {
+      xs[m] = Load::one(x + k + m);
+      ys[m] = zT[k + m];
+    }
+    group_dot_sq<LoadF32>(xs, ys, dotAcc, sqAcc);
+  }
+  dot = lane_sum(dotAcc);
+  sq = lane_sum(sqAcc);
 }
 
 struct Item {
@@ -178,13 +236,9 @@ OTCA_ALWAYS_INLINE void item_partials(const Item& it) {
   const int64_t offset = it.sample * lat.sampleStride + begin;
   const float* zT = Load::chunk(static_cast<const Elem*>(lat.states[lat.T]) + offset, n, it.zTBuffer);
   for (int64_t j = 0; j <= lat.T; ++j) {
-    const Elem* x = static_cast<const Elem*>(lat.states[j]) + offset;
-    double dot = 0.0, sq = 0.0;
-    for (int64_t b = 0; b < n; b += kBlockElems) {
-      const int64_t m = std::min(kBlockElems, n - b);
-      if (j == lat.T) block_dot_sq<LoadF32>(zT + b, zT + b, m, dot, sq);  // z_T: reuse the chunk
-      else block_dot_sq<Load>(x + b, zT + b, m, dot, sq);
-    }
+    double dot, sq;
+    if (j == lat.T) run_dot_sq<LoadF32>(zT, zT, n, dot, sq);  // z_T: reuse the converted chunk
+    else run_dot_sq<Load>(static_cast<const Elem*>(lat.states[j]) + offset, zT, n, dot, sq);
     it.dot[j] = dot;
     it.sq[j] = sq;
   }
@@ -270,8 +324,10 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
   std::vector<double> sqPartials(static_cast<size_t>(items * states));
   const int slots =
       static_cast<int>(std::min<int64_t>(std::min(std::max(threads, 1), pool::kMaxThreads), items));
-  const int64_t scratchPerSlot = kChunkElems;
-  std::vector<float> scratch(static_cast<size_t>(slots * scratchPerSlot));
+  // z_T's chunk as float32, for the 16-bit dtypes only (float32 is read in place); not
+  // zero-filled, and no larger than D: a small call must not pay for 64 KiB per slot
+  const int64_t scratchPerSlot = lat.dtype == DType::Float32 ? 0 : std::min(kChunkElems, lat.D);
+  std::unique_ptr<float[]> scratch(scratchPerSlot > 0 ? new float[static_cast<size_t>(slots * scratchPerSlot)] : nullptr);
 
   pool::parallel_for(items, slots, [&](int64_t item, int slot) {
     Item it;
@@ -280,7 +336,7 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
     it.chunk = item % chunks;
     it.dot = dotPartials.data() + item * states;
     it.sq = sqPartials.data() + item * states;
-    it.zTBuffer = scratch.data() + slot * scratchPerSlot;
+    it.zTBuffer = scratch.get() + slot * scratchPerSlot;
     itemFn(it);
   });
 

@@ -13,12 +13,17 @@ namespace cpu {
 // for bit the same for any number of threads:
 // - a work item is (sample i, chunk c), chunk c = elements [c*kChunkElems, (c+1)*kChunkElems) of D;
 //   it reads z[i,T]'s chunk once into float32, then streams every state's chunk once;
-// - inside a chunk, float32 products are summed over kLanes lanes per sub-block of kBlockElems
-//   elements (32 terms per lane), and each sub-block's total is added into a float64 accumulator;
+// - inside a chunk, each state's elements go in groups of kGroupElems = kLanes * kRun: lane l
+//   sums its kRun float32 products, four 8-lane vectors are added pairwise in float32, and the
+//   resulting eight float32 totals (each covering <= 64 elements) are added into eight float64
+//   accumulators, summed in lane order at the end of the chunk. Float32 rounding thus only
+//   touches runs of <= 64 elements: sums are accurate to ~1e-9 relative at D = 1e6, not 1e-7;
 // - the chunk totals of a (sample, state) are added in float64 in chunk order.
 constexpr int64_t kChunkElems = 16384;  // 64 KiB of float32: the z_T chunk stays in L2
-constexpr int64_t kBlockElems = 512;    // short float32 runs: relative error ~1e-7 per block
-constexpr int kLanes = 16;              // independent accumulators: 4 SSE or 2 AVX registers
+constexpr int kLanes = 32;              // independent float32 accumulators: 4 AVX registers
+constexpr int kRun = 2;                 // float32 products per lane before the float64 step
+constexpr int64_t kGroupElems = int64_t(kLanes) * kRun;  // elements per float64 step
+static_assert(kGroupElems <= 64 && kChunkElems % kGroupElems == 0, "short float32 runs only");
 
 // Which instruction set the element loops use. Auto takes AVX2+FMA+F16C where the CPU has them
 // (results then differ from Portable in the last bits, never between thread counts).

@@ -1,5 +1,6 @@
 // Stage 2 on the device, run by the last block of sample i to finish its chunks: the chunk
-// partials added in chunk order (float64), then S, dS, wbar, w and q.
+// partials added in float64 (a fixed tree that depends only on the chunk count), then S, dS,
+// wbar, w and q.
 //
 // math::finish_sample is one serial loop; run by one thread it costs ~2(T+1) float64 divisions
 // and square roots in a row (~10 us for T=16 on an H100). This runs the same per-step functions of
@@ -12,6 +13,7 @@
 #include <cstdint>
 
 #include "otca_math.h"
+#include "cosine_partials.cuh"  // warp_sum_d
 #include "step_args.cuh"
 
 namespace otca {
@@ -26,12 +28,29 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   double* prod = a.prod + i * T;
   __shared__ double sumU;
 
-  for (int64_t s = threadIdx.x; s < 2 * (T + 1); s += blockDim.x) {
-    const double* part = a.part + (i * (T + 1) + s / 2) * C * 2 + (s & 1);
-    double acc = 0.0;
-#pragma unroll 8
-    for (int64_t c = 0; c < C; ++c) acc += __ldcg(part + 2 * c);  // written by other blocks: skip L1
-    sums[s] = acc;
+  // The 2(T+1) sums of C chunk partials, a warp per sum (four sums per warp at a time, so that
+  // every lane has up to four independent L2 loads in flight): lane l adds chunks l, l+32, ... in
+  // order, then the lanes by the fixed shuffle tree. The order depends only on C: deterministic.
+  {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nWarps = blockDim.x >> 5;
+    const int64_t nSums = 2 * (T + 1);
+    for (int64_t s0 = warp; s0 < nSums; s0 += 4 * nWarps) {  // warp-uniform trip count
+      double acc[4] = {0.0, 0.0, 0.0, 0.0};
+      for (int64_t c = lane; c < C; c += 32) {
+#pragma unroll
+        for (int u = 0; u < 4; ++u) {
+          const int64_t s = s0 + u * nWarps;
+          if (s < nSums)  // written by other blocks: skip L1
+            acc[u] += __ldcg(a.part + (i * (T + 1) + s / 2) * C * 2 + (s & 1) + 2 * c);
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < 4; ++u) {
+        const double v = warp_sum_d(acc[u]);
+        const int64_t s = s0 + u * nWarps;
+        if (lane == 0 && s < nSums) sums[s] = v;
+      }
+    }
   }
   __syncthreads();
   const double sqT = sums[2 * T + 1];

@@ -11,7 +11,10 @@ namespace otca {
 namespace gpu {
 namespace launch {
 // dtype: 0 float32, 2 float16, 3 bfloat16 (otca::DType values). Return the launch error.
-cudaError_t advantage_step(const detail::StepArgs& a, int dtype, cudaStream_t stream);
+// variant: an index into detail::kVariants; a.chunks must have been computed with
+// detail::chunk_elems(variant, element size). Only variant_built() variants launch.
+cudaError_t advantage_step(const detail::StepArgs& a, int dtype, int variant, cudaStream_t stream);
+bool variant_built(int variant);
 cudaError_t objective_step(const detail::StepArgs& a, cudaStream_t stream);
 cudaError_t first_non_finite(const detail::StepArgs& a, int dtype, int64_t i,
                              unsigned long long* first, cudaStream_t stream);

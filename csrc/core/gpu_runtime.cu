@@ -3,11 +3,13 @@
 // non-finite flags into the CPU backend's RangeErrors.
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gpu_launch.cuh"
@@ -250,16 +252,25 @@ struct Call {
   StepArgs a{};
 };
 
+thread_local int testVariant = -1;   // testing::set_variant; -1: detail::kDefaultVariant
+thread_local bool testStreamOnly = false;
+thread_local int testSyncMode = -1;  // testing::set_sync_mode; -1: kDefaultSyncMode
+
+int current_variant() { return testVariant >= 0 ? testVariant : detail::kDefaultVariant; }
+
 void fill_latents(Call& call, const Latents& lat) {
   StepArgs& a = call.a;
+  const int64_t chunk = detail::chunk_elems(current_variant(), static_cast<int>(dtype_size(lat.dtype)));
   a.N = lat.N;
   a.T = lat.T;
   a.D = lat.D;
   a.stride = lat.sampleStride;
-  a.chunks = (lat.D + detail::kChunk - 1) / detail::kChunk;
+  a.chunks = (lat.D + chunk - 1) / chunk;
   const int64_t blocks = lat.N * a.chunks;
   if (blocks > 0x7fffffffLL || a.chunks > 0xffffffffLL)
-    range_error("at most 2^31-1 blocks of 2048 elements", "latents", std::to_string(blocks) + " blocks");
+    range_error("at most 2^31-1 blocks of " + std::to_string(chunk) + " elements", "latents",
+                std::to_string(blocks) + " blocks");
+  a.streamOnly = testStreamOnly ? 1 : 0;
   for (int64_t j = 0; j <= lat.T && j < detail::kInlineStates; ++j) a.states[j] = lat.states[j];
 }
 
@@ -346,6 +357,32 @@ float element_value(DType dt, const void* p, int device, cudaStream_t stream) {
 
 thread_local cudaEvent_t timingStart = nullptr, timingStop = nullptr;
 
+// How a call waits for its launch. 0: cudaStreamSynchronize. 1: spin on the pinned mailbox that
+// the last block writes as its final act (after a system-scope fence; every output and counter
+// is written by then), checking cudaStreamQuery every 256 polls so that a failed launch ends the
+// wait with its error. The kernel's last block may still be exiting on return: later work on the
+// same stream is ordered after it, and all of its memory effects are already visible.
+// 2: spin as 1, then cudaStreamSynchronize (the stream idle on return).
+constexpr int kDefaultSyncMode = 1;
+
+void wait_for(Call& call, Workspace* w) {
+  const int mode = testSyncMode >= 0 ? testSyncMode : kDefaultSyncMode;
+  if (mode != 0) {
+    const volatile unsigned long long* finished = &w->mailbox->finished;
+    for (unsigned polls = 1; *finished != 1ull; ++polls) {
+      if ((polls & 255u) == 0) {
+        const cudaError_t q = cudaStreamQuery(call.stream);
+        if (q == cudaSuccess) break;  // done (the mailbox is read again by the caller)
+        if (q != cudaErrorNotReady) check(q, "running the advantage kernel", call.device);
+        if (polls > (1u << 20)) std::this_thread::yield();  // long queues ahead: stop hogging a core
+      }
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);  // the flags are read after `finished`
+    if (mode == 1) return;
+  }
+  check(cudaStreamSynchronize(call.stream), "running the advantage kernel", call.device);
+}
+
 // Launch, wait, and turn the flags into errors (rewards first, as the CPU backend checks them
 // before any work; then latents, then trajectory scores).
 void run(Call& call, const Latents* lat, const Rewards* rew) {
@@ -354,11 +391,17 @@ void run(Call& call, const Latents* lat, const Rewards* rew) {
   *static_cast<volatile unsigned long long*>(&w->mailbox->finished) = 0ull;
   const int dt = lat ? dtype_code(lat->dtype) : 0;
   if (timingStart) check(cudaEventRecord(timingStart, call.stream), "recording a timing event", call.device);
-  const cudaError_t launched = a.mode == detail::kObjective ? launch::objective_step(a, call.stream)
-                                                            : launch::advantage_step(a, dt, call.stream);
+  const cudaError_t launched = a.mode == detail::kObjective
+                                   ? launch::objective_step(a, call.stream)
+                                   : launch::advantage_step(a, dt, current_variant(), call.stream);
   check(launched, "launching the advantage kernel", call.device);
   if (timingStop) check(cudaEventRecord(timingStop, call.stream), "recording a timing event", call.device);
-  check(cudaStreamSynchronize(call.stream), "running the advantage kernel", call.device);
+  if (a.streamOnly) {  // testing: no counters touched, nothing published
+    check(cudaStreamSynchronize(call.stream), "running the advantage kernel", call.device);
+    call.lease.healthy = true;
+    return;
+  }
+  wait_for(call, w);
   const volatile Mailbox* m = w->mailbox;
   if (m->finished != 1ull)
     throw DeviceError("cudaErrorUnknown while running the advantage kernel on " + device_name(call.device) +
@@ -622,6 +665,22 @@ void set_timing_events(void* start, void* stop) {
   timingStart = static_cast<cudaEvent_t>(start);
   timingStop = static_cast<cudaEvent_t>(stop);
 }
+bool set_variant(int variant) {
+  if (variant < 0) { testVariant = -1; return true; }
+  if (!launch::variant_built(variant)) return false;
+  testVariant = variant;
+  return true;
+}
+int variant_count() { return detail::kVariantCount; }
+int default_variant() { return detail::kDefaultVariant; }
+void variant_shape(int variant, int* threads, int* packs, int* round) {
+  *threads = detail::kVariants[variant].threads;
+  *packs = detail::kVariants[variant].packs;
+  *round = detail::kVariants[variant].round;
+}
+void set_stream_only(bool on) { testStreamOnly = on; }
+void set_sync_mode(int mode) { testSyncMode = mode; }
+int default_sync_mode() { return kDefaultSyncMode; }
 }  // namespace testing
 
 }  // namespace gpu

@@ -10,16 +10,40 @@ namespace otca {
 namespace gpu {
 namespace detail {
 
-// H100: 132 SMs, ~3 TB/s, ~0.8 us DRAM latency -> ~2.5 MB must be in flight. A block of 128 threads
-// owns a chunk of 2048 elements of one sample (16 per thread = four or two 16-byte loads per
-// state) and keeps 8 16-byte loads in flight per thread; at <= 168 registers (launch bounds 3
-// blocks/SM, no spills) that is 48 KB in flight per SM, 6 MB per chip. FLUX-512 (N=12, D=65536)
-// gives 384 blocks: one wave on 132 SMs x 3; small blocks keep the last-wave imbalance small.
-constexpr int kThreads = 128;
-constexpr int kWarps = kThreads / 32;
-constexpr int kElemsPerThread = 16;
-constexpr int64_t kChunk = kThreads * kElemsPerThread;  // elements of D per block
-constexpr int kLoadsInFlight = 8;                        // 16-byte loads per thread per round
+// H100: 132 SMs, ~3 TB/s, ~0.8-1.5 us loaded DRAM latency -> several MB must be in flight.
+// A block owns a chunk of one sample: every thread holds a fixed number of BYTES of every state
+// (kPacks 16-byte packs: the same bytes per block for float32 and 16-bit latents, so bf16 blocks
+// are not half-empty), z_T's packs stay in registers as raw bits, and the next round of kRound
+// states is loaded while the current one is reduced (two rounds of kRound*kPacks 16-byte loads in
+// flight per thread). The streaming shape is a compile-time Variant; the addon builds only
+// kDefaultVariant, the native harness (-DOTCA_GPU_ALL_VARIANTS) builds all of them and times each.
+struct Variant {
+  int threads;    // per block
+  int packs;      // 16-byte packs per thread per state
+  int round;      // states loaded together (the next round is prefetched while this one is summed)
+  int minBlocks;  // launch bounds: blocks per SM (register cap 65536 / (threads * minBlocks))
+};
+constexpr Variant kVariants[] = {
+    {128, 2, 4, 4},  // 0: 32 B/thread/state, 4 KB per block-state; chunk 1024 f32 / 2048 bf16;
+                     //    8-16 loads (128-256 B) in flight per thread, 4 blocks/SM (128 regs)
+    {256, 2, 4, 2},  // 1: as 0 with 256 threads: 8 KB per block-state, chunk 2048 f32 / 4096 bf16
+    {128, 4, 2, 3},  // 2: 64 B/thread/state, 8 KB per block-state, chunk 2048 f32 / 4096 bf16,
+                     //    3 blocks/SM (168 regs)
+    {256, 4, 1, 2},  // 3: 64 B/thread/state, one state per round (+1 prefetched), 16 KB per
+                     //    block-state, chunk 4096 f32 / 8192 bf16, 2 blocks/SM (128 regs)
+};
+constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
+// THE ONE CONSTANT TO SWITCH after a timing run (the addon compiles only this variant).
+constexpr int kDefaultVariant = 0;
+
+// Elements of D per block for a variant and an element size in bytes (host side; the kernels
+// use the same product of their template constants: threads * packs * 16 / elemBytes).
+constexpr int64_t chunk_elems(int variant, int elemBytes) {
+  return static_cast<int64_t>(kVariants[variant].threads) * kVariants[variant].packs * (16 / elemBytes);
+}
+
+constexpr int kThreads = 128;       // the objective-only kernel's block
+constexpr int kMaxWarps = 8;        // 256 threads at most
 constexpr int kStateBatch = 64;     // states whose warp sums share one shared-memory round
 constexpr int kInlineStates = 64;   // state pointers passed by value; more go through statesDev
 constexpr int kInlineObjectives = 16;
@@ -53,6 +77,7 @@ struct StepArgs {
   const void* rewards = nullptr;
   int rewardsF64 = 0;
   int mode = kBoth;
+  int streamOnly = 0;  // testing: stop after the chunk partials (times the streaming part alone)
   const float* qIn = nullptr;  // objective-only: the caller's trajectory scores
   math::Params p;
   double weights[kInlineObjectives];  // objectiveWeights (all 1 when none), K <= kInlineObjectives

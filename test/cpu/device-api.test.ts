@@ -13,7 +13,7 @@ import {
   Tensor,
   trajectoryCredit,
 } from '../../lib/index.js';
-import { native } from '../../lib/native.js';
+import { JOB_HEADER, native, OUTPUT_SLOTS } from '../../lib/native.js';
 
 const N = 4, T = 2, D = 8, K = 2;
 const latents = () => Tensor.from(Float32Array.from({ length: N * (T + 1) * D }, (_, k) => Math.sin(k + 1)), [N, T + 1, D]);
@@ -225,13 +225,9 @@ describe('native device handles', () => {
       expect(() => n.devicePointer(forged as never)).toThrow(TypeError);
     }
     expect(() => n.deviceCopy(new Float32Array(2) as never, new Float32Array(2) as never)).toThrow(/two host buffers/);
-    const job = {
-      device: -1,
-      latents: { dtype: 0, N, T, D, stacked: true, states: [{}] },
-      options: {},
-      outputs: {},
-    };
-    expect(() => n.trajectoryCredit(job as never)).toThrow(TypeError);
+    const header = new Float64Array(JOB_HEADER.length);
+    Object.assign(header, { [JOB_HEADER.device]: -1, [JOB_HEADER.N]: N, [JOB_HEADER.T]: T, [JOB_HEADER.D]: D, [JOB_HEADER.stacked]: 1 });
+    expect(() => n.trajectoryCredit({ header, states: [{}], outputs: [] } as never)).toThrow(TypeError);
   });
 
   it('a borrowed handle is tagged, reports its address, releases idempotently, and a CPU job refuses it', () => {
@@ -239,20 +235,25 @@ describe('native device handles', () => {
     // Borrowing touches no device: the address is never dereferenced here.
     const view = n.deviceBorrow(0, 0x10000n, N * (T + 1) * D * 4);
     expect(n.devicePointer(view)).toBe(0x10000n);
-    const job = {
-      device: -1,
-      latents: { dtype: 0, N, T, D, stacked: true, states: [view] },
-      options: { temporal: 0, weightScale: 0, objective: 0, stdScope: 0, explorationSignal: 0, minWeight: 0.5, stdCorrection: 1, advClip: 5, epsAdv: 1e-8, epsTcd: 1e-6, epsMoca: 1e-6, epsSolver: 1e-8, threads: 0 },
-      outputs: { deltaS: new Float32Array(N * T) },
+    // a phase-1 job (lib/native.ts NativeJob): the numbers in the header, the buffers beside it
+    const job = (device: number, states: unknown[]) => {
+      const header = new Float64Array(JOB_HEADER.length);
+      Object.assign(header, { [JOB_HEADER.device]: device, [JOB_HEADER.N]: N, [JOB_HEADER.T]: T, [JOB_HEADER.D]: D, [JOB_HEADER.stacked]: 1 });
+      Object.assign(header, { [JOB_HEADER.minWeight]: 0.5, [JOB_HEADER.stdCorrection]: 1, [JOB_HEADER.advClip]: 5, [JOB_HEADER.epsAdv]: 1e-8 });
+      Object.assign(header, { [JOB_HEADER.epsTcd]: 1e-6, [JOB_HEADER.epsMoca]: 1e-6, [JOB_HEADER.epsSolver]: 1e-8 });
+      header[JOB_HEADER.outputMask] = 1 << OUTPUT_SLOTS.deltaS;
+      const outputs: unknown[] = [];
+      outputs[OUTPUT_SLOTS.deltaS] = new Float32Array(N * T);
+      return { header, states, outputs: Array.from(outputs) } as never;
     };
-    expect(() => n.trajectoryCredit(job as never)).toThrow(/Expected a host buffer \(the CPU backend runs this call\) for latents but received a cuda:0 buffer/);
-    expect(() => n.trajectoryCredit({ ...job, device: 1 } as never)).toThrow(/Expected a buffer on cuda:1 .* for latents but received a cuda:0 buffer/);
+    expect(() => n.trajectoryCredit(job(-1, [view]))).toThrow(/Expected a host buffer \(the CPU backend runs this call\) for latents but received a cuda:0 buffer/);
+    expect(() => n.trajectoryCredit(job(1, [view]))).toThrow(/Expected a buffer on cuda:1 .* for latents but received a cuda:0 buffer/);
     const small = n.deviceBorrow(0, 0x10000n, 4);
-    expect(() => n.trajectoryCredit({ ...job, device: 0, latents: { ...job.latents, states: [small] } } as never)).toThrow(RangeError);
+    expect(() => n.trajectoryCredit(job(0, [small]))).toThrow(RangeError);
     n.deviceRelease(view);
     n.deviceRelease(view);
     expect(() => n.devicePointer(view)).toThrow(/disposed/);
-    expect(() => n.trajectoryCredit({ ...job, device: 0 } as never)).toThrow(/Expected a live \(not disposed\) device tensor for latents/);
+    expect(() => n.trajectoryCredit(job(0, [view]))).toThrow(/Expected a live \(not disposed\) device tensor for latents/);
     expect(() => n.deviceBorrow(0, 0n, 4)).toThrow(RangeError);
     expect(() => n.deviceBorrow(0, 2n ** 64n - 2n, 4)).toThrow(RangeError);
     expect(() => n.deviceBorrow(-1, 4096n, 4)).toThrow(RangeError);

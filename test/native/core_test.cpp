@@ -233,21 +233,27 @@ static void test_reduction_decodes_every_pattern() {
 }
 
 static void test_accuracy_large_d() {
-  // D = 1e6: sums within 1e-6 relative of the long-double sums of the same elements.
+  // D = 1e6 against the long-double sums of the same elements. The float32 products round (an
+  // error of u = 6e-8 relative per product, which no summation order removes), so the dot error is
+  // measured against sum |x y| (the condition of the sum), the squared norms against themselves.
+  // Float32 runs of <= 64 elements, then float64: ~2e-10 here (the former 16 x 32 runs: 1.4e-9).
   const TestLatents t = make_latents(DType::Float32, 2, 3, 1000000, 0, 1, 7);
   std::vector<long double> rd, rs, ra;
   reference_sums(t, rd, rs, ra);
   for (cpu::Isa isa : {cpu::Isa::Auto, cpu::Isa::Portable}) {
     std::vector<double> dot(8), sq(8);
     cpu::cosine_partials(t.view(), 2, dot.data(), sq.data(), isa);
-    double worst = 0;
+    double worstDot = 0, worstSq = 0, worstRel = 0;
     for (int k = 0; k < 8; ++k) {
-      worst = std::max(worst, double(std::fabs(dot[k] - rd[k]) / std::fabs(rd[k])));
-      worst = std::max(worst, double(std::fabs(sq[k] - rs[k]) / rs[k]));
+      worstDot = std::max(worstDot, double(std::fabs(dot[k] - rd[k]) / ra[k]));
+      worstSq = std::max(worstSq, double(std::fabs(sq[k] - rs[k]) / rs[k]));
+      worstRel = std::max(worstRel, double(std::fabs(dot[k] - rd[k]) / std::fabs(rd[k])));
     }
-    CHECK(worst < 1e-6, "D=1e6 worst relative error %.3g (isa %d)", worst, int(isa));
-    std::printf("D=1e6 float32 worst relative error of the sums: %.2e (%s)\n", worst,
-                isa == cpu::Isa::Auto ? "auto" : "portable");
+    CHECK(worstDot < 5e-10, "D=1e6 dot error %.3g of sum|xy| (isa %d)", worstDot, int(isa));
+    CHECK(worstSq < 5e-10, "D=1e6 squared-norm relative error %.3g (isa %d)", worstSq, int(isa));
+    CHECK(worstRel < 1e-6, "D=1e6 dot relative error %.3g (isa %d)", worstRel, int(isa));
+    std::printf("D=1e6 float32 sums, worst error: dot %.2e of sum|xy| (%.2e of |dot|), squared norm %.2e (%s)\n",
+                worstDot, worstRel, worstSq, isa == cpu::Isa::Auto ? "auto" : "portable");
   }
 }
 

@@ -2,6 +2,12 @@
 // then timing next to the device's copy and read bandwidth. One run, self-checking, < 2 minutes.
 //
 //   test/native/gpu_build.sh [arch]   then   build/native-gpu/gpu_core_test [--quick] [--no-large]
+//                                                                 [--no-timing] [--variant N]
+//
+// Every streaming variant (csrc/core/step_args.cuh kVariants, all compiled in by gpu_build.sh)
+// runs the parity suite, the 2^32 check and each timed size's float64 device-reference check, and
+// gets its own timing table: the whole call, trajectory only, and the streaming part alone; then
+// the best variant per workload. The host overhead is timed for each wait mode (sync mode 0/1/2).
 //
 // Parity: gpu::advantages against a float64 reference written here (double dot/sq, then the
 // otca_math.h functions in the CPU backend's order) and against cpu::advantages, for every dtype,
@@ -760,8 +766,10 @@ std::vector<Case> parity_cases() {
 
 int main(int argc, char** argv) {
   bool quick = false, large = true, timing = true;
+  int onlyVariant = -1;
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
+    if (a == "--variant" && k + 1 < argc) { onlyVariant = std::atoi(argv[++k]); continue; }
     if (a == "--quick") { quick = true; large = false; timing = false; }
     else if (a == "--no-large") large = false;
     else if (a == "--no-timing") timing = false;
@@ -788,17 +796,38 @@ int main(int argc, char** argv) {
   cudaStream_t stream = static_cast<cudaStream_t>(gpu::stream_create(0));
 
   // ---------------------------------------------------------------- parity
-  const std::vector<Case> cases = parity_cases();
-  uint64_t seed = 1;
-  for (const Case& c : cases) {
-    const int before = g_failures;
-    try {
-      parity(c, stream, seed++);
-    } catch (const std::exception& e) {
-      expect(false, c.name + ": threw " + e.what());
-    }
-    if (g_failures != before && !g_rows.empty() && g_rows.back().name == c.name) g_rows.back().ok = false;
+  // Every compiled streaming variant runs the whole parity suite, --quick too (so memcheck and
+  // racecheck see every variant); --variant N: that one only.
+  std::vector<int> variants;
+  for (int v = 0; v < gpu::testing::variant_count(); ++v)
+    if ((onlyVariant < 0 || v == onlyVariant) && gpu::testing::set_variant(v))
+      variants.push_back(v);
+  gpu::testing::set_variant(-1);
+  expect(!variants.empty(), "no streaming variant selected (--variant names one not compiled in?)");
+  std::printf("variants:");
+  for (int v : variants) {
+    int th, pk, rd;
+    gpu::testing::variant_shape(v, &th, &pk, &rd);
+    std::printf(" [%d] %d threads x %d packs x %d states/round%s;", v, th, pk, rd,
+                v == gpu::testing::default_variant() ? " (default)" : "");
   }
+  std::printf("\n");
+  const std::vector<Case> cases = parity_cases();
+  for (int v : variants) {
+    gpu::testing::set_variant(v);
+    uint64_t seed = 1;
+    for (Case c : cases) {
+      c.name = "v" + std::to_string(v) + " " + c.name;
+      const int before = g_failures;
+      try {
+        parity(c, stream, seed++);
+      } catch (const std::exception& e) {
+        expect(false, c.name + ": threw " + e.what());
+      }
+      if (g_failures != before && !g_rows.empty() && g_rows.back().name == c.name) g_rows.back().ok = false;
+    }
+  }
+  gpu::testing::set_variant(-1);
   try {
     errors(stream);
   } catch (const std::exception& e) {
@@ -822,24 +851,33 @@ int main(int argc, char** argv) {
       fill_latents<Bf16Raw><<<4096, 256>>>(base, N, T, D, 0x1234);
       CK(cudaGetLastError());
       CK(cudaDeviceSynchronize());
-      double err = 0;
-      try {
-        const bool ok = large_or_timed_check<Bf16Raw>("bf16 N2 T1 D1.1e9 (4.4e9 elements)", base, N, 2, T, D, stream, &err);
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "%s, max rel err %.2g (%.1f GiB)", ok ? "ok" : "FAILED", err, bytes / 1073741824.0);
-        largeNote = buf;
-      } catch (const std::exception& e) {
-        expect(false, std::string("large: threw ") + e.what());
-        largeNote = "threw";
+      largeNote = "";
+      for (int v : variants) {
+        gpu::testing::set_variant(v);
+        double err = 0;
+        try {
+          const bool ok = large_or_timed_check<Bf16Raw>("bf16 N2 T1 D1.1e9 (4.4e9 elements)", base, N, 2, T, D, stream, &err);
+          char buf[160];
+          std::snprintf(buf, sizeof buf, "v%d %s, max rel err %.2g (%.1f GiB); ", v, ok ? "ok" : "FAILED", err,
+                        bytes / 1073741824.0);
+          largeNote += buf;
+        } catch (const std::exception& e) {
+          expect(false, std::string("large: threw ") + e.what());
+          largeNote += "v" + std::to_string(v) + " threw; ";
+        }
       }
+      gpu::testing::set_variant(-1);
       CK(cudaFree(base));
     }
   }
 
   // ---------------------------------------------------------------- timing
-  struct Timed { std::string name; double bytes, ms, err; };
+  struct Timed { std::string name; double bytes, ms, err, msTraj, msStream; int variant; };
   std::vector<Timed> timed;
   double copyGBs = 0, readGBs = 0, hostUs = 0;
+  double hostUsMode[3] = {0, 0, 0};
+  double tinyKernelUs = 0;
+  const int kDefaultSyncModeForReport = gpu::testing::default_sync_mode();
   if (timing) try {
     {  // bandwidth probes over 2 GiB buffers, far larger than L2
       const size_t n = size_t(1) << 31;
@@ -868,15 +906,40 @@ int main(int argc, char** argv) {
       AllOutputs only;
       only.advantages = d.p[10];
       const Options opt = options_of(c.s);
-      for (int k = 0; k < 50; ++k) gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
-      std::vector<double> us;
-      for (int k = 0; k < 500; ++k) {
-        const auto a = std::chrono::steady_clock::now();
-        gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
-        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count());
+      for (int mode = 0; mode < 3; ++mode) {
+        gpu::testing::set_sync_mode(mode);
+        for (int k = 0; k < 50; ++k) gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
+        std::vector<double> us;
+        for (int k = 0; k < 500; ++k) {
+          const auto a = std::chrono::steady_clock::now();
+          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
+          us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count());
+        }
+        CK(cudaStreamSynchronize(stream));
+        std::sort(us.begin(), us.end());
+        hostUsMode[mode] = us[us.size() / 2];
       }
-      std::sort(us.begin(), us.end());
-      hostUs = us[us.size() / 2];
+      gpu::testing::set_sync_mode(-1);
+      hostUs = hostUsMode[kDefaultSyncModeForReport];
+      {  // the same tiny call's kernel alone (events around the launch): device + launch latency
+        cudaEvent_t ta, tb;
+        CK(cudaEventCreate(&ta));
+        CK(cudaEventCreate(&tb));
+        std::vector<float> t;
+        gpu::testing::set_timing_events(ta, tb);
+        for (int k = 0; k < 200; ++k) {
+          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
+          CK(cudaEventSynchronize(tb));
+          float ms;
+          CK(cudaEventElapsedTime(&ms, ta, tb));
+          t.push_back(ms);
+        }
+        gpu::testing::set_timing_events(nullptr, nullptr);
+        CK(cudaEventDestroy(ta));
+        CK(cudaEventDestroy(tb));
+        std::sort(t.begin(), t.end());
+        tinyKernelUs = t[t.size() / 2] * 1e3;
+      }
     }
     struct W { const char* name; int64_t N, G, T, D; };
     const W ws[] = {{"FLUX-512", 12, 12, 16, 65536}, {"FLUX-1024", 12, 12, 16, 262144},
@@ -897,14 +960,6 @@ int main(int argc, char** argv) {
           CK(cudaGetLastError());
         }
         CK(cudaDeviceSynchronize());
-        const std::string name = std::string(w.name) + (f32 ? " f32" : " bf16");
-        double err = 0;
-        try {
-          if (f32) large_or_timed_check<float>(name.c_str(), static_cast<const float*>(bufs[0]), w.N, w.G, w.T, w.D, stream, &err);
-          else large_or_timed_check<Bf16Raw>(name.c_str(), static_cast<const Bf16Raw*>(bufs[0]), w.N, w.G, w.T, w.D, stream, &err);
-        } catch (const std::exception& e) {
-          expect(false, name + ": threw " + e.what());
-        }
         const int64_t K = 3;
         const std::vector<double> r = random_rewards(w.N, K, 11);
         float* rd = upload_rewards(r);
@@ -915,21 +970,43 @@ int main(int argc, char** argv) {
         std::vector<std::vector<const void*>> states(copies, std::vector<const void*>(w.T + 1));
         for (int k = 0; k < copies; ++k)
           for (int64_t j = 0; j <= w.T; ++j) states[k][j] = static_cast<const char*>(bufs[k]) + j * w.D * es;
-        gpu::testing::set_timing_events(ea, eb);
-        std::vector<float> t;
-        for (int it = 0; it < 10 + 50; ++it) {
-          Latents l;
-          l.dtype = f32 ? DType::Float32 : DType::BFloat16;
-          l.N = w.N; l.T = w.T; l.D = w.D; l.sampleStride = (w.T + 1) * w.D;
-          l.states = states[it % copies].data();
-          gpu::advantages(0, l, rw, w.G, Options{}, outs, stream);
-          float ms;
-          CK(cudaEventElapsedTime(&ms, ea, eb));
-          if (it >= 10) t.push_back(ms);
+        for (int v : variants) {
+          gpu::testing::set_variant(v);
+          const std::string name = std::string(w.name) + (f32 ? " f32" : " bf16") + " v" + std::to_string(v);
+          double err = 0;
+          try {
+            if (f32) large_or_timed_check<float>(name.c_str(), static_cast<const float*>(bufs[0]), w.N, w.G, w.T, w.D, stream, &err);
+            else large_or_timed_check<Bf16Raw>(name.c_str(), static_cast<const Bf16Raw*>(bufs[0]), w.N, w.G, w.T, w.D, stream, &err);
+          } catch (const std::exception& e) {
+            expect(false, name + ": threw " + e.what());
+          }
+          // kind 0: the whole call (every output); 1: trajectory only (no group finish);
+          // 2: the streaming part alone (testing hook: stops after the chunk partials)
+          double med[3] = {0, 0, 0};
+          for (int kind = 0; kind < 3; ++kind) {
+            gpu::testing::set_stream_only(kind == 2);
+            gpu::testing::set_timing_events(ea, eb);
+            std::vector<float> t;
+            for (int it = 0; it < 10 + 50; ++it) {
+              Latents l;
+              l.dtype = f32 ? DType::Float32 : DType::BFloat16;
+              l.N = w.N; l.T = w.T; l.D = w.D; l.sampleStride = (w.T + 1) * w.D;
+              l.states = states[it % copies].data();
+              if (kind == 0) gpu::advantages(0, l, rw, w.G, Options{}, outs, stream);
+              else gpu::trajectory_credit(0, l, Options{}, outs.trajectory, stream);
+              CK(cudaEventSynchronize(eb));  // the call may return before the stop event (sync mode 1)
+              float ms;
+              CK(cudaEventElapsedTime(&ms, ea, eb));
+              if (it >= 10) t.push_back(ms);
+            }
+            gpu::testing::set_timing_events(nullptr, nullptr);
+            gpu::testing::set_stream_only(false);
+            std::sort(t.begin(), t.end());
+            med[kind] = t[t.size() / 2];
+          }
+          timed.push_back(Timed{name, double(bytes), med[0], err, med[1], med[2], v});
         }
-        gpu::testing::set_timing_events(nullptr, nullptr);
-        std::sort(t.begin(), t.end());
-        timed.push_back(Timed{name, double(bytes), t[t.size() / 2], err});
+        gpu::testing::set_variant(-1);
         CK(cudaFree(rd));
         for (void* p : bufs) CK(cudaFree(p));
       }
@@ -938,6 +1015,9 @@ int main(int argc, char** argv) {
     CK(cudaEventDestroy(eb));
   } catch (const std::exception& e) {
     gpu::testing::set_timing_events(nullptr, nullptr);
+    gpu::testing::set_stream_only(false);
+    gpu::testing::set_variant(-1);
+    gpu::testing::set_sync_mode(-1);
     expect(false, std::string("timing: threw ") + e.what());
   }
   gpu::stream_destroy(0, stream);
@@ -951,11 +1031,37 @@ int main(int argc, char** argv) {
   if (timing) {
     std::printf("\nbandwidth: d2d copy %.0f GB/s (read+write), read-only probe %.0f GB/s; host overhead per call %.1f us\n",
                 copyGBs, readGBs, hostUs);
-    std::printf("%-16s %10s %10s %10s %8s %9s\n", "workload", "MB", "floor us", "ours us", "% floor", "max err");
-    for (const Timed& t : timed) {
-      const double floorUs = t.bytes / (readGBs * 1e9) * 1e6;
-      std::printf("%-16s %10.1f %10.1f %10.1f %7.0f%% %9.2g\n", t.name.c_str(), t.bytes / 1e6, floorUs, t.ms * 1e3,
-                  100.0 * floorUs / (t.ms * 1e3), t.err);
+    std::printf("host overhead per call by sync mode: 0 cudaStreamSynchronize %.1f us | 1 mailbox spin %.1f us | "
+                "2 spin+sync %.1f us (default %d); its kernel alone (events) %.1f us\n", hostUsMode[0], hostUsMode[1],
+                hostUsMode[2], kDefaultSyncModeForReport, tinyKernelUs);
+    std::printf("(full = whole call; traj = trajectory only; stream = chunk partials only; %% of floor from full)\n");
+    for (int v : variants) {
+      int th, pk, rd;
+      gpu::testing::variant_shape(v, &th, &pk, &rd);
+      std::printf("\nvariant %d: %d threads, %d x 16 B per thread per state, %d states per round%s\n", v, th, pk, rd,
+                  v == gpu::testing::default_variant() ? " (DEFAULT)" : "");
+      std::printf("%-20s %8s %9s %9s %9s %9s %8s %8s %9s\n", "workload", "MB", "floor us", "full us", "traj us",
+                  "stream us", "% floor", "% strm", "max err");
+      for (const Timed& t : timed) {
+        if (t.variant != v) continue;
+        const double floorUs = t.bytes / (readGBs * 1e9) * 1e6;
+        std::printf("%-20s %8.1f %9.1f %9.1f %9.1f %9.1f %7.0f%% %7.0f%% %9.2g\n", t.name.c_str(), t.bytes / 1e6,
+                    floorUs, t.ms * 1e3, t.msTraj * 1e3, t.msStream * 1e3, 100.0 * floorUs / (t.ms * 1e3),
+                    100.0 * floorUs / (t.msStream * 1e3), t.err);
+      }
+    }
+    std::printf("\nbest full time per workload:\n");
+    for (size_t k = 0; k < timed.size(); ++k) {
+      const std::string base = timed[k].name.substr(0, timed[k].name.rfind(" v"));
+      bool first = true;
+      for (size_t m = 0; m < k; ++m) first = first && timed[m].name.substr(0, timed[m].name.rfind(" v")) != base;
+      if (!first) continue;
+      const Timed* best = &timed[k];
+      for (size_t m = k; m < timed.size(); ++m)
+        if (timed[m].name.substr(0, timed[m].name.rfind(" v")) == base && timed[m].ms < best->ms) best = &timed[m];
+      const double floorUs = best->bytes / (readGBs * 1e9) * 1e6;
+      std::printf("  %-16s best v%d %.1f us (%.0f%% of floor)\n", base.c_str(), best->variant, best->ms * 1e3,
+                  100.0 * floorUs / (best->ms * 1e3));
     }
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
