@@ -99,7 +99,7 @@ function main(): void {
       const latents = Tensor.from(data as never, [N, T + 1, D], dtype as never);
       const rw = Tensor.from(rewards, [N, K]);
       const reps = bytes > 200e6 ? 5 : 9;
-      const tNative = timeIt(() => otcaAdvantages({ rewards: rw, latents, groupSize: G }), reps);
+      const tNative = timeIt(() => otcaAdvantages({ rewards: rw, latents, groupSize: G }, { device: 'cpu' }), reps);
       const tPlain = timeIt(
         () => plainAdvantages(rewards, K, data, N, T, D, G),
         bytes > 200e6 ? 2 : 3,

@@ -3,6 +3,7 @@
  * predict the per-step reward gains dR, per sample and averaged over samples.
  * @packageDocumentation
  */
+import { decodeBFloat16, decodeFloat16 } from './reference.js';
 
 /**
  * A matrix [N, T] as diagnostics accept it:
@@ -60,21 +61,6 @@ function describe(x: unknown): string {
   return `${typeof x} ${String(x)}`;
 }
 
-function decodeHalf(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1024 + frac) * 2 ** (exp - 25);
-}
-
-function decodeBf16(bits: number): number {
-  const f = new Float32Array(1);
-  new Uint32Array(f.buffer)[0] = (bits & 0xffff) << 16;
-  return f[0]!;
-}
-
 function isNumberArrayLike(x: unknown): x is ArrayLike<number> {
   if (ArrayBuffer.isView(x) && !(x instanceof DataView)) return true;
   return Array.isArray(x) && x.every((v) => typeof v === 'number');
@@ -101,7 +87,7 @@ function toRows(name: string, x: unknown): Float64Array[] {
     if (dtype !== undefined && dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16' && dtype !== 'bfloat16') {
       throw new TypeError(`Expected dtype float32, float64, float16 or bfloat16 for ${name} but received ${String(dtype)}`);
     }
-    const decode = dtype === 'float16' ? decodeHalf : dtype === 'bfloat16' ? decodeBf16 : (v: number) => v;
+    const decode = dtype === 'float16' ? decodeFloat16 : dtype === 'bfloat16' ? decodeBFloat16 : (v: number) => v;
     rows = [];
     for (let i = 0; i < N; i++) {
       const row = new Float64Array(T);

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -255,6 +256,13 @@ struct Call {
 thread_local int testVariant = -1;   // testing::set_variant; -1: detail::kDefaultVariant
 thread_local bool testStreamOnly = false;
 thread_local int testSyncMode = -1;  // testing::set_sync_mode; -1: kDefaultSyncMode
+thread_local unsigned long long* testTimeline = nullptr;  // testing::set_timeline
+thread_local bool testBreakdown = false;                  // testing::set_breakdown
+thread_local std::chrono::steady_clock::time_point bdStart, bdLaunch, bdLaunched, bdDone;
+
+void breakdown_mark(std::chrono::steady_clock::time_point& at) {
+  if (testBreakdown) at = std::chrono::steady_clock::now();
+}
 
 int current_variant() { return testVariant >= 0 ? testVariant : detail::kDefaultVariant; }
 
@@ -271,6 +279,7 @@ void fill_latents(Call& call, const Latents& lat) {
     range_error("at most 2^31-1 blocks of " + std::to_string(chunk) + " elements", "latents",
                 std::to_string(blocks) + " blocks");
   a.streamOnly = testStreamOnly ? 1 : 0;
+  a.timeline = testTimeline;
   for (int64_t j = 0; j <= lat.T && j < detail::kInlineStates; ++j) a.states[j] = lat.states[j];
 }
 
@@ -390,18 +399,21 @@ void run(Call& call, const Latents* lat, const Rewards* rew) {
   StepArgs& a = call.a;
   *static_cast<volatile unsigned long long*>(&w->mailbox->finished) = 0ull;
   const int dt = lat ? dtype_code(lat->dtype) : 0;
+  breakdown_mark(bdLaunch);
   if (timingStart) check(cudaEventRecord(timingStart, call.stream), "recording a timing event", call.device);
   const cudaError_t launched = a.mode == detail::kObjective
                                    ? launch::objective_step(a, call.stream)
                                    : launch::advantage_step(a, dt, current_variant(), call.stream);
   check(launched, "launching the advantage kernel", call.device);
   if (timingStop) check(cudaEventRecord(timingStop, call.stream), "recording a timing event", call.device);
+  breakdown_mark(bdLaunched);
   if (a.streamOnly) {  // testing: no counters touched, nothing published
     check(cudaStreamSynchronize(call.stream), "running the advantage kernel", call.device);
     call.lease.healthy = true;
     return;
   }
   wait_for(call, w);
+  breakdown_mark(bdDone);
   const volatile Mailbox* m = w->mailbox;
   if (m->finished != 1ull)
     throw DeviceError("cudaErrorUnknown while running the advantage kernel on " + device_name(call.device) +
@@ -436,6 +448,7 @@ void run(Call& call, const Latents* lat, const Rewards* rew) {
 }
 
 void start(Call& call, int device, void* stream) {
+  breakdown_mark(bdStart);
   call.device = device;
   call.stream = static_cast<cudaStream_t>(stream);
   use_device(device);
@@ -681,6 +694,29 @@ void variant_shape(int variant, int* threads, int* packs, int* round) {
 void set_stream_only(bool on) { testStreamOnly = on; }
 void set_sync_mode(int mode) { testSyncMode = mode; }
 int default_sync_mode() { return kDefaultSyncMode; }
+void variant_design(int variant, int* split, int* pdl) {
+  *split = detail::kVariants[variant].split;
+  *pdl = detail::kVariants[variant].pdl;
+}
+void set_timeline(void* deviceSlots) { testTimeline = static_cast<unsigned long long*>(deviceSlots); }
+bool timeline_compiled() {
+#ifdef OTCA_GPU_TIMELINE
+  return true;
+#else
+  return false;
+#endif
+}
+bool empty_launch(void* stream, int count, bool pdl) {
+  StepArgs a{};
+  return launch::empty_launch(a, count, pdl, static_cast<cudaStream_t>(stream)) == cudaSuccess;
+}
+void set_breakdown(bool on) { testBreakdown = on; }
+void last_breakdown(double* prepUs, double* submitUs, double* waitUs) {
+  using us = std::chrono::duration<double, std::micro>;
+  *prepUs = us(bdLaunch - bdStart).count();
+  *submitUs = us(bdLaunched - bdLaunch).count();
+  *waitUs = us(bdDone - bdLaunched).count();
+}
 }  // namespace testing
 
 }  // namespace gpu

@@ -22,19 +22,27 @@ struct Variant {
   int packs;      // 16-byte packs per thread per state
   int round;      // states loaded together (the next round is prefetched while this one is summed)
   int minBlocks;  // launch bounds: blocks per SM (register cap 65536 / (threads * minBlocks))
+  int split;      // 1: two launches, the streaming kernel (chunk partials only: no counters, no
+                  //    fences) then finish_step (one block per group, one warp per sample)
+  int pdl;        // split only: the second launch is a Programmatic Dependent Launch (sm_90+)
 };
 constexpr Variant kVariants[] = {
-    {128, 2, 4, 4},  // 0: 32 B/thread/state, 4 KB per block-state; chunk 1024 f32 / 2048 bf16;
+    {128, 2, 4, 4, 0, 0},  // 0: 32 B/thread/state, 4 KB per block-state; chunk 1024 f32 / 2048 bf16;
                      //    8-16 loads (128-256 B) in flight per thread, 4 blocks/SM (128 regs)
-    {256, 2, 4, 2},  // 1: as 0 with 256 threads: 8 KB per block-state, chunk 2048 f32 / 4096 bf16
-    {128, 4, 2, 3},  // 2: 64 B/thread/state, 8 KB per block-state, chunk 2048 f32 / 4096 bf16,
+    {256, 2, 4, 2, 0, 0},  // 1: as 0 with 256 threads: 8 KB per block-state, chunk 2048 f32 / 4096 bf16
+    {128, 4, 2, 3, 0, 0},  // 2: 64 B/thread/state, 8 KB per block-state, chunk 2048 f32 / 4096 bf16,
                      //    3 blocks/SM (168 regs)
-    {256, 4, 1, 2},  // 3: 64 B/thread/state, one state per round (+1 prefetched), 16 KB per
+    {256, 4, 1, 2, 0, 0},  // 3: 64 B/thread/state, one state per round (+1 prefetched), 16 KB per
                      //    block-state, chunk 4096 f32 / 8192 bf16, 2 blocks/SM (128 regs)
+    // Two launches (bench/NOTES.md section 3): the streaming kernel holds no finishing code.
+    {256, 4, 1, 2, 1, 0},  // 4: 3's streaming shape, split, plain second launch
+    {256, 4, 1, 2, 1, 1},  // 5: 3's streaming shape, split, PDL second launch (predicted best)
+    {256, 4, 1, 3, 1, 1},  // 6: as 5 with 3 blocks/SM (85-register cap)
+    {128, 2, 4, 4, 1, 1},  // 7: 0's streaming shape (4 states per round, 4 blocks/SM), split, PDL
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
 // THE ONE CONSTANT TO SWITCH after a timing run (the addon compiles only this variant).
-constexpr int kDefaultVariant = 0;
+constexpr int kDefaultVariant = 5;
 
 // Elements of D per block for a variant and an element size in bytes (host side; the kernels
 // use the same product of their template constants: threads * packs * 16 / elemBytes).
@@ -43,6 +51,7 @@ constexpr int64_t chunk_elems(int variant, int elemBytes) {
 }
 
 constexpr int kThreads = 128;       // the objective-only kernel's block
+constexpr int kFinishThreads = 256; // finish_step's block: 8 warps, one sample per warp at a time
 constexpr int kMaxWarps = 8;        // 256 threads at most
 constexpr int kStateBatch = 64;     // states whose warp sums share one shared-memory round
 constexpr int kInlineStates = 64;   // state pointers passed by value; more go through statesDev
@@ -101,7 +110,29 @@ struct StepArgs {
   double* Ad = nullptr;     // [N][K] A in float64
   double* gstat = nullptr;  // [B][K+1][2] group centre and spread per objective (+ R)
   Mailbox* mailbox = nullptr;
+  // Testing only (native harness, OTCA_GPU_TIMELINE): %globaltimer stamps, see Timeline below.
+  unsigned long long* timeline = nullptr;
 };
+
+// Slots of the debug timeline (ns of %globaltimer). "min" slots keep the earliest stamp (the
+// harness initialises them to ~0), "max" slots the latest (initialised to 0).
+enum TimelineSlot : int {
+  kTlEntryFirst = 0,    // min: a streaming block starts
+  kTlEntryLast,         // max: the last streaming block starts
+  kTlStreamEndFirst,    // min: a block has written its chunk partials
+  kTlStreamEndLast,     // max: the last block has written its chunk partials
+  kTlSampleStart,       // max: the last sample finish starts (after its hand-off)
+  kTlSampleEnd,         // max: the last sample finish ends
+  kTlGroupStart,        // max: the last group finish starts (after its hand-off)
+  kTlGroupEnd,          // max: the last group finish ends
+  kTlPublishStart,      // max: the publishing thread starts (after the last hand-off)
+  kTlPublishEnd,        // max: mailbox written (after __threadfence_system)
+  kTlFinishEntry,       // min: finish_step's first block starts (split variants)
+  kTlFinishReady,       // min: ... and passed its grid-dependency wait (PDL)
+  kTlSlots
+};
+constexpr unsigned kTlMinSlots = (1u << kTlEntryFirst) | (1u << kTlStreamEndFirst) |
+                                 (1u << kTlFinishEntry) | (1u << kTlFinishReady);
 
 }  // namespace detail
 }  // namespace gpu
