@@ -38,6 +38,19 @@ for arch in $ARCHS; do
   done
 done
 
+# the native harness's build (debug timeline compiled in, -DOTCA_GPU_TIMELINE): no spills either
+log="$TMP/timeline.90.log"
+if "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -DOTCA_GPU_TIMELINE -Icsrc/core \
+    -arch=sm_90 -Xptxas -v -c csrc/core/advantage_step.cu -o "$TMP/timeline.90.o" >"$log" 2>&1; then
+  if grep -E "bytes stack frame" "$log" | grep -vqE "^ *0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads"; then
+    say "FAIL sm_90 with -DOTCA_GPU_TIMELINE (the harness build): a kernel has a stack frame or spills"; fail=1
+  else
+    say "  sm_90 with -DOTCA_GPU_TIMELINE (the harness build): no stack frame, no spills"
+  fi
+else
+  say "FAIL sm_90 with -DOTCA_GPU_TIMELINE does not compile"; sed 's/^/    /' "$log" | head -20; fail=1
+fi
+
 # the 5th default target, 90-virtual: the compute_90 PTX must build
 if "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -Icsrc/core -arch=compute_90 -ptx \
     csrc/core/advantage_step.cu -o "$TMP/compute_90.ptx" >/dev/null 2>&1; then
@@ -53,7 +66,7 @@ kernel_body() {  # $1 listing, $2 kernel tag; prints the listing of advantage_st
   awk -v k="$2" '/Function :|\.entry/ { on = index($0, "advantage_step") && index($0, k) } on' "$1"
 }
 TAGS=""
-for v in 0 1 2 3; do TAGS="$TAGS IfLi${v}EE INS1_3F16ELi${v}EE INS1_4Bf16ELi${v}EE"; done
+for v in 0 1 2 3 4 5 6 7; do TAGS="$TAGS IfLi${v}EE INS1_3F16ELi${v}EE INS1_4Bf16ELi${v}EE"; done
 if ! "$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -Icsrc/core -cubin -arch=sm_90 \
     csrc/core/advantage_step.cu -o "$TMP/advantage_step.sm_90.cubin" 2>/dev/null; then
   say "FAIL: sm_90 cubin does not build"; fail=1
@@ -86,6 +99,18 @@ else
     [ "$fp_atom" -eq 0 ] || { say "FAIL advantage_step<$kernel>: floating-point atomics"; fail=1; }
   done
 fi
+
+# Programmatic Dependent Launch: the sm_90 PTX has griddepcontrol (wait in finish_step<true>,
+# launch_dependents in the split+PDL streaming kernels); sm_80 has none (guarded by __CUDA_ARCH__).
+"$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -Icsrc/core -ptx -arch=sm_90 \
+  csrc/core/advantage_step.cu -o "$TMP/pdl90.ptx" 2>/dev/null
+"$NVCC" -O3 -std=c++17 -fmad=false -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -Icsrc/core -ptx -arch=sm_80 \
+  csrc/core/advantage_step.cu -o "$TMP/pdl80.ptx" 2>/dev/null
+w90=$(grep -c "griddepcontrol.wait" "$TMP/pdl90.ptx" 2>/dev/null); l90=$(grep -c "griddepcontrol.launch_dependents" "$TMP/pdl90.ptx" 2>/dev/null)
+any80=$(grep -c "griddepcontrol" "$TMP/pdl80.ptx" 2>/dev/null)
+say "  griddepcontrol: sm_90 PTX ${w90:-0} wait, ${l90:-0} launch_dependents; sm_80 PTX ${any80:-0}"
+[ "${w90:-0}" -ge 1 ] && [ "${l90:-0}" -ge 1 ] || { say "FAIL: no griddepcontrol in the sm_90 PTX"; fail=1; }
+[ "${any80:-1}" -eq 0 ] || { say "FAIL: griddepcontrol in the sm_80 PTX"; fail=1; }
 
 if [ "$fail" -eq 0 ]; then say "PASSED: CUDA static checks"; else say "FAILED: CUDA static checks"; fi
 exit "$fail"

@@ -81,8 +81,11 @@ __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
     stamp(a, kTlStreamEndFirst);
     stamp(a, kTlStreamEndLast);
   }
-  if constexpr (kVariants[V].split) return;  // finish_step does the rest
-  if (a.streamOnly) return;  // testing: the streaming part alone (no counters touched)
+  // Testing (the streaming part alone), and the split variants' first launch (the launcher sets
+  // it; finish_step does the rest): no counters touched. A runtime flag rather than a
+  // compile-time return: without the finishing code in the kernel, ptxas spills the 16-bit
+  // streaming loop at the 128-register cap (seen with CUDA 13.0, sm_90).
+  if (a.streamOnly) return;
   if (!last_to_arrive(a.sampleCount + i, static_cast<unsigned int>(a.chunks))) return;
   finish_sample_block(a, i);
   if (a.mode == kTrajectory) {
@@ -208,10 +211,12 @@ template <int V>
 cudaError_t launch_variant(const StepArgs& a, int dtype, cudaStream_t stream) {
   const unsigned int blocks = static_cast<unsigned int>(a.N * a.chunks);
   constexpr int threads = detail::kVariants[V].threads;
+  StepArgs s = a;
+  if (detail::kVariants[V].split) s.streamOnly = 1;
   switch (dtype) {
-    case 0: detail::advantage_step<float, V><<<blocks, threads, 0, stream>>>(a); break;
-    case 2: detail::advantage_step<detail::F16, V><<<blocks, threads, 0, stream>>>(a); break;
-    default: detail::advantage_step<detail::Bf16, V><<<blocks, threads, 0, stream>>>(a); break;
+    case 0: detail::advantage_step<float, V><<<blocks, threads, 0, stream>>>(s); break;
+    case 2: detail::advantage_step<detail::F16, V><<<blocks, threads, 0, stream>>>(s); break;
+    default: detail::advantage_step<detail::Bf16, V><<<blocks, threads, 0, stream>>>(s); break;
   }
   const cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess || !detail::kVariants[V].split || a.streamOnly) return e;

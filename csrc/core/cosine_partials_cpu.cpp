@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dtype.h"
@@ -94,23 +95,6 @@ struct LoadF16 {
   }
 };
 
-#ifdef OTCA_X86_AVX2_PATH
-struct LoadF16C : LoadF16 {  // VCVTPH2PS: 8 conversions per instruction
-  static OTCA_TARGET_AVX2 inline void eight(const uint16_t* p, F32x8& v) {
-    v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  }
-  static OTCA_TARGET_AVX2 inline const float* chunk(const uint16_t* src, int64_t n, float* buffer) {
-    int64_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-      F32x8 v;
-      eight(src + k, v);
-      std::memcpy(buffer + k, &v, sizeof v);
-    }
-    for (; k < n; ++k) buffer[k] = dtype::f16_to_float(src[k]);
-    return buffer;
-  }
-};
-#endif
 
 // Sums one group of kGroupElems elements of x against z_T (already float32) into the float64
 // accumulators. Lane l (0..kLanes-1) takes the kRun elements l, l + kLanes, ...: its float32
@@ -218,6 +202,9 @@ OTCA_ALWAYS_INLINE void run_dot_sq(const typename Load::Elem* x, const float* zT
   sq = lane_sum(sqAcc);
 }
 
+// z_T's float32 buffer is a whole number of these (the AVX2 path fills whole groups, zero-padded)
+constexpr int64_t kScratchRound = 64;
+
 struct Item {
   const Latents* lat;
   int64_t sample, chunk;
@@ -250,10 +237,248 @@ void item_f32(const Item& it) { item_partials<LoadF32>(it); }
 void item_bf16(const Item& it) { item_partials<LoadBF16>(it); }
 void item_f16(const Item& it) { item_partials<LoadF16>(it); }
 #ifdef OTCA_X86_AVX2_PATH
-// The same loops compiled for AVX2 (+FMA where the compiler contracts): 8-wide lanes.
-OTCA_TARGET_AVX2 void item_f32_avx2(const Item& it) { item_partials<LoadF32>(it); }
-OTCA_TARGET_AVX2 void item_bf16_avx2(const Item& it) { item_partials<LoadBF16>(it); }
-OTCA_TARGET_AVX2 void item_f16_avx2(const Item& it) { item_partials<LoadF16C>(it); }
+// ------------------------------------------------------------------ the AVX2 + FMA + F16C path
+// Written with intrinsics (the compiler's code for the generic loops above spent more instructions
+// on shuffles and spills than on products). Its own fixed order, the same for every thread count:
+// - a group is 64 elements of a state, read as four blocks of 16; a block gives two float32
+//   vectors (load16 below: for bfloat16 the even and the odd elements, so each takes one integer
+//   op; z_T's float32 copy is stored in that same lane order, so products pair the same elements);
+// - two float32 accumulators per sum (first vector of a block, second vector of a block), each
+//   taking its 4 products of the group in block order (one multiply, then three FMAs); their sum
+//   gives eight float32 totals of 8 elements each, which are widened and added, lo half + hi half,
+//   into one float64 accumulator of four lanes per sum (float32 rounding never spans more than 8
+//   elements, as in the portable path);
+// - the four float64 lanes are added in lane order at the end of the chunk.
+// Two states are streamed at once (the z_T vector is loaded once for both), with software prefetch
+// (struct Prefetch). Elements past n are zeros, added exactly, so the tail group takes the same path.
+#define OTCA_AVX2_INLINE inline __attribute__((always_inline, target("avx2,fma,f16c")))
+
+struct Avx2F32 {
+  using Elem = float;
+  static OTCA_AVX2_INLINE void load16(const float* p, __m256& a, __m256& b) {
+    a = _mm256_loadu_ps(p);
+    b = _mm256_loadu_ps(p + 8);
+  }
+};
+
+struct Avx2BF16 {  // bfloat16 = the top half of a float32: even elements shifted up, odd masked
+  using Elem = uint16_t;
+  static OTCA_AVX2_INLINE void load16(const uint16_t* p, __m256& a, __m256& b) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    a = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    b = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(int32_t(0xffff0000u))));
+  }
+};
+
+struct Avx2F16 {  // VCVTPH2PS: exact, subnormals included
+  using Elem = uint16_t;
+  static OTCA_AVX2_INLINE void load16(const uint16_t* p, __m256& a, __m256& b) {
+    a = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    b = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)));
+  }
+};
+
+constexpr int64_t kAvx2Group = 64;
+static_assert(kAvx2Group == kScratchRound && kChunkElems % kAvx2Group == 0, "whole groups");
+
+// Eight float32 totals -> float64, lo half + hi half, into acc.
+OTCA_AVX2_INLINE void fold(__m256 v, __m256d& acc) {
+  const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+  const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  acc = _mm256_add_pd(acc, _mm256_add_pd(lo, hi));
+}
+
+OTCA_AVX2_INLINE double lanes_in_order(__m256d acc) {
+  alignas(32) double l[4];
+  _mm256_store_pd(l, acc);
+  return ((l[0] + l[1]) + l[2]) + l[3];
+}
+
+// One group of S states against z_T's 64 float32 values.
+template <class L, int S>
+OTCA_AVX2_INLINE void group_avx2(const typename L::Elem* const* x, const float* zT, __m256d* dotAcc,
+                                 __m256d* sqAcc) {
+  __m256 d0[S], d1[S], s0[S], s1[S];
+  {
+    const __m256 y0 = _mm256_loadu_ps(zT), y1 = _mm256_loadu_ps(zT + 8);
+    for (int s = 0; s < S; ++s) {
+      __m256 a, b;
+      L::load16(x[s], a, b);
+      d0[s] = _mm256_mul_ps(a, y0);
+      d1[s] = _mm256_mul_ps(b, y1);
+      s0[s] = _mm256_mul_ps(a, a);
+      s1[s] = _mm256_mul_ps(b, b);
+    }
+  }
+  for (int r = 1; r < 4; ++r) {
+    const __m256 y0 = _mm256_loadu_ps(zT + 16 * r), y1 = _mm256_loadu_ps(zT + 16 * r + 8);
+    for (int s = 0; s < S; ++s) {
+      __m256 a, b;
+      L::load16(x[s] + 16 * r, a, b);
+      d0[s] = _mm256_fmadd_ps(a, y0, d0[s]);
+      d1[s] = _mm256_fmadd_ps(b, y1, d1[s]);
+      s0[s] = _mm256_fmadd_ps(a, a, s0[s]);
+      s1[s] = _mm256_fmadd_ps(b, b, s1[s]);
+    }
+  }
+  for (int s = 0; s < S; ++s) {
+    fold(_mm256_add_ps(d0[s], d1[s]), dotAcc[s]);
+    fold(_mm256_add_ps(s0[s], s1[s]), sqAcc[s]);
+  }
+}
+
+// Software prefetch for up to three streams of one call: each runs `bytes` from cur[q], then on into
+// next[q] (the stream the following call reads; nullptr: none), kPrefetchBytes ahead of the loads.
+// The hardware prefetchers alone leave the DRAM reads of these short (32-64 KiB) streams well
+// below the bandwidth a plain sequential read gets.
+struct Prefetch {
+  const char* cur[3];
+  const char* next[3];
+  int count;
+  int64_t bytes;
+};
+
+constexpr int64_t kPrefetchBytes = 6144;  // measured best of 2-8 KiB (FLUX-512 x8, 1 and 2 threads)
+
+OTCA_AVX2_INLINE void prefetch_group(const Prefetch& pf, int64_t at, int64_t groupBytes) {
+  for (int q = 0; q < pf.count; ++q) {
+    for (int64_t line = 0; line < groupBytes; line += 64) {
+      const int64_t off = at + kPrefetchBytes + line;  // never forms an address outside the streams
+      if (off < pf.bytes) _mm_prefetch(pf.cur[q] + off, _MM_HINT_T0);
+      else if (pf.next[q] && off - pf.bytes < pf.bytes) _mm_prefetch(pf.next[q] + (off - pf.bytes), _MM_HINT_T0);
+    }
+  }
+}
+
+// <x_s, z_T> and |x_s|^2 over n elements for S states. zT holds the whole groups' float32 values
+// in load16 order; zTail the last partial group's, zero-padded to 64.
+template <class L, int S>
+OTCA_AVX2_INLINE void states_avx2(const typename L::Elem* const* xs, const float* zT, const float* zTail,
+                                  int64_t n, const Prefetch& pf, double* dot, double* sq) {
+  using Elem = typename L::Elem;
+  __m256d dotAcc[S], sqAcc[S];
+  for (int s = 0; s < S; ++s) dotAcc[s] = sqAcc[s] = _mm256_setzero_pd();
+  const int64_t whole = n / kAvx2Group * kAvx2Group;
+  constexpr int64_t groupBytes = kAvx2Group * sizeof(Elem);
+  for (int64_t k = 0; k < whole; k += kAvx2Group) {
+    prefetch_group(pf, k * int64_t(sizeof(Elem)), groupBytes);
+    const Elem* p[S];
+    for (int s = 0; s < S; ++s) p[s] = xs[s] + k;
+    group_avx2<L, S>(p, zT + k, dotAcc, sqAcc);
+  }
+  if (whole < n) {
+    alignas(32) Elem pad[S][kAvx2Group];
+    const Elem* p[S];
+    for (int s = 0; s < S; ++s) {
+      std::memset(pad[s], 0, sizeof pad[s]);
+      std::memcpy(pad[s], xs[s] + whole, size_t(n - whole) * sizeof(Elem));
+      p[s] = pad[s];
+    }
+    group_avx2<L, S>(p, zTail, dotAcc, sqAcc);
+  }
+  for (int s = 0; s < S; ++s) {
+    dot[s] = lanes_in_order(dotAcc[s]);
+    sq[s] = lanes_in_order(sqAcc[s]);
+  }
+}
+
+// z_T's chunk as float32 in load16 order, zero-padded to whole groups (buffer: round_up(n, 64)).
+template <class L>
+OTCA_AVX2_INLINE void convert_avx2(const typename L::Elem* src, int64_t n, const Prefetch& pf, float* buffer) {
+  using Elem = typename L::Elem;
+  const int64_t whole = n / kAvx2Group * kAvx2Group;
+  for (int64_t k = 0; k < whole; k += kAvx2Group) {
+    prefetch_group(pf, k * int64_t(sizeof(Elem)), kAvx2Group * sizeof(Elem));
+    for (int64_t b16 = k; b16 < k + kAvx2Group; b16 += 16) {
+      __m256 a, b;
+      L::load16(src + b16, a, b);
+      _mm256_storeu_ps(buffer + b16, a);
+      _mm256_storeu_ps(buffer + b16 + 8, b);
+    }
+  }
+  if (whole < n) {
+    alignas(32) Elem pad[kAvx2Group] = {};
+    std::memcpy(pad, src + whole, size_t(n - whole) * sizeof(Elem));
+    for (int k = 0; k < kAvx2Group; k += 16) {
+      __m256 a, b;
+      L::load16(pad + k, a, b);
+      _mm256_storeu_ps(buffer + whole + k, a);
+      _mm256_storeu_ps(buffer + whole + k + 8, b);
+    }
+  }
+}
+
+template <class L>
+OTCA_AVX2_INLINE void item_avx2(const Item& it) {
+  using Elem = typename L::Elem;
+  const Latents& lat = *it.lat;
+  const int64_t begin = it.chunk * kChunkElems;
+  const int64_t n = std::min(kChunkElems, lat.D - begin);
+  const int64_t whole = n / kAvx2Group * kAvx2Group;
+  const int64_t offset = it.sample * lat.sampleStride + begin;
+  const Elem* zTsrc = static_cast<const Elem*>(lat.states[lat.T]) + offset;
+  const float* zT;
+  const float* zTail;
+  alignas(32) float zTpad[kAvx2Group];
+  if (std::is_same<Elem, float>::value) {  // float32: read in place, only the tail is copied
+    zT = reinterpret_cast<const float*>(zTsrc);
+    std::memset(zTpad, 0, sizeof zTpad);
+    std::memcpy(zTpad, zT + whole, size_t(n - whole) * sizeof(float));
+    zTail = zTpad;
+  } else {
+    Prefetch pf{{reinterpret_cast<const char*>(zTsrc)}, {nullptr}, 1, n * int64_t(sizeof(Elem))};
+    if (lat.T > 0) pf.next[0] = reinterpret_cast<const char*>(static_cast<const Elem*>(lat.states[0]) + offset);
+    convert_avx2<L>(zTsrc, n, pf, it.zTBuffer);
+    zT = it.zTBuffer;
+    zTail = it.zTBuffer + whole;
+  }
+  const auto state = [&](int64_t j) { return static_cast<const Elem*>(lat.states[j]) + offset; };
+  const auto bytes = [](const Elem* p) { return reinterpret_cast<const char*>(p); };
+  const int64_t T = lat.T;
+  // states in pairs (j, j+1), then a last single one when T is odd; each call prefetches the
+  // streams of the next (float32: z_T, read in place, with the first call)
+  Prefetch pf{};
+  pf.bytes = n * int64_t(sizeof(Elem));
+  const bool zTInPlace = std::is_same<Elem, float>::value;
+  int64_t j = 0;
+  while (j < T) {
+    const int S = T - j >= 2 ? 2 : 1;
+    const int64_t nextJ = j + S;
+    pf.count = 0;
+    for (int s = 0; s < S; ++s) {
+      pf.cur[pf.count] = bytes(state(j + s));
+      pf.next[pf.count] = nextJ + s < T ? bytes(state(nextJ + s)) : nullptr;
+      ++pf.count;
+    }
+    if (zTInPlace && j == 0) {
+      pf.cur[pf.count] = bytes(zTsrc);
+      pf.next[pf.count] = nullptr;
+      ++pf.count;
+    }
+    double dot[2], sq[2];
+    if (S == 2) {
+      const Elem* xs[2] = {state(j), state(j + 1)};
+      states_avx2<L, 2>(xs, zT, zTail, n, pf, dot, sq);
+    } else {
+      const Elem* xs[1] = {state(j)};
+      states_avx2<L, 1>(xs, zT, zTail, n, pf, dot, sq);
+    }
+    for (int s = 0; s < S; ++s) it.dot[j + s] = dot[s], it.sq[j + s] = sq[s];
+    j = nextJ;
+  }
+  // z_T against itself, from its float32 values (in place or the converted chunk): cached
+  pf.count = 0;
+  const float* self[1] = {zT};
+  double dot, sq;
+  if (zTInPlace) states_avx2<Avx2F32, 1>(self, zT, zTail, n, pf, &dot, &sq);
+  else states_avx2<Avx2F32, 1>(self, zT, zTail, whole + (whole < n ? kAvx2Group : 0), pf, &dot, &sq);
+  it.dot[T] = dot;
+  it.sq[T] = sq;
+}
+
+OTCA_TARGET_AVX2 void item_f32_avx2(const Item& it) { item_avx2<Avx2F32>(it); }
+OTCA_TARGET_AVX2 void item_bf16_avx2(const Item& it) { item_avx2<Avx2BF16>(it); }
+OTCA_TARGET_AVX2 void item_f16_avx2(const Item& it) { item_avx2<Avx2F16>(it); }
 #endif
 
 bool detect_avx2() {
@@ -326,8 +551,13 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
       static_cast<int>(std::min<int64_t>(std::min(std::max(threads, 1), pool::kMaxThreads), items));
   // z_T's chunk as float32, for the 16-bit dtypes only (float32 is read in place); not
   // zero-filled, and no larger than D: a small call must not pay for 64 KiB per slot
-  const int64_t scratchPerSlot = lat.dtype == DType::Float32 ? 0 : std::min(kChunkElems, lat.D);
-  std::unique_ptr<float[]> scratch(scratchPerSlot > 0 ? new float[static_cast<size_t>(slots * scratchPerSlot)] : nullptr);
+  // (rounded up to whole 64-element groups, which the AVX2 path zero-pads; 64-byte aligned)
+  const int64_t scratchPerSlot =
+      lat.dtype == DType::Float32 ? 0 : (std::min(kChunkElems, lat.D) + kScratchRound - 1) / kScratchRound * kScratchRound;
+  std::unique_ptr<float[]> scratchOwner(
+      scratchPerSlot > 0 ? new float[static_cast<size_t>(slots * scratchPerSlot + 16)] : nullptr);
+  float* scratch = scratchOwner.get();
+  if (scratch) scratch += (64 - reinterpret_cast<uintptr_t>(scratch) % 64) % 64 / sizeof(float);
 
   pool::parallel_for(items, slots, [&](int64_t item, int slot) {
     Item it;
@@ -336,7 +566,7 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
     it.chunk = item % chunks;
     it.dot = dotPartials.data() + item * states;
     it.sq = sqPartials.data() + item * states;
-    it.zTBuffer = scratch.get() + slot * scratchPerSlot;
+    it.zTBuffer = scratch ? scratch + slot * scratchPerSlot : nullptr;
     itemFn(it);
   });
 

@@ -13,7 +13,9 @@ namespace cpu {
 // for bit the same for any number of threads:
 // - a work item is (sample i, chunk c), chunk c = elements [c*kChunkElems, (c+1)*kChunkElems) of D;
 //   it reads z[i,T]'s chunk once into float32, then streams every state's chunk once;
-// - inside a chunk, each state's elements go in groups of kGroupElems = kLanes * kRun: lane l
+// - inside a chunk (portable path; the AVX2 path's own fixed order, with the same 8-element float32
+//   runs, is described in cosine_partials_cpu.cpp), each state's elements go in groups of
+//   kGroupElems = kLanes * kRun: lane l
 //   sums its kRun float32 products, four 8-lane vectors are added pairwise in float32, and the
 //   resulting eight float32 totals (each covering <= 64 elements) are added into eight float64
 //   accumulators, summed in lane order at the end of the chunk. Float32 rounding thus only

@@ -37,7 +37,7 @@ constexpr Variant kVariants[] = {
     // Two launches (bench/NOTES.md section 3): the streaming kernel holds no finishing code.
     {256, 4, 1, 2, 1, 0},  // 4: 3's streaming shape, split, plain second launch
     {256, 4, 1, 2, 1, 1},  // 5: 3's streaming shape, split, PDL second launch (predicted best)
-    {256, 4, 1, 3, 1, 1},  // 6: as 5 with 3 blocks/SM (85-register cap)
+    {128, 4, 2, 3, 1, 1},  // 6: 2's streaming shape (best single-launch Wan f32 stream after 3), split, PDL
     {128, 2, 4, 4, 1, 1},  // 7: 0's streaming shape (4 states per round, 4 blocks/SM), split, PDL
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
@@ -86,7 +86,8 @@ struct StepArgs {
   const void* rewards = nullptr;
   int rewardsF64 = 0;
   int mode = kBoth;
-  int streamOnly = 0;  // testing: stop after the chunk partials (times the streaming part alone)
+  int streamOnly = 0;  // stop after the chunk partials: testing (times the streaming part alone),
+                       // and the split variants' first launch
   const float* qIn = nullptr;  // objective-only: the caller's trajectory scores
   math::Params p;
   double weights[kInlineObjectives];  // objectiveWeights (all 1 when none), K <= kInlineObjectives

@@ -273,6 +273,32 @@ static void test_accuracy_dtypes() {
   }
 }
 
+static void test_shapes() {
+  // Odd and even T (the AVX2 path streams states in pairs, then a single one), D around the
+  // 64-element group and the chunk (zero-padded tail groups), padded strides, misaligned starts.
+  for (DType dt : {DType::Float32, DType::Float16, DType::BFloat16}) {
+    for (int64_t T : {1, 2, 3, 5}) {
+      for (int64_t D : {int64_t(1), int64_t(15), int64_t(63), int64_t(64), int64_t(65), int64_t(200),
+                        cpu::kChunkElems + 100}) {
+        const TestLatents t = make_latents(dt, 2, T, D, 3, int(D % 2), uint32_t(17 + T + D));
+        std::vector<long double> rd, rs, ra;
+        reference_sums(t, rd, rs, ra);
+        const int64_t S = T + 1;
+        for (cpu::Isa isa : {cpu::Isa::Auto, cpu::Isa::Portable}) {
+          std::vector<double> dot(t.N * S), sq(t.N * S);
+          cpu::cosine_partials(t.view(), 2, dot.data(), sq.data(), isa);
+          for (int64_t k = 0; k < t.N * S; ++k) {
+            CHECK(std::fabs(dot[k] - rd[k]) <= 1e-6 * ra[k], "%s T=%ld D=%ld dot %ld (isa %d)", dtype_name(dt),
+                  long(T), long(D), long(k), int(isa));
+            CHECK(std::fabs(sq[k] - rs[k]) <= 1e-6 * rs[k], "%s T=%ld D=%ld sq %ld (isa %d)", dtype_name(dt),
+                  long(T), long(D), long(k), int(isa));
+          }
+        }
+      }
+    }
+  }
+}
+
 static void test_determinism() {
   // D not a multiple of the chunk, padded stride, misaligned starts; 1, 2, 8 threads.
   for (DType dt : {DType::Float32, DType::Float16, DType::BFloat16}) {
@@ -619,6 +645,7 @@ int main(int argc, char** argv) {
   test_reduction_decodes_every_pattern();
   test_accuracy_large_d();
   test_accuracy_dtypes();
+  test_shapes();
   test_determinism();
   test_solver_and_drivers();
   test_edge_cases();

@@ -2,7 +2,9 @@
 # Builds the native CUDA harness: the CPU backend (csrc/core/*.cpp, with OTCA_WITH_CUDA so that
 # gpu_stub.cpp compiles to nothing), the CUDA backend (csrc/core/*.cu) and test/native/gpu_core_test.cu.
 #   test/native/gpu_build.sh [arch, default 90] [out dir, default build/native-gpu]
-# Every streaming variant of step_args.cuh is compiled in (-DOTCA_GPU_ALL_VARIANTS) and timed.
+# Every streaming variant of step_args.cuh is compiled in (-DOTCA_GPU_ALL_VARIANTS) and timed, and
+# the kernels carry the debug timeline (-DOTCA_GPU_TIMELINE: %globaltimer stamps, off unless the
+# harness hands them a buffer; the addon's kernels have none of it).
 # Then: build/native-gpu/gpu_core_test [--quick | --no-large | --no-timing | --variant N]
 set -euo pipefail
 ARCH="${1:-90}"
@@ -14,7 +16,7 @@ CXX="${CXX:-g++}"
 # the CPU backend, two at a time (shared build machines)
 ls csrc/core/*.cpp | xargs -P 2 -I{} sh -c \
   "$CXX -O3 -std=c++17 -fPIC -pthread -DOTCA_WITH_CUDA -Icsrc/core -c {} -o $OUT/obj/\$(basename {} .cpp).o"
-"$NVCC" -O3 -std=c++17 -fmad=false -arch="sm_${ARCH}" -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS \
+"$NVCC" -O3 -std=c++17 -fmad=false -arch="sm_${ARCH}" -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -DOTCA_GPU_TIMELINE \
   -diag-suppress 20013,20015 "-DOTCA_CUDA_ARCHITECTURES_STRING=\"${ARCH}-real\"" -Icsrc/core \
   csrc/core/*.cu test/native/gpu_core_test.cu "$OUT"/obj/*.o -o "$OUT/gpu_core_test" -Xcompiler -pthread
 echo "built $OUT/gpu_core_test for sm_${ARCH}"

@@ -35,6 +35,7 @@
 #include "gpu_testing.cuh"
 #include "otca.h"
 #include "otca_math.h"
+#include "step_args.cuh"  // detail::TimelineSlot (the debug timeline's slots)
 
 using namespace otca;
 
@@ -730,6 +731,63 @@ double median_ms(int warm, int reps, cudaStream_t stream, F launch) {
   return t[t.size() / 2];
 }
 
+// ------------------------------------------------------------------ debug timeline
+
+std::vector<std::string> g_timeline;  // printed in the summary
+
+// Runs `call` reps times with the debug timeline on (variant already selected) and records the
+// median of each stamp relative to the first streaming block's entry, in microseconds.
+void timeline_run(const std::string& label, cudaStream_t stream, const std::function<void(int)>& call) {
+  using namespace otca::gpu::detail;
+  if (!gpu::testing::timeline_compiled()) return;
+  unsigned long long* dev;
+  CK(cudaMalloc(&dev, sizeof(unsigned long long) * kTlSlots));
+  std::vector<unsigned long long> init(kTlSlots), got(kTlSlots);
+  for (int k = 0; k < kTlSlots; ++k) init[k] = ((kTlMinSlots >> k) & 1u) ? ~0ull : 0ull;
+  const int reps = 21;
+  std::vector<std::vector<double>> rel(kTlSlots);
+  unsigned long long minStep = ~0ull;
+  for (int r = 0; r < reps + 2; ++r) {
+    CK(cudaStreamSynchronize(stream));
+    CK(cudaMemcpy(dev, init.data(), sizeof(unsigned long long) * kTlSlots, cudaMemcpyHostToDevice));
+    CK(cudaDeviceSynchronize());
+    gpu::testing::set_timeline(dev);
+    call(r);
+    gpu::testing::set_timeline(nullptr);
+    CK(cudaStreamSynchronize(stream));  // the call may return before the kernel has exited
+    CK(cudaMemcpy(got.data(), dev, sizeof(unsigned long long) * kTlSlots, cudaMemcpyDeviceToHost));
+    if (r < 2) continue;  // warm-up
+    const unsigned long long t0 = got[kTlEntryFirst];
+    for (int k = 0; k < kTlSlots; ++k) {
+      if (got[k] == init[k] || t0 == ~0ull) { rel[k].push_back(NAN); continue; }
+      rel[k].push_back((static_cast<double>(got[k]) - static_cast<double>(t0)) / 1e3);
+      if (got[k] > t0) minStep = std::min(minStep, got[k] - t0);
+    }
+  }
+  CK(cudaFree(dev));
+  const auto med = [&](int k) {
+    std::vector<double> v = rel[k];
+    std::sort(v.begin(), v.end(), [](double a, double b) { return std::isnan(b) ? !std::isnan(a) : a < b; });
+    return v[v.size() / 2];
+  };
+  const auto f = [&](int k) {
+    char b[32];
+    const double m = med(k);
+    if (std::isnan(m)) std::snprintf(b, sizeof b, "-");
+    else std::snprintf(b, sizeof b, "%.1f", m);
+    return std::string(b);
+  };
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "%-22s entry last %s | stream end first %s last %s | finisher entry %s ready %s | sample %s..%s | "
+                "group %s..%s | publish %s..%s (smallest stamp step %.2f us)",
+                label.c_str(), f(kTlEntryLast).c_str(), f(kTlStreamEndFirst).c_str(), f(kTlStreamEndLast).c_str(),
+                f(kTlFinishEntry).c_str(), f(kTlFinishReady).c_str(), f(kTlSampleStart).c_str(),
+                f(kTlSampleEnd).c_str(), f(kTlGroupStart).c_str(), f(kTlGroupEnd).c_str(),
+                f(kTlPublishStart).c_str(), f(kTlPublishEnd).c_str(), minStep == ~0ull ? 0.0 : minStep / 1e3);
+  g_timeline.push_back(buf);
+}
+
 std::vector<Case> parity_cases() {
   std::vector<Case> cases;
   const auto add = [&](const char* name, DType dt, bool list, int mis, bool f64, Setup s) {
@@ -808,7 +866,10 @@ int main(int argc, char** argv) {
   for (int v : variants) {
     int th, pk, rd;
     gpu::testing::variant_shape(v, &th, &pk, &rd);
-    std::printf(" [%d] %d threads x %d packs x %d states/round%s;", v, th, pk, rd,
+    int split, pdl;
+    gpu::testing::variant_design(v, &split, &pdl);
+    std::printf(" [%d] %d threads x %d packs x %d states/round%s%s;", v, th, pk, rd,
+                split ? (pdl ? ", split + PDL" : ", split") : "",
                 v == gpu::testing::default_variant() ? " (default)" : "");
   }
   std::printf("\n");
@@ -877,6 +938,8 @@ int main(int argc, char** argv) {
   double copyGBs = 0, readGBs = 0, hostUs = 0;
   double hostUsMode[3] = {0, 0, 0};
   double tinyKernelUs = 0;
+  std::vector<std::string> tinyLines;
+  std::string emptyLine;
   const int kDefaultSyncModeForReport = gpu::testing::default_sync_mode();
   if (timing) try {
     {  // bandwidth probes over 2 GiB buffers, far larger than L2
@@ -939,6 +1002,58 @@ int main(int argc, char** argv) {
         CK(cudaEventDestroy(tb));
         std::sort(t.begin(), t.end());
         tinyKernelUs = t[t.size() / 2] * 1e3;
+      }
+      // Per variant: the tiny call's launch(es) alone (events), the whole call (host clock, the
+      // default wait), the host-side split of that call, and the debug timeline.
+      for (int v : variants) {
+        gpu::testing::set_variant(v);
+        cudaEvent_t ta, tb;
+        CK(cudaEventCreate(&ta));
+        CK(cudaEventCreate(&tb));
+        std::vector<double> ev, host, prep, submit, wait;
+        for (int k = 0; k < 250; ++k) {
+          gpu::testing::set_timing_events(ta, tb);
+          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
+          gpu::testing::set_timing_events(nullptr, nullptr);
+          CK(cudaEventSynchronize(tb));
+          float ms;
+          CK(cudaEventElapsedTime(&ms, ta, tb));
+          gpu::testing::set_breakdown(true);
+          const auto h0 = std::chrono::steady_clock::now();
+          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
+          const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - h0).count();
+          gpu::testing::set_breakdown(false);
+          double p1, p2, p3;
+          gpu::testing::last_breakdown(&p1, &p2, &p3);
+          if (k < 50) continue;
+          ev.push_back(ms * 1e3); host.push_back(us); prep.push_back(p1); submit.push_back(p2); wait.push_back(p3);
+        }
+        CK(cudaStreamSynchronize(stream));
+        CK(cudaEventDestroy(ta));
+        CK(cudaEventDestroy(tb));
+        const auto med = [](std::vector<double> x) { std::sort(x.begin(), x.end()); return x[x.size() / 2]; };
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "tiny v%d: launch(es) alone (events) %.1f us | whole call (host clock) %.1f us = "
+                      "prep %.1f + submit %.1f + wait %.1f (medians each)", v, med(ev), med(host), med(prep),
+                      med(submit), med(wait));
+        tinyLines.push_back(buf);
+        timeline_run("tiny v" + std::to_string(v), stream, [&](int) {
+          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
+        });
+      }
+      gpu::testing::set_variant(-1);
+      // Calibration: an empty kernel with the same parameter block, launched as the call launches
+      // (events right around it): one launch, two plain launches, two with the second programmatic.
+      {
+        const char* what[3] = {"1 launch", "2 launches", "2 launches, 2nd PDL"};
+        for (int kind = 0; kind < 3; ++kind) {
+          const double ms = median_ms(20, 200, stream, [&](int) {
+            expect(gpu::testing::empty_launch(stream, kind == 0 ? 1 : 2, kind == 2), "empty launch failed");
+          });
+          char buf[96];
+          std::snprintf(buf, sizeof buf, "%s %.1f us", what[kind], ms * 1e3);
+          emptyLine += (kind ? " | " : "") + std::string(buf);
+        }
       }
     }
     struct W { const char* name; int64_t N, G, T, D; };
@@ -1005,6 +1120,15 @@ int main(int argc, char** argv) {
             med[kind] = t[t.size() / 2];
           }
           timed.push_back(Timed{name, double(bytes), med[0], err, med[1], med[2], v});
+          if (!f32 && (std::string(w.name) == "FLUX-512" || std::string(w.name) == "Wan")) {
+            timeline_run(name, stream, [&](int it) {
+              Latents l;
+              l.dtype = DType::BFloat16;
+              l.N = w.N; l.T = w.T; l.D = w.D; l.sampleStride = (w.T + 1) * w.D;
+              l.states = states[it % copies].data();
+              gpu::advantages(0, l, rw, w.G, Options{}, outs, stream);
+            });
+          }
         }
         gpu::testing::set_variant(-1);
         CK(cudaFree(rd));
@@ -1018,6 +1142,8 @@ int main(int argc, char** argv) {
     gpu::testing::set_stream_only(false);
     gpu::testing::set_variant(-1);
     gpu::testing::set_sync_mode(-1);
+    gpu::testing::set_timeline(nullptr);
+    gpu::testing::set_breakdown(false);
     expect(false, std::string("timing: threw ") + e.what());
   }
   gpu::stream_destroy(0, stream);
@@ -1034,11 +1160,20 @@ int main(int argc, char** argv) {
     std::printf("host overhead per call by sync mode: 0 cudaStreamSynchronize %.1f us | 1 mailbox spin %.1f us | "
                 "2 spin+sync %.1f us (default %d); its kernel alone (events) %.1f us\n", hostUsMode[0], hostUsMode[1],
                 hostUsMode[2], kDefaultSyncModeForReport, tinyKernelUs);
+    std::printf("empty kernel, same parameter block, events around it (event + launch overhead): %s\n", emptyLine.c_str());
+    for (const std::string& line : tinyLines) std::printf("%s\n", line.c_str());
+    if (!g_timeline.empty()) {
+      std::printf("\ndebug timeline (%%globaltimer, us after the first streaming block's entry, median of 21 calls):\n");
+      for (const std::string& line : g_timeline) std::printf("  %s\n", line.c_str());
+    }
     std::printf("(full = whole call; traj = trajectory only; stream = chunk partials only; %% of floor from full)\n");
     for (int v : variants) {
       int th, pk, rd;
       gpu::testing::variant_shape(v, &th, &pk, &rd);
-      std::printf("\nvariant %d: %d threads, %d x 16 B per thread per state, %d states per round%s\n", v, th, pk, rd,
+      int split, pdl;
+      gpu::testing::variant_design(v, &split, &pdl);
+      std::printf("\nvariant %d: %d threads, %d x 16 B per thread per state, %d states per round%s%s\n", v, th, pk, rd,
+                  split ? (pdl ? ", two launches (2nd PDL)" : ", two launches") : ", one launch",
                   v == gpu::testing::default_variant() ? " (DEFAULT)" : "");
       std::printf("%-20s %8s %9s %9s %9s %9s %8s %8s %9s\n", "workload", "MB", "floor us", "full us", "traj us",
                   "stream us", "% floor", "% strm", "max err");
