@@ -122,7 +122,7 @@ GREP_SUMMARY='^sass' step sass 60 bash -c '
 '
 
 # ------------------------------------------------------------------ 3. GPU tests
-step node-tests 150 "$NODE" --test test/gpu/*.test.mjs
+step node-tests 150 "$NODE" --expose-gc --test test/gpu/*.test.mjs
 
 # ------------------------------------------------------------------ 4. benchmarks
 BENCH_ARGS=(--out "$WORK")
