@@ -1,20 +1,13 @@
 // The kernels of the advantage step, and their launchers (called by gpu_runtime.cu).
 //
-// Split variants (kVariants[V].split, bench/NOTES.md section 3): two launches on the stream. The
-// streaming kernel only writes chunk partials (and the non-finite latent flag); finish_step, one
-// block per group (one warp per sample), finishes the samples, then the group, then the last
-// block publishes. Its launch is a Programmatic Dependent Launch where the variant asks and the
-// device has compute capability >= 9.0, so its blocks are scheduled while the streaming grid's
-// last wave runs and wait in griddepcontrol.wait for its completion.
-//
-// Single-launch variants: one launch does everything: block (i, c) reduces chunk c of sample i (cosine_partials.cuh); the
+// One launch does everything: block (i, c) reduces chunk c of sample i (cosine_partials.cuh); the
 // last block of sample i to finish (an integer counter, after a fence) adds the chunk partials in
 // chunk order and finishes the sample (finish_sample.cuh); the last sample of a group finishes the
 // group (finish_group.cuh); the last group publishes the non-finite flags to the host's mailbox.
-// No floating-point atomics anywhere: every sum has one fixed order, so reruns are bit-identical.
+// The finishing stages keep their working values in the shared memory the streaming part used
+// (PartialsSmem, free once the chunk partials are written). No floating-point atomics anywhere:
+// every sum has one fixed order, so reruns are bit-identical.
 #include <cuda_runtime.h>
-
-#include <atomic>
 
 #include "cosine_partials.cuh"
 #include "finish_group.cuh"
@@ -45,11 +38,14 @@ __device__ void publish(const StepArgs& a) {
 }
 
 // Returns (to every thread) whether this block is the last of `total` to arrive at `counter`;
-// the last one resets the counter and sees every other block's writes.
+// the last one resets the counter and sees every other block's writes. With total == 1 the block
+// is the only one: no atomic (an L2 round trip saved per hand-off; the counter stays 0), only the
+// fence (this block's writes ordered before anything it publishes) and the barrier.
 __device__ bool last_to_arrive(unsigned int* counter, unsigned int total) {
   __shared__ int last;
   __threadfence();
   __syncthreads();
+  if (total == 1) return true;
   if (threadIdx.x == 0) {
     const unsigned int before = atomicAdd(counter, 1u);
     last = before == total - 1;
@@ -69,25 +65,24 @@ template <class Raw, int V>
 __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
     advantage_step(const __grid_constant__ StepArgs a) {
   __shared__ PartialsSmem sm;
-  if constexpr (kVariants[V].split && kVariants[V].pdl) pdl_launch_dependents();
+  static_assert(sizeof(sm.red) / sizeof(double) >= kFinishScratch, "the finishing scratch is PartialsSmem");
   if (threadIdx.x == 0) {
     stamp(a, kTlEntryFirst);
     stamp(a, kTlEntryLast);
   }
   const int64_t i = static_cast<int64_t>(blockIdx.x) / a.chunks;
   const int64_t c = static_cast<int64_t>(blockIdx.x) - i * a.chunks;
-  cosine_partials<Raw, V>(a, i, c, sm);  // ends with a __syncthreads (flush_states)
+  cosine_partials<Raw, V>(a, i, c, sm);  // ends with a __syncthreads (flush_states): sm is free
   if (threadIdx.x == 0) {
     stamp(a, kTlStreamEndFirst);
     stamp(a, kTlStreamEndLast);
   }
-  // Testing (the streaming part alone), and the split variants' first launch (the launcher sets
-  // it; finish_step does the rest): no counters touched. A runtime flag rather than a
+  // Testing (the streaming part alone): no counters touched. A runtime flag rather than a
   // compile-time return: without the finishing code in the kernel, ptxas spills the 16-bit
   // streaming loop at the 128-register cap (seen with CUDA 13.0, sm_90).
   if (a.streamOnly) return;
   if (!last_to_arrive(a.sampleCount + i, static_cast<unsigned int>(a.chunks))) return;
-  finish_sample_block(a, i);
+  finish_sample_block(a, i, sm.red);
   if (a.mode == kTrajectory) {
     if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.N)) && threadIdx.x == 0) publish(a);
     return;
@@ -95,43 +90,14 @@ __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
   const int64_t b = i / a.G;
   if (!last_to_arrive(a.groupCount + b, static_cast<unsigned int>(a.G))) return;
   if (threadIdx.x == 0) stamp(a, kTlGroupStart);
-  finish_group_block(a, b);
+  finish_group_block(a, b, sm.red);
   if (threadIdx.x == 0) stamp(a, kTlGroupEnd);
   if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.B)) && threadIdx.x == 0) publish(a);
 }
 
-// The second launch of the split variants. Trajectory mode: block x finishes samples
-// [8x, 8x+8), a warp each. Both: block b owns group b, its warps take the group's samples in turn
-// (warp w: samples w, w+8, ...), then the block finishes the group (finish_group_block, as the
-// single-launch path). The last block to finish publishes (with one block, no counter at all).
-// kPdl: launched with programmatic stream serialisation: wait for the streaming grid first.
-template <bool kPdl>
-__global__ void __launch_bounds__(kFinishThreads, 1) finish_step(const __grid_constant__ StepArgs a) {
-  if (threadIdx.x == 0) stamp(a, kTlFinishEntry);
-  if constexpr (kPdl) pdl_wait();
-  if (threadIdx.x == 0) stamp(a, kTlFinishReady);
-  const int warp = threadIdx.x >> 5, nWarps = blockDim.x >> 5;
-  const bool both = a.mode != kTrajectory;
-  const int64_t begin = both ? static_cast<int64_t>(blockIdx.x) * a.G : static_cast<int64_t>(blockIdx.x) * nWarps;
-  const int64_t end = both ? begin + a.G : (begin + nWarps < a.N ? begin + nWarps : a.N);
-  for (int64_t i = begin + warp; i < end; i += nWarps) finish_sample_warp(a, i);  // warp-uniform
-  if (both) {
-    __syncthreads();  // the group's q and w (global, written by this block) before the group finish
-    if (threadIdx.x == 0) stamp(a, kTlGroupStart);
-    finish_group_block(a, blockIdx.x);
-    if (threadIdx.x == 0) stamp(a, kTlGroupEnd);
-  }
-  if (gridDim.x == 1) {
-    __threadfence();  // every thread's outputs before the mailbox says finished
-    __syncthreads();
-    if (threadIdx.x == 0) publish(a);
-    return;
-  }
-  if (last_to_arrive(&a.book->done, gridDim.x) && threadIdx.x == 0) publish(a);
-}
-
 __global__ void __launch_bounds__(kThreads, 1) objective_step(const __grid_constant__ StepArgs a) {
-  finish_group_block(a, blockIdx.x);
+  __shared__ double scratch[kFinishScratch];
+  finish_group_block(a, blockIdx.x, scratch);
   if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.B)) && threadIdx.x == 0) publish(a);
 }
 
@@ -164,63 +130,16 @@ namespace launch {
 using detail::StepArgs;
 
 namespace {
-// Compute capability >= 9.0 (Programmatic Dependent Launch), per device, asked once.
-bool device_has_pdl() {
-  static std::atomic<int> cache[64];  // 0 unknown, 1 no, 2 yes
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) {
-    cudaGetLastError();
-    return false;
-  }
-  int v = cache[dev].load(std::memory_order_relaxed);
-  if (v == 0) {
-    int major = 0;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-      cudaGetLastError();
-      major = 0;
-    }
-    v = major >= 9 ? 2 : 1;
-    cache[dev].store(v, std::memory_order_relaxed);
-  }
-  return v == 2;
-}
-
-cudaError_t launch_finish(const StepArgs& a, bool pdl, cudaStream_t stream) {
-  const unsigned int blocks = a.mode == detail::kTrajectory
-                                  ? static_cast<unsigned int>((a.N + detail::kFinishThreads / 32 - 1) /
-                                                              (detail::kFinishThreads / 32))
-                                  : static_cast<unsigned int>(a.B);
-  if (!pdl) {
-    detail::finish_step<false><<<blocks, detail::kFinishThreads, 0, stream>>>(a);
-    return cudaGetLastError();
-  }
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(blocks);
-  cfg.blockDim = dim3(detail::kFinishThreads);
-  cfg.dynamicSmemBytes = 0;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
-  return cudaLaunchKernelEx(&cfg, detail::finish_step<true>, a);
-}
-
 template <int V>
 cudaError_t launch_variant(const StepArgs& a, int dtype, cudaStream_t stream) {
   const unsigned int blocks = static_cast<unsigned int>(a.N * a.chunks);
   constexpr int threads = detail::kVariants[V].threads;
-  StepArgs s = a;
-  if (detail::kVariants[V].split) s.streamOnly = 1;
   switch (dtype) {
-    case 0: detail::advantage_step<float, V><<<blocks, threads, 0, stream>>>(s); break;
-    case 2: detail::advantage_step<detail::F16, V><<<blocks, threads, 0, stream>>>(s); break;
-    default: detail::advantage_step<detail::Bf16, V><<<blocks, threads, 0, stream>>>(s); break;
+    case 0: detail::advantage_step<float, V><<<blocks, threads, 0, stream>>>(a); break;
+    case 2: detail::advantage_step<detail::F16, V><<<blocks, threads, 0, stream>>>(a); break;
+    default: detail::advantage_step<detail::Bf16, V><<<blocks, threads, 0, stream>>>(a); break;
   }
-  const cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess || !detail::kVariants[V].split || a.streamOnly) return e;
-  return launch_finish(a, detail::kVariants[V].pdl && device_has_pdl(), stream);
+  return cudaGetLastError();
 }
 
 __global__ void empty_kernel(const __grid_constant__ StepArgs a) {
@@ -238,16 +157,12 @@ bool variant_built(int variant) {
 
 cudaError_t advantage_step(const StepArgs& a, int dtype, int variant, cudaStream_t stream) {
 #ifdef OTCA_GPU_ALL_VARIANTS
-  static_assert(detail::kVariantCount == 8, "list every variant below");
+  static_assert(detail::kVariantCount == 4, "list every variant below");
   switch (variant) {
     case 0: return launch_variant<0>(a, dtype, stream);
     case 1: return launch_variant<1>(a, dtype, stream);
     case 2: return launch_variant<2>(a, dtype, stream);
-    case 3: return launch_variant<3>(a, dtype, stream);
-    case 4: return launch_variant<4>(a, dtype, stream);
-    case 5: return launch_variant<5>(a, dtype, stream);
-    case 6: return launch_variant<6>(a, dtype, stream);
-    default: return launch_variant<7>(a, dtype, stream);
+    default: return launch_variant<3>(a, dtype, stream);
   }
 #else
   (void)variant;
@@ -255,24 +170,8 @@ cudaError_t advantage_step(const StepArgs& a, int dtype, int variant, cudaStream
 #endif
 }
 
-cudaError_t empty_launch(const StepArgs& a, int count, bool pdl, cudaStream_t stream) {
-  for (int k = 0; k < count; ++k) {
-    if (k == 0 || !pdl) {
-      empty_kernel<<<1, detail::kFinishThreads, 0, stream>>>(a);
-      continue;
-    }
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(1);
-    cfg.blockDim = dim3(detail::kFinishThreads);
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = device_has_pdl() ? 1 : 0;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
-    const cudaError_t e = cudaLaunchKernelEx(&cfg, empty_kernel, a);
-    if (e != cudaSuccess) return e;
-  }
+cudaError_t empty_launch(const StepArgs& a, int count, cudaStream_t stream) {
+  for (int k = 0; k < count; ++k) empty_kernel<<<1, detail::kThreads, 0, stream>>>(a);
   return cudaGetLastError();
 }
 

@@ -21,33 +21,44 @@ namespace otca {
 namespace gpu {
 namespace detail {
 
-__device__ void finish_sample_block(const StepArgs& a, int64_t i) {
+// scratch: kFinishScratch doubles of shared memory this block may use (nothing else in it is live).
+// When 4T+3 doubles fit, the sums, S and prod live there: every value below is read back by other
+// threads (S[t+1] - S[t], thread 0's index-order sums), and from the global workspace each read
+// was a dependent L2 round trip (~0.2 us; T=16: dozens of them). Otherwise they go to the
+// workspace as before. Same arithmetic in the same order either way: the same bits.
+__device__ void finish_sample_block(const StepArgs& a, int64_t i, double* scratch) {
   const int64_t T = a.T, C = a.chunks;
   const math::Params& p = a.p;
-  double* sums = a.sums + i * (T + 1) * 2;
-  double* S = a.Sd + i * (T + 1);
-  double* prod = a.prod + i * T;
+  const bool local = 4 * T + 3 <= kFinishScratch;
+  double* sums = local ? scratch : a.sums + i * (T + 1) * 2;    // [2(T+1)]
+  double* S = local ? scratch + 2 * (T + 1) : a.Sd + i * (T + 1);  // [T+1]
+  double* prod = local ? scratch + 3 * (T + 1) : a.prod + i * T;   // [T]
   __shared__ double sumU;
   if (threadIdx.x == 0) stamp(a, kTlSampleStart);
 
-  // The 2(T+1) sums of C chunk partials, a warp per sum (four sums per warp at a time, so that
-  // every lane has up to four independent L2 loads in flight): lane l adds chunks l, l+32, ... in
-  // order, then the lanes by the fixed shuffle tree. The order depends only on C: deterministic.
+  // The 2(T+1) sums of C chunk partials, a warp per sum (kU sums per warp at a time, so that every
+  // lane has up to kU independent L2 loads in flight, and T=16 takes one pass with 8 warps): lane l
+  // adds chunks l, l+32, ... in order, then the lanes by the fixed shuffle tree. The order depends
+  // only on C (not on kU or the warp count): deterministic.
   {
+    constexpr int kU = 8;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nWarps = blockDim.x >> 5;
     const int64_t nSums = 2 * (T + 1);
-    for (int64_t s0 = warp; s0 < nSums; s0 += 4 * nWarps) {  // warp-uniform trip count
-      double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    const double* part = a.part + i * (T + 1) * C * 2;
+    for (int64_t s0 = warp; s0 < nSums; s0 += kU * nWarps) {  // warp-uniform trip count
+      double acc[kU];
+#pragma unroll
+      for (int u = 0; u < kU; ++u) acc[u] = 0.0;
       for (int64_t c = lane; c < C; c += 32) {
 #pragma unroll
-        for (int u = 0; u < 4; ++u) {
+        for (int u = 0; u < kU; ++u) {
           const int64_t s = s0 + u * nWarps;
           if (s < nSums)  // written by other blocks: skip L1
-            acc[u] += __ldcg(a.part + (i * (T + 1) + s / 2) * C * 2 + (s & 1) + 2 * c);
+            acc[u] += __ldcg(part + (s / 2) * C * 2 + (s & 1) + 2 * c);
         }
       }
 #pragma unroll
-      for (int u = 0; u < 4; ++u) {
+      for (int u = 0; u < kU; ++u) {
         const double v = warp_sum_d(acc[u]);
         const int64_t s = s0 + u * nWarps;
         if (lane == 0 && s < nSums) sums[s] = v;
@@ -57,8 +68,9 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   __syncthreads();
   const double sqT = sums[2 * T + 1];
   for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) {
-    S[j] = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
-    if (a.S) a.S[i * (T + 1) + j] = static_cast<float>(S[j]);
+    const double sj = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
+    S[j] = sj;
+    if (a.S) a.S[i * (T + 1) + j] = static_cast<float>(sj);
   }
   __syncthreads();
   if (threadIdx.x == 0) {
@@ -85,70 +97,6 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
     a.qF[i] = static_cast<float>(q);  // the caller's trajectoryScore or scratch
     stamp(a, kTlSampleEnd);
   }
-}
-
-// The same stage for one sample by ONE WARP (finish_step, the split variants): the same sums in
-// the same order (lane l adds chunks l, l+32, ... in order, then warp_sum_d's fixed tree; eight
-// sums in flight per lane instead of four), the same per-step functions, sumU and q summed in
-// index order by lane 0: bit for bit what finish_sample_block gives on the same chunk partials.
-// Every lane of the warp must call it (warp-uniform arguments).
-__device__ void finish_sample_warp(const StepArgs& a, int64_t i) {
-  const int64_t T = a.T, C = a.chunks;
-  const math::Params& p = a.p;
-  double* sums = a.sums + i * (T + 1) * 2;
-  double* S = a.Sd + i * (T + 1);
-  double* prod = a.prod + i * T;
-  const int lane = threadIdx.x & 31;
-  constexpr int kU = 8;
-  if (lane == 0) stamp(a, kTlSampleStart);
-  const int64_t nSums = 2 * (T + 1);
-  const double* part = a.part + i * (T + 1) * C * 2;
-  for (int64_t s0 = 0; s0 < nSums; s0 += kU) {  // warp-uniform
-    double acc[kU];
-#pragma unroll
-    for (int u = 0; u < kU; ++u) acc[u] = 0.0;
-    for (int64_t c = lane; c < C; c += 32) {
-#pragma unroll
-      for (int u = 0; u < kU; ++u) {
-        const int64_t s = s0 + u;
-        if (s < nSums) acc[u] += __ldcg(part + (s / 2) * C * 2 + (s & 1) + 2 * c);
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < kU; ++u) {
-      const double v = warp_sum_d(acc[u]);
-      const int64_t s = s0 + u;
-      if (lane == 0 && s < nSums) sums[s] = v;
-    }
-  }
-  __syncwarp();
-  const double sqT = sums[2 * T + 1];
-  for (int64_t j = lane; j <= T; j += 32) {
-    S[j] = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
-    if (a.S) a.S[i * (T + 1) + j] = static_cast<float>(S[j]);
-  }
-  __syncwarp();
-  double u = 0.0;
-  if (lane == 0)
-    for (int64_t t = 0; t < T; ++t) u += math::step_gain(S[t + 1] - S[t], p);
-  const double sumU = __shfl_sync(0xffffffffu, u, 0);
-  for (int64_t t = lane; t < T; t += 32) {
-    const double d = S[t + 1] - S[t];
-    const double wb = math::raw_weight(d, sumU, p);
-    prod[t] = wb * d;
-    const double wt = math::step_weight(wb, T, p);
-    if (a.dS) a.dS[i * T + t] = static_cast<float>(d);
-    if (a.wbar) a.wbar[i * T + t] = static_cast<float>(wb);
-    a.wF[i * T + t] = static_cast<float>(wt);
-  }
-  __syncwarp();
-  if (lane == 0) {
-    double q = 0.0;
-    for (int64_t t = 0; t < T; ++t) q += prod[t];
-    a.qF[i] = static_cast<float>(q);
-    stamp(a, kTlSampleEnd);
-  }
-  __syncwarp();
 }
 
 }  // namespace detail

@@ -18,9 +18,8 @@ bool variant_built(int variant);
 cudaError_t objective_step(const detail::StepArgs& a, cudaStream_t stream);
 cudaError_t first_non_finite(const detail::StepArgs& a, int dtype, int64_t i,
                              unsigned long long* first, cudaStream_t stream);
-// Testing (calibration): `count` launches of an empty kernel taking the same parameter block, the
-// second and later with programmatic stream serialisation where pdl (and the device has it).
-cudaError_t empty_launch(const detail::StepArgs& a, int count, bool pdl, cudaStream_t stream);
+// Testing (calibration): `count` launches of an empty kernel taking the same parameter block.
+cudaError_t empty_launch(const detail::StepArgs& a, int count, cudaStream_t stream);
 // cudaSuccess where the kernels have an image for the current device.
 cudaError_t kernel_image_check();
 }  // namespace launch

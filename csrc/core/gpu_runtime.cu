@@ -694,10 +694,6 @@ void variant_shape(int variant, int* threads, int* packs, int* round) {
 void set_stream_only(bool on) { testStreamOnly = on; }
 void set_sync_mode(int mode) { testSyncMode = mode; }
 int default_sync_mode() { return kDefaultSyncMode; }
-void variant_design(int variant, int* split, int* pdl) {
-  *split = detail::kVariants[variant].split;
-  *pdl = detail::kVariants[variant].pdl;
-}
 void set_timeline(void* deviceSlots) { testTimeline = static_cast<unsigned long long*>(deviceSlots); }
 bool timeline_compiled() {
 #ifdef OTCA_GPU_TIMELINE
@@ -706,9 +702,9 @@ bool timeline_compiled() {
   return false;
 #endif
 }
-bool empty_launch(void* stream, int count, bool pdl) {
+bool empty_launch(void* stream, int count) {
   StepArgs a{};
-  return launch::empty_launch(a, count, pdl, static_cast<cudaStream_t>(stream)) == cudaSuccess;
+  return launch::empty_launch(a, count, static_cast<cudaStream_t>(stream)) == cudaSuccess;
 }
 void set_breakdown(bool on) { testBreakdown = on; }
 void last_breakdown(double* prepUs, double* submitUs, double* waitUs) {

@@ -21,18 +21,16 @@ void set_stream_only(bool on);
 // -1 = the default (kDefaultSyncMode in gpu_runtime.cu).
 void set_sync_mode(int mode);
 int default_sync_mode();
-// Split design of a variant (kVariants: split = two launches, pdl = the second one programmatic).
-void variant_design(int variant, int* split, int* pdl);
 // Debug timeline (needs the kernels built with -DOTCA_GPU_TIMELINE, as test/native/gpu_build.sh
 // does): a device array of detail::kTlSlots unsigned 64-bit stamps that later calls of this
 // thread fill (the caller initialises it: ~0 for the min slots, 0 for the others); null to stop.
 void set_timeline(void* deviceSlots);
 bool timeline_compiled();
-// Calibration: enqueue `count` empty launches of the same parameter block on `stream` (the
-// second and later with programmatic stream serialisation where pdl). Returns false on error.
-bool empty_launch(void* stream, int count, bool pdl);
+// Calibration: enqueue `count` empty launches of the same parameter block on `stream`.
+// Returns false on error.
+bool empty_launch(void* stream, int count);
 // Host-side split of this thread's last call (microseconds of steady_clock): argument checks +
-// workspace + copies (prep), the launch call(s) (submit), the wait (wait). Enabled by on = true.
+// workspace + copies (prep), the launch call (submit), the wait (wait). Enabled by on = true.
 void set_breakdown(bool on);
 void last_breakdown(double* prepUs, double* submitUs, double* waitUs);
 }  // namespace testing

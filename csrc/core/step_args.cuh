@@ -22,27 +22,21 @@ struct Variant {
   int packs;      // 16-byte packs per thread per state
   int round;      // states loaded together (the next round is prefetched while this one is summed)
   int minBlocks;  // launch bounds: blocks per SM (register cap 65536 / (threads * minBlocks))
-  int split;      // 1: two launches, the streaming kernel (chunk partials only: no counters, no
-                  //    fences) then finish_step (one block per group, one warp per sample)
-  int pdl;        // split only: the second launch is a Programmatic Dependent Launch (sm_90+)
 };
+// One launch each (the two-launch design of bench/NOTES.md section 3 lost on the H100, section 4,
+// and was removed).
 constexpr Variant kVariants[] = {
-    {128, 2, 4, 4, 0, 0},  // 0: 32 B/thread/state, 4 KB per block-state; chunk 1024 f32 / 2048 bf16;
+    {128, 2, 4, 4},  // 0: 32 B/thread/state, 4 KB per block-state; chunk 1024 f32 / 2048 bf16;
                      //    8-16 loads (128-256 B) in flight per thread, 4 blocks/SM (128 regs)
-    {256, 2, 4, 2, 0, 0},  // 1: as 0 with 256 threads: 8 KB per block-state, chunk 2048 f32 / 4096 bf16
-    {128, 4, 2, 3, 0, 0},  // 2: 64 B/thread/state, 8 KB per block-state, chunk 2048 f32 / 4096 bf16,
+    {256, 2, 4, 2},  // 1: as 0 with 256 threads: 8 KB per block-state, chunk 2048 f32 / 4096 bf16
+    {128, 4, 2, 3},  // 2: 64 B/thread/state, 8 KB per block-state, chunk 2048 f32 / 4096 bf16,
                      //    3 blocks/SM (168 regs)
-    {256, 4, 1, 2, 0, 0},  // 3: 64 B/thread/state, one state per round (+1 prefetched), 16 KB per
+    {256, 4, 1, 2},  // 3: 64 B/thread/state, one state per round (+1 prefetched), 16 KB per
                      //    block-state, chunk 4096 f32 / 8192 bf16, 2 blocks/SM (128 regs)
-    // Two launches (bench/NOTES.md section 3): the streaming kernel holds no finishing code.
-    {256, 4, 1, 2, 1, 0},  // 4: 3's streaming shape, split, plain second launch
-    {256, 4, 1, 2, 1, 1},  // 5: 3's streaming shape, split, PDL second launch (predicted best)
-    {128, 4, 2, 3, 1, 1},  // 6: 2's streaming shape (best single-launch Wan f32 stream after 3), split, PDL
-    {128, 2, 4, 4, 1, 1},  // 7: 0's streaming shape (4 states per round, 4 blocks/SM), split, PDL
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
 // THE ONE CONSTANT TO SWITCH after a timing run (the addon compiles only this variant).
-constexpr int kDefaultVariant = 5;
+constexpr int kDefaultVariant = 3;  // best in runs 2 and 3 (H100)
 
 // Elements of D per block for a variant and an element size in bytes (host side; the kernels
 // use the same product of their template constants: threads * packs * 16 / elemBytes).
@@ -51,12 +45,16 @@ constexpr int64_t chunk_elems(int variant, int elemBytes) {
 }
 
 constexpr int kThreads = 128;       // the objective-only kernel's block
-constexpr int kFinishThreads = 256; // finish_step's block: 8 warps, one sample per warp at a time
 constexpr int kMaxWarps = 8;        // 256 threads at most
 constexpr int kStateBatch = 64;     // states whose warp sums share one shared-memory round
 constexpr int kInlineStates = 64;   // state pointers passed by value; more go through statesDev
 constexpr int kInlineObjectives = 16;
 constexpr int kGroupCache = 1024;   // rewards (G*K) and scores (G) of a group staged in shared memory
+// Doubles of shared scratch the finishing stages keep their repeatedly read values in (the
+// streaming kernel lends its PartialsSmem, kMaxWarps * kStateBatch * 2 doubles, once its chunk
+// partials are written): a sample's sums, S and prod (4T+3 doubles), a group's centres, A and f
+// (2(K+1) + G*K + G/2). Larger shapes fall back to the global workspace (same arithmetic, same bits).
+constexpr int kFinishScratch = kMaxWarps * kStateBatch * 2;
 
 enum Mode : int { kTrajectory = 1, kObjective = 2, kBoth = 3 };
 
@@ -86,8 +84,7 @@ struct StepArgs {
   const void* rewards = nullptr;
   int rewardsF64 = 0;
   int mode = kBoth;
-  int streamOnly = 0;  // stop after the chunk partials: testing (times the streaming part alone),
-                       // and the split variants' first launch
+  int streamOnly = 0;  // testing: stop after the chunk partials (times the streaming part alone)
   const float* qIn = nullptr;  // objective-only: the caller's trajectory scores
   math::Params p;
   double weights[kInlineObjectives];  // objectiveWeights (all 1 when none), K <= kInlineObjectives
@@ -128,12 +125,9 @@ enum TimelineSlot : int {
   kTlGroupEnd,          // max: the last group finish ends
   kTlPublishStart,      // max: the publishing thread starts (after the last hand-off)
   kTlPublishEnd,        // max: mailbox written (after __threadfence_system)
-  kTlFinishEntry,       // min: finish_step's first block starts (split variants)
-  kTlFinishReady,       // min: ... and passed its grid-dependency wait (PDL)
   kTlSlots
 };
-constexpr unsigned kTlMinSlots = (1u << kTlEntryFirst) | (1u << kTlStreamEndFirst) |
-                                 (1u << kTlFinishEntry) | (1u << kTlFinishReady);
+constexpr unsigned kTlMinSlots = (1u << kTlEntryFirst) | (1u << kTlStreamEndFirst);
 
 }  // namespace detail
 }  // namespace gpu

@@ -1,13 +1,9 @@
-// Device helpers of the split design and of the native harness's debug timeline. Internal.
+// The native harness's debug timeline. Internal.
 //
 // stamp(): one thread records %globaltimer (ns) in a slot of StepArgs::timeline (TimelineSlot in
 // step_args.cuh). Compiled only with -DOTCA_GPU_TIMELINE (test/native/gpu_build.sh); the addon's
 // kernels contain none of it. %globaltimer ticks in whole microseconds on some GPUs and drivers
 // (32 ns on others): the harness prints the stamps as they come.
-//
-// pdl_*(): Programmatic Dependent Launch (griddepcontrol, PTX ISA 7.8, sm_90+). Elsewhere they
-// compile to nothing, and the host launches the second kernel without the attribute, so plain
-// stream order applies.
 #pragma once
 
 #include "step_args.cuh"
@@ -32,22 +28,6 @@ __device__ __forceinline__ void stamp(const StepArgs& a, int slot) {
 #else
   (void)a;
   (void)slot;
-#endif
-}
-
-// The primary (streaming) kernel: its dependents may be scheduled now (they still wait for its
-// completion and memory flush in pdl_wait()).
-__device__ __forceinline__ void pdl_launch_dependents() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-
-// The secondary (finishing) kernel: waits until the primary grid has completed and its memory
-// operations are visible. A no-op when the launch had no programmatic dependency.
-__device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
 

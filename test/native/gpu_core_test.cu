@@ -779,10 +779,10 @@ void timeline_run(const std::string& label, cudaStream_t stream, const std::func
   };
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "%-22s entry last %s | stream end first %s last %s | finisher entry %s ready %s | sample %s..%s | "
+                "%-22s entry last %s | stream end first %s last %s | sample %s..%s | "
                 "group %s..%s | publish %s..%s (smallest stamp step %.2f us)",
                 label.c_str(), f(kTlEntryLast).c_str(), f(kTlStreamEndFirst).c_str(), f(kTlStreamEndLast).c_str(),
-                f(kTlFinishEntry).c_str(), f(kTlFinishReady).c_str(), f(kTlSampleStart).c_str(),
+                f(kTlSampleStart).c_str(),
                 f(kTlSampleEnd).c_str(), f(kTlGroupStart).c_str(), f(kTlGroupEnd).c_str(),
                 f(kTlPublishStart).c_str(), f(kTlPublishEnd).c_str(), minStep == ~0ull ? 0.0 : minStep / 1e3);
   g_timeline.push_back(buf);
@@ -817,6 +817,13 @@ std::vector<Case> parity_cases() {
   cases.back().cpuOnly = true;
   add("bf16 tensor N2/2 T16 D65536+3 K3", DType::BFloat16, false, 0, false, Setup{2, 2, 16, 65539, 3, o, {}, {}});
   add("f16 tensor+1 N3/3 T2 D40961 K4", DType::Float16, false, 1, true, Setup{3, 3, 2, 40961, 4, o, {}, {}});
+  // Past the finishing stages' shared scratch (step_args.cuh kFinishScratch = 1024 doubles): the
+  // group's centres + A + f (2(K+1) + G*K + G/2 = 1112) and a sample's sums + S + prod (4T+3 = 1203)
+  // fall back to the global workspace; the same checks (bits, parity) hold there.
+  add("f32 tensor N200/200 T2 D64 K5 (group scratch global)", DType::Float32, false, 0, false,
+      Setup{200, 200, 2, 64, 5, o, {}, {}});
+  add("bf16 list N2/2 T300 D24 K2 (sample scratch global)", DType::BFloat16, true, 0, false,
+      Setup{2, 2, 300, 24, 2, o, {}, {}});
   return cases;
 }
 
@@ -866,10 +873,7 @@ int main(int argc, char** argv) {
   for (int v : variants) {
     int th, pk, rd;
     gpu::testing::variant_shape(v, &th, &pk, &rd);
-    int split, pdl;
-    gpu::testing::variant_design(v, &split, &pdl);
-    std::printf(" [%d] %d threads x %d packs x %d states/round%s%s;", v, th, pk, rd,
-                split ? (pdl ? ", split + PDL" : ", split") : "",
+    std::printf(" [%d] %d threads x %d packs x %d states/round%s;", v, th, pk, rd,
                 v == gpu::testing::default_variant() ? " (default)" : "");
   }
   std::printf("\n");
@@ -1003,7 +1007,7 @@ int main(int argc, char** argv) {
         std::sort(t.begin(), t.end());
         tinyKernelUs = t[t.size() / 2] * 1e3;
       }
-      // Per variant: the tiny call's launch(es) alone (events), the whole call (host clock, the
+      // Per variant: the tiny call's launch alone (events), the whole call (host clock, the
       // default wait), the host-side split of that call, and the debug timeline.
       for (int v : variants) {
         gpu::testing::set_variant(v);
@@ -1033,7 +1037,7 @@ int main(int argc, char** argv) {
         CK(cudaEventDestroy(tb));
         const auto med = [](std::vector<double> x) { std::sort(x.begin(), x.end()); return x[x.size() / 2]; };
         char buf[256];
-        std::snprintf(buf, sizeof buf, "tiny v%d: launch(es) alone (events) %.1f us | whole call (host clock) %.1f us = "
+        std::snprintf(buf, sizeof buf, "tiny v%d: launch alone (events) %.1f us | whole call (host clock) %.1f us = "
                       "prep %.1f + submit %.1f + wait %.1f (medians each)", v, med(ev), med(host), med(prep),
                       med(submit), med(wait));
         tinyLines.push_back(buf);
@@ -1043,12 +1047,12 @@ int main(int argc, char** argv) {
       }
       gpu::testing::set_variant(-1);
       // Calibration: an empty kernel with the same parameter block, launched as the call launches
-      // (events right around it): one launch, two plain launches, two with the second programmatic.
+      // (events right around it): one launch, two launches.
       {
-        const char* what[3] = {"1 launch", "2 launches", "2 launches, 2nd PDL"};
-        for (int kind = 0; kind < 3; ++kind) {
+        const char* what[2] = {"1 launch", "2 launches"};
+        for (int kind = 0; kind < 2; ++kind) {
           const double ms = median_ms(20, 200, stream, [&](int) {
-            expect(gpu::testing::empty_launch(stream, kind == 0 ? 1 : 2, kind == 2), "empty launch failed");
+            expect(gpu::testing::empty_launch(stream, kind + 1), "empty launch failed");
           });
           char buf[96];
           std::snprintf(buf, sizeof buf, "%s %.1f us", what[kind], ms * 1e3);
@@ -1170,10 +1174,7 @@ int main(int argc, char** argv) {
     for (int v : variants) {
       int th, pk, rd;
       gpu::testing::variant_shape(v, &th, &pk, &rd);
-      int split, pdl;
-      gpu::testing::variant_design(v, &split, &pdl);
-      std::printf("\nvariant %d: %d threads, %d x 16 B per thread per state, %d states per round%s%s\n", v, th, pk, rd,
-                  split ? (pdl ? ", two launches (2nd PDL)" : ", two launches") : ", one launch",
+      std::printf("\nvariant %d: %d threads, %d x 16 B per thread per state, %d states per round%s\n", v, th, pk, rd,
                   v == gpu::testing::default_variant() ? " (DEFAULT)" : "");
       std::printf("%-20s %8s %9s %9s %9s %9s %8s %8s %9s\n", "workload", "MB", "floor us", "full us", "traj us",
                   "stream us", "% floor", "% strm", "max err");
