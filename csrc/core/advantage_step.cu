@@ -45,7 +45,6 @@ __device__ bool last_to_arrive(unsigned int* counter, unsigned int total) {
   __shared__ int last;
   __threadfence();
   __syncthreads();
-  if (total == 1) return true;
   if (threadIdx.x == 0) {
     const unsigned int before = atomicAdd(counter, 1u);
     last = before == total - 1;
@@ -65,14 +64,13 @@ template <class Raw, int V>
 __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
     advantage_step(const __grid_constant__ StepArgs a) {
   __shared__ PartialsSmem sm;
-  static_assert(sizeof(sm.red) / sizeof(double) >= kFinishScratch, "the finishing scratch is PartialsSmem");
   if (threadIdx.x == 0) {
     stamp(a, kTlEntryFirst);
     stamp(a, kTlEntryLast);
   }
   const int64_t i = static_cast<int64_t>(blockIdx.x) / a.chunks;
   const int64_t c = static_cast<int64_t>(blockIdx.x) - i * a.chunks;
-  cosine_partials<Raw, V>(a, i, c, sm);  // ends with a __syncthreads (flush_states): sm is free
+  cosine_partials<Raw, V>(a, i, c, sm);  // ends with a __syncthreads (flush_states)
   if (threadIdx.x == 0) {
     stamp(a, kTlStreamEndFirst);
     stamp(a, kTlStreamEndLast);
@@ -82,7 +80,7 @@ __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
   // streaming loop at the 128-register cap (seen with CUDA 13.0, sm_90).
   if (a.streamOnly) return;
   if (!last_to_arrive(a.sampleCount + i, static_cast<unsigned int>(a.chunks))) return;
-  finish_sample_block(a, i, sm.red);
+  finish_sample_block(a, i);
   if (a.mode == kTrajectory) {
     if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.N)) && threadIdx.x == 0) publish(a);
     return;
@@ -90,14 +88,13 @@ __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
   const int64_t b = i / a.G;
   if (!last_to_arrive(a.groupCount + b, static_cast<unsigned int>(a.G))) return;
   if (threadIdx.x == 0) stamp(a, kTlGroupStart);
-  finish_group_block(a, b, sm.red);
+  finish_group_block(a, b);
   if (threadIdx.x == 0) stamp(a, kTlGroupEnd);
   if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.B)) && threadIdx.x == 0) publish(a);
 }
 
 __global__ void __launch_bounds__(kThreads, 1) objective_step(const __grid_constant__ StepArgs a) {
-  __shared__ double scratch[kFinishScratch];
-  finish_group_block(a, blockIdx.x, scratch);
+  finish_group_block(a, blockIdx.x);
   if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.B)) && threadIdx.x == 0) publish(a);
 }
 

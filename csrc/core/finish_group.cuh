@@ -24,13 +24,7 @@ struct RewardsView {
   }
 };
 
-// scratch: kFinishScratch doubles of shared memory this block may use (nothing else in it is live).
-// When 2(K+1) + G*K + G/2 doubles fit, the group's centres and spreads, every sample's A[k] and f
-// live there: moca_lambda / moca_solve / fuse_sample read A(k) ~4K+3 times in dependent chains and
-// group_advantage reads the centres per k, which from the global workspace were one L2 round trip
-// each (~20 at K = 3: most of the ~6 us the group finish took on the H100, bench/NOTES.md section 4).
-// Otherwise the global workspace as before. Same functions, same order, same bits either way.
-__device__ void finish_group_block(const StepArgs& a, int64_t b, double* scratch) {
+__device__ void finish_group_block(const StepArgs& a, int64_t b) {
   const math::Params& p = a.p;
   const int64_t K = a.K, G = a.G, N = a.N, T = a.T;
   const int64_t begin = b * G, end = begin + G;
@@ -40,11 +34,7 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b, double* scratch
   const bool batchStd = p.stdScope == 1;
   const bool weightedReward = p.objective == 3;
   const float* q = a.mode == kObjective ? a.qIn : a.qF;
-  const bool local = 2 * (K + 1) + G * K + (G + 1) / 2 <= kFinishScratch;
-  // [k][0] mean, [k][1] spread; k = K is R
-  double* centre = local ? scratch : a.gstat + b * (K + 1) * 2;
-  double* Ablock = local ? scratch + 2 * (K + 1) : a.Ad + begin * K;  // [G][K]
-  float* fBlock = local ? reinterpret_cast<float*>(scratch + 2 * (K + 1) + G * K) : a.fF + begin;  // [G]
+  double* centre = a.gstat + b * (K + 1) * 2;  // [k][0] mean, [k][1] spread; k = K is R
   __shared__ math::Stats qGroup;
   // The serial statistics below read each reward and score two or three times, one dependent load
   // after another: from shared memory that costs ~30 cycles, from L2 ~300 (microseconds at G = 12,
@@ -106,11 +96,10 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b, double* scratch
   __syncthreads();
 
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
-    double* A = Ablock + (i - begin) * K;
+    double* A = a.Ad + i * K;
     for (int64_t k = 0; k < K; ++k) {
-      const double v = math::group_advantage(rg(i, k), centre[2 * k], centre[2 * k + 1], p, scale[k]);
-      A[k] = v;
-      if (a.A) a.A[i * K + k] = static_cast<float>(v);
+      A[k] = math::group_advantage(rg(i, k), centre[2 * k], centre[2 * k + 1], p, scale[k]);
+      if (a.A) a.A[i * K + k] = static_cast<float>(A[k]);
     }
     const auto advantageOf = [&](int64_t k) { return A[k]; };
     const auto weightOf = [&](int64_t k) { return weights[k]; };
@@ -123,12 +112,13 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b, double* scratch
     if (a.e) a.e[i] = static_cast<float>(fz.e);
     if (a.lam) a.lam[i] = static_cast<float>(fz.lam);
     if (a.f) a.f[i] = static_cast<float>(fz.f);
-    fBlock[i - begin] = static_cast<float>(fz.f);
+    a.fF[i] = static_cast<float>(fz.f);
   }
   if (!a.adv) return;
   __syncthreads();
   for (int64_t x = threadIdx.x; x < G * T; x += blockDim.x) {
-    a.adv[begin * T + x] = math::effective_advantage(__ldcg(a.wF + begin * T + x), fBlock[x / T]);
+    const int64_t i = begin + x / T;
+    a.adv[begin * T + x] = math::effective_advantage(__ldcg(a.wF + begin * T + x), a.fF[i]);
   }
 }
 

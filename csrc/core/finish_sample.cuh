@@ -21,44 +21,33 @@ namespace otca {
 namespace gpu {
 namespace detail {
 
-// scratch: kFinishScratch doubles of shared memory this block may use (nothing else in it is live).
-// When 4T+3 doubles fit, the sums, S and prod live there: every value below is read back by other
-// threads (S[t+1] - S[t], thread 0's index-order sums), and from the global workspace each read
-// was a dependent L2 round trip (~0.2 us; T=16: dozens of them). Otherwise they go to the
-// workspace as before. Same arithmetic in the same order either way: the same bits.
-__device__ void finish_sample_block(const StepArgs& a, int64_t i, double* scratch) {
+__device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   const int64_t T = a.T, C = a.chunks;
   const math::Params& p = a.p;
-  const bool local = 4 * T + 3 <= kFinishScratch;
-  double* sums = local ? scratch : a.sums + i * (T + 1) * 2;    // [2(T+1)]
-  double* S = local ? scratch + 2 * (T + 1) : a.Sd + i * (T + 1);  // [T+1]
-  double* prod = local ? scratch + 3 * (T + 1) : a.prod + i * T;   // [T]
+  double* sums = a.sums + i * (T + 1) * 2;
+  double* S = a.Sd + i * (T + 1);
+  double* prod = a.prod + i * T;
   __shared__ double sumU;
   if (threadIdx.x == 0) stamp(a, kTlSampleStart);
 
-  // The 2(T+1) sums of C chunk partials, a warp per sum (kU sums per warp at a time, so that every
-  // lane has up to kU independent L2 loads in flight, and T=16 takes one pass with 8 warps): lane l
-  // adds chunks l, l+32, ... in order, then the lanes by the fixed shuffle tree. The order depends
-  // only on C (not on kU or the warp count): deterministic.
+  // The 2(T+1) sums of C chunk partials, a warp per sum (four sums per warp at a time, so that
+  // every lane has up to four independent L2 loads in flight): lane l adds chunks l, l+32, ... in
+  // order, then the lanes by the fixed shuffle tree. The order depends only on C: deterministic.
   {
-    constexpr int kU = 8;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nWarps = blockDim.x >> 5;
     const int64_t nSums = 2 * (T + 1);
-    const double* part = a.part + i * (T + 1) * C * 2;
-    for (int64_t s0 = warp; s0 < nSums; s0 += kU * nWarps) {  // warp-uniform trip count
-      double acc[kU];
-#pragma unroll
-      for (int u = 0; u < kU; ++u) acc[u] = 0.0;
+    for (int64_t s0 = warp; s0 < nSums; s0 += 4 * nWarps) {  // warp-uniform trip count
+      double acc[4] = {0.0, 0.0, 0.0, 0.0};
       for (int64_t c = lane; c < C; c += 32) {
 #pragma unroll
-        for (int u = 0; u < kU; ++u) {
+        for (int u = 0; u < 4; ++u) {
           const int64_t s = s0 + u * nWarps;
           if (s < nSums)  // written by other blocks: skip L1
-            acc[u] += __ldcg(part + (s / 2) * C * 2 + (s & 1) + 2 * c);
+            acc[u] += __ldcg(a.part + (i * (T + 1) + s / 2) * C * 2 + (s & 1) + 2 * c);
         }
       }
 #pragma unroll
-      for (int u = 0; u < kU; ++u) {
+      for (int u = 0; u < 4; ++u) {
         const double v = warp_sum_d(acc[u]);
         const int64_t s = s0 + u * nWarps;
         if (lane == 0 && s < nSums) sums[s] = v;
@@ -68,9 +57,8 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i, double* scratc
   __syncthreads();
   const double sqT = sums[2 * T + 1];
   for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) {
-    const double sj = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
-    S[j] = sj;
-    if (a.S) a.S[i * (T + 1) + j] = static_cast<float>(sj);
+    S[j] = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
+    if (a.S) a.S[i * (T + 1) + j] = static_cast<float>(S[j]);
   }
   __syncthreads();
   if (threadIdx.x == 0) {

@@ -50,11 +50,6 @@ constexpr int kStateBatch = 64;     // states whose warp sums share one shared-m
 constexpr int kInlineStates = 64;   // state pointers passed by value; more go through statesDev
 constexpr int kInlineObjectives = 16;
 constexpr int kGroupCache = 1024;   // rewards (G*K) and scores (G) of a group staged in shared memory
-// Doubles of shared scratch the finishing stages keep their repeatedly read values in (the
-// streaming kernel lends its PartialsSmem, kMaxWarps * kStateBatch * 2 doubles, once its chunk
-// partials are written): a sample's sums, S and prod (4T+3 doubles), a group's centres, A and f
-// (2(K+1) + G*K + G/2). Larger shapes fall back to the global workspace (same arithmetic, same bits).
-constexpr int kFinishScratch = kMaxWarps * kStateBatch * 2;
 
 enum Mode : int { kTrajectory = 1, kObjective = 2, kBoth = 3 };
 

@@ -817,12 +817,11 @@ std::vector<Case> parity_cases() {
   cases.back().cpuOnly = true;
   add("bf16 tensor N2/2 T16 D65536+3 K3", DType::BFloat16, false, 0, false, Setup{2, 2, 16, 65539, 3, o, {}, {}});
   add("f16 tensor+1 N3/3 T2 D40961 K4", DType::Float16, false, 1, true, Setup{3, 3, 2, 40961, 4, o, {}, {}});
-  // Past the finishing stages' shared scratch (step_args.cuh kFinishScratch = 1024 doubles): the
-  // group's centres + A + f (2(K+1) + G*K + G/2 = 1112) and a sample's sums + S + prod (4T+3 = 1203)
-  // fall back to the global workspace; the same checks (bits, parity) hold there.
-  add("f32 tensor N200/200 T2 D64 K5 (group scratch global)", DType::Float32, false, 0, false,
+  // A large group (G = 200: more rewards than the group's shared-memory staging holds) and a long
+  // trajectory (T = 300): the same checks (bits, parity).
+  add("f32 tensor N200/200 T2 D64 K5 (large group)", DType::Float32, false, 0, false,
       Setup{200, 200, 2, 64, 5, o, {}, {}});
-  add("bf16 list N2/2 T300 D24 K2 (sample scratch global)", DType::BFloat16, true, 0, false,
+  add("bf16 list N2/2 T300 D24 K2 (long trajectory)", DType::BFloat16, true, 0, false,
       Setup{2, 2, 300, 24, 2, o, {}, {}});
   return cases;
 }
