@@ -126,6 +126,33 @@ math::Params params_of(const Options& opt) {
   return p;
 }
 
+void check_latents_shape(const Latents& lat) {
+  if (lat.dtype != DType::Float32 && lat.dtype != DType::Float16 && lat.dtype != DType::BFloat16)
+    throw TypeError(std::string("Expected dtype float32, float16 or bfloat16 for latents but received ") +
+                    dtype_name(lat.dtype));
+  if (lat.N < 0) throw_range("integer >= 0", "latents' sample count N", std::to_string(lat.N));
+  if (lat.T < 1) throw_range("at least 2 states (T >= 1)", "latents", std::to_string(lat.T + 1) + " states");
+  if (lat.D < 1) throw_range("latent size D >= 1", "latents", std::to_string(lat.D));
+  if (lat.N > 1 && lat.sampleStride < lat.D)
+    throw_range("sampleStride >= D", "latents", std::to_string(lat.sampleStride));
+  if (lat.N > 0 && !lat.states) throw_range("T+1 state pointers", "latents", "none");
+  for (int64_t j = 0; lat.N > 0 && j <= lat.T; ++j)
+    if (!lat.states[j]) throw_range("a buffer", "latents", "none at state " + std::to_string(j));
+}
+
+void check_rewards_shape(const Rewards& rew, int64_t groupSize) {
+  if (rew.dtype != DType::Float32 && rew.dtype != DType::Float64)
+    throw TypeError(std::string("Expected dtype float32 or float64 for rewards but received ") +
+                    dtype_name(rew.dtype));
+  if (rew.K < 1) throw_range("at least 1 objective (K >= 1)", "rewards", std::to_string(rew.K));
+  if (rew.N < 0) throw_range("integer >= 0", "rewards' sample count N", std::to_string(rew.N));
+  if (rew.N > 0 && !rew.data) throw_range("a buffer", "rewards", "none");
+  if (groupSize < 1) throw_range("integer >= 1", "groupSize", std::to_string(groupSize));
+  if (rew.N % groupSize != 0)
+    throw_range("a divisor of the sample count " + std::to_string(rew.N), "groupSize",
+                std::to_string(groupSize));
+}
+
 void throw_range(const std::string& expected, const char* what, const std::string& got) {
   throw RangeError("Expected " + expected + " for " + what + " but received " + got);
 }

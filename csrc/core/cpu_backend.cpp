@@ -32,33 +32,12 @@ namespace {
 constexpr double kSerialBytes = 1 << 20;
 
 using detail::params_of;
-using detail::non_finite_name;
 
 [[noreturn]] void range_error(const std::string& expected, const char* what, const std::string& got) {
   detail::throw_range(expected, what, got);
 }
 
-// Defensive shape checks (the binding validates first); they keep every access in bounds.
-void check_latents(const Latents& lat) {
-  if (lat.dtype != DType::Float32 && lat.dtype != DType::Float16 && lat.dtype != DType::BFloat16)
-    throw TypeError(std::string("Expected dtype float32, float16 or bfloat16 for latents but received ") +
-                    dtype_name(lat.dtype));
-  if (lat.N < 0) range_error("integer >= 0", "latents' sample count N", std::to_string(lat.N));
-  if (lat.T < 1) range_error("at least 2 states (T >= 1)", "latents", std::to_string(lat.T + 1) + " states");
-  if (lat.D < 1) range_error("latent size D >= 1", "latents", std::to_string(lat.D));
-  if (lat.N > 1 && lat.sampleStride < lat.D)
-    range_error("sampleStride >= D", "latents", std::to_string(lat.sampleStride));
-  if (lat.N > 0 && !lat.states) range_error("T+1 state pointers", "latents", "none");
-  for (int64_t j = 0; lat.N > 0 && j <= lat.T; ++j)
-    if (!lat.states[j]) range_error("a buffer", "latents", "none at state " + std::to_string(j));
-}
-
-void check_groups(int64_t N, int64_t groupSize) {
-  if (groupSize < 1) range_error("integer >= 1", "groupSize", std::to_string(groupSize));
-  if (N % groupSize != 0)
-    range_error("a divisor of the sample count " + std::to_string(N), "groupSize",
-                std::to_string(groupSize));
-}
+using detail::check_latents_shape;
 
 double reward_at(const Rewards& rew, int64_t i, int64_t k) {
   const int64_t at = i * rew.K + k;
@@ -68,13 +47,7 @@ double reward_at(const Rewards& rew, int64_t i, int64_t k) {
 
 // Shapes, then every value (first sample i, then objective k), before any work.
 void check_rewards(const Rewards& rew, int64_t groupSize) {
-  if (rew.dtype != DType::Float32 && rew.dtype != DType::Float64)
-    throw TypeError(std::string("Expected dtype float32 or float64 for rewards but received ") +
-                    dtype_name(rew.dtype));
-  if (rew.K < 1) range_error("at least 1 objective (K >= 1)", "rewards", std::to_string(rew.K));
-  if (rew.N < 0) range_error("integer >= 0", "rewards' sample count N", std::to_string(rew.N));
-  if (rew.N > 0 && !rew.data) range_error("a buffer", "rewards", "none");
-  check_groups(rew.N, groupSize);
+  detail::check_rewards_shape(rew, groupSize);
   for (int64_t i = 0; i < rew.N; ++i) {
     for (int64_t k = 0; k < rew.K; ++k) {
       const double v = reward_at(rew, i, k);
@@ -187,7 +160,7 @@ void finish_groups(const Rewards& rew, const float* q, int64_t groupSize, const 
 
 void trajectory_credit(const Latents& lat, const Options& opt, const TrajectoryOutputs& out) {
   check_options(opt, 0);
-  check_latents(lat);
+  check_latents_shape(lat);
   trajectory_unchecked(lat, opt, out);
 }
 
@@ -202,7 +175,7 @@ void objective_credit(const Rewards& rew, const float* trajectoryScore, int64_t 
 void advantages(const Latents& lat, const Rewards& rew, int64_t groupSize, const Options& opt,
                 const AllOutputs& out) {
   check_options(opt, rew.K);
-  check_latents(lat);
+  check_latents_shape(lat);
   if (rew.N != lat.N)
     range_error(std::to_string(lat.N) + " samples (as latents)", "rewards", std::to_string(rew.N));
   check_rewards(rew, groupSize);

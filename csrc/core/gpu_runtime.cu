@@ -214,32 +214,8 @@ void ensure_staging(Workspace* w, size_t bytes) {
 
 // ------------------------------------------------------------------ argument checks (cheap)
 
-void check_latents(const Latents& lat) {
-  if (lat.dtype != DType::Float32 && lat.dtype != DType::Float16 && lat.dtype != DType::BFloat16)
-    throw TypeError(std::string("Expected dtype float32, float16 or bfloat16 for latents but received ") +
-                    dtype_name(lat.dtype));
-  if (lat.N < 0) range_error("integer >= 0", "latents' sample count N", std::to_string(lat.N));
-  if (lat.T < 1) range_error("at least 2 states (T >= 1)", "latents", std::to_string(lat.T + 1) + " states");
-  if (lat.D < 1) range_error("latent size D >= 1", "latents", std::to_string(lat.D));
-  if (lat.N > 1 && lat.sampleStride < lat.D)
-    range_error("sampleStride >= D", "latents", std::to_string(lat.sampleStride));
-  if (lat.N > 0 && !lat.states) range_error("T+1 state pointers", "latents", "none");
-  for (int64_t j = 0; lat.N > 0 && j <= lat.T; ++j)
-    if (!lat.states[j]) range_error("a buffer", "latents", "none at state " + std::to_string(j));
-}
-
-void check_rewards(const Rewards& rew, int64_t groupSize) {
-  if (rew.dtype != DType::Float32 && rew.dtype != DType::Float64)
-    throw TypeError(std::string("Expected dtype float32 or float64 for rewards but received ") +
-                    dtype_name(rew.dtype));
-  if (rew.K < 1) range_error("at least 1 objective (K >= 1)", "rewards", std::to_string(rew.K));
-  if (rew.N < 0) range_error("integer >= 0", "rewards' sample count N", std::to_string(rew.N));
-  if (rew.N > 0 && !rew.data) range_error("a buffer", "rewards", "none");
-  if (groupSize < 1) range_error("integer >= 1", "groupSize", std::to_string(groupSize));
-  if (rew.N % groupSize != 0)
-    range_error("a divisor of the sample count " + std::to_string(rew.N), "groupSize",
-                std::to_string(groupSize));
-}
+void check_latents(const Latents& lat) { otca::detail::check_latents_shape(lat); }
+void check_rewards(const Rewards& rew, int64_t groupSize) { otca::detail::check_rewards_shape(rew, groupSize); }
 
 int dtype_code(DType d) { return static_cast<int>(d); }
 

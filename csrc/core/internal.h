@@ -13,6 +13,11 @@ namespace detail {
 
 math::Params params_of(const Options& opt);
 
+// Defensive shape checks both backends run before any work (the binding validates first): they keep
+// every access in bounds. Values are not read here (device memory may not be readable).
+void check_latents_shape(const Latents& lat);
+void check_rewards_shape(const Rewards& rew, int64_t groupSize);
+
 // RangeError "Expected <expected> for <what> but received <got>".
 [[noreturn]] void throw_range(const std::string& expected, const char* what, const std::string& got);
 
