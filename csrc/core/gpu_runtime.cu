@@ -560,6 +560,29 @@ void stream_destroy(int device, void* stream) noexcept {
   cudaGetLastError();
 }
 
+namespace {
+
+// The caller's output pointers (any may be null). wF and qF are where the kernel keeps w and q for
+// the later stages: the caller's arrays when given, else workspace scratch (bind_workspace).
+void bind_outputs(StepArgs& a, const TrajectoryOutputs& out) {
+  a.S = out.similarity;
+  a.dS = out.deltaS;
+  a.wbar = out.rawWeights;
+  a.w = out.stepWeights;
+  a.wF = out.stepWeights;
+  a.qF = out.trajectoryScore;
+}
+
+void bind_outputs(StepArgs& a, const ObjectiveOutputs& out) {
+  a.A = out.objectiveAdvantages;
+  a.e = out.exploration;
+  a.lam = out.lambda;
+  a.c = out.coefficients;
+  a.f = out.fused;
+}
+
+}  // namespace
+
 void trajectory_credit(int device, const Latents& lat, const Options& opt, const TrajectoryOutputs& out,
                        void* stream) {
   check_options(opt, 0);
@@ -572,12 +595,7 @@ void trajectory_credit(int device, const Latents& lat, const Options& opt, const
   a.p = params_of(opt);
   fill_latents(call, lat);
   a.statesDev = lat.states;  // host array until bind_workspace copies it
-  a.S = out.similarity;
-  a.dS = out.deltaS;
-  a.wbar = out.rawWeights;
-  a.w = out.stepWeights;
-  a.wF = out.stepWeights;
-  a.qF = out.trajectoryScore;
+  bind_outputs(a, out);
   call.lease.w = acquire(device, call.stream, lat.N, lat.T, a.chunks, 0, 0, call.layout);
   bind_workspace(call, &opt);
   run(call, &lat, nullptr);
@@ -602,11 +620,7 @@ void objective_credit(int device, const Rewards& rew, const float* trajectorySco
   a.rewardsF64 = rew.dtype == DType::Float64;
   a.qIn = trajectoryScore;
   fill_objectives(call, opt, rew.K);
-  a.A = out.objectiveAdvantages;
-  a.e = out.exploration;
-  a.lam = out.lambda;
-  a.c = out.coefficients;
-  a.f = out.fused;
+  bind_outputs(a, out);
   call.lease.w = acquire(device, call.stream, rew.N, 0, 0, rew.K, a.B, call.layout);
   bind_workspace(call, &opt);
   run(call, nullptr, &rew);
@@ -632,17 +646,8 @@ void advantages(int device, const Latents& lat, const Rewards& rew, int64_t grou
   a.rewards = rew.data;
   a.rewardsF64 = rew.dtype == DType::Float64;
   fill_objectives(call, opt, rew.K);
-  a.S = out.trajectory.similarity;
-  a.dS = out.trajectory.deltaS;
-  a.wbar = out.trajectory.rawWeights;
-  a.w = out.trajectory.stepWeights;
-  a.wF = out.trajectory.stepWeights;
-  a.qF = out.trajectory.trajectoryScore;
-  a.A = out.objective.objectiveAdvantages;
-  a.e = out.objective.exploration;
-  a.lam = out.objective.lambda;
-  a.c = out.objective.coefficients;
-  a.f = out.objective.fused;
+  bind_outputs(a, out.trajectory);
+  bind_outputs(a, out.objective);
   a.adv = out.advantages;
   call.lease.w = acquire(device, call.stream, lat.N, lat.T, a.chunks, rew.K, a.B, call.layout);
   bind_workspace(call, &opt);
