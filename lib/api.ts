@@ -11,6 +11,7 @@ import {
   OUTPUT_SLOTS,
   packageVersion,
   type NativeBuffer,
+  type NativeCudaDevice,
   type NativeDeviceBuffer,
   type NativeJob,
   type NativeLatents,
@@ -518,24 +519,10 @@ export interface CpuBackendInfo {
   threads: number;
 }
 
-/** One CUDA device as the runtime reports it. */
-export interface CudaDeviceInfo {
-  /** The device index N of `'cuda:N'`. */
-  index: number;
+/** One CUDA device as the runtime reports it, with the device string to pass as `device`. */
+export interface CudaDeviceInfo extends NativeCudaDevice {
   /** The device string to pass as `device`, e.g. `'cuda:0'`. */
   device: `cuda:${number}`;
-  /** e.g. `'NVIDIA H100 80GB HBM3'`. */
-  name?: string;
-  /** e.g. `'9.0'`. */
-  computeCapability?: string;
-  /** Streaming multiprocessors. */
-  multiprocessors?: number;
-  /** Bytes of device memory. */
-  memory?: number;
-  /** Bytes of L2 cache. */
-  l2Bytes?: number;
-  /** Why the properties could not be read, where they could not. */
-  error?: string;
 }
 
 /** The CUDA backend: whether it was compiled in, whether it can run here, and why not. */

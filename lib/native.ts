@@ -133,6 +133,24 @@ export interface NativeJob {
   outputs: (NativeBuffer<Float32Array> | undefined)[];
 }
 
+/** One CUDA device as the runtime reports it (`otca::gpu::DeviceProps`). */
+export interface NativeCudaDevice {
+  /** The device index N of `'cuda:N'`. */
+  index: number;
+  /** e.g. `'NVIDIA H100 80GB HBM3'`. */
+  name?: string;
+  /** e.g. `'9.0'`. */
+  computeCapability?: string;
+  /** Streaming multiprocessors. */
+  multiprocessors?: number;
+  /** Bytes of device memory. */
+  memory?: number;
+  /** Bytes of L2 cache. */
+  l2Bytes?: number;
+  /** Why the properties could not be read, where they could not. */
+  error?: string;
+}
+
 /** `otca::gpu::Status` plus device properties. */
 export interface NativeCudaStatus {
   compiled: boolean;
@@ -143,16 +161,7 @@ export interface NativeCudaStatus {
   reason: string;
   architectures: string;
   /** Listed where usable. */
-  devices: {
-    index: number;
-    name?: string;
-    computeCapability?: string;
-    multiprocessors?: number;
-    /** Bytes of device memory. */
-    memory?: number;
-    l2Bytes?: number;
-    error?: string;
-  }[];
+  devices: NativeCudaDevice[];
 }
 
 export interface NativeBackendInfo {
