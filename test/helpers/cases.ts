@@ -92,15 +92,56 @@ export function dataOf(result: unknown, field: string): Float32Array {
 }
 
 /**
+ * Absolute error bounds, per field, of the step weights that come from S through a normalisation.
+ * float32 latents are multiplied in float32 (SPEC: float32 accumulation), so each cosine S carries an
+ * absolute error up to about dS32 = 2e-7 whatever D (Cauchy-Schwarz bounds the rounded products by
+ * |z_j||z_T|); dS then up to 2 dS32. wbar_t = u_t / sum_s u_s (eq. 8) divides by sum_s u_s, which is
+ * tiny for a trajectory that barely gains alignment (seen: D = 2, T = 7, wbar 0.75 off by 1.1e-5):
+ * |d wbar_t| <= (|d dS_t| + wbar_t sum_s |d dS_s|) / sum_s u_s <= 2 dS32 (1 + T wbar_t) / sum_s u_s.
+ * w, q and Adv follow from wbar by their formulas. Each field's bound is the largest over its elements;
+ * for a trajectory that gains O(1) alignment it stays under the plain tolerance, so only
+ * ill-conditioned samples get more room. Derived, never fitted.
+ */
+function trajectoryErrorBounds(
+  ref: ReferenceResult,
+  T: number,
+  options: ReferenceOptions,
+): Partial<Record<Field, number>> {
+  const dS32 = 2e-7;
+  const epsTcd = options.epsTcd ?? 1e-6;
+  const minWeight = options.minWeight ?? 0.5;
+  const wScale = ((options.temporal ?? 'tcd') === 'tcd' ? (1 - minWeight) * T : 0) *
+    ((options.weightScale ?? 'mean') === 'sum' ? 1 / T : 1);
+  let wbar = 0;
+  let q = 0;
+  let adv = 0;
+  const N = ref.trajectoryScore.length;
+  for (let i = 0; i < N; i++) {
+    let sumU = 0;
+    for (let t = 0; t < T; t++) sumU += Math.max(0, ref.deltaS[i * T + t]!) + epsTcd;
+    let dq = 2 * dS32;
+    for (let t = 0; t < T; t++) {
+      const bw = (2 * dS32 * (1 + T * ref.rawWeights[i * T + t]!)) / sumU;
+      wbar = Math.max(wbar, bw);
+      dq += bw * Math.abs(ref.deltaS[i * T + t]!);
+      adv = Math.max(adv, bw * wScale * Math.abs(ref.fused[i]!));
+    }
+    q = Math.max(q, dq);
+  }
+  return { deltaS: 2 * dS32, rawWeights: wbar, stepWeights: wbar * wScale, trajectoryScore: q, advantages: adv };
+}
+
+/**
  * Compares every output field of a native result with the reference (see compare.ts for the
  * field-relative tolerance), plus phase 2 against the reference fed the native float32 q.
  *
  * One field is ill-conditioned by design: e = |q| / (std_g q + epsMoca) (eq. 12). Its relative
  * error is about eps_q * (1 + sqrt(2) * kappa) with kappa = max_i |q_i| / std_g q (the 'absolute'
  * e) and eps_q ~ 1e-7 the float32 error of q (phase 2 reads q rounded to float32, COMMON.md), so a
- * group whose q values nearly agree (kappa ~ 500) legitimately moves e by ~5e-5. For e only the
- * tolerance is max(tol, 4e-7 * (1 + kappa) / min(1, max e)); lam = tanh(e)... is well conditioned
- * (e sech^2 e <= 0.45) and keeps the plain tolerance. The second comparison (native phase 2 vs the
+ * group whose q values nearly agree (kappa ~ 500) legitimately moves e by ~5e-5. For e the
+ * tolerance is max(tol, eAbs / min(1, max e)), eAbs adding the reduction's own error on q
+ * (trajectoryErrorBounds); lambda and f, which follow e through tanh and zhat = lam / 2, get the
+ * same absolute bound (lambda) and half of it (f), and Adv and an interpolated c what follows from f. The second comparison (native phase 2 vs the
  * reference's phase 2 on the same float32 q) holds every objective field, e included, to 1e-6.
  */
 export function expectMatchesReference(
@@ -118,8 +159,31 @@ export function expectMatchesReference(
       { ...options, explorationSignal: 'absolute' },
     ).exploration,
   );
+  const bounds = trajectoryErrorBounds(ref, c.spec.T, options);
+  // e's absolute error: q's float32 rounding (4e-7 relative) and the reduction's error on q
+  // (bounds.trajectoryScore), each magnified by 1/std_g q (kappa / max |q|). lambda = relu(s) /
+  // (|s| + eps) * tanh(e) moves by at most as much (tanh' <= 1), and f = zhat = lam / 2 (clipped) by half.
+  const maxQ = maxAbs(ref.trajectoryScore);
+  const eAbs = 4e-7 * (1 + kappa) + (maxQ > 0 ? (2 * (bounds.trajectoryScore ?? 0) * kappa) / maxQ : 0);
+  bounds.lambda = eAbs;
+  bounds.fused = eAbs / 2;
+  // Adv = w f moves by dw |f| (bounds.advantages) and by |w| df.
+  bounds.advantages = (bounds.advantages ?? 0) + maxAbs(ref.stepWeights) * bounds.fused;
+  // An interpolated c (step 3 of Algorithm 1: c_hi = (zhat - lo) / (hi - lo)) moves by dzhat / (hi - lo).
+  let dc = 0;
+  for (let i = 0; i < ref.fused.length; i++) {
+    const inside: number[] = [];
+    for (let k = 0; k < K; k++) {
+      const v = ref.coefficients[i * K + k]!;
+      if (v > 0 && v < 1) inside.push(ref.objectiveAdvantages[i * K + k]!);
+    }
+    if (inside.length === 2) dc = Math.max(dc, Math.min(1, bounds.fused / Math.abs(inside[0]! - inside[1]!)));
+  }
+  bounds.coefficients = dc;
   for (const f of ALL_FIELDS) {
-    const t = f === 'exploration' ? Math.max(tol, (4e-7 * (1 + kappa)) / Math.min(1, maxAbs(ref.exploration) || 1)) : tol;
+    let t = f === 'exploration' ? Math.max(tol, eAbs / Math.min(1, maxAbs(ref.exploration) || 1)) : tol;
+    const bound = bounds[f];
+    if (bound !== undefined) t = Math.max(t, bound / Math.max(maxAbs(ref[f]), 1e-30));
     expectClose(dataOf(out, f), ref[f], t, `${label} ${f}`);
   }
   const phase2 = referenceObjectiveCredit(
