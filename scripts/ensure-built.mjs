@@ -3,7 +3,9 @@
 //  - the addon build/Release/otca.node, against csrc/**, CMakeLists.txt, cmake/*.cmake, binding.gyp
 //    (cmake-js; node-gyp from binding.gyp, CPU-only, where cmake is not installed);
 //  - the TypeScript dist/, against lib/**, bench/**, examples/**, tsconfig.json.
-// `--force` rebuilds both. Set OTCA_CUDA=OFF for a CPU-only cmake build.
+//  - with `--sim`, also the test build build-sim/build/Release/otca.node: a simulated CUDA device over
+//    host memory (csrc/core/gpu_sim.cpp) on which `npm test` runs test/gpu where there is no GPU.
+// `--force` rebuilds all. Set OTCA_CUDA=OFF for a CPU-only cmake build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const force = process.argv.includes('--force');
+const sim = process.argv.includes('--sim');
 // Extra cmake-js arguments (e.g. --CDOTCA_CUDA=OFF, --CDOTCA_CUDA_ARCHITECTURES=90-real); the
 // environment variable OTCA_CUDA=OFF does the same as --CDOTCA_CUDA=OFF.
 const cmakeArgs = process.argv.slice(2).filter((a) => a.startsWith('--CD'));
@@ -68,6 +71,21 @@ if (force || mtime(nativeOut) < nativeSrc) {
   ok = ok && existsSync(join(root, nativeOut));
   if (!ok) {
     console.error('[ensure-built] the native build failed (see above)');
+    process.exit(1);
+  }
+}
+
+// ---- the simulated-device test build (cmake only: it is for this repository's tests)
+const simOut = 'build-sim/build/Release/otca.node';
+if (sim && (force || mtime(simOut) < nativeSrc)) {
+  if (!hasCmake()) {
+    console.error('[ensure-built] --sim needs cmake (the simulated-device build is a CMake option)');
+    process.exit(1);
+  }
+  const ok = run(bin('cmake-js'), ['compile', '--out', 'build-sim/build', '--parallel', jobs, '--log-level', 'warn',
+    '--CDOTCA_SIMULATED_DEVICE=ON']) && existsSync(join(root, simOut));
+  if (!ok) {
+    console.error('[ensure-built] the simulated-device build failed (see above)');
     process.exit(1);
   }
 }

@@ -1,7 +1,7 @@
 // The otca::gpu API for a build without CUDA: compiled() is false, status() says why, and every
 // other entry point throws DeviceError. A CUDA build defines OTCA_WITH_CUDA and compiles the real
-// implementation instead of this file's body.
-#ifndef OTCA_WITH_CUDA
+// implementation instead of this file's body, a test build with OTCA_SIMULATED_DEVICE gpu_sim.cpp's.
+#if !defined(OTCA_WITH_CUDA) && !defined(OTCA_SIMULATED_DEVICE)
 
 #include "otca.h"
 
@@ -49,4 +49,4 @@ void advantages(int, const Latents&, const Rewards&, int64_t, const Options&, co
 }  // namespace gpu
 }  // namespace otca
 
-#endif  // OTCA_WITH_CUDA
+#endif  // !OTCA_WITH_CUDA && !OTCA_SIMULATED_DEVICE
