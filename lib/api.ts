@@ -509,6 +509,22 @@ export async function objectiveCreditAsync(inputs: ObjectiveInputs, options?: Ot
   return (await runAsync(p, (job) => native().objectiveCreditAsync(job))) as ObjectiveResult;
 }
 
+/**
+ * @internal For the GPU benchmark's split of the host overhead (bench/gpu/bench.mjs); not part of
+ * the public API. One {@link otcaAdvantages} call validated, and its outputs allocated, once:
+ * `call()` hands the same native job to the addon again (the outputs are overwritten), so its time
+ * is the addon's and the backend's without this TypeScript layer; `release()` frees the device
+ * outputs.
+ */
+export function _repeatableAdvantagesCall(
+  inputs: OtcaInputs,
+  options?: OtcaOptions,
+): { backend: BackendName; call: () => void; release: () => void } {
+  const p = prepareAdvantages(inputs, options);
+  const job: NativeJob = { ...p.job, header: Float64Array.from(p.job.header) };  // HEADER is shared
+  return { backend: p.backend, call: () => native().computeAdvantages(job), release: () => releaseOutputs(p) };
+}
+
 // ---------------------------------------------------------------- backend information
 
 /** The CPU backend: always compiled and usable. */

@@ -196,6 +196,11 @@ def main():
            if tprobe and nat else ""),
         f"- host overhead per call (N=2, T=1, D=8): {fmt(ho, '.2f')} us",
     ]
+    split = (ours.get("hostOverhead") or {}).get("split") or []
+    if split:
+        env.append("- host overhead split (median us; api = the public call, native = the same job handed to "
+                   "the addon again, cpu = the public call on the CPU backend): " + "; ".join(
+                       f"{r['case']} {r['path']} {r['median_us']:.2f}" for r in split))
     tlines = [f"- {t['result']}: {t['target']} ({t['detail']})" for t in targets]
     md = "# GPU benchmark\n\n" + "\n".join(env) + "\n\n" + table + "\n\n## Targets\n\n" + "\n".join(tlines) + "\n"
     errs = [f"- {x['workload']}/{x['dtype']}/{x['layout']}: {x['compile_error']}" for x in rows if x["compile_error"]]
