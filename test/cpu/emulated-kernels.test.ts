@@ -1,0 +1,29 @@
+// The CUDA backend's own code (csrc/core/advantage_step.cuh's kernels and gpu_runtime.cu) on the CPU
+// emulation of test/native/emulation: built and run here because CI has no GPU. It checks the
+// kernels' logic against the CPU backend for every streaming variant, dtype and layout, block-order
+// independence, the two-phase composition and the non-finite-input messages (see kernel_test.cpp).
+// Speed and the memory model need the real device (scripts/gpu-check.sh).
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+describe('CUDA kernels on the CPU emulation', () => {
+  it('build/native-emulation/kernel_test passes every case', () => {
+    const r = spawnSync('bash', [join('test', 'native', 'emulation', 'build.sh')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    const out = `${r.stdout}\n${r.stderr}`;
+    expect(r.error, out).toBeUndefined();
+    const failed = out.split('\n').filter((l) => l.startsWith('FAIL'));
+    expect(failed, out).toEqual([]);
+    expect(out, out).toMatch(/^PASSED: \d+ checks, 0 failed$/m);
+    const cases = out.split('\n').filter((l) => l.startsWith('ok   v'));
+    expect(cases.length, 'cases x variants').toBeGreaterThanOrEqual(40);
+    expect(r.status, out).toBe(0);
+  }, 600_000);
+});

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds and runs the CUDA backend on the CPU emulation (no GPU, no CUDA toolkit needed):
+# csrc/core/gpu_runtime.cu and the kernels of csrc/core/advantage_step.cuh compiled as C++ against
+# test/native/emulation/cuda_runtime.h, with the CPU backend to compare against.
+#   test/native/emulation/build.sh [--quick]     (out: build/native-emulation/kernel_test)
+# -ffp-contract=off: no multiply-add contraction, as the CUDA build's -fmad=false, so the emulated
+# float64 finishing math is the GPU's operation for operation.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+out=build/native-emulation
+mkdir -p "$out/obj"
+CXX="${CXX:-g++}"
+flags=(-std=c++17 -O2 -pthread -ffp-contract=off -U_FORTIFY_SOURCE -Wall -Wextra -Wno-unknown-pragmas
+       -DOTCA_WITH_CUDA -Itest/native/emulation -Icsrc/core)
+srcs=(csrc/core/*.cpp test/native/emulation/emulation.cpp test/native/emulation/kernel_test.cpp)
+# two compilers at a time (2-core machines); gpu_runtime.cu is plain host C++ against the emulation
+printf '%s\n' "${srcs[@]}" csrc/core/gpu_runtime.cu | xargs -P 2 -I{} sh -c \
+  "$CXX ${flags[*]} -x c++ -c {} -o $out/obj/\$(basename {} | tr . _).o"
+"$CXX" "${flags[@]}" "$out"/obj/*.o -o "$out/kernel_test"
+"$out/kernel_test" "$@"

@@ -1,0 +1,351 @@
+// The CPU emulation behind cuda_runtime.h: the block scheduler (fibers), the runtime API over host
+// memory, and otca::gpu::launch (gpu_launch.cuh) running the kernels of advantage_step.cuh on it.
+#include "cuda_runtime.h"
+
+#include <setjmp.h>
+#include <ucontext.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "advantage_step.cuh"
+#include "gpu_launch.cuh"
+
+namespace otca_emulation {
+
+uint3 threadIdx, blockIdx;
+dim3 blockDim, gridDim;
+
+namespace {
+
+// ---------------------------------------------------------------- fibers
+// Fibers start with makecontext/setcontext and switch with _setjmp/_longjmp (no signal-mask system
+// call per switch, unlike swapcontext): a block of 256 threads switches millions of times per test.
+constexpr size_t kStackBytes = size_t{256} << 10;
+
+struct Barrier {
+  unsigned live = 0;     // threads that still count
+  unsigned arrived = 0;  // in the current phase
+  uint64_t generation = 0;
+  // The last arrival (or an exit that leaves only arrived threads) opens the next phase.
+  void open_if_complete() {
+    if (arrived > 0 && arrived == live) {
+      arrived = 0;
+      ++generation;
+    }
+  }
+};
+
+struct Fiber {
+  ucontext_t start;
+  jmp_buf env;
+  bool started = false, done = false;
+  const Barrier* waitingOn = nullptr;  // skipped by the scheduler until this barrier's phase moves on
+  uint64_t waitingGeneration = 0;
+};
+
+struct Block {
+  unsigned threads = 0;
+  std::vector<Fiber> fibers;
+  Barrier block;
+  std::vector<Barrier> warps;
+  std::vector<uint64_t> slots;  // shuffle values, one per thread
+  unsigned current = 0;
+  const std::function<void()>* kernel = nullptr;
+  jmp_buf scheduler;
+  uint64_t events = 0;  // arrivals and exits: a round without any means a deadlock
+};
+
+Block* g_block = nullptr;
+std::vector<std::unique_ptr<char[]>> g_stacks;
+std::mutex g_launchMutex;  // one grid at a time (__shared__ statics)
+uint64_t g_orderSeed = 0, g_launches = 0;
+
+void yield() {
+  Block& b = *g_block;
+  if (!_setjmp(b.fibers[b.current].env)) _longjmp(b.scheduler, 1);
+}
+
+void wait_at(Barrier& bar) {
+  Block& b = *g_block;
+  ++b.events;
+  const uint64_t gen = bar.generation;
+  ++bar.arrived;
+  bar.open_if_complete();
+  if (bar.generation != gen) return;  // the last to arrive goes on at once
+  Fiber& f = b.fibers[b.current];
+  f.waitingOn = &bar;
+  f.waitingGeneration = gen;
+  yield();
+  f.waitingOn = nullptr;
+}
+
+void fiber_main() {
+  Block& b = *g_block;
+  (*b.kernel)();
+  Fiber& f = b.fibers[b.current];
+  f.done = true;
+  ++b.events;
+  --b.block.live;
+  b.block.open_if_complete();
+  Barrier& w = b.warps[b.current / 32];
+  --w.live;
+  w.open_if_complete();
+  _longjmp(b.scheduler, 1);
+}
+
+// Runs thread t until it waits or exits. Its own frame: nothing of the caller's is live across the
+// _setjmp, so no local can be clobbered by the _longjmp back.
+__attribute__((noinline)) void resume(Block& b, unsigned t) {
+  Fiber& f = b.fibers[t];
+  b.current = t;
+  threadIdx = uint3{t, 0, 0};
+  if (!_setjmp(b.scheduler)) {
+    if (!f.started) {
+      f.started = true;
+      setcontext(&f.start);
+    }
+    _longjmp(f.env, 1);
+  }
+}
+
+void run_block(Block& b) {
+  for (unsigned t = 0; t < b.threads; ++t) {
+    Fiber& f = b.fibers[t];
+    f = Fiber{};
+    getcontext(&f.start);
+    f.start.uc_stack.ss_sp = g_stacks[t].get();
+    f.start.uc_stack.ss_size = kStackBytes;
+    f.start.uc_link = nullptr;
+    makecontext(&f.start, fiber_main, 0);
+  }
+  b.block = Barrier{};
+  b.block.live = b.threads;
+  for (Barrier& w : b.warps) {
+    w = Barrier{};
+    w.live = 32;
+  }
+  for (unsigned finished = 0; finished < b.threads;) {
+    const uint64_t before = b.events;
+    bool anyRunnable = false;
+    finished = 0;
+    for (unsigned t = 0; t < b.threads; ++t) {
+      Fiber& f = b.fibers[t];
+      if (f.done) { ++finished; continue; }
+      if (f.waitingOn && f.waitingOn->generation == f.waitingGeneration) continue;
+      anyRunnable = true;
+      resume(b, t);
+      if (f.done) ++finished;
+    }
+    if (finished < b.threads && !anyRunnable && b.events == before) {
+      std::fprintf(stderr,
+                   "CUDA emulation: deadlock in block %u: %u of %u live threads wait at __syncthreads, the others "
+                   "wait at a warp shuffle or exited (a barrier not every live thread reaches)\n",
+                   blockIdx.x, b.block.arrived, b.block.live);
+      std::abort();
+    }
+  }
+}
+
+}  // namespace
+
+void syncthreads() { wait_at(g_block->block); }
+
+uint64_t shfl_down_bits(uint64_t bits, int delta) {
+  Block& b = *g_block;
+  const unsigned t = b.current, lane = t % 32;
+  Barrier& w = b.warps[t / 32];
+  b.slots[t] = bits;
+  wait_at(w);
+  const uint64_t r = lane + delta < 32 ? b.slots[t + delta] : bits;
+  wait_at(w);
+  return r;
+}
+
+void set_order_seed(uint64_t seed) { g_orderSeed = seed; }
+uint64_t order_seed() { return g_orderSeed; }
+
+void launch(unsigned grid, unsigned block, const std::function<void()>& kernel, uint64_t orderSeed) {
+  if (block == 0 || block % 32 != 0 || block > 1024) {
+    std::fprintf(stderr, "CUDA emulation: a block of %u threads (a multiple of 32 up to 1024 is modelled)\n", block);
+    std::abort();
+  }
+  std::lock_guard<std::mutex> lock(g_launchMutex);
+  while (g_stacks.size() < block) g_stacks.emplace_back(new char[kStackBytes]);
+  Block b;
+  b.threads = block;
+  b.fibers.resize(block);
+  b.warps.resize(block / 32);
+  b.slots.assign(block, 0);
+  b.kernel = &kernel;
+  std::vector<unsigned> order(grid);
+  std::iota(order.begin(), order.end(), 0u);
+  if (orderSeed != 0) {
+    std::mt19937_64 rng(orderSeed * 0x9e3779b97f4a7c15ULL + ++g_launches);
+    std::shuffle(order.begin(), order.end(), rng);
+  }
+  gridDim = dim3{grid, 1, 1};
+  blockDim = dim3{block, 1, 1};
+  g_block = &b;
+  for (unsigned x : order) {
+    blockIdx = uint3{x, 0, 0};
+    run_block(b);
+  }
+  g_block = nullptr;
+}
+
+}  // namespace otca_emulation
+
+// ---------------------------------------------------------------- the runtime API
+namespace {
+std::mutex g_memMutex;
+std::set<void*>& device_blocks() {
+  static auto* s = new std::set<void*>();
+  return *s;
+}
+cudaError_t g_lastError = cudaSuccess;
+struct EmulatedStream {};
+}  // namespace
+
+struct CUstream_emulated : EmulatedStream {};
+
+const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
+    case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
+    default: return "cudaErrorUnknown";
+  }
+}
+const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated error"; }
+cudaError_t cudaGetLastError() {
+  const cudaError_t e = g_lastError;
+  g_lastError = cudaSuccess;
+  return e;
+}
+cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
+cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorNoDevice; }
+cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
+  std::memset(p, 0, sizeof *p);
+  std::snprintf(p->name, sizeof p->name, "CPU emulation of otca's CUDA kernels");
+  p->major = 9;
+  p->multiProcessorCount = 1;
+  p->l2CacheSize = 50 << 20;
+  p->totalGlobalMem = size_t{1} << 34;
+  return cudaSuccess;
+}
+cudaError_t cudaDriverGetVersion(int* v) { *v = 13000; return cudaSuccess; }
+cudaError_t cudaRuntimeGetVersion(int* v) { *v = 13000; return cudaSuccess; }
+cudaError_t cudaMalloc(void** p, size_t bytes) {
+  const size_t n = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
+  *p = std::aligned_alloc(256, n);
+  if (!*p) return cudaErrorMemoryAllocation;
+  std::memset(*p, 0xa5, n);  // not zero: nothing may rely on fresh memory being cleared
+  std::lock_guard<std::mutex> lock(g_memMutex);
+  device_blocks().insert(*p);
+  return cudaSuccess;
+}
+cudaError_t cudaFree(void* p) {
+  if (!p) return cudaSuccess;
+  {
+    std::lock_guard<std::mutex> lock(g_memMutex);
+    if (device_blocks().erase(p) != 1) {
+      std::fprintf(stderr, "CUDA emulation: cudaFree of %p, which cudaMalloc did not return\n", p);
+      std::abort();
+    }
+  }
+  std::free(p);
+  return cudaSuccess;
+}
+cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) {
+  *p = std::aligned_alloc(256, (std::max<size_t>(bytes, 1) + 255) / 256 * 256);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaFreeHost(void* p) { std::free(p); return cudaSuccess; }
+cudaError_t cudaHostGetDevicePointer(void** dev, void* host, unsigned) { *dev = host; return cudaSuccess; }
+cudaError_t cudaMemset(void* p, int v, size_t n) { std::memset(p, v, n); return cudaSuccess; }
+cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t) { std::memset(p, v, n); return cudaSuccess; }
+cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) { std::memmove(d, s, n); return cudaSuccess; }
+cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t) {
+  std::memmove(d, s, n);
+  return cudaSuccess;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { *s = new CUstream_emulated(); return cudaSuccess; }
+cudaError_t cudaStreamDestroy(cudaStream_t s) { delete s; return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
+
+// ---------------------------------------------------------------- the launchers (advantage_step.cu's)
+namespace otca {
+namespace gpu {
+namespace launch {
+
+using detail::StepArgs;
+
+namespace {
+template <class Raw, int V>
+void run_step(const StepArgs& a) {
+  const unsigned blocks = static_cast<unsigned>(a.N * a.chunks);
+  otca_emulation::launch(blocks, detail::kVariants[V].threads, [&a] { detail::advantage_step<Raw, V>(a); },
+                         otca_emulation::order_seed());
+}
+
+template <int V>
+void run_variant(const StepArgs& a, int dtype) {
+  switch (dtype) {
+    case 0: run_step<float, V>(a); break;
+    case 2: run_step<detail::F16, V>(a); break;
+    default: run_step<detail::Bf16, V>(a); break;
+  }
+}
+}  // namespace
+
+bool variant_built(int variant) { return variant >= 0 && variant < detail::kVariantCount; }
+
+cudaError_t advantage_step(const StepArgs& a, int dtype, int variant, cudaStream_t) {
+  static_assert(detail::kVariantCount == 4, "list every variant below");
+  switch (variant) {
+    case 0: run_variant<0>(a, dtype); break;
+    case 1: run_variant<1>(a, dtype); break;
+    case 2: run_variant<2>(a, dtype); break;
+    default: run_variant<3>(a, dtype); break;
+  }
+  return cudaSuccess;
+}
+
+cudaError_t objective_step(const StepArgs& a, cudaStream_t) {
+  otca_emulation::launch(static_cast<unsigned>(a.B), detail::kThreads, [&a] { detail::objective_step(a); },
+                         otca_emulation::order_seed());
+  return cudaSuccess;
+}
+
+cudaError_t first_non_finite(const StepArgs& a, int dtype, int64_t i, unsigned long long* first, cudaStream_t) {
+  // the real launch's shape (256 x 256) would be 65,536 fibers: the grid-stride loop is the same with 2 x 64
+  const auto body = [&](auto raw) {
+    using Raw = decltype(raw);
+    otca_emulation::launch(2, 64, [&] { detail::first_non_finite<Raw>(a, i, first); }, otca_emulation::order_seed());
+  };
+  switch (dtype) {
+    case 0: body(float{}); break;
+    case 2: body(detail::F16{}); break;
+    default: body(detail::Bf16{}); break;
+  }
+  return cudaSuccess;
+}
+
+cudaError_t empty_launch(const StepArgs&, int, cudaStream_t) { return cudaSuccess; }
+
+cudaError_t kernel_image_check() { return cudaSuccess; }
+
+}  // namespace launch
+}  // namespace gpu
+}  // namespace otca

@@ -1,0 +1,368 @@
+// otca's CUDA backend, kernels and host side, on the CPU emulation of cuda_runtime.h (no GPU): the
+// very lines of csrc/core/advantage_step.cuh and gpu_runtime.cu, checked against the CPU backend.
+//   - phase 1 (S, dS, wbar, w, q) within 1e-6 of the CPU backend (their chunk orders differ);
+//   - phase 2 (A, e, lam, c, f) bit for bit equal to the CPU backend run on the emulated q, and Adv
+//     bit for bit float(w) * float(f);
+//   - the same bits whatever order the blocks run in (any block may be the last to arrive);
+//   - trajectoryCredit then objectiveCredit equal the one call bit for bit;
+//   - every streaming variant, every dtype, both layouts, misaligned rows, state pointers and objective
+//     arrays past the inline parameter block, groups past the shared-memory staging;
+//   - non-finite inputs raise the CPU backend's exact messages.
+// What it cannot check: timing, the memory model, anything of the real hardware (scripts/gpu-check.sh).
+// Build and run: test/native/emulation/build.sh [--quick]
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda_runtime.h"  // the emulation's
+#include "dtype.h"
+#include "gpu_testing.cuh"
+#include "otca.h"
+
+using namespace otca;
+
+namespace {
+
+int g_checks = 0, g_failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  ++g_checks;
+  if (ok) return;
+  ++g_failures;
+  std::fprintf(stderr, "FAIL %s\n", what.c_str());
+}
+
+struct Setup {
+  std::string name;
+  int64_t N, G, T, D, K;
+  DType dt = DType::Float32;
+  bool list = false;
+  int misalign = 0;
+  bool rewF64 = false;
+  Options opt{};
+  std::vector<double> weights{}, scale{};
+};
+
+// Latents in emulated device memory (host memory here) and the same rewards on the host.
+struct Inputs {
+  Setup s;
+  std::vector<void*> buffers;
+  std::vector<const void*> states;
+  int64_t stride = 0;
+  void* rewards = nullptr;
+  explicit Inputs(const Setup& setup, uint64_t seed) : s(setup) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::uniform_real_distribution<float> ud(-1.f, 1.f);
+    const int64_t N = s.N, T = s.T, D = s.D;
+    const size_t es = dtype_size(s.dt);
+    const int64_t nBuf = s.list ? T + 1 : 1;
+    const int64_t perBuf = s.list ? N * D : N * (T + 1) * D;
+    stride = s.list ? D : (T + 1) * D;
+    for (int64_t b = 0; b < nBuf; ++b) {
+      void* p = nullptr;
+      cudaMalloc(&p, (perBuf + s.misalign + 8) * es);
+      buffers.push_back(p);
+    }
+    std::vector<float> noise(D), fin(D);
+    for (int64_t i = 0; i < N; ++i) {
+      for (int64_t d = 0; d < D; ++d) { noise[d] = nd(rng); fin[d] = nd(rng); }
+      for (int64_t j = 0; j <= T; ++j) {
+        double a = std::pow(static_cast<double>(j) / T, 1.3) + (j > 0 && j < T ? 0.06 * ud(rng) : 0.0);
+        a = std::min(1.0, std::max(0.0, a));
+        for (int64_t d = 0; d < D; ++d)
+          set(i, j, d, j == T ? fin[d] : static_cast<float>((1 - a) * noise[d] + a * fin[d] + 0.05 * nd(rng)));
+      }
+    }
+    for (int64_t j = 0; j <= T; ++j)
+      states.push_back(static_cast<const char*>(buffers[s.list ? j : 0]) + (s.misalign + (s.list ? 0 : j * D)) * es);
+    cudaMalloc(&rewards, N * s.K * 8);
+    for (int64_t x = 0; x < N * s.K; ++x) set_reward(x / s.K, x % s.K, nd(rng) * (1.0 + (x % s.K)));
+  }
+  ~Inputs() {
+    for (void* p : buffers) cudaFree(p);
+    cudaFree(rewards);
+  }
+  Inputs(const Inputs&) = delete;
+  Inputs& operator=(const Inputs&) = delete;
+  void set(int64_t i, int64_t j, int64_t d, float v) {
+    const size_t es = dtype_size(s.dt);
+    const int64_t at = s.misalign + i * stride + d + (s.list ? 0 : j * s.D);
+    char* p = static_cast<char*>(buffers[s.list ? j : 0]) + at * es;
+    if (s.dt == DType::Float32) std::memcpy(p, &v, 4);
+    else {
+      const uint16_t h = s.dt == DType::BFloat16 ? dtype::float_to_bf16(v) : dtype::float_to_f16(v);
+      std::memcpy(p, &h, 2);
+    }
+  }
+  void set_reward(int64_t i, int64_t k, double v) {
+    if (s.rewF64) static_cast<double*>(rewards)[i * s.K + k] = v;
+    else static_cast<float*>(rewards)[i * s.K + k] = static_cast<float>(v);
+  }
+  Latents latents() const {
+    Latents l;
+    l.dtype = s.dt;
+    l.N = s.N;
+    l.T = s.T;
+    l.D = s.D;
+    l.states = states.data();
+    l.sampleStride = stride;
+    return l;
+  }
+  Rewards rewards_view() const {
+    Rewards r;
+    r.dtype = s.rewF64 ? DType::Float64 : DType::Float32;
+    r.data = rewards;
+    r.N = s.N;
+    r.K = s.K;
+    return r;
+  }
+  Options options() const {
+    Options o = s.opt;
+    o.objectiveWeights = s.weights.empty() ? nullptr : s.weights.data();
+    o.objectiveScale = s.scale.empty() ? nullptr : s.scale.data();
+    return o;
+  }
+};
+
+const char* const kFields[] = {"similarity", "deltaS", "rawWeights", "stepWeights", "trajectoryScore",
+                               "objectiveAdvantages", "exploration", "lambda", "coefficients", "fused",
+                               "advantages"};
+
+// Every output, poisoned (NaN bits) before a call so that an unwritten element shows.
+struct Outs {
+  std::vector<std::vector<float>> v;
+  Outs(int64_t N, int64_t T, int64_t K) {
+    const int64_t n[11] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
+    for (int64_t k : n) v.emplace_back(static_cast<size_t>(k), std::nanf(""));
+  }
+  float* p(int k) { return v[k].data(); }
+  TrajectoryOutputs trajectory() { return {p(0), p(1), p(2), p(3), p(4)}; }
+  ObjectiveOutputs objective() { return {p(5), p(6), p(7), p(8), p(9)}; }
+  AllOutputs all() { return {trajectory(), objective(), p(10)}; }
+};
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
+}
+
+// max |got - want| / max(1, max |want|); a NaN anywhere is infinitely far.
+double rel_diff(const std::vector<float>& got, const std::vector<float>& want) {
+  double scale = 1.0, worst = 0.0;
+  for (float w : want) scale = std::max(scale, std::fabs(static_cast<double>(w)));
+  for (size_t k = 0; k < want.size(); ++k) {
+    const double d = std::fabs(static_cast<double>(got[k]) - want[k]);
+    if (!(d <= worst)) worst = std::isnan(d) ? INFINITY : d;
+  }
+  return worst / scale;
+}
+
+std::string label(const Setup& s, int variant) { return "v" + std::to_string(variant) + " " + s.name; }
+
+void check_case(const Setup& s, int variant, uint64_t seed) {
+  const std::string name = label(s, variant);
+  Inputs in(s, seed);
+  const Options opt = in.options();
+  const int64_t N = s.N, T = s.T, K = s.K;
+  gpu::testing::set_variant(variant);
+
+  Outs emu(N, T, K);
+  otca_emulation::set_order_seed(1);
+  gpu::advantages(0, in.latents(), in.rewards_view(), s.G, opt, emu.all(), nullptr);
+  for (int k = 0; k < 11; ++k) {
+    bool written = true;
+    for (float x : emu.v[k]) written = written && std::isfinite(x);
+    expect(written, name + ": " + kFields[k] + " has an unwritten or non-finite element");
+  }
+
+  // phase 1 against the CPU backend
+  Outs cpu(N, T, K);
+  cpu::advantages(in.latents(), in.rewards_view(), s.G, opt, cpu.all());
+  for (int k = 0; k < 5; ++k) {
+    const double d = rel_diff(emu.v[k], cpu.v[k]);
+    expect(d <= 1e-6, name + ": " + kFields[k] + " differs from the CPU backend by " + std::to_string(d));
+  }
+  // phase 2 on the emulated q: the CPU backend's bits
+  Outs cpu2(N, T, K);
+  cpu::objective_credit(in.rewards_view(), emu.p(4), s.G, opt, cpu2.objective());
+  for (int k = 5; k < 10; ++k)
+    expect(same_bits(emu.v[k], cpu2.v[k]), name + ": " + kFields[k] + " is not the CPU backend's bits on the same q");
+  bool advBits = true;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t t = 0; t < T; ++t) {
+      const float want = emu.v[3][i * T + t] * emu.v[9][i];
+      advBits = advBits && std::memcmp(&want, &emu.v[10][i * T + t], 4) == 0;
+    }
+  expect(advBits, name + ": advantages are not float(w) * float(f) bit for bit");
+
+  // any block order: the same bits
+  for (uint64_t order : {2ull, 3ull}) {
+    Outs again(N, T, K);
+    otca_emulation::set_order_seed(order);
+    gpu::advantages(0, in.latents(), in.rewards_view(), s.G, opt, again.all(), nullptr);
+    for (int k = 0; k < 11; ++k)
+      expect(same_bits(again.v[k], emu.v[k]), name + ": " + kFields[k] + " changes with the block order (seed " +
+                                                  std::to_string(order) + ")");
+  }
+  otca_emulation::set_order_seed(1);
+
+  // the two phases compose to the one call
+  Outs t1(N, T, K), o2(N, T, K);
+  gpu::trajectory_credit(0, in.latents(), opt, t1.trajectory(), nullptr);
+  gpu::objective_credit(0, in.rewards_view(), t1.p(4), s.G, opt, o2.objective(), nullptr);
+  for (int k = 0; k < 5; ++k)
+    expect(same_bits(t1.v[k], emu.v[k]), name + ": trajectoryCredit's " + kFields[k] + " differs from the one call");
+  for (int k = 5; k < 10; ++k)
+    expect(same_bits(o2.v[k], emu.v[k]), name + ": objectiveCredit's " + kFields[k] + " differs from the one call");
+  gpu::testing::set_variant(-1);
+}
+
+template <class F>
+std::string message_of(F&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
+// Non-finite inputs: the CUDA path's flags, its first_non_finite scan and its messages, against the
+// CPU backend's on the same inputs.
+void check_errors() {
+  Setup s{"errors f32 N6/3 T4 D5000 K2", 6, 3, 4, 5000, 2};
+  for (DType dt : {DType::Float32, DType::BFloat16, DType::Float16}) {
+    s.dt = dt;
+    for (int variant = 0; variant < gpu::testing::variant_count(); ++variant) {
+      gpu::testing::set_variant(variant);
+      const std::string name = label(s, variant) + " " + dtype_name(dt);
+      const auto both = [&](Inputs& in, const char* what) {
+        Outs a(s.N, s.T, s.K), b(s.N, s.T, s.K);
+        const std::string want = message_of([&] { cpu::advantages(in.latents(), in.rewards_view(), s.G, in.options(), b.all()); });
+        const std::string got =
+            message_of([&] { gpu::advantages(0, in.latents(), in.rewards_view(), s.G, in.options(), a.all(), nullptr); });
+        expect(want != "no exception", name + ": " + what + ": the CPU backend did not throw");
+        expect(got == want, name + ": " + what + ": \"" + got + "\" instead of \"" + want + "\"");
+      };
+      {
+        Inputs in(s, 7);
+        in.set(4, 2, 4097, NAN);
+        in.set(5, 1, 3, INFINITY);
+        both(in, "NaN and Infinity latents");
+      }
+      {
+        Inputs in(s, 8);
+        in.set(2, s.T, 0, -INFINITY);  // in z_T: every state's dot is non-finite
+        both(in, "-Infinity in the final state");
+      }
+      {
+        Inputs in(s, 9);
+        in.set_reward(3, 1, NAN);
+        in.set(0, 0, 0, NAN);
+        both(in, "NaN reward (reported before the latents)");
+      }
+    }
+  }
+  gpu::testing::set_variant(-1);
+  {  // phase 2 alone: a non-finite trajectory score
+    Setup o{"errors objective", 4, 2, 1, 8, 3};
+    Inputs in(o, 10);
+    std::vector<float> q = {0.1f, NAN, 0.3f, 0.2f};
+    float* qDev = nullptr;
+    cudaMalloc(reinterpret_cast<void**>(&qDev), 16);
+    std::memcpy(qDev, q.data(), 16);
+    Outs a(4, 1, 3), b(4, 1, 3);
+    const std::string want = message_of([&] { cpu::objective_credit(in.rewards_view(), q.data(), 2, in.options(), b.objective()); });
+    const std::string got = message_of([&] { gpu::objective_credit(0, in.rewards_view(), qDev, 2, in.options(), a.objective(), nullptr); });
+    expect(got == want && want != "no exception", "objective-only NaN score: \"" + got + "\" instead of \"" + want + "\"");
+    cudaFree(qDev);
+  }
+}
+
+std::vector<Setup> cases(bool quick) {
+  std::vector<Setup> c;
+  Options o;
+  c.push_back({"f32 tensor N12 T16 D4100 K3 moca", 12, 12, 16, 4100, 3});
+  {
+    Setup s{"bf16 list N12/6 T16 D9000 K5 min-norm f64 rewards", 12, 6, 16, 9000, 5, DType::BFloat16, true};
+    s.rewF64 = true;
+    s.opt.objective = Objective::MinNorm;
+    c.push_back(s);
+  }
+  {
+    Setup s{"f16 list+1 N8/4 T10 D3001 K2 w-adv", 8, 4, 10, 3001, 2, DType::Float16, true, 1};
+    s.opt.objective = Objective::WeightedAdvantage;
+    s.weights = {0.7, 1.9};
+    c.push_back(s);
+  }
+  c.push_back({"f32 tensor+1 N1 T1 D777 K1", 1, 1, 1, 777, 1, DType::Float32, false, 1});
+  {
+    Setup s{"bf16 tensor N24/12 T50 D300 K5 w-reward batch", 24, 12, 50, 300, 5, DType::BFloat16};
+    s.opt.objective = Objective::WeightedReward;
+    s.opt.stdScope = StdScope::Batch;
+    s.weights = {0.5, 1, 2, 0.25, 1};
+    s.scale = {1, 2, 0.5, 1, 3};
+    c.push_back(s);
+  }
+  {
+    Setup s{"f16 tensor N48/48 T1 D600 K5 centered uniform batch f64", 48, 48, 1, 600, 5, DType::Float16};
+    s.rewF64 = true;
+    s.opt.exploration = Exploration::Centered;
+    s.opt.temporal = Temporal::Uniform;
+    s.opt.stdScope = StdScope::Batch;
+    c.push_back(s);
+  }
+  {
+    Setup s{"f32 list N4/2 T70 D250 K20 sum pop (states and objectives past the parameter block)", 4, 2, 70, 250, 20,
+            DType::Float32, true};
+    s.opt.weightScale = WeightScale::Sum;
+    s.opt.stdCorrection = 0;
+    s.opt.minWeight = 0.2;
+    for (int k = 0; k < 20; ++k) { s.weights.push_back(0.1 * (k + 1)); s.scale.push_back(1.0 + 0.05 * k); }
+    c.push_back(s);
+  }
+  {
+    Setup s{"bf16 list+1 N6/3 T5 D8 K5 batch", 6, 3, 5, 8, 5, DType::BFloat16, true, 1};
+    s.opt.stdScope = StdScope::Batch;
+    c.push_back(s);
+  }
+  if (!quick) {
+    c.push_back({"f32 tensor N300/300 T2 D64 K4 (a group past the shared-memory staging)", 300, 300, 2, 64, 4});
+    c.push_back({"bf16 list N2/2 T300 D24 K2 (a long trajectory)", 2, 2, 300, 24, 2, DType::BFloat16, true});
+    c.push_back({"bf16 tensor N2/2 T3 D17000+3 K3 (several chunks, a ragged tail)", 2, 2, 3, 17003, 3, DType::BFloat16});
+  }
+  (void)o;
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const gpu::Status st = gpu::status();
+  expect(st.usable, "the emulated device is usable");
+  uint64_t seed = 1;
+  for (const Setup& s : cases(quick)) {
+    for (int variant = 0; variant < gpu::testing::variant_count(); ++variant) {
+      const int before = g_failures;
+      try {
+        check_case(s, variant, seed);
+      } catch (const std::exception& e) {
+        expect(false, label(s, variant) + ": threw " + e.what());
+      }
+      std::printf("%-4s %s\n", g_failures == before ? "ok" : "FAIL", label(s, variant).c_str());
+      std::fflush(stdout);
+    }
+    ++seed;
+  }
+  const int before = g_failures;
+  check_errors();
+  std::printf("%-4s non-finite inputs: the CPU backend's messages, every variant and dtype\n",
+              g_failures == before ? "ok" : "FAIL");
+  std::printf("%s: %d checks, %d failed\n", g_failures ? "FAILED" : "PASSED", g_checks, g_failures);
+  return g_failures ? 1 : 0;
+}
