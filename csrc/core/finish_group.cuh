@@ -48,13 +48,13 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
     cEnd = N;
   }
   const bool rCached = (cEnd - cBegin) * K <= kGroupCache, qCached = G <= kGroupCache;
-  for (int64_t x = threadIdx.x; x < (cEnd - cBegin) * K; x += blockDim.x) {
+  OTCA_ROLLED for (int64_t x = threadIdx.x; x < (cEnd - cBegin) * K; x += blockDim.x) {
     const int64_t i = cBegin + x / K, k = x % K;
     const double v = r(i, k);
     if (rCached) rCache[x] = v;
     if (!isfinite(v)) atomicMin(&a.book->rewardFlag, static_cast<unsigned long long>(i * K + k));
   }
-  for (int64_t x = threadIdx.x; qCached && x < G; x += blockDim.x) qCache[x] = __ldcg(q + begin + x);
+  OTCA_ROLLED for (int64_t x = threadIdx.x; qCached && x < G; x += blockDim.x) qCache[x] = __ldcg(q + begin + x);
   __syncthreads();
   const auto rg = [&](int64_t i, int64_t k) {
     return rCached && i >= cBegin && i < cEnd ? rCache[(i - cBegin) * K + k] : r(i, k);
@@ -65,11 +65,11 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
 
   const auto R = [&](int64_t i) {  // R_i = sum_k weight_k r_ik, index order
     double s = 0.0;
-    for (int64_t k = 0; k < K; ++k) s += weights[k] * rg(i, k);
+    OTCA_ROLLED for (int64_t k = 0; k < K; ++k) s += weights[k] * rg(i, k);
     return s;
   };
 
-  for (int64_t k = threadIdx.x; k <= K; k += blockDim.x) {
+  OTCA_ROLLED for (int64_t k = threadIdx.x; k <= K; k += blockDim.x) {
     math::Stats s;
     double spread;
     if (k < K) {
@@ -87,7 +87,7 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
   if (threadIdx.x == blockDim.x - 1) {
     qGroup = math::stats_of(qg, begin, end, p.stdCorrection);
     if (a.mode == kObjective)
-      for (int64_t i = begin; i < end; ++i)
+      OTCA_ROLLED for (int64_t i = begin; i < end; ++i)
         if (!isfinite(qg(i))) {
           atomicMin(&a.book->scoreFlag, static_cast<unsigned long long>(i));
           break;
@@ -95,9 +95,9 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
   }
   __syncthreads();
 
-  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+  OTCA_ROLLED for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
     double* A = a.Ad + i * K;
-    for (int64_t k = 0; k < K; ++k) {
+    OTCA_ROLLED for (int64_t k = 0; k < K; ++k) {
       A[k] = math::group_advantage(rg(i, k), centre[2 * k], centre[2 * k + 1], p, scale[k]);
       if (a.A) a.A[i * K + k] = static_cast<float>(A[k]);
     }
@@ -107,7 +107,7 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
         advantageOf, K, qg(i), qGroup, weightOf,
         [&] { return math::group_advantage(R(i), centre[2 * K], centre[2 * K + 1], p, 1.0); }, p);
     if (a.c)
-      for (int64_t k = 0; k < K; ++k)
+      OTCA_ROLLED for (int64_t k = 0; k < K; ++k)
         a.c[i * K + k] = static_cast<float>(math::fused_coefficient(fz, k, weights[k]));
     if (a.e) a.e[i] = static_cast<float>(fz.e);
     if (a.lam) a.lam[i] = static_cast<float>(fz.lam);
@@ -116,7 +116,7 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
   }
   if (!a.adv) return;
   __syncthreads();
-  for (int64_t x = threadIdx.x; x < G * T; x += blockDim.x) {
+  OTCA_ROLLED for (int64_t x = threadIdx.x; x < G * T; x += blockDim.x) {
     const int64_t i = begin + x / T;
     a.adv[begin * T + x] = math::effective_advantage(__ldcg(a.wF + begin * T + x), a.fF[i]);
   }

@@ -56,20 +56,20 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   }
   __syncthreads();
   const double sqT = sums[2 * T + 1];
-  for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) {
+  OTCA_ROLLED for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) {
     S[j] = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
     if (a.S) a.S[i * (T + 1) + j] = static_cast<float>(S[j]);
   }
   __syncthreads();
   if (threadIdx.x == 0) {
     double u = 0.0;
-    for (int64_t t = 0; t < T; ++t) {
+    OTCA_ROLLED for (int64_t t = 0; t < T; ++t) {
       u += math::step_gain(S[t + 1] - S[t], p);
     }
     sumU = u;
   }
   __syncthreads();
-  for (int64_t t = threadIdx.x; t < T; t += blockDim.x) {
+  OTCA_ROLLED for (int64_t t = threadIdx.x; t < T; t += blockDim.x) {
     const double d = S[t + 1] - S[t];
     const double wb = math::raw_weight(d, sumU, p);
     prod[t] = wb * d;
@@ -81,7 +81,7 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   __syncthreads();
   if (threadIdx.x == 0) {
     double q = 0.0;
-    for (int64_t t = 0; t < T; ++t) q += prod[t];
+    OTCA_ROLLED for (int64_t t = 0; t < T; ++t) q += prod[t];
     a.qF[i] = static_cast<float>(q);  // the caller's trajectoryScore or scratch
     stamp(a, kTlSampleEnd);
   }

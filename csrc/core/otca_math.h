@@ -14,6 +14,15 @@
 #define OTCA_HD inline
 #endif
 
+// An experiment on the finishing stages' instruction footprint (bench/NOTES.md section 7): device
+// code built with -DOTCA_ROLLED_FINISH keeps the finishing loops marked with it rolled. Elsewhere,
+// the shipped addon included, it is nothing.
+#if defined(__CUDA_ARCH__) && defined(OTCA_ROLLED_FINISH)
+#define OTCA_ROLLED _Pragma("unroll 1")
+#else
+#define OTCA_ROLLED
+#endif
+
 namespace otca {
 namespace math {
 
@@ -69,7 +78,7 @@ OTCA_HD double finish_sample(const double* dot, const double* sq, int64_t T, con
   double sumU = 0.0;
   double prev = cosine(dot[0], sq[0], sqT);
   if (S) S[0] = static_cast<float>(prev);
-  for (int64_t t = 0; t < T; ++t) {
+  OTCA_ROLLED for (int64_t t = 0; t < T; ++t) {
     const double next = cosine(dot[t + 1], sq[t + 1], sqT);
     if (S) S[t + 1] = static_cast<float>(next);
     sumU += step_gain(next - prev, p);
@@ -77,7 +86,7 @@ OTCA_HD double finish_sample(const double* dot, const double* sq, int64_t T, con
   }
   double q = 0.0;
   prev = cosine(dot[0], sq[0], sqT);
-  for (int64_t t = 0; t < T; ++t) {
+  OTCA_ROLLED for (int64_t t = 0; t < T; ++t) {
     const double next = cosine(dot[t + 1], sq[t + 1], sqT);
     const double d = next - prev;
     prev = next;
@@ -136,7 +145,7 @@ OTCA_HD double exploration(double q, const Stats& qGroup, const Params& p) {
 template <class AFn>
 OTCA_HD double moca_lambda(AFn A, int64_t K, double e, const Params& p) {
   double s = 0.0;
-  for (int64_t k = 0; k < K; ++k) s += A(k);
+  OTCA_ROLLED for (int64_t k = 0; k < K; ++k) s += A(k);
   return (s > 0.0 ? s : 0.0) / (fabs(s) + p.epsMoca) * tanh(e);
 }
 
@@ -243,7 +252,7 @@ OTCA_HD Fused fuse_sample(AFn A, int64_t K, double q, const Stats& qGroup, WFn w
     r.solve = moca_solve(A, K, r.lam, p.epsSolver);
     r.f = r.solve.f;
   } else if (p.objective == 2) {
-    for (int64_t k = 0; k < K; ++k) r.f += weight(k) * A(k);
+    OTCA_ROLLED for (int64_t k = 0; k < K; ++k) r.f += weight(k) * A(k);
   } else {
     r.f = weightedRewardAdvantage();
   }
