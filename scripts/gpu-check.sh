@@ -3,6 +3,9 @@
 #   1. unpack the carried Node (.device/node.xz), print the GPU, driver and toolkit;
 #   2. the native harness (build-gpu/, made by test/native/gpu_build.sh) and compute-sanitizer
 #      memcheck + racecheck over its small case;
+#   2b. ncu (Nsight Compute, clocks as they are) over the harness's --profile calls: where the
+#      kernel's tail stalls, per SASS instruction and source line (steps ncu, ncu-export,
+#      ncu-summary; bench/gpu/ncu_summary.py; typically ~1 minute, at most ~220 s);
 #   3. the GPU tests (node --test test/gpu/*.test.mjs over dist/);
 #   4. bench/gpu/bench.mjs (ours, device tensors), bench/gpu/torch_reference.py (numpy self-test of
 #      the baseline's math, its check against our outputs, then eager + torch.compile timings and
@@ -12,12 +15,21 @@
 # one hang cannot eat the call; a step that would start with under 20 s left is skipped. GPU settings
 # are never touched.
 #
-# Device:   bash scripts/gpu-check.sh                       (writes at most 6 files to $OUT)
+# Device:   bash scripts/gpu-check.sh                       (writes at most 7 files to $OUT)
 # Here:     GPU_CHECK_DRY=1 bash scripts/gpu-check.sh       (every step that can run without a GPU:
 #           node tests skip, bench.mjs --dry on the CPU backend, the numpy path of the baseline)
-# Knobs:    NATIVE_BIN (build-gpu/gpu_core_test), NATIVE_ARGS (''), NATIVE_SMALL_ARGS (--small),
+# ncu only: GPU_CHECK_STEPS=env,ncu bash scripts/gpu-check.sh   (~1-2 minutes; needs build-gpu/ from
+#           test/native/gpu_build.sh 90 build-gpu, which builds with -lineinfo)
+# Knobs:    NATIVE_BIN (build-gpu/gpu_core_test), NATIVE_ARGS (''), NATIVE_SMALL_ARGS (--quick),
 #           BENCH_ONLY / TORCH_ONLY (comma-separated workloads), TORCH_COMPILE_BUDGET_S (100),
-#           TORCH_COMPILE_WORKLOADS (FLUX-512,Wan), NODE (a node binary to use instead of .device/).
+#           TORCH_COMPILE_WORKLOADS (FLUX-512,Wan), NODE (a node binary to use instead of .device/),
+#           GPU_CHECK_STEPS (comma-separated: run only the steps named, or whose name up to its
+#           first '-' is named: 'ncu' runs ncu, ncu-export and ncu-summary),
+#           GPU_CHECK_NCU (1; 0 skips the ncu steps), NCU (the ncu binary), NCU_LIMIT_S (120, the
+#           collection's limit), NCU_CACHE_CONTROL (none: caches as the warm-up calls left them, as
+#           in the timed runs; all: flushed before every replay pass), NCU_ARGS (more ncu options).
+# The ncu steps come before the GPU tests and benchmarks, so under a tight GPU_CHECK_BUDGET_S
+# (300: the whole run within ~330 s) they leave those ~1 minute less (torch.compile's share first).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -37,6 +49,10 @@ SUMMARY=()
 step() {
   local name=$1 limit=$2
   shift 2
+  if [[ -n "${GPU_CHECK_STEPS:-}" && ",$GPU_CHECK_STEPS," != *",$name,"* && ",$GPU_CHECK_STEPS," != *",${name%%-*},"* ]]; then
+    SUMMARY+=("$(printf '%-16s SKIPPED (not in GPU_CHECK_STEPS)' "$name")")
+    return 0
+  fi
   local left=$((BUDGET - ($(date +%s) - T0) - 15))
   if ((left < 20)); then
     SUMMARY+=("$(printf '%-16s SKIPPED (budget spent)' "$name")")
@@ -94,7 +110,7 @@ step env 30 bash -c '
 
 # ------------------------------------------------------------------ 2. native harness + sanitizer
 NATIVE_BIN=${NATIVE_BIN:-build-gpu/gpu_core_test}
-NATIVE_SMALL_ARGS=${NATIVE_SMALL_ARGS:---small}
+NATIVE_SMALL_ARGS=${NATIVE_SMALL_ARGS:---quick}
 if [[ -x "$NATIVE_BIN" && "$DRY" != 1 ]]; then
   # shellcheck disable=SC2086
   step native 200 "$NATIVE_BIN" ${NATIVE_ARGS:-}
@@ -110,6 +126,68 @@ else
   echo "== native: ${NATIVE_BIN} $([[ "$DRY" == 1 ]] && echo 'not run in a dry run' || echo 'absent (build it with test/native/gpu_build.sh and carry build-gpu)')"
   SUMMARY+=("native           not run ($([[ "$DRY" == 1 ]] && echo dry run || echo "absent: $NATIVE_BIN"))")
   : >"$LOGS/native.log"
+fi
+
+# ------------------------------------------------------------------ 2b. ncu: why the tail is slow
+# The harness's --profile calls (3 profiled launches per case) under Nsight Compute: the kernel's
+# sections, and the warp-stall samples of every SASS instruction with its source line (-lineinfo);
+# bench/gpu/ncu_summary.py turns them into stall reasons per stage (bench/NOTES.md sections 4-5).
+
+# Writes the report's pages for ncu_summary.py, each on its own, so that one this ncu spells
+# differently (or that fails) leaves the others; the raw page is the fallback for the source pages.
+ncu_export() {
+  export LC_ALL=C  # numbers without locale separators
+  local rep rc sources bin
+  rep=$(ls "$WORK"/ncu.ncu-rep* 2>/dev/null | head -1)  # Nsight Compute 2026.3+ writes .ncu-repz
+  [[ -n "$rep" ]] || { echo "FAILED: no report $WORK/ncu.ncu-rep*"; return 1; }
+  echo "report $rep: $(du -k "$rep" | cut -f1) KiB; $("$NCU" --version 2>&1 | tail -1)"
+  "$NCU" -i "$rep" --page details --print-details all >"$LOGS/ncu-details.log" 2>&1 ||
+    echo "FAILED (rc $?): --page details --print-details all"
+  "$NCU" -i "$rep" --page raw --csv >"$LOGS/ncu-raw.csv" 2>"$LOGS/ncu-raw.err" || echo "FAILED (rc $?): --page raw --csv"
+  "$NCU" -i "$rep" --page source --csv --print-source sass >"$LOGS/ncu-sass.csv" 2>"$LOGS/ncu-sass.err" ||
+    echo "FAILED (rc $?): --page source --csv --print-source sass (the raw page stays: whole-kernel stall reasons only)"
+  sources=$(ls "$ROOT"/csrc/core/*.cu "$ROOT"/csrc/core/*.cuh "$ROOT"/csrc/core/*.h | paste -sd, -)
+  "$NCU" -i "$rep" --page source --csv --print-source cuda,sass --resolve-source-file "$sources" \
+    >"$LOGS/ncu-source.csv" 2>"$LOGS/ncu-source.err"
+  rc=$?
+  if ((rc != 0)); then
+    echo "FAILED (rc $rc): --page source --csv --print-source cuda,sass --resolve-source-file ...; again without it"
+    "$NCU" -i "$rep" --page source --csv --print-source cuda,sass >"$LOGS/ncu-source.csv" 2>>"$LOGS/ncu-source.err" ||
+      echo "FAILED (rc $?): --page source --csv --print-source cuda,sass"
+  fi
+  # Without file paths in the cuda,sass page: file:line by offset from the binary's own line tables.
+  if ! grep -q 'finish_group' "$LOGS/ncu-source.csv" 2>/dev/null; then
+    bin=$(realpath "$NATIVE_BIN")
+    rm -rf "$WORK/cubin" && mkdir -p "$WORK/cubin"
+    if (cd "$WORK/cubin" && cuobjdump -xelf all "$bin" >/dev/null &&
+      for f in *.cubin; do echo "// $f" && nvdisasm -g -c "$f" || exit 1; done) >"$LOGS/ncu-linemap.txt" 2>&1; then
+      echo "line map: $(grep -c '//## File' "$LOGS/ncu-linemap.txt") line records (cuobjdump -xelf all; nvdisasm -g -c)"
+    else
+      echo "FAILED: cuobjdump -xelf all / nvdisasm -g -c (no line map): $(tail -1 "$LOGS/ncu-linemap.txt")"
+    fi
+  fi
+  for f in "$LOGS"/ncu-*; do echo "$(basename "$f"): $(wc -l <"$f") lines, $(du -k "$f" | cut -f1) KiB"; done
+}
+
+NCU=${NCU:-$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | tail -1)}
+if [[ "${GPU_CHECK_NCU:-1}" == 0 ]]; then
+  SUMMARY+=("ncu              not run (GPU_CHECK_NCU=0)")
+elif [[ "$DRY" == 1 || ! -x "$NATIVE_BIN" ]]; then
+  echo "== ncu: not run ($([[ "$DRY" == 1 ]] && echo 'dry run' || echo "absent: $NATIVE_BIN"))"
+  SUMMARY+=("ncu              not run ($([[ "$DRY" == 1 ]] && echo dry run || echo "absent: $NATIVE_BIN"))")
+elif [[ -z "$NCU" ]]; then
+  SUMMARY+=("ncu              absent (not on PATH, nor under /opt/nvidia/nsight-compute)")
+else
+  export NCU WORK LOGS ROOT NATIVE_BIN
+  export -f ncu_export
+  # shellcheck disable=SC2086
+  GREP_SUMMARY='^profile: [0-9]' step ncu "${NCU_LIMIT_S:-120}" "$NCU" --clock-control none \
+    --cache-control "${NCU_CACHE_CONTROL:-none}" --profile-from-start off --kernel-name regex:advantage_step \
+    --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats \
+    --section SourceCounters --section SchedulerStats --import-source yes --source-folders "$ROOT/csrc/core" \
+    ${NCU_ARGS:-} -f -o "$WORK/ncu" "$NATIVE_BIN" --profile
+  STEP_TAIL=12 GREP_SUMMARY='^FAILED' step ncu-export 60 bash -c ncu_export
+  STEP_TAIL=4 GREP_SUMMARY='^ncu-verdict flux512-bf16:' step ncu-summary 40 python3 bench/gpu/ncu_summary.py --logs "$LOGS"
 fi
 
 # The SASS of the shipped addon (cuobjdump is on the device image, not on the build machine):
@@ -153,8 +231,18 @@ BUDGET=$((BUDGET + 30)) STEP_TAIL=0 GREP_SUMMARY='^- (PASS|MISS|SKIP)' step repo
 
 # ------------------------------------------------------------------ 5. files back + summary
 cp -f "$WORK/bench.json" "$WORK/torch.json" "$OUT/" 2>/dev/null
-tar -czf "$OUT/logs.tgz" -C "$WORK" logs bench.json torch.json selftest.json 2>/dev/null ||
-  tar -czf "$OUT/logs.tgz" -C "$WORK" logs
+# ncu's bulky pages and report travel apart, in one file only if it stays under the 16 MiB limit.
+NCU_BULK=(--exclude='ncu-*.csv' --exclude='ncu-linemap.txt')
+tar -czf "$OUT/logs.tgz" "${NCU_BULK[@]}" -C "$WORK" logs bench.json torch.json selftest.json 2>/dev/null ||
+  tar -czf "$OUT/logs.tgz" "${NCU_BULK[@]}" -C "$WORK" logs
+if compgen -G "$WORK/ncu.ncu-rep*" >/dev/null || compgen -G "$LOGS/ncu-*.csv" >/dev/null; then
+  for what in "ncu.ncu-rep* logs/ncu-*.csv logs/ncu-linemap.txt" "logs/ncu-*.csv" "logs/ncu-sass.csv logs/ncu-raw.csv"; do
+    # shellcheck disable=SC2086
+    (cd "$WORK" && tar -cf - $(ls -d $what 2>/dev/null) | timeout 30 xz -T0 -6 >"$OUT/ncu.tar.xz") &&
+      (($(stat -c %s "$OUT/ncu.tar.xz") < 15 * 1024 * 1024)) && break
+    rm -f "$OUT/ncu.tar.xz"
+  done
+fi
 {
   echo
   echo "==================== gpu-check summary ($([[ "$DRY" == 1 ]] && echo DRY RUN || echo device), $(($(date +%s) - T0)) s of ${BUDGET} s)"
@@ -164,6 +252,7 @@ tar -czf "$OUT/logs.tgz" -C "$WORK" logs bench.json torch.json selftest.json 2>/
   grep -h '^not ok' "$LOGS"/node-tests.log 2>/dev/null | head -10 | cut -c1-200
   grep -h '^FAILED' "$LOGS"/bench-ours.log 2>/dev/null | head -5 | cut -c1-200
   grep -hE 'ERROR SUMMARY|RACECHECK SUMMARY' "$LOGS"/memcheck.log "$LOGS"/racecheck.log 2>/dev/null | head -4
+  [[ -s "$LOGS/ncu-summary.log" ]] && { echo; echo "---- ncu (bench/gpu/ncu_summary.py; report and pages: \$OUT/ncu.tar.xz)"; cat "$LOGS/ncu-summary.log"; }
   [[ -f "$OUT/report.md" ]] && cat "$OUT/report.md"
   echo "(files in \$OUT: $(cd "$OUT" && ls | tr '\n' ' '))"
 } | tee "$OUT/summary.txt"

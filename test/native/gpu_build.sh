@@ -5,7 +5,8 @@
 # Every streaming variant of step_args.cuh is compiled in (-DOTCA_GPU_ALL_VARIANTS) and timed, and
 # the kernels carry the debug timeline (-DOTCA_GPU_TIMELINE: %globaltimer stamps, off unless the
 # harness hands them a buffer; the addon's kernels have none of it).
-# Then: build/native-gpu/gpu_core_test [--quick | --no-large | --no-timing | --variant N]
+# -lineinfo: SASS-to-source-line tables for ncu's source view (the generated code is the same).
+# Then: build/native-gpu/gpu_core_test [--quick | --no-large | --no-timing | --variant N | --profile]
 set -euo pipefail
 ARCH="${1:-90}"
 OUT="${2:-build/native-gpu}"
@@ -16,7 +17,7 @@ CXX="${CXX:-g++}"
 # the CPU backend, two at a time (shared build machines)
 ls csrc/core/*.cpp | xargs -P 2 -I{} sh -c \
   "$CXX -O3 -std=c++17 -fPIC -pthread -DOTCA_WITH_CUDA -Icsrc/core -c {} -o $OUT/obj/\$(basename {} .cpp).o"
-"$NVCC" -O3 -std=c++17 -fmad=false -arch="sm_${ARCH}" -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -DOTCA_GPU_TIMELINE \
+"$NVCC" -O3 -std=c++17 -fmad=false -lineinfo -arch="sm_${ARCH}" -DOTCA_WITH_CUDA -DOTCA_GPU_ALL_VARIANTS -DOTCA_GPU_TIMELINE \
   -diag-suppress 20013,20015 "-DOTCA_CUDA_ARCHITECTURES_STRING=\"${ARCH}-real\"" -Icsrc/core \
   csrc/core/*.cu test/native/gpu_core_test.cu "$OUT"/obj/*.o -o "$OUT/gpu_core_test" -Xcompiler -pthread
 echo "built $OUT/gpu_core_test for sm_${ARCH}"

@@ -3,6 +3,7 @@
 //
 //   test/native/gpu_build.sh [arch]   then   build/native-gpu/gpu_core_test [--quick] [--no-large]
 //                                                                 [--no-timing] [--variant N]
+//                                                                 [--profile]
 //
 // Every streaming variant (csrc/core/step_args.cuh kVariants, all compiled in by gpu_build.sh)
 // runs the parity suite, the 2^32 check and each timed size's float64 device-reference check, and
@@ -16,7 +17,10 @@
 // bit-identical reruns, phase 1 + phase 2 == the one call, non-finite errors (same message as the
 // CPU backend), a batch with element indices past 2^32, and timing (median of 50 CUDA-event
 // intervals around the launch, inputs rotated so they do not sit in L2).
+// --profile: none of that, only the few calls that scripts/gpu-check.sh's ncu step profiles (see
+// profile_run).
 // Exit status: 0 when every check passed (or no device: prints SKIP and the reason), 1 otherwise.
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -826,10 +830,96 @@ std::vector<Case> parity_cases() {
   return cases;
 }
 
+// ------------------------------------------------------------------ --profile (for ncu)
+
+// cudaProfilerStart/Stop. Without a profiler attached they may return an error: cleared, so that
+// the next launch's cudaGetLastError does not report it as the launch's.
+void profiler_range(bool on) {
+  if ((on ? cudaProfilerStart() : cudaProfilerStop()) != cudaSuccess) cudaGetLastError();
+}
+
+// The calls that scripts/gpu-check.sh's ncu step profiles (read by bench/gpu/ncu_summary.py): per
+// case 3 warm-up calls, then 3 calls between cudaProfilerStart and cudaProfilerStop, which under
+// ncu --profile-from-start off are the only profiled launches. Default variant, no timeline, one
+// advantage_step launch per call; the "profile-case" lines give the order of ncu's launch IDs.
+int profile_run(cudaStream_t stream) {
+  constexpr int kWarmups = 3, kProfiled = 3;
+  // ncu replays a launch inside the launch call; a plain stream synchronize is the simplest wait
+  // to put after that (how the host waits does not change the kernel).
+  gpu::testing::set_sync_mode(0);
+  gpu::testing::set_variant(-1);
+  Case tiny, tiny3, flux;
+  tiny.name = "tiny";  // the host-overhead timing's tiny case
+  tiny.s = Setup{1, 1, 1, 8, 1, Options{}, {}, {}};
+  tiny3.name = "tiny3";
+  tiny3.s = Setup{2, 2, 1, 8, 3, Options{}, {}, {}};
+  flux.name = "flux512-bf16";
+  flux.dt = DType::BFloat16;
+  flux.s = Setup{12, 12, 16, 65536, 3, Options{}, {}, {}};
+  Batch bTiny, bTiny3, bFlux;
+  build(bTiny, tiny, 3);
+  build(bTiny3, tiny3, 4);
+  build(bFlux, flux, 5);
+  struct ProfileCase { const char* name; const Batch* b; bool trajectoryOnly; };
+  // The last case is the same latents without the group finish: its cost is the difference.
+  const ProfileCase cases[] = {{"tiny", &bTiny, false}, {"tiny3", &bTiny3, false},
+                               {"flux512-bf16", &bFlux, false}, {"flux512-bf16-traj", &bFlux, true}};
+  std::printf("profile: default variant %d, sync mode 0; per case %d warm-up calls, then %d calls between "
+              "cudaProfilerStart/Stop (ncu --profile-from-start off profiles those)\n",
+              gpu::testing::default_variant(), kWarmups, kProfiled);
+  int nextId = 0, failures = 0;
+  for (const ProfileCase& pc : cases) {
+    const Setup& s = pc.b->cs.s;
+    DevOuts d(s.N, s.T, s.K);
+    const Options opt = options_of(s);
+    const auto call = [&] {
+      if (pc.trajectoryOnly) {
+        TrajectoryOutputs t;
+        t.stepWeights = d.p[3];
+        t.trajectoryScore = d.p[4];
+        gpu::trajectory_credit(0, latents_of(*pc.b, true), opt, t, stream);
+      } else {
+        AllOutputs only;
+        only.advantages = d.p[10];
+        gpu::advantages(0, latents_of(*pc.b, true), rewards_of(*pc.b, true), s.G, opt, only, stream);
+      }
+    };
+    int launches = 0;
+    std::string error;
+    try {
+      for (int k = 0; k < kWarmups; ++k) call();
+      CK(cudaStreamSynchronize(stream));
+      profiler_range(true);
+      for (int k = 0; k < kProfiled; ++k) {
+        ++launches;
+        call();
+      }
+      CK(cudaStreamSynchronize(stream));
+      profiler_range(false);
+    } catch (const std::exception& e) {
+      profiler_range(false);
+      error = e.what();
+      ++failures;
+    }
+    std::printf("profile-case name=%s launches=%d ids=%d-%d call=%s N=%lld G=%lld T=%lld D=%lld K=%lld dtype=%s "
+                "layout=tensor%s%s\n",
+                pc.name, launches, nextId, nextId + launches - 1,
+                pc.trajectoryOnly ? "trajectory_credit(stepWeights,trajectoryScore)" : "advantages(advantages)",
+                static_cast<long long>(s.N), static_cast<long long>(s.G), static_cast<long long>(s.T),
+                static_cast<long long>(s.D), static_cast<long long>(s.K),
+                pc.b->cs.dt == DType::BFloat16 ? "bf16" : "f32", error.empty() ? "" : " threw: ", error.c_str());
+    nextId += launches;
+  }
+  gpu::testing::set_sync_mode(-1);
+  std::printf("profile: %d launches of advantage_step between cudaProfilerStart/Stop in %zu cases, %d failed\n", nextId,
+              sizeof cases / sizeof cases[0], failures);
+  return failures ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, large = true, timing = true;
+  bool quick = false, large = true, timing = true, profile = false;
   int onlyVariant = -1;
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
@@ -837,6 +927,7 @@ int main(int argc, char** argv) {
     if (a == "--quick") { quick = true; large = false; timing = false; }
     else if (a == "--no-large") large = false;
     else if (a == "--no-timing") timing = false;
+    else if (a == "--profile") profile = true;
     else if (a == "--host-selftest") {  // no device needed: the reference against cpu::advantages
       host_selftest(parity_cases());
       for (const Row& r : g_rows)
@@ -858,6 +949,11 @@ int main(int argc, char** argv) {
               pr.multiprocessors, pr.totalMemory / 1073741824.0, pr.l2Bytes / 1048576.0);
   const auto t0 = std::chrono::steady_clock::now();
   cudaStream_t stream = static_cast<cudaStream_t>(gpu::stream_create(0));
+  if (profile) {
+    const int rc = profile_run(stream);
+    gpu::stream_destroy(0, stream);
+    return rc;
+  }
 
   // ---------------------------------------------------------------- parity
   // Every compiled streaming variant runs the whole parity suite, --quick too (so memcheck and
