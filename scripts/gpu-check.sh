@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one prepared device check (issues 3 and 4): on a CUDA machine, in one call,
 #   1. unpack the carried Node (.device/node.xz), print the GPU, driver and toolkit;
-#   2. the native harness (build-gpu/, made by test/native/gpu_build.sh) and compute-sanitizer
+#   2. the native harness (build/native-gpu/, made by test/native/gpu_build.sh) and compute-sanitizer
 #      memcheck + racecheck over its small case;
 #   2b. ncu (Nsight Compute, clocks as they are) over the harness's --profile calls: where the
 #      kernel's tail stalls, per SASS instruction and source line (steps ncu, ncu-export,
@@ -18,9 +18,10 @@
 # Device:   bash scripts/gpu-check.sh                       (writes at most 7 files to $OUT)
 # Here:     GPU_CHECK_DRY=1 bash scripts/gpu-check.sh       (every step that can run without a GPU:
 #           node tests skip, bench.mjs --dry on the CPU backend, the numpy path of the baseline)
-# ncu only: GPU_CHECK_STEPS=env,ncu bash scripts/gpu-check.sh   (~1-2 minutes; needs build-gpu/ from
-#           test/native/gpu_build.sh 90 build-gpu, which builds with -lineinfo)
-# Knobs:    NATIVE_BIN (build-gpu/gpu_core_test), NATIVE_ARGS (''), NATIVE_SMALL_ARGS (--quick),
+# ncu only: GPU_CHECK_STEPS=env,ncu bash scripts/gpu-check.sh   (~1-2 minutes; needs build/native-gpu/ from
+#           test/native/gpu_build.sh 90, which builds with -lineinfo)
+# Knobs:    NATIVE_BIN (build/native-gpu/gpu_core_test), NATIVE_ARGS (''), NATIVE_SMALL_ARGS (--quick),
+#           ROLLED_BIN (build/native-gpu-rolled/gpu_core_test: the rolled-finish A/B, step "rolled"),
 #           BENCH_ONLY / TORCH_ONLY (comma-separated workloads), TORCH_COMPILE_BUDGET_S (100),
 #           TORCH_COMPILE_WORKLOADS (FLUX-512,Wan), NODE (a node binary to use instead of .device/),
 #           GPU_CHECK_STEPS (comma-separated: run only the steps named, or whose name up to its
@@ -104,12 +105,12 @@ step env 30 bash -c '
   command -v nvcc >/dev/null && nvcc --version | tail -2 || echo "nvcc: absent"
   python3 -c "import numpy; print(\"numpy\", numpy.__version__)"
   python3 -c "import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"available\", torch.cuda.is_available())" 2>&1 | tail -1
-  ls -la build/Release/otca.node build-gpu 2>&1 | head -20
+  ls -la build/Release/otca.node build/native-gpu build/native-gpu-rolled 2>&1 | head -20
   '"$NODE"' -e "import(\"./dist/lib/index.js\").then(m => console.log(JSON.stringify(m.backendInfo())))" 2>&1 | head -20
 '
 
 # ------------------------------------------------------------------ 2. native harness + sanitizer
-NATIVE_BIN=${NATIVE_BIN:-build-gpu/gpu_core_test}
+NATIVE_BIN=${NATIVE_BIN:-build/native-gpu/gpu_core_test}
 NATIVE_SMALL_ARGS=${NATIVE_SMALL_ARGS:---quick}
 if [[ -x "$NATIVE_BIN" && "$DRY" != 1 ]]; then
   # shellcheck disable=SC2086
@@ -122,8 +123,17 @@ if [[ -x "$NATIVE_BIN" && "$DRY" != 1 ]]; then
   else
     SUMMARY+=("sanitizer        absent (compute-sanitizer not on PATH)")
   fi
+  # The A/B of bench/NOTES.md section 7: the same harness built with -DOTCA_ROLLED_FINISH (finishing
+  # loops kept rolled), the shipped variant only: its parity cases, then the timing tables, the tiny
+  # call and the debug timeline to set beside the native step's v3 rows.
+  ROLLED_BIN=${ROLLED_BIN:-build/native-gpu-rolled/gpu_core_test}
+  if [[ -x "$ROLLED_BIN" ]]; then
+    GREP_SUMMARY='^(PASSED|FAILED)' step rolled 120 "$ROLLED_BIN" --no-large --variant 3
+  else
+    SUMMARY+=("rolled           not run (absent: $ROLLED_BIN)")
+  fi
 else
-  echo "== native: ${NATIVE_BIN} $([[ "$DRY" == 1 ]] && echo 'not run in a dry run' || echo 'absent (build it with test/native/gpu_build.sh and carry build-gpu)')"
+  echo "== native: ${NATIVE_BIN} $([[ "$DRY" == 1 ]] && echo 'not run in a dry run' || echo 'absent (build it with test/native/gpu_build.sh and carry build/native-gpu/gpu_core_test)')"
   SUMMARY+=("native           not run ($([[ "$DRY" == 1 ]] && echo dry run || echo "absent: $NATIVE_BIN"))")
   : >"$LOGS/native.log"
 fi
