@@ -40,6 +40,7 @@
 #include "otca.h"
 #include "otca_math.h"
 #include "step_args.cuh"  // detail::TimelineSlot (the debug timeline's slots)
+#include "trajectory.h"
 
 using namespace otca;
 
@@ -250,28 +251,15 @@ struct Batch {
   }
 };
 
-// Trajectory-like latents: z_j = (1-a_j) noise + a_j z_T + small noise, a_j rising with jitter,
-// so S climbs from ~0 to 1 and q differs between samples.
+// Trajectory-like latents (trajectory.h) on the host and the device.
 void build(Batch& b, const Case& cs, uint64_t seed, bool device = true) {
   b.cs = cs;
   const Setup& s = cs.s;
   const int64_t N = s.N, T = s.T, D = s.D, K = s.K;
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> nd(0.f, 1.f);
-  std::uniform_real_distribution<float> ud(-1.f, 1.f);
   b.zdec.assign(N * (T + 1) * D, 0.f);
-  std::vector<float> noise(D), fin(D);
-  for (int64_t i = 0; i < N; ++i) {
-    for (int64_t d = 0; d < D; ++d) { noise[d] = nd(rng); fin[d] = nd(rng); }
-    for (int64_t j = 0; j <= T; ++j) {
-      double a = std::pow(static_cast<double>(j) / T, 1.3) + (j > 0 && j < T ? 0.06 * ud(rng) : 0.0);
-      a = std::min(1.0, std::max(0.0, a));
-      for (int64_t d = 0; d < D; ++d) {
-        const float v = j == T ? fin[d] : static_cast<float>((1 - a) * noise[d] + a * fin[d] + 0.05 * nd(rng));
-        b.zdec[(i * (T + 1) + j) * D + d] = v;
-      }
-    }
-  }
+  fill_trajectory(N, T, D, rng, [&](int64_t i, int64_t j, int64_t d, float v) { b.zdec[(i * (T + 1) + j) * D + d] = v; });
   const size_t es = elem_size(cs.dt);
   const int64_t buffers = cs.list ? T + 1 : 1;
   const int64_t perBuffer = cs.list ? N * D : N * (T + 1) * D;

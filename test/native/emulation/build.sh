@@ -11,7 +11,7 @@ out=build/native-emulation
 mkdir -p "$out/obj"
 CXX="${CXX:-g++}"
 flags=(-std=c++17 -O2 -pthread -ffp-contract=off -U_FORTIFY_SOURCE -Wall -Wextra -Wno-unknown-pragmas
-       -DOTCA_WITH_CUDA -Itest/native/emulation -Icsrc/core)
+       -DOTCA_WITH_CUDA -Itest/native/emulation -Icsrc/core -Itest/native)
 srcs=(csrc/core/*.cpp test/native/emulation/emulation.cpp test/native/emulation/kernel_test.cpp)
 # two compilers at a time (2-core machines); gpu_runtime.cu is plain host C++ against the emulation
 printf '%s\n' "${srcs[@]}" csrc/core/gpu_runtime.cu | xargs -P 2 -I{} sh -c \

@@ -22,6 +22,7 @@
 #include "dtype.h"
 #include "gpu_testing.cuh"
 #include "otca.h"
+#include "trajectory.h"
 
 using namespace otca;
 
@@ -57,7 +58,6 @@ struct Inputs {
   explicit Inputs(const Setup& setup, uint64_t seed) : s(setup) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> nd(0.f, 1.f);
-    std::uniform_real_distribution<float> ud(-1.f, 1.f);
     const int64_t N = s.N, T = s.T, D = s.D;
     const size_t es = dtype_size(s.dt);
     const int64_t nBuf = s.list ? T + 1 : 1;
@@ -68,16 +68,7 @@ struct Inputs {
       cudaMalloc(&p, (perBuf + s.misalign + 8) * es);
       buffers.push_back(p);
     }
-    std::vector<float> noise(D), fin(D);
-    for (int64_t i = 0; i < N; ++i) {
-      for (int64_t d = 0; d < D; ++d) { noise[d] = nd(rng); fin[d] = nd(rng); }
-      for (int64_t j = 0; j <= T; ++j) {
-        double a = std::pow(static_cast<double>(j) / T, 1.3) + (j > 0 && j < T ? 0.06 * ud(rng) : 0.0);
-        a = std::min(1.0, std::max(0.0, a));
-        for (int64_t d = 0; d < D; ++d)
-          set(i, j, d, j == T ? fin[d] : static_cast<float>((1 - a) * noise[d] + a * fin[d] + 0.05 * nd(rng)));
-      }
-    }
+    fill_trajectory(N, T, D, rng, [&](int64_t i, int64_t j, int64_t d, float v) { set(i, j, d, v); });
     for (int64_t j = 0; j <= T; ++j)
       states.push_back(static_cast<const char*>(buffers[s.list ? j : 0]) + (s.misalign + (s.list ? 0 : j * D)) * es);
     cudaMalloc(&rewards, N * s.K * 8);
