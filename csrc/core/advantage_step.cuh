@@ -36,11 +36,33 @@ __device__ void publish(const StepArgs& a) {
 }
 
 // Returns (to every thread) whether this block is the last of `total` to arrive at `counter`;
-// the last one resets the counter and sees every other block's writes. With total == 1 the block
-// is the only one: no atomic (an L2 round trip saved per hand-off; the counter stays 0), only the
-// fence (this block's writes ordered before anything it publishes) and the barrier.
+// the last one resets the counter and sees every other block's writes (as the CUDA samples'
+// threadFenceReduction: every thread fences its own writes, thread 0 counts).
+//
+// -DOTCA_LEAN_HANDOFF (an experiment for the next device run, bench/NOTES.md section 7; off in the
+// addon): the cooperative-groups grid-sync pattern instead. The barrier orders the block's writes
+// before thread 0's fence, which releases them all (fences are cumulative); the last block's thread
+// 0 fences again (acquire) before the barrier that lets its threads read what the others wrote (they
+// read it with __ldcg, past L1). With total == 1 the block is the only one: no fence and no atomic.
 __device__ bool last_to_arrive(unsigned int* counter, unsigned int total) {
   __shared__ int last;
+#ifdef OTCA_LEAN_HANDOFF
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    bool isLast = true;
+    if (total > 1) {
+      __threadfence();
+      isLast = atomicAdd(counter, 1u) == total - 1;
+      if (isLast) {
+        *counter = 0;
+        __threadfence();
+      }
+    }
+    last = isLast;
+  }
+  __syncthreads();
+  return last;
+#else
   __threadfence();
   __syncthreads();
   if (threadIdx.x == 0) {
@@ -51,6 +73,7 @@ __device__ bool last_to_arrive(unsigned int* counter, unsigned int total) {
   __syncthreads();
   if (last) __threadfence();
   return last;
+#endif
 }
 
 // Launch bounds from the variant: the register cap is 65536 / (threads * minBlocks), chosen per
@@ -66,7 +89,11 @@ __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
     stamp(a, kTlEntryFirst);
     stamp(a, kTlEntryLast);
   }
+#ifdef OTCA_NO_INT64_DIV  // blocks <= 2^31 - 1 (gpu_runtime.cu checks): chunks fits 32 bits
+  const int64_t i = blockIdx.x / static_cast<unsigned int>(a.chunks);
+#else
   const int64_t i = static_cast<int64_t>(blockIdx.x) / a.chunks;
+#endif
   const int64_t c = static_cast<int64_t>(blockIdx.x) - i * a.chunks;
   cosine_partials<Raw, V>(a, i, c, sm);  // ends with a __syncthreads (flush_states)
   if (threadIdx.x == 0) {
@@ -83,7 +110,11 @@ __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
     if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.N)) && threadIdx.x == 0) publish(a);
     return;
   }
+#ifdef OTCA_NO_INT64_DIV  // i < N <= 2^31 - 1, G <= N
+  const int64_t b = static_cast<unsigned int>(i) / static_cast<unsigned int>(a.G);
+#else
   const int64_t b = i / a.G;
+#endif
   if (!last_to_arrive(a.groupCount + b, static_cast<unsigned int>(a.G))) return;
   if (threadIdx.x == 0) stamp(a, kTlGroupStart);
   finish_group_block(a, b);

@@ -24,6 +24,28 @@ struct RewardsView {
   }
 };
 
+#ifdef OTCA_NO_INT64_DIV
+// x = first, first + step, first + 2 step, ... as (x / d, x % d) for first, step < 2^31: at most one
+// 32-bit division at the start instead of a 64-bit division (a ~70-instruction routine) per step.
+// An experiment for the next device run (bench/NOTES.md section 7); off in the addon.
+struct DivCursor {
+  int64_t q, r, d, dq, dr;
+  __device__ DivCursor(unsigned int first, unsigned int step, int64_t divisor) : d(divisor) {
+    if (divisor > 0x7fffffff) {  // first and step are below it
+      q = 0; r = first; dq = 0; dr = step;
+    } else {
+      const unsigned int dd = static_cast<unsigned int>(divisor);
+      q = first / dd; r = first % dd; dq = step / dd; dr = step % dd;
+    }
+  }
+  __device__ void next() {
+    q += dq;
+    r += dr;
+    if (r >= d) { r -= d; ++q; }
+  }
+};
+#endif
+
 __device__ void finish_group_block(const StepArgs& a, int64_t b) {
   const math::Params& p = a.p;
   const int64_t K = a.K, G = a.G, N = a.N, T = a.T;
@@ -48,8 +70,14 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
     cEnd = N;
   }
   const bool rCached = (cEnd - cBegin) * K <= kGroupCache, qCached = G <= kGroupCache;
+#ifdef OTCA_NO_INT64_DIV
+  DivCursor ik(threadIdx.x, blockDim.x, K);
+  OTCA_ROLLED for (int64_t x = threadIdx.x; x < (cEnd - cBegin) * K; x += blockDim.x, ik.next()) {
+    const int64_t i = cBegin + ik.q, k = ik.r;
+#else
   OTCA_ROLLED for (int64_t x = threadIdx.x; x < (cEnd - cBegin) * K; x += blockDim.x) {
     const int64_t i = cBegin + x / K, k = x % K;
+#endif
     const double v = r(i, k);
     if (rCached) rCache[x] = v;
     if (!isfinite(v)) atomicMin(&a.book->rewardFlag, static_cast<unsigned long long>(i * K + k));
@@ -116,8 +144,14 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
   }
   if (!a.adv) return;
   __syncthreads();
+#ifdef OTCA_NO_INT64_DIV
+  DivCursor it(threadIdx.x, blockDim.x, T);
+  OTCA_ROLLED for (int64_t x = threadIdx.x; x < G * T; x += blockDim.x, it.next()) {
+    const int64_t i = begin + it.q;
+#else
   OTCA_ROLLED for (int64_t x = threadIdx.x; x < G * T; x += blockDim.x) {
     const int64_t i = begin + x / T;
+#endif
     a.adv[begin * T + x] = math::effective_advantage(__ldcg(a.wF + begin * T + x), a.fF[i]);
   }
 }
