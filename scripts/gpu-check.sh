@@ -21,7 +21,7 @@
 # ncu only: GPU_CHECK_STEPS=env,ncu bash scripts/gpu-check.sh   (~1-2 minutes; needs build/native-gpu/ from
 #           test/native/gpu_build.sh 90, which builds with -lineinfo)
 # Knobs:    NATIVE_BIN (build/native-gpu/gpu_core_test), NATIVE_ARGS (''), NATIVE_SMALL_ARGS (--quick),
-#           ROLLED_BIN (build/native-gpu-rolled/gpu_core_test: the rolled-finish A/B, step "rolled"),
+#           AB_BINS (the tail experiments' harnesses, steps ab-rolled and ab-lean: see gpu-prepare.sh),
 #           BENCH_ONLY / TORCH_ONLY (comma-separated workloads), TORCH_COMPILE_BUDGET_S (100),
 #           TORCH_COMPILE_WORKLOADS (FLUX-512,Wan), NODE (a node binary to use instead of .device/),
 #           GPU_CHECK_STEPS (comma-separated: run only the steps named, or whose name up to its
@@ -105,7 +105,7 @@ step env 30 bash -c '
   command -v nvcc >/dev/null && nvcc --version | tail -2 || echo "nvcc: absent"
   python3 -c "import numpy; print(\"numpy\", numpy.__version__)"
   python3 -c "import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"available\", torch.cuda.is_available())" 2>&1 | tail -1
-  ls -la build/Release/otca.node build/native-gpu build/native-gpu-rolled 2>&1 | head -20
+  ls -la build/Release/otca.node build/native-gpu*/gpu_core_test 2>&1 | head -20
   '"$NODE"' -e "import(\"./dist/lib/index.js\").then(m => console.log(JSON.stringify(m.backendInfo())))" 2>&1 | head -20
 '
 
@@ -123,15 +123,18 @@ if [[ -x "$NATIVE_BIN" && "$DRY" != 1 ]]; then
   else
     SUMMARY+=("sanitizer        absent (compute-sanitizer not on PATH)")
   fi
-  # The A/B of bench/NOTES.md section 7: the same harness built with -DOTCA_ROLLED_FINISH (finishing
-  # loops kept rolled), the shipped variant only: its parity cases, then the timing tables, the tiny
-  # call and the debug timeline to set beside the native step's v3 rows.
-  ROLLED_BIN=${ROLLED_BIN:-build/native-gpu-rolled/gpu_core_test}
-  if [[ -x "$ROLLED_BIN" ]]; then
-    GREP_SUMMARY='^(PASSED|FAILED)' step rolled 120 "$ROLLED_BIN" --no-large --variant 3
-  else
-    SUMMARY+=("rolled           not run (absent: $ROLLED_BIN)")
-  fi
+  # The A/B of bench/NOTES.md section 7: the harness rebuilt with the opt-in tail experiments
+  # (scripts/gpu-prepare.sh: rolled = -DOTCA_ROLLED_FINISH; lean = that plus -DOTCA_LEAN_HANDOFF
+  # -DOTCA_NO_INT64_DIV), the shipped variant only: its parity cases, then the timing tables, the
+  # tiny call and the debug timeline, to set beside the native step's v3 rows.
+  for ab in ${AB_BINS:-build/native-gpu-rolled/gpu_core_test build/native-gpu-lean/gpu_core_test}; do
+    abName=ab-$(basename "$(dirname "$ab")" | sed 's/^native-gpu-//')
+    if [[ -x "$ab" ]]; then
+      GREP_SUMMARY='^(PASSED|FAILED)' step "$abName" 120 "$ab" --no-large --variant 3
+    else
+      SUMMARY+=("$(printf '%-16s not run (absent: %s)' "$abName" "$ab")")
+    fi
+  done
 else
   echo "== native: ${NATIVE_BIN} $([[ "$DRY" == 1 ]] && echo 'not run in a dry run' || echo 'absent (build it with test/native/gpu_build.sh and carry build/native-gpu/gpu_core_test)')"
   SUMMARY+=("native           not run ($([[ "$DRY" == 1 ]] && echo dry run || echo "absent: $NATIVE_BIN"))")
