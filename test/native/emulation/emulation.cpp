@@ -5,6 +5,10 @@
 #include <setjmp.h>
 #include <ucontext.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include <algorithm>
 #include <memory>
 #include <mutex>
@@ -26,7 +30,21 @@ namespace {
 // ---------------------------------------------------------------- fibers
 // Fibers start with makecontext/setcontext and switch with _setjmp/_longjmp (no signal-mask system
 // call per switch, unlike swapcontext): a block of 256 threads switches millions of times per test.
-constexpr size_t kStackBytes = size_t{256} << 10;
+constexpr size_t kStackBytes = size_t{64} << 10;
+
+// AddressSanitizer builds (build.sh --asan) are told of every stack switch, so that they know which
+// stack is live (otherwise each _longjmp makes them scan a bogus range, and report falsely).
+#if defined(__SANITIZE_ADDRESS__)
+void asan_leave(void** fakeStack, const void* toBottom, size_t toSize) {
+  __sanitizer_start_switch_fiber(fakeStack, toBottom, toSize);
+}
+void asan_arrive(void* fakeStack, const void** fromBottom, size_t* fromSize) {
+  __sanitizer_finish_switch_fiber(fakeStack, fromBottom, fromSize);
+}
+#else
+void asan_leave(void**, const void*, size_t) {}
+void asan_arrive(void*, const void**, size_t*) {}
+#endif
 
 struct Barrier {
   unsigned live = 0;     // threads that still count
@@ -47,6 +65,7 @@ struct Fiber {
   bool started = false, done = false;
   const Barrier* waitingOn = nullptr;  // skipped by the scheduler until this barrier's phase moves on
   uint64_t waitingGeneration = 0;
+  void* fakeStack = nullptr;  // AddressSanitizer's, while the fiber is switched out
 };
 
 struct Block {
@@ -59,6 +78,9 @@ struct Block {
   const std::function<void()>* kernel = nullptr;
   jmp_buf scheduler;
   uint64_t events = 0;  // arrivals and exits: a round without any means a deadlock
+  const void* schedulerStack = nullptr;  // the scheduler's stack, for AddressSanitizer
+  size_t schedulerStackBytes = 0;
+  void* schedulerFakeStack = nullptr;
 };
 
 Block* g_block = nullptr;
@@ -68,7 +90,12 @@ uint64_t g_orderSeed = 0, g_launches = 0;
 
 void yield() {
   Block& b = *g_block;
-  if (!_setjmp(b.fibers[b.current].env)) _longjmp(b.scheduler, 1);
+  Fiber& f = b.fibers[b.current];
+  if (!_setjmp(f.env)) {
+    asan_leave(&f.fakeStack, b.schedulerStack, b.schedulerStackBytes);
+    _longjmp(b.scheduler, 1);
+  }
+  asan_arrive(f.fakeStack, nullptr, nullptr);
 }
 
 void wait_at(Barrier& bar) {
@@ -87,6 +114,7 @@ void wait_at(Barrier& bar) {
 
 void fiber_main() {
   Block& b = *g_block;
+  asan_arrive(nullptr, &b.schedulerStack, &b.schedulerStackBytes);
   (*b.kernel)();
   Fiber& f = b.fibers[b.current];
   f.done = true;
@@ -96,6 +124,7 @@ void fiber_main() {
   Barrier& w = b.warps[b.current / 32];
   --w.live;
   w.open_if_complete();
+  asan_leave(nullptr, b.schedulerStack, b.schedulerStackBytes);  // this fiber's stack is done
   _longjmp(b.scheduler, 1);
 }
 
@@ -106,12 +135,14 @@ __attribute__((noinline)) void resume(Block& b, unsigned t) {
   b.current = t;
   threadIdx = uint3{t, 0, 0};
   if (!_setjmp(b.scheduler)) {
+    asan_leave(&b.schedulerFakeStack, g_stacks[t].get(), kStackBytes);
     if (!f.started) {
       f.started = true;
       setcontext(&f.start);
     }
     _longjmp(f.env, 1);
   }
+  asan_arrive(b.schedulerFakeStack, nullptr, nullptr);
 }
 
 void run_block(Block& b) {
@@ -245,9 +276,10 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
 cudaError_t cudaDriverGetVersion(int* v) { *v = 13000; return cudaSuccess; }
 cudaError_t cudaRuntimeGetVersion(int* v) { *v = 13000; return cudaSuccess; }
 cudaError_t cudaMalloc(void** p, size_t bytes) {
-  const size_t n = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
-  *p = std::aligned_alloc(256, n);
-  if (!*p) return cudaErrorMemoryAllocation;
+  // 256-byte aligned like cudaMalloc, and exactly `bytes` long, so that an AddressSanitizer build
+  // (build.sh --asan) reports any access past the end, as compute-sanitizer memcheck would
+  const size_t n = std::max<size_t>(bytes, 1);
+  if (posix_memalign(p, 256, n) != 0) return cudaErrorMemoryAllocation;
   std::memset(*p, 0xa5, n);  // not zero: nothing may rely on fresh memory being cleared
   std::lock_guard<std::mutex> lock(g_memMutex);
   device_blocks().insert(*p);
