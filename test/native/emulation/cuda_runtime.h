@@ -3,10 +3,11 @@
 // the CUDA backend (csrc/core/gpu_runtime.cu) run on a machine without a GPU, in CI. Found before
 // the real <cuda_runtime.h> by the include path of test/native/emulation/build.sh.
 //
-// What it models: a grid runs one block at a time, in a shuffled order (any block may be the last to
-// arrive at a counter, as on a GPU); the threads of a block are fibers (ucontext) on one OS thread,
-// switched only at __syncthreads and warp shuffles, so a block's schedule is deterministic and there
-// are no data races to model. __syncthreads with the block's live threads (an exited thread no longer
+// What it models: a grid runs one block at a time, in an order set by a seed (any block may be the
+// last to arrive at a counter, as on a GPU); the threads of a block are fibers (ucontext) on one OS
+// thread, switched only at __syncthreads and warp shuffles, in an order set by the same seed (so a
+// missing barrier changes the result under some seed: the tests compare seeds bit for bit); each
+// schedule is deterministic and there are no data races to model. __syncthreads with the block's live threads (an exited thread no longer
 // counts, as on the GPU); a barrier that some live threads never reach is reported as a deadlock.
 // __shared__ variables become function statics: one copy, correct because blocks never overlap.
 // Device memory is host memory. What it does not model: warps running ahead of each other between
@@ -48,9 +49,10 @@ extern uint3 threadIdx, blockIdx;
 extern dim3 blockDim, gridDim;
 
 // Runs `kernel` over `grid` blocks of `block` threads (block a multiple of 32, at most 1024). Blocks
-// run one after another in an order shuffled by `orderSeed` (0: in index order).
+// run one after another; `orderSeed` sets the block order and the order in which a block's threads
+// run between barriers: 0 both in index order, 1 blocks shuffled, 2 both reversed, more both shuffled.
 void launch(unsigned grid, unsigned block, const std::function<void()>& kernel, uint64_t orderSeed);
-// Seed of the next launches' block order (tests vary it).
+// Seed of the next launches' block and thread orders (tests vary it).
 void set_order_seed(uint64_t seed);
 uint64_t order_seed();
 

@@ -3,7 +3,8 @@
 //   - phase 1 (S, dS, wbar, w, q) within 1e-6 of the CPU backend (their chunk orders differ);
 //   - phase 2 (A, e, lam, c, f) bit for bit equal to the CPU backend run on the emulated q, and Adv
 //     bit for bit float(w) * float(f);
-//   - the same bits whatever order the blocks run in (any block may be the last to arrive);
+//   - the same bits whatever order the blocks run in (any block may be the last to arrive) and
+//     whatever order a block's threads run in between barriers (a missing barrier shows);
 //   - trajectoryCredit then objectiveCredit equal the one call bit for bit;
 //   - every streaming variant, every dtype, both layouts, misaligned rows, state pointers and objective
 //     arrays past the inline parameter block, groups past the shared-memory staging;
@@ -199,13 +200,13 @@ void check_case(const Setup& s, int variant, uint64_t seed) {
     }
   expect(advBits, name + ": advantages are not float(w) * float(f) bit for bit");
 
-  // any block order: the same bits
+  // any block order and thread order: the same bits
   for (uint64_t order : {2ull, 3ull}) {
     Outs again(N, T, K);
     otca_emulation::set_order_seed(order);
     gpu::advantages(0, in.latents(), in.rewards_view(), s.G, opt, again.all(), nullptr);
     for (int k = 0; k < 11; ++k)
-      expect(same_bits(again.v[k], emu.v[k]), name + ": " + kFields[k] + " changes with the block order (seed " +
+      expect(same_bits(again.v[k], emu.v[k]), name + ": " + kFields[k] + " changes with the block and thread order (seed " +
                                                   std::to_string(order) + ")");
   }
   otca_emulation::set_order_seed(1);
