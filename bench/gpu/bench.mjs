@@ -181,9 +181,9 @@ const TINY_TIMING = { warmup: 200, minReps: 2000, maxReps: 20000 };
 function tinyRows(w) {
   const z = makeTrajectory(w.N, w.T, w.D, 99);
   const r = makeRewards(w.N, w.K, 99);
-  const host = { latents: Tensor.from(z, [w.N, w.T + 1, w.D]), rewards: Tensor.from(r, [w.N, w.K]) };
-  const up = (t) => (device === 'cpu' ? t : t.to(device));
-  const dev = { latents: up(host.latents), rewards: up(host.rewards) };
+  const on = (dv) => ({ latents: upload(z, [w.N, w.T + 1, w.D], 'float32', dv), rewards: upload(r, [w.N, w.K], 'float32', dv) });
+  const host = on('cpu');
+  const dev = on(device);
   const rows = [];
   try {
     const call = (set, dv) => otca.otcaAdvantages({ rewards: set.rewards, latents: set.latents, groupSize: w.G }, { device: dv });
@@ -205,8 +205,8 @@ function tinyRows(w) {
 function hostOverhead() {
   TINY_CASES.flatMap(tinyRows);  // once unrecorded: JIT and caches warm for every row alike
   const split = TINY_CASES.flatMap(tinyRows);
-  const head = split.find((row) => row.case === 'bench tiny' && row.path === 'api');
-  return { N: 2, G: 2, T: 1, D: 8, K: 3, median_us: head.median_us, p10_us: head.p10_us, p90_us: head.p90_us, reps: head.reps, split };
+  const { N, G, T, D, K, median_us, p10_us, p90_us, reps } = split.find((row) => row.case === TINY_CASES[0].label && row.path === 'api');
+  return { N, G, T, D, K, median_us, p10_us, p90_us, reps, split };
 }
 
 // ------------------------------------------------------------------ check cases for torch
