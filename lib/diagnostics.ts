@@ -1,6 +1,7 @@
 /**
  * Credit diagnostics (paper appendix, Table 5): how well the trajectory's alignment gains dS
- * predict the per-step reward gains dR, per sample and averaged over samples.
+ * predict the per-step reward gains dR, per sample and averaged over samples, with two controls
+ * the paper does not report: a shuffled-pair null and a residual after the shared per-step profile.
  * @packageDocumentation
  */
 import { decodeBFloat16, decodeFloat16 } from './reference.js';
@@ -39,9 +40,42 @@ export interface CreditDiagnostics {
   perSample: CreditMetrics<Float64Array>;
   /** Each metric averaged over the N samples. */
   mean: CreditMetrics<number>;
+  /**
+   * Each metric's sample standard deviation over the N samples (ddof 1, as the paper's
+   * "mean ± std"); 0 for N = 1.
+   */
+  std: CreditMetrics<number>;
+  /**
+   * The shuffled-pair null: each metric averaged over i of dS[i] against dR[(i + 1) mod N], the
+   * reward gains of a different trajectory (a fixed derangement, so it is deterministic). A pair
+   * from two unrelated trajectories shares only what every trajectory shares, such as the
+   * sampler's per-step profile (the noise schedule makes some steps move more than others on every
+   * trajectory), so the null is the score that profile alone earns. dS says which steps of
+   * *this* trajectory earned its reward only as far as `mean` exceeds `shuffledNull`.
+   * `null` for N = 1 (there is no other trajectory).
+   */
+  shuffledNull: CreditMetrics<number> | null;
+  /**
+   * Each metric averaged over samples after removing the shared per-step profile: computed on
+   * dS[i, t] - mean_j dS[j, t] against dR[i, t] - mean_j dR[j, t]. What is left is how this
+   * trajectory differs from the average one, so a residual Pearson or Spearman well above 0 is
+   * per-trajectory credit; near 0 means the agreement in `mean` came from the profile. (For
+   * N = 1 both residuals are all zero, so the correlations are 0.)
+   */
+  residual: CreditMetrics<number>;
   /** The paper's figures on FLUX (511 trajectories, 16 steps), for comparison. */
   paper: CreditMetrics<number>;
 }
+
+/** The metric names of {@link CreditMetrics}, in table order. */
+export const CREDIT_METRIC_NAMES: readonly (keyof CreditMetrics<number>)[] = Object.freeze([
+  'pearson',
+  'spearman',
+  'pairwise',
+  'recall3',
+  'recall5',
+  'argmaxDistance',
+] as const);
 
 /** The paper's Table 5 (FLUX, 511 trajectories, 16 steps). */
 export const PAPER_CREDIT_DIAGNOSTICS: Readonly<CreditMetrics<number>> = Object.freeze({
@@ -120,13 +154,20 @@ function toRows(name: string, x: unknown): Float64Array[] {
   return rows;
 }
 
+/**
+ * Pearson correlation, 0 where either has zero variance. Each input is first divided by its
+ * largest |value| (the correlation does not change), so rows near the float64 limits (1e300)
+ * neither overflow nor underflow in the sums of squares.
+ */
 function pearsonOf(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const n = x.length;
+  const xs = scaledRow(x);
+  const ys = scaledRow(y);
   let mx = 0;
   let my = 0;
   for (let t = 0; t < n; t++) {
-    mx += x[t]!;
-    my += y[t]!;
+    mx += xs[t]!;
+    my += ys[t]!;
   }
   mx /= n;
   my /= n;
@@ -134,14 +175,23 @@ function pearsonOf(x: ArrayLike<number>, y: ArrayLike<number>): number {
   let sxx = 0;
   let syy = 0;
   for (let t = 0; t < n; t++) {
-    const dx = x[t]! - mx;
-    const dy = y[t]! - my;
+    const dx = xs[t]! - mx;
+    const dy = ys[t]! - my;
     sxy += dx * dy;
     sxx += dx * dx;
     syy += dy * dy;
   }
   if (sxx === 0 || syy === 0) return 0;
-  return sxy / Math.sqrt(sxx * syy);
+  return Math.max(-1, Math.min(1, sxy / (Math.sqrt(sxx) * Math.sqrt(syy))));
+}
+
+/** x divided by its largest |value| (x itself where that is 0). */
+function scaledRow(x: ArrayLike<number>): Float64Array {
+  let m = 0;
+  for (let t = 0; t < x.length; t++) m = Math.max(m, Math.abs(x[t]!));
+  const out = Float64Array.from(x);
+  if (m > 0) for (let t = 0; t < out.length; t++) out[t] = out[t]! / m;
+  return out;
 }
 
 /** Ranks 1..n, ties sharing their average rank. */
@@ -195,15 +245,90 @@ function argmaxOf(x: ArrayLike<number>): number {
   return best;
 }
 
+/** The six metrics of row x of dS against row y of dR. */
+function metricsOfPair(x: Float64Array, y: Float64Array, out: CreditMetrics<Float64Array>, i: number): void {
+  out.pearson[i] = pearsonOf(x, y);
+  out.spearman[i] = pearsonOf(averageRanks(x), averageRanks(y));
+  out.pairwise[i] = pairwiseOf(x, y);
+  out.recall3[i] = recallOf(x, y, 3);
+  out.recall5[i] = recallOf(x, y, 5);
+  out.argmaxDistance[i] = Math.abs(argmaxOf(x) - argmaxOf(y));
+}
+
+/** Each metric for dS[i] against dR[partner(i)], i = 0..N-1. */
+function metricsOfRows(s: Float64Array[], r: Float64Array[], partner: (i: number) => number): CreditMetrics<Float64Array> {
+  const N = s.length;
+  const out: CreditMetrics<Float64Array> = {
+    pearson: new Float64Array(N),
+    spearman: new Float64Array(N),
+    pairwise: new Float64Array(N),
+    recall3: new Float64Array(N),
+    recall5: new Float64Array(N),
+    argmaxDistance: new Float64Array(N),
+  };
+  for (let i = 0; i < N; i++) metricsOfPair(s[i]!, r[partner(i)]!, out, i);
+  return out;
+}
+
+function summarize(m: CreditMetrics<Float64Array>, f: (a: Float64Array) => number): CreditMetrics<number> {
+  return {
+    pearson: f(m.pearson),
+    spearman: f(m.spearman),
+    pairwise: f(m.pairwise),
+    recall3: f(m.recall3),
+    recall5: f(m.recall5),
+    argmaxDistance: f(m.argmaxDistance),
+  };
+}
+
+function meanOf(a: Float64Array): number {
+  let sum = 0;
+  for (const v of a) sum += v;
+  return sum / a.length;
+}
+
+/** Sample standard deviation (ddof 1); 0 for one value. */
+function stdOf(a: Float64Array): number {
+  if (a.length < 2) return 0;
+  const m = meanOf(a);
+  let ss = 0;
+  for (const v of a) ss += (v - m) * (v - m);
+  return Math.sqrt(ss / (a.length - 1));
+}
+
 /**
- * The Table-5 credit diagnostics of SPEC: how well the alignment gains dS (phase 1's `deltaS`)
- * predict per-step reward gains dR (reward of the decoded prediction after step t minus before),
- * per sample and averaged over samples, next to the paper's FLUX figures.
+ * Rows minus the per-step mean over rows. The matrix is first divided by its largest |value|
+ * (every metric is unchanged by a positive scale), so the column sums cannot overflow.
+ */
+function residualRows(rows: Float64Array[]): Float64Array[] {
+  const N = rows.length;
+  const T = rows[0]!.length;
+  let m = 0;
+  for (const row of rows) for (const v of row) m = Math.max(m, Math.abs(v));
+  // Divide (not multiply by 1 / m, which is Infinity for a subnormal m).
+  const scale = m > 0 ? m : 1;
+  const mean = new Float64Array(T);
+  for (const row of rows) for (let t = 0; t < T; t++) mean[t] = mean[t]! + row[t]! / scale;
+  for (let t = 0; t < T; t++) mean[t] = mean[t]! / N;
+  return rows.map((row) => row.map((v, t) => v / scale - mean[t]!));
+}
+
+/**
+ * The Table-5 credit diagnostics: how well the alignment gains dS (phase 1's `deltaS`) predict
+ * per-step reward gains dR (reward of the decoded prediction after step t minus before), per
+ * sample and averaged over samples, next to the paper's FLUX figures; with the spread over
+ * samples and two controls: a shuffled-pair null (what the shared per-step profile alone scores)
+ * and the residual after that profile (what is left for per-trajectory credit).
  *
  * Conventions: Pearson (and so Spearman) is 0 for a sample where dS or dR has zero variance;
  * Spearman uses average ranks for ties; pairwise agreement counts a tie in either as a
  * disagreement; Recall@k breaks ties by the lower step index and uses k = T where T < k;
- * argmax takes the first index of the maximum. Computed in float64.
+ * argmax takes the first index of the maximum. Computed in float64; every metric is invariant to
+ * a positive scale of dS or dR, and values anywhere in the finite float64 range give finite results.
+ *
+ * How to read it: per-step credit shows as `mean` well above `shuffledNull` and a `residual`
+ * correlation well above 0. A high `mean` next to an equally high `shuffledNull` says that dS and
+ * dR share the sampler's per-step profile, not that dS ranks the steps of each trajectory.
  *
  * @param deltaS dS [N, T]: a Tensor, a `{ data, shape }` object, a list of N rows, or one row.
  * @param deltaR dR [N, T], in any of the same forms; its shape must equal deltaS's.
@@ -214,7 +339,7 @@ function argmaxOf(x: ArrayLike<number>): number {
  * ```ts
  * const out = otcaAdvantages({ rewards, latents, groupSize: 12 }, { outputs: ['deltaS'] });
  * const diag = creditDiagnostics(out.deltaS!, { data: dR, shape: [12, 16] });
- * console.log(diag.mean.spearman, 'vs paper', diag.paper.spearman);
+ * console.log(diag.mean.spearman, 'null', diag.shuffledNull?.spearman, 'residual', diag.residual.spearman);
  * ```
  */
 export function creditDiagnostics(deltaS: DiagnosticsMatrix, deltaR: DiagnosticsMatrix): CreditDiagnostics {
@@ -226,39 +351,15 @@ export function creditDiagnostics(deltaS: DiagnosticsMatrix, deltaR: Diagnostics
     );
   }
   const N = s.length;
-  const perSample: CreditMetrics<Float64Array> = {
-    pearson: new Float64Array(N),
-    spearman: new Float64Array(N),
-    pairwise: new Float64Array(N),
-    recall3: new Float64Array(N),
-    recall5: new Float64Array(N),
-    argmaxDistance: new Float64Array(N),
-  };
-  for (let i = 0; i < N; i++) {
-    const x = s[i]!;
-    const y = r[i]!;
-    perSample.pearson[i] = pearsonOf(x, y);
-    perSample.spearman[i] = pearsonOf(averageRanks(x), averageRanks(y));
-    perSample.pairwise[i] = pairwiseOf(x, y);
-    perSample.recall3[i] = recallOf(x, y, 3);
-    perSample.recall5[i] = recallOf(x, y, 5);
-    perSample.argmaxDistance[i] = Math.abs(argmaxOf(x) - argmaxOf(y));
-  }
-  const avg = (a: Float64Array): number => {
-    let sum = 0;
-    for (const v of a) sum += v;
-    return sum / a.length;
-  };
+  const perSample = metricsOfRows(s, r, (i) => i);
+  const shuffled = N > 1 ? metricsOfRows(s, r, (i) => (i + 1) % N) : undefined;
+  const residual = metricsOfRows(residualRows(s), residualRows(r), (i) => i);
   return {
     perSample,
-    mean: {
-      pearson: avg(perSample.pearson),
-      spearman: avg(perSample.spearman),
-      pairwise: avg(perSample.pairwise),
-      recall3: avg(perSample.recall3),
-      recall5: avg(perSample.recall5),
-      argmaxDistance: avg(perSample.argmaxDistance),
-    },
+    mean: summarize(perSample, meanOf),
+    std: summarize(perSample, stdOf),
+    shuffledNull: shuffled ? summarize(shuffled, meanOf) : null,
+    residual: summarize(residual, meanOf),
     paper: { ...PAPER_CREDIT_DIAGNOSTICS },
   };
 }
