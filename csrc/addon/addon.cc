@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "async_task.h"
 #include "device_memory.h"
 #include "job.h"
 #include "otca.h"
@@ -16,71 +17,17 @@
 namespace otca_addon {
 namespace {
 
-// Runs a Job on the libuv pool and settles a Promise. Execute() never touches JS; the error kind
-// is kept so the rejection has the same class as the synchronous throw would.
-class JobWorker : public Napi::AsyncWorker {
+// Runs a Job on the libuv pool and settles a Promise (async_task.h: a completion that never throws).
+// The job holds its inputs and outputs until it is destroyed, on the JS thread, after the call.
+class JobTask : public AsyncTask {
  public:
-  JobWorker(Napi::Env env, std::unique_ptr<Job> job)
-      : Napi::AsyncWorker(env, "otca:job"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  explicit JobTask(std::unique_ptr<Job> job) : job_(std::move(job)) {}
 
  protected:
-  void Execute() override {
-    try {
-      job_->Run();
-    } catch (const otca::TypeError& e) {
-      Fail(ErrorKind::Type, e.what());
-    } catch (const otca::RangeError& e) {
-      Fail(ErrorKind::Range, e.what());
-    } catch (const otca::DeviceError& e) {
-      Fail(ErrorKind::Device, e.what());
-    } catch (const std::bad_alloc&) {
-      Fail(ErrorKind::Range, "Expected enough host memory for otca but received an allocation failure");
-    } catch (const std::exception& e) {
-      Fail(ErrorKind::Other, e.what());
-    } catch (...) {
-      Fail(ErrorKind::Other, "otca: unknown native error");
-    }
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    job_->keepAlive.clear();  // the buffers may go now
-    job_->deviceRefs.clear();
-    switch (errorKind_) {
-      case ErrorKind::None:
-        deferred_.Resolve(env.Undefined());
-        return;
-      case ErrorKind::Type:
-        deferred_.Reject(Napi::TypeError::New(env, message_).Value());
-        return;
-      case ErrorKind::Range:
-        deferred_.Reject(Napi::RangeError::New(env, message_).Value());
-        return;
-      default:
-        deferred_.Reject(Napi::Error::New(env, message_).Value());
-        return;
-    }
-  }
-
-  void OnError(const Napi::Error& e) override {  // not reached: Execute never calls SetError
-    job_->keepAlive.clear();
-    job_->deviceRefs.clear();
-    deferred_.Reject(e.Value());
-  }
+  void Execute() override { job_->Run(); }
 
  private:
-  void Fail(ErrorKind kind, const char* message) {
-    errorKind_ = kind;
-    message_ = message;
-  }
-
   std::unique_ptr<Job> job_;
-  Napi::Promise::Deferred deferred_;
-  ErrorKind errorKind_ = ErrorKind::None;
-  std::string message_;
 };
 
 // One side of a copy: host bytes (a TypedArray) or a device view.
@@ -102,18 +49,13 @@ CopySide GetCopySide(Napi::Env env, const Napi::Value& v, const char* arg) {
     side.alloc = view->alloc;
     return side;
   }
-  if (!v.IsTypedArray()) {
-    throw Napi::TypeError::New(env, std::string("Expected a TypedArray or a device buffer for ") + arg +
-                                        " but received another value");
-  }
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  if (ab.IsDetached()) {
+  const TypedArrayMemory m = TypedArrayOf(env, v, "a TypedArray or a device buffer", arg);
+  if (m.detached) {
     throw Napi::TypeError::New(env, std::string("Expected a live (not detached) buffer for ") + arg +
                                         " but received a detached ArrayBuffer");
   }
-  side.host = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
-  side.bytes = ta.ByteLength();
+  side.host = m.data;
+  side.bytes = m.byteLength;
   return side;
 }
 
@@ -147,43 +89,27 @@ struct Copy {
 };
 
 // A copy on the libuv pool; both sides are held until it is done.
-class CopyWorker : public Napi::AsyncWorker {
+class CopyTask : public AsyncTask {
  public:
-  CopyWorker(Napi::Env env, Copy copy, Napi::Value dst, Napi::Value src)
-      : Napi::AsyncWorker(env, "otca:copy"), copy_(std::move(copy)),
-        deferred_(Napi::Promise::Deferred::New(env)) {
+  CopyTask(Napi::Env env, Copy copy, Napi::Value dst, Napi::Value src) : copy_(std::move(copy)) {
     keep_.push_back(Napi::Persistent(dst));
     keep_.push_back(Napi::Persistent(src));
+    (void)env;
   }
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
-  void Execute() override {
-    try {
-      copy_.Run();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override {
-    Release();
-    deferred_.Resolve(Env().Undefined());
-  }
-  void OnError(const Napi::Error& e) override {
-    Release();
-    deferred_.Reject(e.Value());
-  }
+  void Execute() override { copy_.Run(); }
 
  private:
-  void Release() {
-    keep_.clear();
-    copy_.dst.alloc.reset();
-    copy_.src.alloc.reset();
-  }
   Copy copy_;
-  Napi::Promise::Deferred deferred_;
   std::vector<Napi::Reference<Napi::Value>> keep_;
 };
+
+// The promise of a queued task, or the error of one that could not be queued.
+Napi::Value Queued(Napi::Env env, napi_value promise) {
+  if (promise == nullptr) throw Napi::Error::New(env, "otca: could not queue the asynchronous call");
+  return Napi::Value(env, promise);
+}
 
 int GetDeviceIndex(Napi::Env env, const Napi::Value& v) {
   if (!v.IsNumber()) throw Napi::TypeError::New(env, "Expected integer >= 0 for device but received another value");
@@ -235,10 +161,7 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
   static Napi::Value RunAsync(const Napi::CallbackInfo& info, JobKind kind) {
     Napi::Env env = info.Env();
     std::unique_ptr<Job> job = ParseJob(env, info[0], kind, /*keepAlive=*/true);
-    auto* worker = new JobWorker(env, std::move(job));  // deletes itself after OnOK
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    return Queued(env, AsyncTask::Start(env, std::make_unique<JobTask>(std::move(job)), "otca:job"));
   }
 
   Napi::Value ComputeAdvantages(const Napi::CallbackInfo& info) { return RunSync(info, JobKind::Advantages); }
@@ -350,21 +273,14 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
   Napi::Value DeviceCopyAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Copy c = Copy::Parse(env, info[0], info[1]);
-    auto* worker = new CopyWorker(env, std::move(c), info[0], info[1]);
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    return Queued(env, AsyncTask::Start(env, std::make_unique<CopyTask>(env, std::move(c), info[0], info[1]), "otca:copy"));
   }
 
   // readProbe(data: TypedArray, threads: number): bigint (the fold; see otca::cpu::read_probe).
   Napi::Value ReadProbe(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray()) {
-      throw Napi::TypeError::New(env, "Expected TypedArray for data but received another value");
-    }
-    Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
-    Napi::ArrayBuffer ab = ta.ArrayBuffer();
-    if (ab.IsDetached()) {
+    const TypedArrayMemory m = TypedArrayOf(env, info[0], "TypedArray", "data");
+    if (m.detached) {
       throw Napi::TypeError::New(env, "Expected a live (not detached) buffer for data but received a detached ArrayBuffer");
     }
     int threads = 0;
@@ -377,9 +293,8 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
       }
       threads = static_cast<int>(t);
     }
-    if (threads == 0) threads = otca::cpu::default_threads();
-    const void* data = static_cast<const uint8_t*>(ab.Data()) + ta.ByteOffset();
-    size_t bytes = ta.ByteLength();
+    const void* data = m.data;
+    const size_t bytes = m.byteLength;
     uint64_t fold = TranslateErrors(env, [&] { return otca::cpu::read_probe(data, bytes, threads); });
     return Napi::BigInt::New(env, fold);
   }

@@ -63,17 +63,14 @@ int64_t CheckedMul(int64_t a, int64_t b) {
 void* GetTypedArray(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
                     napi_typedarray_type type, const char* typeName, int64_t length,
                     const ArgName& arg) {
-  if (!v.IsTypedArray()) ThrowType(env, typeName, arg.str(), Describe(v));
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != type) ThrowType(env, typeName, arg.str(), "another TypedArray");
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  if (ab.IsDetached()) ThrowType(env, "a live (not detached) buffer", arg.str(), "a detached ArrayBuffer");
-  if (length < 0 || static_cast<uint64_t>(ta.ElementLength()) != static_cast<uint64_t>(length)) {
-    ThrowRange(env, "length " + std::to_string(length), arg.str(),
-               "length " + std::to_string(ta.ElementLength()));
+  const TypedArrayMemory m = TypedArrayOf(env, v, typeName, arg.str());
+  if (m.type != type) ThrowType(env, typeName, arg.str(), "another TypedArray");
+  if (m.detached) ThrowType(env, "a live (not detached) buffer", arg.str(), "a detached ArrayBuffer");
+  if (length < 0 || static_cast<uint64_t>(m.length) != static_cast<uint64_t>(length)) {
+    ThrowRange(env, "length " + std::to_string(length), arg.str(), "length " + std::to_string(m.length));
   }
   if (keepAlive) job.keepAlive.push_back(Napi::Persistent(v));
-  return static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
+  return m.data;
 }
 
 // An input or output: a TypedArray as GetTypedArray checks it, or a device view on the job's
@@ -158,7 +155,7 @@ void ParseOptions(Napi::Env env, Job& job, const Napi::Object& desc, const Heade
   const int64_t flags = HeaderInteger(env, h, kSlotWeightFlags, "weight flags", 0, 3);
   auto vec = [&](int64_t bit, const char* property, const char* key, std::vector<double>& dst) -> const double* {
     if ((flags & bit) == 0 || K <= 0) return nullptr;
-    Napi::Value v = desc.Get(property);
+    Napi::Value v = GetOwn(env, desc, property);
     if (v.IsUndefined() || v.IsNull()) return nullptr;
     const double* p = static_cast<const double*>(
         GetTypedArray(env, job, false, v, napi_float64_array, "Float64Array", K, key));
@@ -186,7 +183,7 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const Heade
   const char* typeName = lat.dtype == otca::DType::Float32 ? "Float32Array" : "Uint16Array";
   size_t esize = otca::dtype_size(lat.dtype);
 
-  Napi::Value sv = desc.Get("states");
+  Napi::Value sv = GetOwn(env, desc, "states");
   if (!sv.IsArray()) ThrowType(env, "Array", "states", Describe(sv));
   Napi::Array states = sv.As<Napi::Array>();
   int64_t nd = CheckedMul(lat.N, lat.D);
@@ -203,7 +200,7 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const Heade
       ThrowRange(env, "1 buffer", "states", std::to_string(states.Length()) + " buffers");
     }
     job.latentBuffers.push_back(
-        GetBuffer(env, job, keepAlive, states.Get(0u), type, typeName, total, esize, "latents"));
+        GetBuffer(env, job, keepAlive, GetOwn(env, states, 0u), type, typeName, total, esize, "latents"));
     lat.sampleStride = per;
   } else {
     if (static_cast<int64_t>(states.Length()) != lat.T + 1) {
@@ -213,7 +210,7 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const Heade
     job.latentBuffers.reserve(static_cast<size_t>(lat.T + 1));
     for (int64_t j = 0; j <= lat.T; ++j) {
       job.latentBuffers.push_back(GetBuffer(env, job, keepAlive,
-                                            states.Get(static_cast<uint32_t>(j)), type, typeName,
+                                            GetOwn(env, states, static_cast<uint32_t>(j)), type, typeName,
                                             nd, esize, ArgName("latents", j)));
     }
     lat.sampleStride = lat.D;
@@ -233,7 +230,7 @@ void ParseRewards(Napi::Env env, Job& job, const Napi::Object& desc, const Heade
     ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
   }
   bool f64 = rew.dtype == otca::DType::Float64;
-  job.rewards = GetBuffer(env, job, keepAlive, desc.Get("rewards"),
+  job.rewards = GetBuffer(env, job, keepAlive, GetOwn(env, desc, "rewards"),
                           f64 ? napi_float64_array : napi_float32_array,
                           f64 ? "Float64Array" : "Float32Array", nk, f64 ? 8 : 4, "rewards");
   rew.data = nullptr;  // set in Run()
@@ -247,7 +244,7 @@ void GetOutput(Napi::Env env, Job& job, bool keepAlive, const Napi::Array& outs,
       "outputs.similarity", "outputs.deltaS", "outputs.rawWeights", "outputs.stepWeights",
       "outputs.trajectoryScore", "outputs.objectiveAdvantages", "outputs.exploration",
       "outputs.lambda", "outputs.coefficients", "outputs.fused", "outputs.advantages"};
-  Napi::Value v = outs.Get(static_cast<uint32_t>(index));
+  Napi::Value v = GetOwn(env, outs, static_cast<uint32_t>(index));
   if (v.IsUndefined() || v.IsNull()) return;
   job.outputs[index] =
       GetBuffer(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, 4, kArgs[index]);
@@ -330,13 +327,54 @@ class Staging {
 
 }  // namespace
 
+TypedArrayMemory TypedArrayOf(Napi::Env env, const Napi::Value& v, const std::string& expected,
+                              const std::string& arg) {
+  if (!v.IsTypedArray()) ThrowType(env, expected, arg, Describe(v));
+  TypedArrayMemory m;
+  napi_value buffer = nullptr;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &m.type, &m.length, &m.data, &buffer, &offset) != napi_ok) {
+    ThrowType(env, expected, arg, "an unreadable TypedArray");
+  }
+  bool isArrayBuffer = false, detached = false;
+  if (napi_is_arraybuffer(env, buffer, &isArrayBuffer) == napi_ok && isArrayBuffer &&
+      napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && detached) {
+    m.detached = true;
+    m.data = nullptr;
+    m.length = 0;
+  }
+  size_t elementBytes = 1;
+  switch (m.type) {
+    case napi_int16_array: case napi_uint16_array: elementBytes = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elementBytes = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elementBytes = 8; break;
+    default: break;
+  }
+  m.byteLength = m.length * elementBytes;
+  return m;
+}
+
+Napi::Value GetOwn(Napi::Env env, const Napi::Object& o, const char* key) {
+  bool has = false;
+  if (napi_has_own_property(env, o, Napi::String::New(env, key), &has) != napi_ok || !has) return env.Undefined();
+  return o.Get(key);
+}
+
+Napi::Value GetOwn(Napi::Env env, const Napi::Object& o, uint32_t index) {
+  bool has = false;
+  // napi_has_own_property takes names only; an index's name is its decimal string
+  if (napi_has_own_property(env, o, Napi::String::New(env, std::to_string(index)), &has) != napi_ok || !has)
+    return env.Undefined();
+  return o.Get(index);
+}
+
 std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind, bool keepAlive) {
   Napi::Object desc = GetObject(env, descValue, "job");
   auto job = std::make_unique<Job>();
   job->kind = kind;
   Header h;
   {
-    Napi::Value hv = desc.Get("header");
+    Napi::Value hv = GetOwn(env, desc, "header");
     h.v = static_cast<const double*>(
         GetTypedArray(env, *job, false, hv, napi_float64_array, "Float64Array", kSlotCount, "header"));
   }
@@ -362,7 +400,7 @@ std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind
                  std::to_string(job->groupSize));
     }
     if (kind == JobKind::Objective) {
-      job->trajectoryScore = GetBuffer(env, *job, keepAlive, desc.Get("trajectoryScore"),
+      job->trajectoryScore = GetBuffer(env, *job, keepAlive, GetOwn(env, desc, "trajectoryScore"),
                                        napi_float32_array, "Float32Array", N, 4, "trajectoryScore");
     }
   }
@@ -370,7 +408,7 @@ std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind
   TranslateErrors(env, [&] { otca::check_options(job->opt, K > 0 ? K : 1); });
 
   const int64_t mask = HeaderInteger(env, h, kSlotOutputMask, "outputMask", 0, (int64_t(1) << kOutputCount) - 1);
-  Napi::Value ov = desc.Get("outputs");
+  Napi::Value ov = GetOwn(env, desc, "outputs");
   if (!ov.IsArray()) ThrowType(env, "Array", "outputs", Describe(ov));
   Napi::Array outs = ov.As<Napi::Array>();
   bool keep = keepAlive;

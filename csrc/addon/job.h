@@ -17,9 +17,6 @@ namespace otca_addon {
 
 enum class JobKind { Advantages, Trajectory, Objective };
 
-// Where an error came from, so the async path can reject with the right JS class.
-enum class ErrorKind { None, Type, Range, Device, Other };
-
 // One input or output of a call: host memory (a TypedArray's bytes) or device memory on the
 // call's device (a DeviceView's range), never both.
 struct Buffer {
@@ -60,6 +57,24 @@ struct Job {
   void RunCpu();
   void RunCuda();
 };
+
+// A TypedArray's memory, read without going through its ArrayBuffer object, so that views of a
+// SharedArrayBuffer work as well. `data` is null and `detached` true where the buffer was detached.
+struct TypedArrayMemory {
+  napi_typedarray_type type = napi_uint8_array;
+  size_t length = 0;      // elements
+  size_t byteLength = 0;
+  void* data = nullptr;
+  bool detached = false;
+};
+// Throws Napi::TypeError "Expected <expected> for <arg> but received ..." where `v` is no TypedArray.
+TypedArrayMemory TypedArrayOf(Napi::Env env, const Napi::Value& v, const std::string& expected,
+                              const std::string& arg);
+
+// `o[key]` where `o` has its own property `key`, else undefined: a key someone added to
+// Object.prototype never reaches a call.
+Napi::Value GetOwn(Napi::Env env, const Napi::Object& o, const char* key);
+Napi::Value GetOwn(Napi::Env env, const Napi::Object& o, uint32_t index);
 
 // Parses and checks `desc` (a NativeJob); throws Napi::TypeError / Napi::RangeError.
 std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value desc, JobKind kind, bool keepAlive);
