@@ -105,7 +105,7 @@ __global__ void __launch_bounds__(kVariants[V].threads, min_blocks<V>())
   // streaming loop at the 128-register cap (seen with CUDA 13.0, sm_90).
   if (a.streamOnly) return;
   if (!last_to_arrive(a.sampleCount + i, static_cast<unsigned int>(a.chunks))) return;
-  finish_sample_block(a, i);
+  finish_sample_block<Raw>(a, i);
   if (a.mode == kTrajectory) {
     if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.N)) && threadIdx.x == 0) publish(a);
     return;

@@ -71,12 +71,15 @@ void check_enum(E value, int count, const char* choices, const char* option) {
                      " but received " + std::to_string(v));
 }
 
+// objectiveWeights, objectiveScale: |x| <= 1e9 keeps every float32 output finite (lib/validate.ts).
+constexpr double kMaxObjectiveFactor = 1e9;
+
 void check_array(const double* values, int64_t K, const char* option) {
   if (!values) return;
   for (int64_t k = 0; k < K; ++k) {
-    if (!std::isfinite(values[k]))
-      throw RangeError(std::string("Expected finite numbers for ") + option + " but received " +
-                       js_number(values[k]) + " at index " + std::to_string(k));
+    if (!(std::fabs(values[k]) <= kMaxObjectiveFactor))
+      throw RangeError(std::string("Expected finite number in [-1000000000, 1000000000] for ") + option + "[" +
+                       std::to_string(k) + "] but received " + js_number(values[k]));
   }
 }
 
@@ -94,14 +97,13 @@ void check_options(const Options& opt, int64_t K) {
   if (opt.stdCorrection != 0 && opt.stdCorrection != 1)
     range_error("0 or 1", "stdCorrection", opt.stdCorrection);
   if (!(opt.advClip > 0.0)) range_error("number > 0", "advClip", opt.advClip);
-  if (!(opt.epsAdv >= 0.0) || std::isinf(opt.epsAdv))
-    range_error("finite number >= 0", "epsAdv", opt.epsAdv);
-  if (!(opt.epsTcd > 0.0) || std::isinf(opt.epsTcd))
-    range_error("finite number > 0", "epsTcd", opt.epsTcd);
-  if (!(opt.epsMoca > 0.0) || std::isinf(opt.epsMoca))
-    range_error("finite number > 0", "epsMoca", opt.epsMoca);
-  if (!(opt.epsSolver >= 0.0) || std::isinf(opt.epsSolver))
-    range_error("finite number >= 0", "epsSolver", opt.epsSolver);
+  // the limits of lib/validate.ts (MAX_EPS, MIN_EPS_MOCA)
+  if (!(opt.epsAdv >= 0.0 && opt.epsAdv <= 1e100)) range_error("number in [0, 1e+100]", "epsAdv", opt.epsAdv);
+  if (!(opt.epsTcd > 0.0 && opt.epsTcd <= 1e100)) range_error("number in (0, 1e+100]", "epsTcd", opt.epsTcd);
+  if (!(opt.epsMoca >= 1e-30 && opt.epsMoca <= 1e100))
+    range_error("number in [1e-30, 1e+100]", "epsMoca", opt.epsMoca);
+  if (!(opt.epsSolver >= 0.0 && opt.epsSolver <= 1e100))
+    range_error("number in [0, 1e+100]", "epsSolver", opt.epsSolver);
   if (opt.threads < 0) range_error("integer >= 0", "threads", opt.threads);
   check_array(opt.objectiveWeights, K, "objectiveWeights");
   check_array(opt.objectiveScale, K, "objectiveScale");
@@ -153,6 +155,9 @@ void check_rewards_shape(const Rewards& rew, int64_t groupSize) {
                 std::to_string(groupSize));
 }
 
+bool reward_ok(double v) { return std::fabs(v) <= math::kMaxRewardMagnitude; }
+bool score_ok(double v) { return std::fabs(v) <= math::kMaxScoreMagnitude; }
+
 void throw_range(const std::string& expected, const char* what, const std::string& got) {
   throw RangeError("Expected " + expected + " for " + what + " but received " + got);
 }
@@ -167,21 +172,16 @@ void throw_non_finite_latent(double v, int64_t sample, int64_t state) {
                   std::to_string(state));
 }
 
-void throw_latent_overflow(int64_t sample, int64_t state) {
-  throw_range("finite values", "latents",
-              "latents too large for float32 accumulation at sample " + std::to_string(sample) +
-                  ", state " + std::to_string(state));
+void throw_bad_reward(double v, int64_t sample, int64_t objective) {
+  const std::string where = " at sample " + std::to_string(sample) + ", objective " + std::to_string(objective);
+  if (!std::isfinite(v)) throw_range("finite values", "rewards", non_finite_name(v) + where);
+  throw_range("|r| <= 1e+100", "rewards", js_number(v) + where);
 }
 
-void throw_non_finite_reward(double v, int64_t sample, int64_t objective) {
-  throw_range("finite values", "rewards",
-              std::string(non_finite_name(v)) + " at sample " + std::to_string(sample) +
-                  ", objective " + std::to_string(objective));
-}
-
-void throw_non_finite_score(double v, int64_t sample) {
-  throw_range("finite values", "trajectoryScore",
-              std::string(non_finite_name(v)) + " at sample " + std::to_string(sample));
+void throw_bad_score(double v, int64_t sample) {
+  const std::string where = " at sample " + std::to_string(sample);
+  if (!std::isfinite(v)) throw_range("finite values", "trajectoryScore", non_finite_name(v) + where);
+  throw_range("|q| <= 4 (phase 1 gives |q| <= 2)", "trajectoryScore", js_number(v) + where);
 }
 
 }  // namespace detail

@@ -155,8 +155,7 @@ __device__ __forceinline__ void flush_states(const StepArgs& a, int64_t i, int64
 #pragma unroll
     for (int w = 0; w < kW; ++w) acc += sm.red[(w * kStateBatch + s / 2) * 2 + (s & 1)];
     const int64_t j = jb + s / 2;
-    a.part[((i * (T + 1) + j) * C + c) * 2 + (s & 1)] = acc;
-    if (!isfinite(acc)) atomicMin(&a.book->latentFlag, static_cast<unsigned long long>(i * (T + 1) + j));
+    a.part[((i * (T + 1) + j) * C + c) * 2 + (s & 1)] = acc;  // non-finite: finish_sample rescans
   }
   __syncthreads();
 }

@@ -516,18 +516,26 @@ float element(const Latents& lat, int64_t i, int64_t j, int64_t d) {
   }
 }
 
-// Sample i has a non-finite sum: rescan its states in order to tell a non-finite element (named
-// with its state) from an overflow of the float32 sums of finite elements.
-[[noreturn]] void throw_non_finite(const Latents& lat, int64_t i, const double* dot, const double* sq) {
+// Sample i's sums recomputed in float64 (math::needs_exact_sums says when): every product of two
+// float32 values is exact in float64, so S is right at any finite scale. Throws RangeError naming
+// the first non-finite element's state, in state order.
+void exact_sums(const Latents& lat, int64_t i, double* dot, double* sq) {
   for (int64_t j = 0; j <= lat.T; ++j) {
     for (int64_t d = 0; d < lat.D; ++d) {
       const float v = element(lat, i, j, d);
       if (!std::isfinite(v)) detail::throw_non_finite_latent(v, i, j);
     }
   }
-  int64_t j = 0;
-  while (j < lat.T && std::isfinite(dot[j]) && std::isfinite(sq[j])) ++j;
-  detail::throw_latent_overflow(i, j);
+  for (int64_t j = 0; j <= lat.T; ++j) {
+    double dj = 0.0, sj = 0.0;
+    for (int64_t d = 0; d < lat.D; ++d) {
+      const double x = element(lat, i, j, d), z = element(lat, i, lat.T, d);
+      dj += x * z;
+      sj += x * x;
+    }
+    dot[j] = dj;
+    sq[j] = sj;
+  }
 }
 
 }  // namespace
@@ -582,10 +590,10 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
     }
   }
   for (int64_t i = 0; i < N; ++i) {
-    for (int64_t j = 0; j < states; ++j) {
-      if (!std::isfinite(dot[i * states + j]) || !std::isfinite(sq[i * states + j]))
-        throw_non_finite(lat, i, dot + i * states, sq + i * states);
-    }
+    double* d = dot + i * states;
+    double* q = sq + i * states;
+    if (math::needs_exact_sums([&](int64_t j) { return d[j]; }, [&](int64_t j) { return q[j]; }, lat.T))
+      exact_sums(lat, i, d, q);
   }
 }
 

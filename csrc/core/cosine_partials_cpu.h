@@ -35,8 +35,10 @@ enum class Isa { Auto, Portable };
 bool cosine_partials_have_avx2();
 
 // Fills dot[i*(T+1) + j] and sq[i*(T+1) + j] for every sample and state, in float64, with
-// `threads` threads (>= 1). Throws RangeError naming the first (sample, state) that holds a
-// non-finite element, or whose float32 sums overflowed, before returning anything.
+// `threads` threads (>= 1). A sample whose float32 sums are not good enough (math::needs_exact_sums:
+// a non-finite or overflowed sum, a tiny norm, a trajectory that barely gains alignment) is summed
+// again in float64. Throws RangeError naming the first (sample, state) that holds a non-finite
+// element, before returning anything.
 void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, Isa isa = Isa::Auto);
 
 }  // namespace cpu

@@ -51,8 +51,7 @@ void check_rewards(const Rewards& rew, int64_t groupSize) {
   for (int64_t i = 0; i < rew.N; ++i) {
     for (int64_t k = 0; k < rew.K; ++k) {
       const double v = reward_at(rew, i, k);
-      if (!std::isfinite(v))
-        detail::throw_non_finite_reward(v, i, k);
+      if (!detail::reward_ok(v)) detail::throw_bad_reward(v, i, k);
     }
   }
 }
@@ -60,13 +59,15 @@ void check_rewards(const Rewards& rew, int64_t groupSize) {
 void check_trajectory_score(const float* q, int64_t N) {
   if (N > 0 && !q) range_error("a buffer", "trajectoryScore", "none");
   for (int64_t i = 0; i < N; ++i)
-    if (!std::isfinite(q[i]))
-      detail::throw_non_finite_score(q[i], i);
+    if (!detail::score_ok(q[i])) detail::throw_bad_score(q[i], i);
 }
 
+// More threads than the machine runs at once only add pool threads that stay parked for the life
+// of the process (the pool never shrinks): the count is capped at the hardware concurrency.
 int threads_for(const Options& opt, double bytes) {
   if (bytes < kSerialBytes) return 1;
-  return opt.threads > 0 ? opt.threads : default_threads();
+  const int all = default_threads();
+  return opt.threads > 0 && opt.threads < all ? opt.threads : all;
 }
 
 // Phase 1 after the reduction: each sample from its T+1 (dot, sq) pairs.
@@ -247,7 +248,8 @@ uint64_t read_probe(const void* data, size_t bytes, int threads) {
   const int64_t slices = static_cast<int64_t>((bytes + kSlice - 1) / kSlice);
   std::vector<uint64_t> folds(static_cast<size_t>(slices));
   const auto* base = static_cast<const unsigned char*>(data);
-  pool::parallel_for(slices, threads > 0 ? threads : default_threads(), [&](int64_t s, int) {
+  const int all = default_threads();
+  pool::parallel_for(slices, threads > 0 && threads < all ? threads : all, [&](int64_t s, int) {
     const size_t at = static_cast<size_t>(s) * kSlice;
     folds[static_cast<size_t>(s)] = fold_bytes(base + at, std::min(kSlice, bytes - at));
   });

@@ -80,7 +80,8 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
 #endif
     const double v = r(i, k);
     if (rCached) rCache[x] = v;
-    if (!isfinite(v)) atomicMin(&a.book->rewardFlag, static_cast<unsigned long long>(i * K + k));
+    if (!(fabs(v) <= math::kMaxRewardMagnitude))  // non-finite, or past the limit (NaN fails too)
+      atomicMin(&a.book->rewardFlag, static_cast<unsigned long long>(i * K + k));
   }
   OTCA_ROLLED for (int64_t x = threadIdx.x; qCached && x < G; x += blockDim.x) qCache[x] = __ldcg(q + begin + x);
   __syncthreads();
@@ -116,7 +117,7 @@ __device__ void finish_group_block(const StepArgs& a, int64_t b) {
     qGroup = math::stats_of(qg, begin, end, p.stdCorrection);
     if (a.mode == kObjective)
       OTCA_ROLLED for (int64_t i = begin; i < end; ++i)
-        if (!isfinite(qg(i))) {
+        if (!(fabs(qg(i)) <= math::kMaxScoreMagnitude)) {
           atomicMin(&a.book->scoreFlag, static_cast<unsigned long long>(i));
           break;
         }

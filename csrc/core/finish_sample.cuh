@@ -1,6 +1,8 @@
 // Stage 2 on the device, run by the last block of sample i to finish its chunks: the chunk
 // partials added in float64 (a fixed tree that depends only on the chunk count), then S, dS,
-// wbar, w and q.
+// wbar, w and q. Where those sums are not good enough (math::needs_exact_sums: a non-finite or
+// overflowed sum, a tiny norm, a trajectory that barely gains alignment), the block sums the sample
+// again in float64 first, as the CPU backend does.
 //
 // math::finish_sample is one serial loop; run by one thread it costs ~2(T+1) float64 divisions
 // and square roots in a row (~10 us for T=16 on an H100). This runs the same per-step functions of
@@ -21,6 +23,67 @@ namespace otca {
 namespace gpu {
 namespace detail {
 
+// One latent element as float32 (exact for every dtype).
+template <class Raw>
+__device__ __forceinline__ float latent_value(const Raw* p) {
+  const uint32_t bits = Elem<Raw>::load_one(p);
+  if constexpr (sizeof(Raw) == 4) {
+    return __uint_as_float(bits);
+  } else {
+    uint4 pack = make_uint4(bits, 0, 0, 0);
+    float w[8];
+    Elem<Raw>::widen(pack, w);
+    return w[0];
+  }
+}
+
+// Sample i's 2(T+1) sums again in float64, where the float32 reduction's are not good enough
+// (math::needs_exact_sums): each thread adds the exact float64 products of its elements d = thread,
+// thread + blockDim, ...; then the lanes by the shuffle tree and the warps in warp order. The first
+// state holding a non-finite element is flagged for the host's error. Rare, so plain and serial over
+// states.
+template <class Raw>
+__device__ void exact_sums_block(const StepArgs& a, int64_t i, double* sums) {
+  __shared__ double warpSums[kMaxWarps * 2];
+  __shared__ int nonFinite;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nWarps = blockDim.x >> 5;
+  const int64_t T = a.T, D = a.D;
+  const Raw* zT = static_cast<const Raw*>(state_pointer(a, T)) + i * a.stride;
+  for (int64_t j = 0; j <= T; ++j) {
+    const Raw* x = static_cast<const Raw*>(state_pointer(a, j)) + i * a.stride;
+    if (threadIdx.x == 0) nonFinite = 0;
+    double dot = 0.0, sq = 0.0;
+    bool bad = false;
+    __syncthreads();
+    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
+      const double v = latent_value<Raw>(x + d), z = latent_value<Raw>(zT + d);
+      bad = bad || !isfinite(v);
+      dot += v * z;
+      sq += v * v;
+    }
+    if (bad) nonFinite = 1;
+    dot = warp_sum_d(dot);
+    sq = warp_sum_d(sq);
+    if (lane == 0) {
+      warpSums[2 * warp] = dot;
+      warpSums[2 * warp + 1] = sq;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      double d = 0.0, q = 0.0;
+      for (int w = 0; w < nWarps; ++w) {
+        d += warpSums[2 * w];
+        q += warpSums[2 * w + 1];
+      }
+      sums[2 * j] = d;
+      sums[2 * j + 1] = q;
+      if (nonFinite) atomicMin(&a.book->latentFlag, static_cast<unsigned long long>(i * (T + 1) + j));
+    }
+  }
+  __syncthreads();
+}
+
+template <class Raw>
 __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   const int64_t T = a.T, C = a.chunks;
   const math::Params& p = a.p;
@@ -28,7 +91,11 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   double* S = a.Sd + i * (T + 1);
   double* prod = a.prod + i * T;
   __shared__ double sumU;
-  if (threadIdx.x == 0) stamp(a, kTlSampleStart);
+  __shared__ int exact;  // 1: the float32 sums are not good enough (math::needs_exact_sums)
+  if (threadIdx.x == 0) {
+    stamp(a, kTlSampleStart);
+    exact = 0;
+  }
 
   // The 2(T+1) sums of C chunk partials, a warp per sum (four sums per warp at a time, so that
   // every lane has up to four independent L2 loads in flight): lane l adds chunks l, l+32, ... in
@@ -55,20 +122,30 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
     }
   }
   __syncthreads();
-  const double sqT = sums[2 * T + 1];
-  OTCA_ROLLED for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) {
-    S[j] = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
-    if (a.S) a.S[i * (T + 1) + j] = static_cast<float>(S[j]);
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    double u = 0.0;
-    OTCA_ROLLED for (int64_t t = 0; t < T; ++t) {
-      u += math::step_gain(S[t + 1] - S[t], p);
+  // Twice at most: with the float32 sums, and once more with float64 ones where those are needed.
+  for (int pass = 0;; ++pass) {
+    const double sqT = sums[2 * T + 1];
+    OTCA_ROLLED for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) {
+      if (pass == 0 && math::state_needs_exact_sums(sums[2 * j], sums[2 * j + 1])) exact = 1;
+      S[j] = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
     }
-    sumU = u;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      double u = 0.0, gain = 0.0;
+      OTCA_ROLLED for (int64_t t = 0; t < T; ++t) {
+        const double d = S[t + 1] - S[t];
+        u += math::step_gain(d, p);
+        gain += d > 0.0 ? d : 0.0;
+      }
+      sumU = u;
+      if (pass == 0 && math::gain_needs_exact_sums(gain)) exact = 1;
+    }
+    __syncthreads();
+    if (pass > 0 || !exact) break;  // block-uniform
+    exact_sums_block<Raw>(a, i, sums);
   }
-  __syncthreads();
+  if (a.S)
+    OTCA_ROLLED for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) a.S[i * (T + 1) + j] = static_cast<float>(S[j]);
   OTCA_ROLLED for (int64_t t = threadIdx.x; t < T; t += blockDim.x) {
     const double d = S[t + 1] - S[t];
     const double wb = math::raw_weight(d, sumU, p);

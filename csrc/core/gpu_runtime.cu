@@ -401,7 +401,7 @@ void run(Call& call, const Latents* lat, const Rewards* rew) {
     const size_t size = rew->dtype == DType::Float64 ? 8 : 4;
     const char* p = static_cast<const char*>(rew->data) + rewardFlag * size;
     const double v = size == 8 ? read_back<double>(p, call.device, call.stream) : read_back<float>(p, call.device, call.stream);
-    otca::detail::throw_non_finite_reward(v, i, k);
+    otca::detail::throw_bad_reward(v, i, k);
   }
   if (latentFlag != detail::kNoFlag && lat) {
     const int64_t i = static_cast<int64_t>(latentFlag / (lat->T + 1));
@@ -410,7 +410,10 @@ void run(Call& call, const Latents* lat, const Rewards* rew) {
     check(cudaMemsetAsync(first, 0xff, sizeof *first, call.stream), "scanning for non-finite latents", call.device);
     check(launch::first_non_finite(a, dt, i, first, call.stream), "scanning for non-finite latents", call.device);
     const unsigned long long x = read_back<unsigned long long>(first, call.device, call.stream);
-    if (x == detail::kNoFlag) otca::detail::throw_latent_overflow(i, jFlag);
+    if (x == detail::kNoFlag)  // the kernel flags only states that hold a non-finite element
+      throw DeviceError("cudaErrorUnknown while scanning sample " + std::to_string(i) + ", state " +
+                        std::to_string(jFlag) + " for non-finite latents on " + device_name(call.device) +
+                        " (the kernel flagged it, the scan found none)");
     const int64_t j = static_cast<int64_t>(x / lat->D), d = static_cast<int64_t>(x % lat->D);
     const size_t size = dtype_size(lat->dtype);
     const char* p = static_cast<const char*>(lat->states[j]) + (i * lat->sampleStride + d) * size;
@@ -419,7 +422,7 @@ void run(Call& call, const Latents* lat, const Rewards* rew) {
   if (scoreFlag != detail::kNoFlag && a.mode == detail::kObjective) {
     const int64_t i = static_cast<int64_t>(scoreFlag);
     const float v = read_back<float>(a.qIn + i, call.device, call.stream);
-    otca::detail::throw_non_finite_score(v, i);
+    otca::detail::throw_bad_score(v, i);
   }
 }
 

@@ -24,9 +24,15 @@ void check_rewards_shape(const Rewards& rew, int64_t groupSize);
 const char* non_finite_name(double v);  // "NaN", "Infinity" or "-Infinity"
 
 [[noreturn]] void throw_non_finite_latent(double v, int64_t sample, int64_t state);
-[[noreturn]] void throw_latent_overflow(int64_t sample, int64_t state);
-[[noreturn]] void throw_non_finite_reward(double v, int64_t sample, int64_t objective);
-[[noreturn]] void throw_non_finite_score(double v, int64_t sample);
+
+// Rewards: finite with |r| <= math::kMaxRewardMagnitude; trajectory scores (phase 2's q input):
+// finite with |q| <= math::kMaxScoreMagnitude. NaN fails both tests.
+bool reward_ok(double v);
+bool score_ok(double v);
+// "Expected finite values for rewards but received NaN at sample 3, objective 1", or for a finite
+// value past the limit "Expected |r| <= 1e+100 for rewards but received 1e+308 at ...".
+[[noreturn]] void throw_bad_reward(double v, int64_t sample, int64_t objective);
+[[noreturn]] void throw_bad_score(double v, int64_t sample);
 
 }  // namespace detail
 }  // namespace otca

@@ -37,7 +37,7 @@ struct Options {
   double epsSolver = 1e-8;      // >= 0
   const double* objectiveWeights = nullptr;  // [K] host memory, or null = all 1
   const double* objectiveScale = nullptr;    // [K] host memory, or null = all 1
-  int threads = 0;              // CPU backend: 0 = hardware concurrency
+  int threads = 0;              // CPU backend: 0 or more than the hardware concurrency = all of it
 };
 
 // The T+1 latent states of N samples. Element d of sample i at state j is
@@ -95,7 +95,7 @@ void check_options(const Options& opt, int64_t K);
 
 // ---------------------------------------------------------------- CPU backend (host memory)
 namespace cpu {
-// Number of worker threads a call with opt.threads == 0 uses.
+// The hardware concurrency: the threads a call with opt.threads == 0 uses, and the most any uses.
 int default_threads();
 
 // Phase 1 over host latents. Throws RangeError naming the first non-finite (sample, state).

@@ -68,6 +68,46 @@ OTCA_HD double step_weight(double wb, int64_t T, const Params& p) {
   return wt;
 }
 
+// ------------------------------------------------------------------ input limits and precision
+
+// The largest |reward| accepted: with it the sums and squares of eq. 2 stay finite for any N.
+constexpr double kMaxRewardMagnitude = 1e100;
+// The largest |q| phase 2 accepts (phase 1 gives |q| <= 2): e = |q| / (std + epsMoca) then fits
+// in float32 for every accepted epsMoca.
+constexpr double kMaxScoreMagnitude = 4.0;
+
+// When a sample's sums from the float32 streaming reduction are not good enough and the backend
+// recomputes them in float64 from the latents (exact_sums): a non-finite sum (a non-finite element,
+// or float32 products or sums that overflowed), a state whose squared norm is below 2^-80 (its
+// float32 products may be subnormal: tiny latents would otherwise give S = 0), or a trajectory that
+// gains less than 2^-10 alignment in all (sum_t max(0, dS_t)), where the ~2e-7 float32 error of S
+// is a sizeable part of eq. 8's weights (D = 1, or every state within ~1e-3 of the final one).
+// The cosine is scale-invariant, so the float64 sums give the right S at any finite scale.
+constexpr double kTinySquaredNorm = 0x1p-80;
+constexpr double kLowTotalGain = 0x1p-10;
+
+// The two tests, for backends that spread them over threads: one state's sums, and the total gain
+// sum_t max(0, S[t+1] - S[t]) of the cosines computed from them.
+OTCA_HD bool state_needs_exact_sums(double dot, double sq) {
+  return !(dot - dot == 0.0) || !(sq - sq == 0.0) || sq < kTinySquaredNorm;  // x - x: NaN for inf, NaN
+}
+OTCA_HD bool gain_needs_exact_sums(double gain) { return gain < kLowTotalGain; }
+
+// Both tests over one sample's T+1 sums (dot(j), sq(j) as in finish_sample).
+template <class Dot, class Sq>
+OTCA_HD bool needs_exact_sums(Dot dot, Sq sq, int64_t T) {
+  for (int64_t j = 0; j <= T; ++j)
+    if (state_needs_exact_sums(dot(j), sq(j))) return true;
+  const double sqT = sq(T);
+  double gain = 0.0, prev = cosine(dot(0), sq(0), sqT);
+  for (int64_t t = 0; t < T; ++t) {
+    const double next = cosine(dot(t + 1), sq(t + 1), sqT), d = next - prev;
+    gain += d > 0.0 ? d : 0.0;
+    prev = next;
+  }
+  return gain_needs_exact_sums(gain);
+}
+
 // Finishes one sample from its T+1 (dot, sq) pairs (dot[j] = <z_j, z_T>, sq[j] = |z_j|^2, so
 // sq[T] = |z_T|^2). Writes whichever outputs are non-null (rows of length T+1 or T) and returns q.
 // Two passes over t, no scratch: the first sums u, the second writes. (The CUDA backend spreads the
@@ -107,14 +147,25 @@ struct Stats {
 };
 
 // Mean and std of x(i) for i in [begin, end), two passes in index order. n - corr <= 0 gives
-// std 0 (a group of one sample), never NaN.
+// std 0 (a group of one sample), never NaN. Equal values give exactly that value as the mean and
+// std 0 (a rounded sum / n would leave a residue that a zero epsAdv turns into an advantage).
 template <class X>
 OTCA_HD Stats stats_of(X x, int64_t begin, int64_t end, int corr) {
   Stats s;
   const int64_t n = end - begin;
   if (n <= 0) return s;
+  const double first = x(begin);
   double sum = 0.0;
-  for (int64_t i = begin; i < end; ++i) sum += x(i);
+  bool equal = true;
+  for (int64_t i = begin; i < end; ++i) {
+    const double v = x(i);
+    sum += v;
+    equal = equal && v == first;
+  }
+  if (equal) {
+    s.mean = first;
+    return s;
+  }
   s.mean = sum / static_cast<double>(n);
   const int64_t dof = n - corr;
   if (dof <= 0) return s;
@@ -128,10 +179,12 @@ OTCA_HD Stats stats_of(X x, int64_t begin, int64_t end, int corr) {
 }
 
 // Eq. 2 for one value: clip((x - mean) / (std + epsAdv), -advClip, advClip) * scale.
-// `centerMean` is the group's mean; `spreadStd` the group's or the batch's std (stdScope).
+// `centerMean` is the group's mean; `spreadStd` the group's or the batch's std (stdScope). A zero
+// denominator (std 0 with epsAdv 0) means every value it covers is equal: A = 0, never NaN.
 OTCA_HD double group_advantage(double x, double centerMean, double spreadStd, const Params& p,
                                double scale) {
-  const double a = (x - centerMean) / (spreadStd + p.epsAdv);
+  const double denominator = spreadStd + p.epsAdv;
+  const double a = denominator > 0.0 ? (x - centerMean) / denominator : 0.0;
   return clampd(a, -p.advClip, p.advClip) * scale;
 }
 

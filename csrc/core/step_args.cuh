@@ -58,9 +58,9 @@ constexpr unsigned long long kNoFlag = ~0ull;
 // Device-side bookkeeping at the front of every workspace; all counters return to 0 (flags to
 // kNoFlag) by the end of each launch, so a workspace is initialised once, at allocation.
 struct Bookkeeping {
-  unsigned long long latentFlag;  // min over i*(T+1)+j of (sample, state) pairs with a non-finite sum
-  unsigned long long rewardFlag;  // min over i*K+k of non-finite rewards
-  unsigned long long scoreFlag;   // min over i of non-finite trajectory scores (objective-only)
+  unsigned long long latentFlag;  // min over i*(T+1)+j of (sample, state) pairs holding a non-finite element
+  unsigned long long rewardFlag;  // min over i*K+k of rewards that are non-finite or past the limit
+  unsigned long long scoreFlag;   // min over i of bad trajectory scores (objective-only)
   unsigned int done;              // samples (trajectory) or groups finished
   unsigned int pad;
   // followed by sampleCount[nCapacity] and groupCount[nCapacity] (unsigned int)

@@ -523,6 +523,7 @@ void errors(cudaStream_t stream) {
     DType dt;
     std::function<void(Batch&)> apply;
     const char* expected;
+    bool rewF64 = false;
   };
   const std::vector<Mutation> ms = {
       {"NaN then Inf", DType::Float32,
@@ -532,9 +533,11 @@ void errors(cudaStream_t stream) {
        "Expected finite values for latents but received Infinity at sample 0, state 5"},
       {"-Inf (f16)", DType::Float16, [](Batch& b) { b.set(3, 1, 7, -INFINITY); },
        "Expected finite values for latents but received -Infinity at sample 3, state 1"},
-      {"float32 overflow", DType::Float32,
-       [](Batch& b) { for (int d = 0; d < 64; ++d) b.set(2, 1, d * 37, 3e19f); },
-       "Expected finite values for latents but received latents too large for float32 accumulation at sample 2, state 1"},
+      {"float32 overflow of finite latents (summed again in float64) then a NaN", DType::Float32,
+       [](Batch& b) { for (int d = 0; d < 64; ++d) b.set(2, 1, d * 37, 3e19f); b.set(3, 4, 9, NAN); },
+       "Expected finite values for latents but received NaN at sample 3, state 4"},
+      {"reward past 1e100 (float64 rewards)", DType::Float32, [](Batch& b) { b.set_reward(1, 0, -1e200); },
+       "Expected |r| <= 1e+100 for rewards but received -1e+200 at sample 1, objective 0", true},
       {"reward NaN", DType::BFloat16, [](Batch& b) { b.set_reward(3, 1, NAN); b.set(0, 0, 0, NAN); },
        "Expected finite values for rewards but received NaN at sample 3, objective 1"},
   };
@@ -542,6 +545,7 @@ void errors(cudaStream_t stream) {
   for (const Mutation& m : ms) {
     Case c = cs;
     c.dt = m.dt;
+    c.rewF64 = m.rewF64;
     Batch b;
     build(b, c, 99);
     m.apply(b);
@@ -567,7 +571,7 @@ void errors(cudaStream_t stream) {
   } catch (const RangeError& e) { msg = e.what(); }
   expect(msg == "Expected finite values for trajectoryScore but received NaN at sample 2",
          "objective_credit with NaN q: '" + msg + "'");
-  g_rows.push_back(Row{"non-finite errors (5) + q", 0, 0, "", "", true});
+  g_rows.push_back(Row{"non-finite errors (6) + q", 0, 0, "", "", true});
 }
 
 // ------------------------------------------------------------------ device-side helpers (large)

@@ -50,6 +50,9 @@ struct Setup {
   bool rewF64 = false;
   Options opt{};
   std::vector<double> weights{}, scale{};
+  // Latents: the trajectory's values, then `scaleBy` (tiny or huge latents), or `nearFinal`: every
+  // state the final one times (1 + nearFinal * noise), dS at the scale of float32 rounding.
+  double scaleBy = 1.0, nearFinal = 0.0;
 };
 
 // Latents in emulated device memory (host memory here) and the same rewards on the host.
@@ -72,7 +75,16 @@ struct Inputs {
       cudaMalloc(&p, (perBuf + s.misalign) * es);  // no slack: a read past the end is an error (--asan)
       buffers.push_back(p);
     }
-    fill_trajectory(N, T, D, rng, [&](int64_t i, int64_t j, int64_t d, float v) { set(i, j, d, v); });
+    std::vector<float> values(static_cast<size_t>(N * (T + 1) * D));
+    fill_trajectory(N, T, D, rng, [&](int64_t i, int64_t j, int64_t d, float v) { values[(i * (T + 1) + j) * D + d] = v; });
+    std::uniform_real_distribution<float> ud(-0.5f, 0.5f);
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j <= T; ++j)
+        for (int64_t d = 0; d < D; ++d) {
+          float v = values[(i * (T + 1) + j) * D + d];
+          if (s.nearFinal > 0) v = values[(i * (T + 1) + T) * D + d] * (1.0f + static_cast<float>(s.nearFinal) * ud(rng));
+          set(i, j, d, static_cast<float>(v * s.scaleBy));
+        }
     for (int64_t j = 0; j <= T; ++j)
       states.push_back(static_cast<const char*>(buffers[s.list ? j : 0]) + (s.misalign + (s.list ? 0 : j * D)) * es);
     cudaMalloc(&rewards, N * s.K * 8);
@@ -337,6 +349,21 @@ std::vector<Setup> cases(Scope scope) {
   // outside the allocation, which the AddressSanitizer run reports.
   c.push_back({"f32 list N1 T2 D1001 K1 (ragged end of buffer)", 1, 1, 2, 1001, 1, DType::Float32, true});
   c.push_back({"bf16 list N1 T2 D1001 K2 (ragged end of buffer)", 1, 1, 2, 1001, 2, DType::BFloat16, true});
+  // Sums the float32 reduction cannot give well, summed again in float64 in the kernel (as the CPU
+  // backend does): tiny latents (squares below float32's range), huge ones (squares past it), D = 1
+  // and states within 1e-3 of the final one (dS at the scale of float32 rounding).
+  {
+    Setup s{"f32 tensor N4/2 T6 D3000 K2 tiny latents (1e-30)", 4, 2, 6, 3000, 2};
+    s.scaleBy = 1e-30;
+    c.push_back(s);
+    s = Setup{"bf16 list N4/4 T5 D700 K2 huge latents (1e30)", 4, 4, 5, 700, 2, DType::BFloat16, true};
+    s.scaleBy = 1e30;
+    c.push_back(s);
+    c.push_back({"f16 tensor N6/3 T16 D1 K2 (D = 1)", 6, 3, 16, 1, 2, DType::Float16});
+    s = Setup{"f32 list+1 N4/2 T12 D5000 K3 every state within 1e-3 of the final", 4, 2, 12, 5000, 3, DType::Float32, true, 1};
+    s.nearFinal = 1e-3;
+    c.push_back(s);
+  }
   if (!quick) {
     c.push_back({"f32 tensor N300/300 T2 D64 K4 (a group past the shared-memory staging)", 300, 300, 2, 64, 4});
     c.push_back({"bf16 list N2/2 T300 D24 K2 (a long trajectory)", 2, 2, 300, 24, 2, DType::BFloat16, true});
