@@ -8,6 +8,7 @@ import {
   JOB_HEADER,
   native,
   nativeBinaryPath,
+  OUTPUT_COUNT,
   OUTPUT_SLOTS,
   packageVersion,
   type NativeBuffer,
@@ -29,6 +30,7 @@ import {
   checkOptionsForK,
   checkRewards,
   checkTrajectoryScore,
+  guardAsyncInput,
   type ResolvedOptions,
 } from './validate.js';
 
@@ -168,7 +170,7 @@ function sizeOf(shape: readonly number[]): number {
 function allocate(shapes: Partial<Record<OutputName, readonly number[]>>, device: Device): NativeOutputs {
   const outputs: NativeOutputs = {};
   if (device === 'cpu') {
-    for (const name in shapes) outputs[name as OutputName] = new Float32Array(sizeOf(shapes[name as OutputName] as readonly number[]));
+    for (const name of Object.keys(shapes) as OutputName[]) outputs[name] = new Float32Array(sizeOf(shapes[name] as readonly number[]));
     return outputs;
   }
   const entries = Object.entries(shapes) as [OutputName, readonly number[]][];
@@ -308,25 +310,27 @@ function makeJob(
   h[JOB_HEADER.epsMoca] = o.epsMoca;
   h[JOB_HEADER.epsSolver] = o.epsSolver;
   h[JOB_HEADER.threads] = o.threads;
-  const slots: (NativeBuffer<Float32Array> | undefined)[] = [];
+  // every slot and every key the addon reads is an own property: nothing comes from a prototype
+  const slots: (NativeBuffer<Float32Array> | undefined)[] = new Array(OUTPUT_COUNT).fill(undefined);
   let mask = 0;
-  for (const name in outputs) {
-    const k = OUTPUT_SLOTS[name as OutputName];
-    slots[k] = outputs[name as OutputName];
+  for (const name of Object.keys(outputs) as OutputName[]) {
+    const k = OUTPUT_SLOTS[name];
+    slots[k] = outputs[name];
     mask |= 1 << k;
   }
-  for (let k = 0; k < slots.length; k++) if (!(k in slots)) slots[k] = undefined;  // no holes
   h[JOB_HEADER.outputMask] = mask;
   const weights = withWeights ? o.objectiveWeights : undefined;
   const scale = withWeights ? o.objectiveScale : undefined;
   h[JOB_HEADER.weightFlags] = (weights !== undefined ? 1 : 0) | (scale !== undefined ? 2 : 0);
-  const job: NativeJob = { header: h, outputs: slots };
-  if (latents !== undefined) job.states = latents.states;
-  if (rewards !== undefined) job.rewards = rewards.data;
-  if (trajectoryScore !== undefined) job.trajectoryScore = trajectoryScore;
-  if (weights !== undefined) job.objectiveWeights = weights;
-  if (scale !== undefined) job.objectiveScale = scale;
-  return job;
+  return {
+    header: h,
+    outputs: slots,
+    states: latents?.states,
+    rewards: rewards?.data,
+    trajectoryScore,
+    objectiveWeights: weights,
+    objectiveScale: scale,
+  };
 }
 
 function prepareAdvantages(inputs: unknown, options: unknown): Prepared {
@@ -391,7 +395,22 @@ function runSync(p: Prepared, fn: (job: NativeJob) => void): Record<string, unkn
 /** Calls in flight: their inputs stay referenced (a borrowed tensor's owner with them) until done. */
 const inFlight = new Set<Prepared>();
 
+/** The host buffers of an async call, guarded (validate.ts guardAsyncInput): none can go away under it. */
+function guardHostInputs(job: NativeJob): void {
+  const host = <A extends ArrayBufferView>(b: NativeBuffer<A> | undefined, name: string): NativeBuffer<A> | undefined =>
+    b !== undefined && ArrayBuffer.isView(b) ? guardAsyncInput(b as A, name) : b;
+  if (job.states !== undefined) job.states = job.states.map((b, j) => host(b, job.states!.length === 1 ? 'latents' : `latents[${j}]`)!);
+  job.rewards = host(job.rewards, 'rewards');
+  job.trajectoryScore = host(job.trajectoryScore, 'trajectoryScore');
+}
+
 async function runAsync(p: Prepared, fn: (job: NativeJob) => Promise<void>): Promise<Record<string, unknown>> {
+  try {
+    guardHostInputs(p.job);
+  } catch (e) {
+    releaseOutputs(p);
+    throw e;
+  }
   inFlight.add(p);
   try {
     await fn(p.job);
@@ -407,8 +426,7 @@ async function runAsync(p: Prepared, fn: (job: NativeJob) => Promise<void>): Pro
 function collect(p: Prepared): Record<string, unknown> {
   const result: Record<string, unknown> = { backend: p.backend };
   const onHost = p.outputDevice === 'cpu';
-  for (const key in p.shapes) {
-    const name = key as OutputName;
+  for (const name of Object.keys(p.shapes) as OutputName[]) {
     const shape = p.shapes[name] as readonly number[];
     result[name] = onHost
       ? Tensor._wrapResult(p.outputs[name] as Float32Array, shape)

@@ -2,6 +2,7 @@
  * Element types and their TypedArrays (a type-level map, as onnxruntime-node's Tensor has).
  * @packageDocumentation
  */
+import { types } from 'node:util';
 
 /**
  * The element types otca reads. `float16` and `bfloat16` are raw IEEE half / bfloat16 bits in a
@@ -56,21 +57,24 @@ export function isDtype(value: unknown): value is Dtype {
  * undefined for a Uint16Array (float16 or bfloat16: the caller must say) and anything else.
  */
 export function inferDtype(array: ArrayBufferView): Dtype | undefined {
-  if (array instanceof Float32Array) return 'float32';
-  if (array instanceof Float64Array) return 'float64';
+  if (types.isFloat32Array(array)) return 'float32';
+  if (types.isFloat64Array(array)) return 'float64';
   return undefined;
 }
 
-/** Whether `array` is the TypedArray kind that holds `dtype`. */
+/**
+ * Whether `array` is the TypedArray kind that holds `dtype`. Asked through `util.types`, so that a
+ * TypedArray made in another realm (a `vm` context) is recognised as what it is.
+ */
 export function arrayMatchesDtype(array: ArrayBufferView, dtype: Dtype): boolean {
   switch (dtype) {
     case 'float32':
-      return array instanceof Float32Array;
+      return types.isFloat32Array(array);
     case 'float64':
-      return array instanceof Float64Array;
+      return types.isFloat64Array(array);
     case 'float16':
     case 'bfloat16':
-      return array instanceof Uint16Array;
+      return types.isUint16Array(array);
   }
 }
 

@@ -58,8 +58,8 @@ export interface NativeOptions {
   epsMoca: number;
   epsSolver: number;
   threads: number;
-  objectiveWeights?: Float64Array;
-  objectiveScale?: Float64Array;
+  objectiveWeights: Float64Array | undefined;
+  objectiveScale: Float64Array | undefined;
 }
 
 /**
@@ -100,6 +100,9 @@ export const JOB_HEADER = Object.freeze({
   length: 25,
 } as const);
 
+/** The number of output slots in {@link NativeJob.outputs} (csrc/addon/job.h `kOutputCount`). */
+export const OUTPUT_COUNT = 11;
+
 /** The index of each output in {@link NativeJob.outputs} (csrc/addon/job.h `OutputIndex`). */
 export const OUTPUT_SLOTS: Readonly<Record<OutputName, number>> = Object.freeze({
   similarity: 0,
@@ -124,11 +127,11 @@ export const OUTPUT_SLOTS: Readonly<Record<OutputName, number>> = Object.freeze(
 export interface NativeJob {
   header: Float64Array;
   /** The latents' buffers: one [N, T+1, D] (header.stacked 1) or T+1 [N, D]. */
-  states?: NativeBuffer<Float32Array | Uint16Array>[];
-  rewards?: NativeBuffer<Float32Array | Float64Array>;
-  trajectoryScore?: NativeBuffer<Float32Array>;
-  objectiveWeights?: Float64Array;
-  objectiveScale?: Float64Array;
+  states: NativeBuffer<Float32Array | Uint16Array>[] | undefined;
+  rewards: NativeBuffer<Float32Array | Float64Array> | undefined;
+  trajectoryScore: NativeBuffer<Float32Array> | undefined;
+  objectiveWeights: Float64Array | undefined;
+  objectiveScale: Float64Array | undefined;
   /** Indexed by {@link OUTPUT_SLOTS}; the header's outputMask says which are there. */
   outputs: (NativeBuffer<Float32Array> | undefined)[];
 }

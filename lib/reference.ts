@@ -15,6 +15,8 @@
  * @packageDocumentation
  */
 
+import { hasMember, member, own } from './own.js';
+
 // ------------------------------------------------------------------ input types
 
 /**
@@ -162,16 +164,23 @@ export function decodeBFloat16(bits: number): number {
   return f32scratch[0]!;
 }
 
+// Inputs are read as own properties or a class's members (a Tensor's `data` is an accessor), never
+// from Object.prototype: a key someone added there changes nothing.
 function isTensorLike(x: unknown): x is ReferenceTensorLike {
-  return typeof x === 'object' && x !== null && 'data' in x && 'shape' in x;
+  return typeof x === 'object' && x !== null && !ArrayBuffer.isView(x) && hasMember(x, 'data') && hasMember(x, 'shape');
+}
+
+/** A tensor-like's fields, read as {@link member}s. */
+function tensorFields(x: ReferenceTensorLike): { data: ArrayLike<number>; shape: readonly number[]; dtype: unknown } {
+  return { data: member(x, 'data') as ArrayLike<number>, shape: member(x, 'shape') as readonly number[], dtype: member(x, 'dtype') };
 }
 
 /** The values of a tensor or array as numbers, decoding float16/bfloat16 bits. */
 function valuesOf(x: ArrayLike<number> | ReferenceTensorLike): ArrayLike<number> {
   if (!isTensorLike(x)) return x;
-  const data = x.data;
-  if (x.dtype === 'float16' || x.dtype === 'bfloat16') {
-    const decode = x.dtype === 'float16' ? decodeFloat16 : decodeBFloat16;
+  const { data, dtype } = tensorFields(x);
+  if (dtype === 'float16' || dtype === 'bfloat16') {
+    const decode = dtype === 'float16' ? decodeFloat16 : decodeBFloat16;
     const out = new Float64Array(data.length);
     for (let i = 0; i < data.length; i++) out[i] = decode(data[i]!);
     return out;
@@ -207,21 +216,23 @@ interface StateView {
 }
 
 function viewLatents(input: ReferenceTrajectoryInput): StateView {
-  const lat = input.latents;
+  const lat = own(input, 'latents') as ReferenceLatents;
+  const given = { N: own(input, 'N') as number | undefined, T: own(input, 'T') as number | undefined, D: own(input, 'D') as number | undefined };
   const isList = Array.isArray(lat) && lat.length > 0 && typeof lat[0] !== 'number';
   if (isList) {
     const list = lat as readonly (ArrayLike<number> | ReferenceTensorLike)[];
     const T = list.length - 1;
     checkInteger('T (latents list length - 1)', T, 1);
-    if (input.T !== undefined && input.T !== T) {
-      throw new RangeError(`Expected ${input.T + 1} states for latents but received ${list.length}`);
+    if (given.T !== undefined && given.T !== T) {
+      throw new RangeError(`Expected ${given.T + 1} states for latents but received ${list.length}`);
     }
     const first = list[0]!;
-    let N = input.N;
-    let D = input.D;
+    let N = given.N;
+    let D = given.D;
     if (isTensorLike(first)) {
-      N ??= first.shape[0];
-      D ??= first.shape[1];
+      const shape = tensorFields(first).shape;
+      N ??= shape[0];
+      D ??= shape[1];
     }
     const rows = list.map((s) => valuesOf(s));
     const len = rows[0]!.length;
@@ -238,13 +249,14 @@ function viewLatents(input: ReferenceTrajectoryInput): StateView {
     return { N, T, D, at: (i, j, d) => rows[j]![i * Dn + d]! };
   }
   const flat = valuesOf(lat as ArrayLike<number> | ReferenceTensorLike);
-  let N = input.N;
-  let T = input.T;
-  let D = input.D;
+  let N = given.N;
+  let T = given.T;
+  let D = given.D;
   if (isTensorLike(lat)) {
-    N ??= lat.shape[0];
-    T ??= lat.shape[1] === undefined ? undefined : lat.shape[1] - 1;
-    D ??= lat.shape[2];
+    const shape = tensorFields(lat).shape;
+    N ??= shape[0];
+    T ??= shape[1] === undefined ? undefined : shape[1] - 1;
+    D ??= shape[2];
   }
   N = checkInteger('N', N, 1);
   T = checkInteger('T', T, 1);
@@ -258,12 +270,23 @@ function viewLatents(input: ReferenceTrajectoryInput): StateView {
   return { N, T, D, at: (i, j, d) => flat[i * stride + j * Dn + d]! };
 }
 
+// ------------------------------------------------------------------ limits
+
+/** The largest |reward| accepted (the sums and squares of eq. 2 stay finite for any batch). */
+export const MAX_REWARD_MAGNITUDE = 1e100;
+/** The largest |q| phase 2 accepts (phase 1 gives |q| <= 2; e then fits in float32). */
+export const MAX_SCORE_MAGNITUDE = 4;
+
 // ------------------------------------------------------------------ small math
 
-/** Mean and std of xs (in index order); n - corr <= 0 gives std 0. */
+/**
+ * Mean and std of xs (in index order); n - corr <= 0 gives std 0. Equal values give exactly that
+ * value as the mean and std 0 (SPEC: a std of 0 gives A = 0).
+ */
 function meanStd(xs: readonly number[], corr: number): { mean: number; std: number } {
   const n = xs.length;
   if (n === 0) return { mean: 0, std: 0 };
+  if (xs.every((x) => x === xs[0])) return { mean: xs[0]!, std: 0 };
   let sum = 0;
   for (const x of xs) sum += x;
   const mean = sum / n;
@@ -290,7 +313,9 @@ function normalise(values: readonly number[], G: number, o: ResolvedOptions): nu
     const gs = meanStd(group, o.stdCorrection);
     const spread = o.stdScope === 'batch' ? batch.std : gs.std;
     for (let m = 0; m < G; m++) {
-      const a = (group[m]! - gs.mean) / (spread + o.epsAdv);
+      // a zero denominator (std 0, epsAdv 0) means equal values: A = 0, never NaN
+      const denominator = spread + o.epsAdv;
+      const a = denominator > 0 ? (group[m]! - gs.mean) / denominator : 0;
       out[g * G + m] = clip(a, -o.advClip, o.advClip);
     }
   }
@@ -361,22 +386,24 @@ interface ResolvedOptions {
   epsSolver: number;
 }
 
-function resolve(o: ReferenceOptions = {}): ResolvedOptions {
+/** The options as own properties only (nothing on Object.prototype changes the reference either). */
+function resolve(options: ReferenceOptions = {}): ResolvedOptions {
+  const o = <K extends keyof ReferenceOptions>(key: K): ReferenceOptions[K] => own(options, key) as ReferenceOptions[K];
   return {
-    temporal: o.temporal ?? 'tcd',
-    objective: o.objective ?? 'moca',
-    objectiveWeights: o.objectiveWeights,
-    objectiveScale: o.objectiveScale,
-    minWeight: o.minWeight ?? 0.5,
-    weightScale: o.weightScale ?? 'mean',
-    stdCorrection: o.stdCorrection ?? 1,
-    stdScope: o.stdScope ?? 'group',
-    advClip: o.advClip ?? 5,
-    explorationSignal: o.explorationSignal ?? 'absolute',
-    epsAdv: o.epsAdv ?? 1e-8,
-    epsTcd: o.epsTcd ?? 1e-6,
-    epsMoca: o.epsMoca ?? 1e-6,
-    epsSolver: o.epsSolver ?? 1e-8,
+    temporal: o('temporal') ?? 'tcd',
+    objective: o('objective') ?? 'moca',
+    objectiveWeights: o('objectiveWeights'),
+    objectiveScale: o('objectiveScale'),
+    minWeight: o('minWeight') ?? 0.5,
+    weightScale: o('weightScale') ?? 'mean',
+    stdCorrection: o('stdCorrection') ?? 1,
+    stdScope: o('stdScope') ?? 'group',
+    advClip: o('advClip') ?? 5,
+    explorationSignal: o('explorationSignal') ?? 'absolute',
+    epsAdv: o('epsAdv') ?? 1e-8,
+    epsTcd: o('epsTcd') ?? 1e-6,
+    epsMoca: o('epsMoca') ?? 1e-6,
+    epsSolver: o('epsSolver') ?? 1e-8,
   };
 }
 
@@ -456,19 +483,21 @@ export function referenceObjectiveCredit(
   options?: ReferenceOptions,
 ): ReferenceObjectiveResult {
   const o = resolve(options);
-  const r = valuesOf(input.rewards);
-  const q = valuesOf(input.trajectoryScore);
-  const N = checkInteger('N', input.N ?? q.length, 1);
+  const get = <K extends keyof ReferenceObjectiveInput>(key: K) => own(input, key) as ReferenceObjectiveInput[K];
+  const rewardsIn = get('rewards');
+  const r = valuesOf(rewardsIn);
+  const q = valuesOf(get('trajectoryScore'));
+  const N = checkInteger('N', get('N') ?? q.length, 1);
   if (q.length !== N) {
     throw new RangeError(`Expected ${N} values for trajectoryScore but received ${q.length}`);
   }
-  let K = input.K;
-  if (K === undefined && isTensorLike(input.rewards)) K = input.rewards.shape[1];
+  let K = get('K');
+  if (K === undefined && isTensorLike(rewardsIn)) K = tensorFields(rewardsIn).shape[1];
   K = checkInteger('K', K ?? r.length / N, 1);
   if (r.length !== N * K) {
     throw new RangeError(`Expected ${N * K} values for rewards but received ${r.length}`);
   }
-  const G = checkInteger('groupSize', input.groupSize, 1);
+  const G = checkInteger('groupSize', get('groupSize'), 1);
   if (N % G !== 0) {
     throw new RangeError(`Expected a divisor of N = ${N} for groupSize but received ${G}`);
   }
@@ -480,6 +509,16 @@ export function referenceObjectiveCredit(
           `Expected finite values for rewards but received ${String(v)} at sample ${i}, objective ${k}`,
         );
       }
+      if (Math.abs(v) > MAX_REWARD_MAGNITUDE) {
+        throw new RangeError(`Expected |r| <= 1e+100 for rewards but received ${String(v)} at sample ${i}, objective ${k}`);
+      }
+    }
+  }
+  for (let i = 0; i < N; i++) {
+    const v = q[i]!;
+    if (!Number.isFinite(v)) throw new RangeError(`Expected finite values for trajectoryScore but received ${String(v)} at sample ${i}`);
+    if (Math.abs(v) > MAX_SCORE_MAGNITUDE) {
+      throw new RangeError(`Expected |q| <= 4 (phase 1 gives |q| <= 2) for trajectoryScore but received ${String(v)} at sample ${i}`);
     }
   }
   const weights = perObjective('objectiveWeights', o.objectiveWeights, K);
@@ -559,17 +598,20 @@ export function referenceObjectiveCredit(
  * ```
  */
 export function referenceAdvantages(input: ReferenceInput, options?: ReferenceOptions): ReferenceResult {
-  let N0 = input.N;
-  if (N0 === undefined && isTensorLike(input.rewards)) N0 = input.rewards.shape[0];
-  if (N0 === undefined && input.K !== undefined) N0 = valuesOf(input.rewards).length / input.K;
+  const get = <K extends keyof ReferenceInput>(key: K) => own(input, key) as ReferenceInput[K];
+  const rewards = get('rewards');
+  const K = get('K');
+  let N0 = get('N');
+  if (N0 === undefined && isTensorLike(rewards)) N0 = tensorFields(rewards).shape[0];
+  if (N0 === undefined && K !== undefined) N0 = valuesOf(rewards).length / K;
   const traj = referenceTrajectoryCredit(
-    { latents: input.latents, N: N0, T: input.T, D: input.D },
+    { latents: get('latents'), N: N0, T: get('T'), D: get('D') },
     options,
   );
   const N = traj.trajectoryScore.length;
   const T = traj.deltaS.length / N;
   const obj = referenceObjectiveCredit(
-    { rewards: input.rewards, trajectoryScore: traj.trajectoryScore, groupSize: input.groupSize, K: input.K, N },
+    { rewards, trajectoryScore: traj.trajectoryScore, groupSize: get('groupSize'), K, N },
     options,
   );
   const advantages = new Float64Array(N * T);

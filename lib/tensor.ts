@@ -14,6 +14,7 @@ import {
 } from './dtypes.js';
 import { describeTag, formatShape, isDetached, rangeError, typeError, DeviceUnavailableError } from './errors.js';
 import { native, type NativeCudaStatus, type NativeDeviceBuffer } from './native.js';
+import { types } from 'node:util';
 
 /** Where a tensor's memory lives: `'cpu'` (host memory, a TypedArray) or `'cuda:N'` (device N). */
 export type Device = 'cpu' | `cuda:${number}`;
@@ -82,14 +83,28 @@ export function deviceIndex(device: Device): number {
   return device === 'cpu' ? -1 : Number(device.slice(5));
 }
 
-function newArray<D extends Dtype>(dtype: D, size: number): TypedArrayFor<D> {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(size) as TypedArrayFor<D>;
-    case 'float64':
-      return new Float64Array(size) as TypedArrayFor<D>;
-    default:
-      return new Uint16Array(size) as TypedArrayFor<D>;
+/** The most elements one host tensor holds: V8's limit on a TypedArray's length. */
+const MAX_HOST_ELEMENTS = 2 ** 32;
+
+function newArray<D extends Dtype>(dtype: D, shape: readonly number[], size: number): TypedArrayFor<D> {
+  if (size > MAX_HOST_ELEMENTS) {
+    throw rangeError(`a shape of at most ${MAX_HOST_ELEMENTS} elements (one TypedArray)`, 'shape', `${formatShape(shape)} (${size} elements)`, false);
+  }
+  try {
+    switch (dtype) {
+      case 'float32':
+        return new Float32Array(size) as TypedArrayFor<D>;
+      case 'float64':
+        return new Float64Array(size) as TypedArrayFor<D>;
+      default:
+        return new Uint16Array(size) as TypedArrayFor<D>;
+    }
+  } catch (cause) {
+    const bytes = size * DTYPE_BYTES[dtype];
+    throw new RangeError(
+      `Expected a shape whose ${bytes} bytes of host memory can be allocated for shape but received ${formatShape(shape)} (${(cause as Error).message})`,
+      { cause },
+    );
   }
 }
 
@@ -182,7 +197,7 @@ export class Tensor<D extends Dtype = Dtype> {
     if (dtype === undefined) {
       const inferred = inferDtype(data);
       if (inferred === undefined) {
-        if (data instanceof Uint16Array) {
+        if (types.isUint16Array(data)) {
           throw typeError("dtype 'float16' or 'bfloat16' (a Uint16Array holds raw bits)", 'dtype', dtype);
         }
         throw typeError('Float32Array, Float64Array or Uint16Array', 'data', data);
@@ -221,7 +236,7 @@ export class Tensor<D extends Dtype = Dtype> {
     const dims = checkShape(shape, 'shape');
     const where = tensorDevice(device, 'device');
     const size = dims.reduce((a, b) => a * b, 1);
-    if (where.kind === 'cpu') return new Tensor<T>(newArray(dt, size), null, dims, dt, 'cpu');
+    if (where.kind === 'cpu') return new Tensor<T>(newArray(dt, dims, size), null, dims, dt, 'cpu');
     const [buffer] = native().deviceAlloc(where.index, [size * DTYPE_BYTES[dt]]);
     return new Tensor<T>(null, buffer as NativeDeviceBuffer, dims, dt, `cuda:${where.index}`);
   }

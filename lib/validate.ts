@@ -5,6 +5,9 @@
  * out of bounds, but this is where the user-facing messages come from.
  * @packageDocumentation
  */
+import { types } from 'node:util';
+import { markAsUntransferable } from 'node:worker_threads';
+
 import { DTYPE_CODE, type Dtype, type TypedArrayFor } from './dtypes.js';
 import { describeValue, formatShape, isDetached, rangeError, typeError } from './errors.js';
 import type { NativeBuffer, NativeLatents, NativeOptions, NativeRewards } from './native.js';
@@ -20,6 +23,8 @@ import {
   type OutputDeviceMode,
   type OutputName,
 } from './options.js';
+import { own } from './own.js';
+import { MAX_REWARD_MAGNITUDE, MAX_SCORE_MAGNITUDE } from './reference.js';
 import { parseDevice, Tensor } from './tensor.js';
 
 /** Options after validation: the native numbers, the weight arrays, the device and the outputs. */
@@ -32,6 +37,10 @@ export interface ResolvedOptions {
 }
 
 const MAX_THREADS = 4096;
+/** The largest accepted value of every epsilon option (keeps the sums of eq. 8 finite). */
+export const MAX_EPS = 1e100;
+/** The smallest accepted epsMoca: e = |q| / (std_g q + epsMoca) <= 4e30 then fits in float32. */
+export const MIN_EPS_MOCA = 1e-30;
 const THREADS_EXPECTATION = `integer in [0, ${MAX_THREADS}] (0 = all cores)`;
 const OPTION_NAME_SET: ReadonlySet<string> = new Set(OPTION_NAMES);
 const DEVICE_EXPECTATION = "one of 'auto', 'cpu', 'cuda', 'cuda:N'";
@@ -54,35 +63,45 @@ function numberIn(value: unknown, name: string, expectation: string, ok: (x: num
   return value;
 }
 
+/**
+ * The largest |value| of objectiveWeights and objectiveScale: with it every float32 output stays
+ * finite (|A| <= 2 sqrt(N) |scale|, |f| <= K max|w| max|A|, |Adv| <= T |f|) for any N, T, K that fit
+ * in memory.
+ */
+export const MAX_OBJECTIVE_FACTOR = 1e9;
+const FACTOR_EXPECTATION = `finite number in [-${MAX_OBJECTIVE_FACTOR}, ${MAX_OBJECTIVE_FACTOR}]`;
+
 function weightArray(value: unknown, name: string): Float64Array {
-  if (!Array.isArray(value) && !(value instanceof Float64Array) && !(value instanceof Float32Array)) {
+  const isArray = Array.isArray(value);
+  if (!isArray && !types.isFloat64Array(value) && !types.isFloat32Array(value)) {
     throw typeError('number[] or Float64Array of length K', name, value);
   }
-  if (ArrayBuffer.isView(value) && isDetached(value)) {
+  if (!isArray && isDetached(value as ArrayBufferView)) {
     throw typeError('a live (not detached) buffer', name, 'a detached ArrayBuffer', false);
   }
   const arr = value as ArrayLike<unknown>;
   const out = new Float64Array(arr.length);
   for (let k = 0; k < arr.length; k++) {
-    const x = arr[k];
-    if (typeof x !== 'number') throw typeError('finite number', `${name}[${k}]`, x);
-    if (!Number.isFinite(x)) throw rangeError('finite number', `${name}[${k}]`, x);
+    const x = isArray ? own(arr, k) : arr[k];  // a hole is not a number, whatever Array.prototype holds
+    if (typeof x !== 'number') throw typeError(FACTOR_EXPECTATION, `${name}[${k}]`, x);
+    if (!(Math.abs(x) <= MAX_OBJECTIVE_FACTOR)) throw rangeError(FACTOR_EXPECTATION, `${name}[${k}]`, x);
     out[k] = x;
   }
   return out;
 }
 
 /** Checks option names and values (not yet the K-length of the weight arrays: see {@link checkOptionsForK}). */
-export function checkOptions(options: unknown): ResolvedOptions {
-  if (options === undefined || options === null) options = {};
+export function checkOptions(value: unknown): ResolvedOptions {
+  const options: object = value === undefined || value === null ? {} : (value as object);
   if (typeof options !== 'object' || Array.isArray(options)) throw typeError('an options object', 'options', options);
-  const o = options as Record<string, unknown>;
-  for (const key in o) {
-    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
+  for (const key of Object.keys(options)) {
     if (!OPTION_NAME_SET.has(key)) {
       throw rangeError(`an option name (one of ${OPTION_NAMES.join(', ')})`, 'options', JSON.stringify(key), false);
     }
   }
+  // own properties only: nothing on Object.prototype changes a call
+  const o: Record<string, unknown> = {};
+  for (const key of OPTION_NAMES) o[key] = own(options, key);
 
   const nat: NativeOptions = {
     temporal: oneOf((o.temporal === undefined ? DEFAULT_OPTIONS.temporal : o.temporal), TEMPORAL_CODE, 'temporal'),
@@ -93,19 +112,22 @@ export function checkOptions(options: unknown): ResolvedOptions {
     minWeight: numberIn((o.minWeight === undefined ? DEFAULT_OPTIONS.minWeight : o.minWeight), 'minWeight', 'number in [0, 1]', (x) => x >= 0 && x <= 1),
     stdCorrection: numberIn((o.stdCorrection === undefined ? DEFAULT_OPTIONS.stdCorrection : o.stdCorrection), 'stdCorrection', '0 or 1', (x) => x === 0 || x === 1),
     advClip: numberIn((o.advClip === undefined ? DEFAULT_OPTIONS.advClip : o.advClip), 'advClip', 'number > 0 (Infinity: no clip)', (x) => x > 0),
-    epsAdv: numberIn((o.epsAdv === undefined ? DEFAULT_OPTIONS.epsAdv : o.epsAdv), 'epsAdv', 'finite number >= 0', (x) => Number.isFinite(x) && x >= 0),
-    epsTcd: numberIn((o.epsTcd === undefined ? DEFAULT_OPTIONS.epsTcd : o.epsTcd), 'epsTcd', 'finite number > 0', (x) => Number.isFinite(x) && x > 0),
-    epsMoca: numberIn((o.epsMoca === undefined ? DEFAULT_OPTIONS.epsMoca : o.epsMoca), 'epsMoca', 'finite number > 0', (x) => Number.isFinite(x) && x > 0),
-    epsSolver: numberIn((o.epsSolver === undefined ? DEFAULT_OPTIONS.epsSolver : o.epsSolver), 'epsSolver', 'finite number >= 0', (x) => Number.isFinite(x) && x >= 0),
+    epsAdv: numberIn((o.epsAdv === undefined ? DEFAULT_OPTIONS.epsAdv : o.epsAdv), 'epsAdv', `number in [0, ${MAX_EPS}]`, (x) => x >= 0 && x <= MAX_EPS),
+    epsTcd: numberIn((o.epsTcd === undefined ? DEFAULT_OPTIONS.epsTcd : o.epsTcd), 'epsTcd', `number in (0, ${MAX_EPS}]`, (x) => x > 0 && x <= MAX_EPS),
+    epsMoca: numberIn((o.epsMoca === undefined ? DEFAULT_OPTIONS.epsMoca : o.epsMoca), 'epsMoca', `number in [${MIN_EPS_MOCA}, ${MAX_EPS}]`, (x) => x >= MIN_EPS_MOCA && x <= MAX_EPS),
+    epsSolver: numberIn((o.epsSolver === undefined ? DEFAULT_OPTIONS.epsSolver : o.epsSolver), 'epsSolver', `number in [0, ${MAX_EPS}]`, (x) => x >= 0 && x <= MAX_EPS),
     threads: numberIn(
       (o.threads === undefined ? DEFAULT_OPTIONS.threads : o.threads),
       'threads',
       THREADS_EXPECTATION,
       (x) => Number.isInteger(x) && x >= 0 && x <= MAX_THREADS,
     ),
+    objectiveWeights: undefined,
+    objectiveScale: undefined,
   };
-  if (o.objectiveWeights !== undefined) nat.objectiveWeights = weightArray(o.objectiveWeights, 'objectiveWeights');
-  if (o.objectiveScale !== undefined) nat.objectiveScale = weightArray(o.objectiveScale, 'objectiveScale');
+  // set even where absent: an unset key would be read from Object.prototype
+  nat.objectiveWeights = o.objectiveWeights !== undefined ? weightArray(o.objectiveWeights, 'objectiveWeights') : undefined;
+  nat.objectiveScale = o.objectiveScale !== undefined ? weightArray(o.objectiveScale, 'objectiveScale') : undefined;
 
   const deviceValue = (o.device === undefined ? DEFAULT_OPTIONS.device : o.device);
   if (typeof deviceValue !== 'string') throw typeError(DEVICE_EXPECTATION, 'device', deviceValue);
@@ -175,17 +197,60 @@ function checkTensorMemory<T extends Dtype>(t: Tensor<T>, argument: string, inde
   return t.data;
 }
 
-/** A checked inputs object: no unknown keys, the required ones present. */
+/** A checked inputs object: no unknown keys; the allowed ones read as own properties only. */
 export function checkInputs(inputs: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || inputs instanceof Tensor) {
     throw typeError(`an object { ${allowed.join(', ')} }`, 'inputs', inputs);
   }
-  const o = inputs as Record<string, unknown>;
-  for (const key in o) {
-    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
+  for (const key of Object.keys(inputs)) {
     if (!allowed.includes(key)) throw rangeError(`an input name (one of ${allowed.join(', ')})`, 'inputs', JSON.stringify(key), false);
   }
+  const o: Record<string, unknown> = {};
+  for (const key of allowed) o[key] = own(inputs, key);
   return o;
+}
+
+/**
+ * An async call's host input must stay readable until the call is done, whatever the caller does
+ * meanwhile (README, "Async calls and their inputs"): a SharedArrayBuffer is never detached and a
+ * growable one only grows; a resizable ArrayBuffer may shrink, so it is refused; any other
+ * ArrayBuffer is marked untransferable (Node's own mechanism, which it uses for its Buffer pool), so
+ * that postMessage and structuredClone copy it instead of detaching it (Node 20) or refuse to
+ * transfer it (Node >= 21, where `ArrayBuffer.prototype.transfer` is refused as well).
+ * `copy` where this Node's mark does not stop `transfer()`: the call then reads a copy.
+ */
+export function guardAsyncInput<A extends ArrayBufferView>(view: A, name: string): A {
+  const buffer = view.buffer;
+  if (types.isSharedArrayBuffer(buffer)) return view;
+  if ((buffer as ArrayBuffer & { resizable?: boolean }).resizable === true) {
+    throw typeError(
+      'a view of a fixed-length ArrayBuffer or a SharedArrayBuffer (a resizable ArrayBuffer may shrink while an async call reads it: pass a copy, or use the synchronous call)',
+      name,
+      'a view of a resizable ArrayBuffer',
+      false,
+    );
+  }
+  markAsUntransferable(buffer);
+  if (!markStopsTransfer()) return (view as unknown as { slice(): A }).slice();
+  return view;
+}
+
+let transferStopped: boolean | undefined;
+
+/** Whether this Node refuses `ArrayBuffer.prototype.transfer()` on a buffer marked untransferable (asked once). */
+function markStopsTransfer(): boolean {
+  if (transferStopped !== undefined) return transferStopped;
+  const transfer = (ArrayBuffer.prototype as { transfer?: () => ArrayBuffer }).transfer;
+  if (typeof transfer !== 'function') return (transferStopped = true);
+  const probe = new ArrayBuffer(8);
+  markAsUntransferable(probe);
+  try {
+    transfer.call(probe);
+    transferStopped = false;
+  } catch {
+    transferStopped = true;
+  }
+  return transferStopped;
 }
 
 const LATENT_DTYPES = ['float32', 'float16', 'bfloat16'];
@@ -207,9 +272,9 @@ export function checkLatents(input: unknown): NativeLatents {
   const value = input;
   if (!Array.isArray(value)) throw typeError(kinds, 'latents', value);
   if (value.length < 2) throw rangeError('a list of T+1 >= 2 Tensors [N, D] (T >= 1)', 'latents', `a list of ${value.length}`, false);
-  const first: unknown = value[0];
+  const first: unknown = own(value, 0);
   for (let j = 0; j < value.length; j++) {
-    const t: unknown = value[j];
+    const t: unknown = own(value, j);  // a hole is no Tensor, whatever Array.prototype holds
     if (!(t instanceof Tensor)) throw typeError('Tensor [N, D]', `latents[${j}]`, t);
   }
   const tensors = value as Tensor[];
@@ -262,9 +327,10 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
   const data = value.data as Float32Array | Float64Array;
   for (let idx = 0; idx < data.length; idx++) {
     const x = data[idx] as number;
-    if (!Number.isFinite(x)) {
+    if (!(Math.abs(x) <= MAX_REWARD_MAGNITUDE)) {
       const i = Math.floor(idx / K);
-      throw rangeError('finite values', 'rewards', `${describeValue(x)} at sample ${i}, objective ${idx - i * K}`, false);
+      const where = `${describeValue(x)} at sample ${i}, objective ${idx - i * K}`;
+      throw rangeError(Number.isFinite(x) ? '|r| <= 1e+100' : 'finite values', 'rewards', where, false);
     }
   }
   return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data };
@@ -289,7 +355,7 @@ export function checkTrajectoryScore(value: unknown, N: number): NativeBuffer<Fl
     const buffer = checkTensorMemory(value as Tensor<'float32'>, 'trajectoryScore');
     if (value.device !== 'cpu') return buffer;  // checked for finiteness by the CUDA backend
     data = value.data as Float32Array;
-  } else if (value instanceof Float32Array) {
+  } else if (types.isFloat32Array(value)) {
     if (isDetached(value)) throw typeError('a live (not detached) buffer', 'trajectoryScore', 'a detached ArrayBuffer', false);
     if (value.length !== N) throw rangeError(`length N (${N}) as in rewards`, 'trajectoryScore', `length ${value.length}`, false);
     data = value;
@@ -298,7 +364,10 @@ export function checkTrajectoryScore(value: unknown, N: number): NativeBuffer<Fl
   }
   for (let i = 0; i < data.length; i++) {
     const x = data[i] as number;
-    if (!Number.isFinite(x)) throw rangeError('finite values', 'trajectoryScore', `${describeValue(x)} at sample ${i}`, false);
+    if (!(Math.abs(x) <= MAX_SCORE_MAGNITUDE)) {
+      const expectation = Number.isFinite(x) ? '|q| <= 4 (phase 1 gives |q| <= 2)' : 'finite values';
+      throw rangeError(expectation, 'trajectoryScore', `${describeValue(x)} at sample ${i}`, false);
+    }
   }
   return data;
 }
