@@ -4,7 +4,7 @@ import { otcaAdvantages } from '../../lib/index.js';
 import { ALL_FIELDS, dataOf, makeCase } from '../helpers/cases.js';
 import { expectBitEqual } from '../helpers/compare.js';
 
-const SEED = Number(process.env.OTCA_TEST_SEED ?? Date.now() % 1_000_000);
+import { TEST_SEED as SEED } from '../helpers/seed.js';
 
 describe('determinism across thread counts', () => {
   for (const latentDtype of ['float32', 'bfloat16'] as const)

@@ -14,7 +14,7 @@ import { referenceAdvantages, referenceObjectiveCredit, type ReferenceOptions } 
 import { dataOf, expectMatchesReference, makeCase, type CaseSpec } from '../helpers/cases.js';
 import { expectClose } from '../helpers/compare.js';
 
-const SEED = Number(process.env.OTCA_TEST_SEED ?? Date.now() % 1_000_000);
+import { TEST_SEED as SEED } from '../helpers/seed.js';
 
 function check(spec: CaseSpec, options: ReferenceOptions, label: string) {
   const c = makeCase(spec);

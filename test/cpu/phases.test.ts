@@ -4,7 +4,7 @@ import { objectiveCredit, otcaAdvantages, trajectoryCredit } from '../../lib/ind
 import { dataOf, makeCase, OBJECTIVE_FIELDS, TRAJECTORY_FIELDS, type CaseSpec } from '../helpers/cases.js';
 import { expectBitEqual } from '../helpers/compare.js';
 
-const SEED = Number(process.env.OTCA_TEST_SEED ?? Date.now() % 1_000_000);
+import { TEST_SEED as SEED } from '../helpers/seed.js';
 
 const cases: [string, CaseSpec, Record<string, unknown>][] = [
   ['defaults, fp32 stacked', { seed: SEED, N: 8, G: 4, T: 6, D: 200, K: 3 }, {}],

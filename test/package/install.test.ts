@@ -88,7 +88,13 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     mkdirSync(app, { recursive: true });
     writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
     for (const [name, text] of Object.entries(checks)) writeFileSync(join(app, name), text);
-    const r = run(process.execPath, [npmCli, 'install', '--offline', '--no-audit', '--no-fund', packed.tarball], barePath);
+    // node-gyp-build (otca's one dependency) from the checkout's own node_modules, packed here: an
+    // offline install then needs nothing from npm's cache (npm ci caches tarballs, not the metadata
+    // a version range resolves through)
+    const dep = execFileSync(process.execPath, [npmCli, 'pack', join(root, 'node_modules', 'node-gyp-build'), '--pack-destination', work], {
+      encoding: 'utf8',
+    }).trim().split('\n').pop() as string;
+    const r = run(process.execPath, [npmCli, 'install', '--offline', '--no-audit', '--no-fund', packed.tarball, join(work, dep)], barePath);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(existsSync(join(installed, 'prebuilds', 'linux-x64', 'otca.node'))).toBe(true);
     expect(existsSync(join(installed, 'build'))).toBe(false); // installing never compiled anything
