@@ -1,20 +1,67 @@
 /**
- * The one place the demo computes advantages: otca's per-step advantages for each ablation variant.
+ * The one place the demo computes advantages: otca's per-step advantages for each arm of the
+ * ablation. Every arm is a set of otca options (nothing else differs between arms), except the
+ * fixed-profile control, which keeps TCD's average step profile and drops its per-sample part.
  */
-import { Tensor, otcaAdvantages } from '../../lib/index.js';
+import { Tensor, otcaAdvantages, type OtcaOptions } from '../../lib/index.js';
 
-/** The four ablation variants (paper Table 3/4 style), sharing every other setting. */
-export const VARIANTS = {
-  dancegrpo: { label: 'DanceGRPO (weighted-reward, uniform)', objective: 'weighted-reward', temporal: 'uniform' },
-  tcd: { label: 'TCD only (weighted-reward, tcd)', objective: 'weighted-reward', temporal: 'tcd' },
-  moca: { label: 'MOCA only (moca, uniform)', objective: 'moca', temporal: 'uniform' },
-  otca: { label: 'OTCA (moca, tcd)', objective: 'moca', temporal: 'tcd' },
-} as const;
+/** One arm: a label naming what it computes (and whose trainer computes it), and otca options. */
+export interface Arm {
+  label: string;
+  /** Short label for tables and curves. */
+  short: string;
+  options: Pick<OtcaOptions, 'objective' | 'temporal' | 'stdScope' | 'stdCorrection' | 'epsAdv' | 'objectiveWeights'>;
+  /** Replace each step's weight w[i, t] by its mean over the batch's samples (the fixed-profile control). */
+  fixedProfile?: boolean;
+}
 
-export type VariantName = keyof typeof VARIANTS;
-export const VARIANT_NAMES = Object.keys(VARIANTS) as VariantName[];
+/**
+ * The six arms of the study. DanceGRPO's multi-reward trainer normalises each reward in its group
+ * (Bessel std, eps 1e-8, clip 5) and sums the per-reward losses with its coefficients (all 1 here):
+ * otca's `'weighted-advantage'`, which is also MOCA's matched baseline. Flow-GRPO's `multi_score`
+ * sums the weighted rewards, and its stat tracker normalises the sum by the mean of the prompt
+ * and the population std of the whole batch plus 1e-4: `'weighted-reward'` with `stdScope:
+ * 'batch'`, `stdCorrection: 0`, `epsAdv: 1e-4`. The paper adds TCD and MOCA to DanceGRPO, so the
+ * TCD arms keep DanceGRPO's fusion and the DanceGRPO arm is the uniform baseline of all of them.
+ */
+export const ARMS = {
+  'flow-grpo': {
+    label: "Flow-GRPO's fusion (weighted-reward, batch std, uniform)",
+    short: 'Flow-GRPO',
+    options: { objective: 'weighted-reward', temporal: 'uniform', stdScope: 'batch', stdCorrection: 0, epsAdv: 1e-4 },
+  },
+  dancegrpo: {
+    label: 'DanceGRPO (weighted-advantage, uniform)',
+    short: 'DanceGRPO',
+    options: { objective: 'weighted-advantage', temporal: 'uniform', objectiveWeights: [1, 1, 1] },
+  },
+  tcd: {
+    label: 'TCD (weighted-advantage, tcd)',
+    short: 'TCD',
+    options: { objective: 'weighted-advantage', temporal: 'tcd', objectiveWeights: [1, 1, 1] },
+  },
+  'tcd-fixed': {
+    label: 'TCD, fixed profile (weighted-advantage, batch-mean tcd weights)',
+    short: 'TCD fixed',
+    options: { objective: 'weighted-advantage', temporal: 'tcd', objectiveWeights: [1, 1, 1] },
+    fixedProfile: true,
+  },
+  moca: {
+    label: 'MOCA only (moca, uniform)',
+    short: 'MOCA',
+    options: { objective: 'moca', temporal: 'uniform' },
+  },
+  otca: {
+    label: 'OTCA (moca, tcd)',
+    short: 'OTCA',
+    options: { objective: 'moca', temporal: 'tcd' },
+  },
+} as const satisfies Record<string, Arm>;
 
-/** Where otca runs ('auto': CUDA where usable, else the CPU, with one warning). Set by --device. */
+export type ArmName = keyof typeof ARMS;
+export const ARM_NAMES = Object.keys(ARMS) as ArmName[];
+
+/** Where otca runs ('auto': CUDA where usable, else the CPU). Set by --device. */
 export const advantageSettings: { device: 'auto' | 'cpu' | 'cuda' } = { device: 'auto' };
 
 /** Wall time spent in the advantage step (the otca call with its Tensor views), for the summary. */
@@ -25,6 +72,8 @@ export interface StepAdvantages {
   advantages: Float32Array;
   /** [N, T] dS (alignment gained by each step). */
   deltaS: Float32Array;
+  /** [N, T] the step weights w the arm's options give (before the fixed-profile replacement). */
+  stepWeights: Float32Array;
   /** [N] the fused advantage f. */
   fused: Float32Array;
   /** Which backend computed them. */
@@ -32,11 +81,11 @@ export interface StepAdvantages {
 }
 
 /**
- * Per-step advantages from the rewards [N, K] and the latent trajectories [N, T+1, D] of
- * groups of `groupSize` samples.
+ * Per-step advantages from the rewards [N, K] and the latent trajectories [N, T+1, D] of groups of
+ * `groupSize` samples, for one arm.
  */
 export function stepAdvantages(
-  variant: VariantName,
+  arm: ArmName,
   rewards: Float32Array,
   K: number,
   latents: Float32Array,
@@ -45,23 +94,25 @@ export function stepAdvantages(
   D: number,
   groupSize: number,
 ): StepAdvantages {
-  const { objective, temporal } = VARIANTS[variant];
+  const spec: Arm = ARMS[arm];
   const t0 = performance.now();
-  // Zero-copy views of the sampler's buffers; every other option at otca's defaults.
+  // Zero-copy views of the sampler's buffers; every option the arm does not name at otca's defaults.
   const out = otcaAdvantages(
-    {
-      rewards: Tensor.from(rewards, [N, K]),
-      latents: Tensor.from(latents, [N, T + 1, D]),
-      groupSize,
-    },
-    { objective, temporal, device: advantageSettings.device, outputs: ['advantages', 'deltaS', 'fused'] },
+    { rewards: Tensor.from(rewards, [N, K]), latents: Tensor.from(latents, [N, T + 1, D]), groupSize },
+    { ...spec.options, device: advantageSettings.device, outputs: ['advantages', 'deltaS', 'stepWeights', 'fused'] },
   );
+  let advantages = out.advantages.data;
+  if (spec.fixedProfile) advantages = fixedProfileAdvantages(out.stepWeights!.data, out.fused!.data, N, T);
   advantageTiming.calls++;
   advantageTiming.ms += performance.now() - t0;
-  return {
-    advantages: out.advantages.data,
-    deltaS: out.deltaS.data,
-    fused: out.fused.data,
-    backend: out.backend,
-  };
+  return { advantages, deltaS: out.deltaS!.data, stepWeights: out.stepWeights!.data, fused: out.fused!.data, backend: out.backend };
+}
+
+/** Adv[i, t] = (mean over samples j of w[j, t]) * f[i]: TCD's average profile without its per-sample part. */
+export function fixedProfileAdvantages(w: ArrayLike<number>, fused: ArrayLike<number>, N: number, T: number): Float32Array {
+  const profile = new Float64Array(T);
+  for (let i = 0; i < N; i++) for (let t = 0; t < T; t++) profile[t] = profile[t]! + w[i * T + t]!;
+  const adv = new Float32Array(N * T);
+  for (let i = 0; i < N; i++) for (let t = 0; t < T; t++) adv[i * T + t] = (profile[t]! / N) * fused[i]!;
+  return adv;
 }

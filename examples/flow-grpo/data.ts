@@ -1,10 +1,12 @@
 /**
- * The toy world: 8x8 grayscale images of four shapes, the class label standing for the prompt.
- * Pixels live in [-1, 1] (background near -1, shape near +1), with per-image jitter in position,
- * size, brightness and pixel noise, so rewards have something to pull on.
+ * The toy world: 16x16 grayscale images of four stroke shapes, the class label standing for the
+ * prompt. Pixels live in [-1, 1] (background near -1, strokes brighter), with per-image jitter in
+ * position, size, stroke width, stroke brightness and background, so the rewards have something to
+ * pull on. Wider strokes are drawn brighter on average (as a heavier pen leaves more ink), which is
+ * what makes "bright strokes" and "few lit pixels" pull against each other.
  */
 
-export const SIDE = 8;
+export const SIDE = 16;
 /** Latent size D (an image is its own latent here). */
 export const D = SIDE * SIDE;
 export const CLASSES = ['a horizontal bar', 'a vertical bar', 'a square ring', 'a plus sign'] as const;
@@ -46,41 +48,54 @@ export class Rng {
   }
 }
 
-/** Binary mask of class c's shape, with jitter (dx, dy offsets, size variant 0/1). */
-function shapeMask(c: number, dx: number, dy: number, v: number): Uint8Array {
+/** A seed for stream `k` of `seed` (splitmix-style mixing), so streams never overlap by accident. */
+export function subSeed(seed: number, ...k: number[]): number {
+  let h = (seed ^ 0x85ebca6b) >>> 0;
+  for (const v of k) {
+    h = Math.imul(h ^ (v + 0x9e3779b9 + (h << 6) + (h >>> 2)), 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return h;
+}
+
+/** Geometry of one drawn shape. */
+export interface ShapeParams {
+  /** Offsets of the shape's centre in pixels. */
+  dx: number;
+  dy: number;
+  /** Half-length of bars and arms, or half-side of the ring. */
+  half: number;
+  /** Stroke width in pixels (1 to 3). */
+  width: number;
+}
+
+/** Binary mask of class c's shape with the given geometry. */
+export function shapeMask(c: number, p: ShapeParams): Uint8Array {
   const m = new Uint8Array(D);
   const set = (r: number, col: number): void => {
     if (r >= 0 && r < SIDE && col >= 0 && col < SIDE) m[r * SIDE + col] = 1;
   };
-  if (c === 0 || c === 1) {
-    // bar: 2 thick, length 6 or 7, centred at row 3.5 + dy
-    const len = 6 + v;
-    const start = Math.floor((SIDE - len) / 2) + dx;
-    for (let k = 0; k < len; k++) {
-      for (let w = 0; w < 2; w++) {
-        const r = 3 + dy + w;
-        const col = start + k;
-        if (c === 0) set(r, col);
-        else set(col, r);
+  const cy = 8 + p.dy;
+  const cx = 8 + p.dx;
+  const w0 = -Math.floor(p.width / 2);
+  for (let k = -p.half; k < p.half; k++) {
+    for (let w = w0; w < w0 + p.width; w++) {
+      if (c === 0) set(cy + w, cx + k);
+      else if (c === 1) set(cy + k, cx + w);
+      else if (c === 3) {
+        set(cy + w, cx + k);
+        set(cy + k, cx + w);
       }
     }
-  } else if (c === 2) {
-    // ring: square outline of side 5 or 6
-    const s = 5 + v;
-    const o = Math.floor((SIDE - s) / 2);
-    for (let k = 0; k < s; k++) {
-      set(o + dy, o + dx + k);
-      set(o + dy + s - 1, o + dx + k);
-      set(o + dy + k, o + dx);
-      set(o + dy + k, o + dx + s - 1);
-    }
-  } else {
-    // plus: arms of half-length 2 or 3, 2 thick, centre (3.5 + dy, 3.5 + dx)
-    const h = 2 + v;
-    for (let k = -h; k <= h + 1; k++) {
-      for (let w = 0; w < 2; w++) {
-        set(3 + dy + w, 3 + dx + k);
-        set(3 + dy + k, 3 + dx + w);
+  }
+  if (c === 2) {
+    // ring: square outline of side 2 * half, stroke drawn inwards
+    for (let k = -p.half; k < p.half; k++) {
+      for (let w = 0; w < p.width; w++) {
+        set(cy - p.half + w, cx + k);
+        set(cy + p.half - 1 - w, cx + k);
+        set(cy + k, cx - p.half + w);
+        set(cy + k, cx + p.half - 1 - w);
       }
     }
   }
@@ -89,20 +104,21 @@ function shapeMask(c: number, dx: number, dy: number, v: number): Uint8Array {
 
 /** One training image of class c. */
 export function sampleImage(c: number, rng: Rng, out: Float32Array = new Float32Array(D)): Float32Array {
-  const dx = rng.int(3) - 1;
-  const dy = rng.int(3) - 1;
-  const m = shapeMask(c, dx, dy, rng.int(2));
-  const fg = 0.35 + 0.65 * rng.uniform();
-  const bg = -1 + 0.5 * rng.uniform();
-  for (let p = 0; p < D; p++) out[p] = (m[p] ? fg : bg) + 0.08 * rng.normal();
+  const width = 1 + rng.int(3);
+  const p: ShapeParams = { dx: rng.int(5) - 2, dy: rng.int(5) - 2, half: 4 + rng.int(3), width };
+  const m = shapeMask(c, p);
+  // Stroke brightness: wider strokes brighter on average (the pen's ink), with spread.
+  const fg = Math.max(-0.3, Math.min(1, 0.05 + 0.22 * (width - 2) + 0.3 * rng.normal()));
+  const bg = -1 + 0.25 * rng.uniform();
+  for (let q = 0; q < D; q++) out[q] = m[q] ? fg : bg;
   return out;
 }
 
-/** The canonical (centred, full-contrast) shape of class c in {-1, +1}: what "the prompt" asks for. */
+/** The canonical (centred, width 2, half-length 5, full-contrast) shape of class c in {-1, +1}. */
 export function template(c: number): Float32Array {
-  const m = shapeMask(c, 0, 0, 0);
+  const m = shapeMask(c, { dx: 0, dy: 0, half: 5, width: 2 });
   const out = new Float32Array(D);
-  for (let p = 0; p < D; p++) out[p] = m[p] ? 1 : -1;
+  for (let q = 0; q < D; q++) out[q] = m[q] ? 1 : -1;
   return out;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The base generator: a class-conditional rectified-flow velocity network, a 3-layer SiLU MLP over
- * [image (D), time features (16), class one-hot (4)]. Convention as in Flow-GRPO / SD3:
+ * [image (D), time features (16), class one-hot (4)] plus a skip term s(sigma) z. Convention as in Flow-GRPO / SD3:
  * z_sigma = (1 - sigma) x0 + sigma * noise, sigma = 1 is pure noise, and the net predicts the
  * velocity v = noise - x0, so x0-hat = z - sigma * v.
  */
@@ -35,7 +35,8 @@ export class VelocityNet {
         tf.variable(tf.zeros([1, fanOut]), true),
       ];
     };
-    this.vars = [...dense(IN, H, 1.4), ...dense(H, H, 1.4), ...dense(H, D, 0.5)];
+    // The last pair is the skip: a per-time scalar times z added to the output (see forward).
+    this.vars = [...dense(IN, H, 1.4), ...dense(H, H, 1.4), ...dense(H, D, 0.5), ...dense(2 * FREQS, 1, 0.1)];
   }
 
   /** Number of scalar parameters. */
@@ -60,12 +61,16 @@ export class VelocityNet {
       }
       feats[i * F + 2 * FREQS + cls[i]!] = 1;
     }
-    const [w1, b1, w2, b2, w3, b3] = this.vars as [TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable];
-    const x = tf.concat([z, tf.tensor2d(feats, [n, F])], 1);
+    const [w1, b1, w2, b2, w3, b3, ws, bs] = this.vars as TF.Variable[] as [TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable];
+    const f = tf.tensor2d(feats, [n, F]);
+    const x = tf.concat([z, f], 1);
     const silu = (h: TF.Tensor): TF.Tensor => tf.mul(h, tf.sigmoid(h));
     const h1 = silu(tf.add(tf.matMul(x, w1), b1));
     const h2 = silu(tf.add(tf.matMul(h1, w2), b2));
-    return tf.add(tf.matMul(h2, w3), b3) as TF.Tensor2D;
+    // Skip: the velocity's part that is a multiple of z itself (at low sigma, v ~ (z - x0) / sigma
+    // carries z's detail, which a narrow hidden layer cannot pass through).
+    const skip = tf.add(tf.matMul(f.slice([0, 0], [n, 2 * FREQS]), ws), bs);
+    return tf.add(tf.add(tf.matMul(h2, w3), b3), tf.mul(skip, z)) as TF.Tensor2D;
   }
 
   /** All parameters, flattened in a fixed order. */

@@ -3,7 +3,8 @@
  * z = (1 - sigma) x0 + sigma * eps, loss |v(z, sigma, c) - (eps - x0)|^2, Adam.
  *
  * `node dist/examples/flow-grpo/pretrain.js [--steps N] [--out path]` writes the shipped weights
- * file (weights/base-h128.bin); `npm run demo -- --pretrain` runs the same pre-training inline.
+ * file (weights/base-h192.bin, about 7 minutes on one core); `npm run demo -- --pretrain` runs the
+ * same pre-training inline.
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,7 @@ import { D, Rng, sampleBatch } from './data.js';
 import { VelocityNet } from './model.js';
 import { initBackend, tfjs } from './tf.js';
 
-export const HIDDEN = 128;
+export const HIDDEN = 192;
 export const WEIGHTS_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'flow-grpo', 'weights', `base-h${HIDDEN}.bin`);
 
 export interface PretrainConfig {
@@ -21,7 +22,7 @@ export interface PretrainConfig {
   seed: number;
 }
 
-export const PRETRAIN_DEFAULTS: PretrainConfig = { steps: 3000, batch: 128, lr: 2e-3, seed: 2026 };
+export const PRETRAIN_DEFAULTS: PretrainConfig = { steps: 12000, batch: 128, lr: 2e-3, seed: 2026 };
 
 /** Train `net` in place; returns the final smoothed loss. */
 export function pretrain(

@@ -17,7 +17,7 @@ export interface Panel {
   series: Series[];
 }
 
-export const COLORS = ['#7f7f7f', '#1f77b4', '#ff7f0e', '#d62728'];
+export const COLORS = ['#7f7f7f', '#2ca02c', '#1f77b4', '#17becf', '#ff7f0e', '#d62728'];
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -100,12 +100,12 @@ export function lineChartsSvg(title: string, panels: Panel[], xLabel: string): s
 }
 
 /**
- * Rows of 8x8 images (values in [-1, 1], clipped) with row labels: the pixels are one embedded
+ * Rows of images (values in [-1, 1], clipped) with row labels: the pixels are one embedded
  * PNG (see {@link imageGridPng}), drawn without smoothing, so the file stays small.
  */
 export function imageGridSvg(title: string, rows: { label: string; images: Float32Array; count: number }[]): string {
-  const scale = 6;
-  const labelW = 250;
+  const scale = 3;
+  const labelW = 330;
   const png = imageGridPng(rows, scale);
   const gw = png.readUInt32BE(16);
   const gh = png.readUInt32BE(20);
@@ -134,6 +134,12 @@ export function meanStd(xs: number[]): { mean: number; std: number } {
 
 export function fmt(m: { mean: number; std: number }, seeds: number, digits = 3): string {
   return seeds > 1 ? `${m.mean.toFixed(digits)} ± ${m.std.toFixed(digits)}` : m.mean.toFixed(digits);
+}
+
+/** A p-value for a table: 3 significant digits, '< 0.001' below that. */
+export function fmtP(p: number): string {
+  if (Number.isNaN(p)) return 'n/a';
+  return p < 0.001 ? '< 0.001' : p.toPrecision(2);
 }
 
 /** A Markdown (GitHub) table. */
@@ -189,8 +195,8 @@ export function encodePng(width: number, height: number, gray: Uint8Array): Buff
   ]);
 }
 
-/** Rows of 8x8 images as one PNG (no labels; rows in the order given, white gaps). */
-export function imageGridPng(rows: { images: Float32Array; count: number }[], scale = 6): Buffer {
+/** Rows of SIDE x SIDE images as one PNG (no labels; rows in the order given, white gaps). */
+export function imageGridPng(rows: { images: Float32Array; count: number }[], scale = 3): Buffer {
   const cell = SIDE * scale;
   const gap = 3;
   const count = Math.max(...rows.map((r) => r.count));

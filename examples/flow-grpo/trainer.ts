@@ -1,16 +1,21 @@
 /**
- * GRPO for the flow model with otca's per-step advantages (SPEC "Where it sits"):
- * per iteration, sample groups of G SDE trajectories per prompt with the current (old) policy,
- * score them, get Adv[i, t] from otca, then take `minibatches` Adam steps over shuffled chunks of
- * the T steps on the clipped objective
+ * GRPO for the flow model with otca's per-step advantages: per iteration, sample groups of G SDE
+ * trajectories per prompt with the current (old) policy (one initial noise per group, as the paper
+ * and DanceGRPO's `init_same_noise` do), score them, get Adv[i, t] from otca, then take
+ * `minibatches` Adam steps over shuffled chunks of the T steps (every step trains, as in the
+ * paper) on the clipped objective
  *   L = mean_{i,t} max(-Adv[i,t] rho, -Adv[i,t] clip(rho, 1 - eps, 1 + eps)),  rho = pi / pi_old.
+ *
+ * Random numbers come from streams named by (seed, iteration, purpose), so arms run with the same
+ * seed see the same initial noise, the same SDE noise draws and the same step order (common random
+ * numbers): their differences are the arms', not the dice's.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { D, NUM_CLASSES, Rng } from './data.js';
+import { D, NUM_CLASSES, Rng, subSeed } from './data.js';
 import { VelocityNet } from './model.js';
 import { K, heldOut, scoreImages } from './rewards.js';
 import { type Rollout, type StepCoefs, finalStates, odeSample, sdeCoefs, sdeRollout, transitionLogProb } from './sampler.js';
-import { type StepAdvantages, type VariantName, stepAdvantages } from './advantages.js';
+import { type ArmName, type StepAdvantages, stepAdvantages } from './advantages.js';
 import { tfjs } from './tf.js';
 
 export interface TrainConfig {
@@ -20,8 +25,10 @@ export interface TrainConfig {
   G: number;
   /** Prompts (groups) per iteration B; N = B * G. */
   prompts: number;
-  /** SDE noise level eta. */
+  /** SDE noise level eta (step std eta sqrt(-dsigma)). */
   eta: number;
+  /** Time shift of the sigma schedule. */
+  shift: number;
   /** Adam learning rate. */
   lr: number;
   /** Ratio clip range epsilon. */
@@ -30,7 +37,7 @@ export interface TrainConfig {
   minibatches: number;
 }
 
-export const TRAIN_DEFAULTS: TrainConfig = { T: 16, G: 12, prompts: 4, eta: 0.7, lr: 3e-4, clipRange: 1e-4, minibatches: 4 };
+export const TRAIN_DEFAULTS: TrainConfig = { T: 16, G: 12, prompts: 4, eta: 0.3, shift: 3, lr: 1e-4, clipRange: 1e-4, minibatches: 4 };
 
 export interface IterationStats {
   /** Mean of each training reward over the batch [K]. */
@@ -55,18 +62,21 @@ export interface IterationDetail {
 export class GrpoTrainer {
   readonly coefs: StepCoefs;
   private readonly opt: TF.Optimizer;
-  private readonly rng: Rng;
   iteration = 0;
 
   constructor(
     readonly net: VelocityNet,
-    readonly variant: VariantName,
+    readonly arm: ArmName,
     readonly cfg: TrainConfig,
-    seed: number,
+    readonly seed: number,
   ) {
-    this.coefs = sdeCoefs(cfg.T, cfg.eta);
+    this.coefs = sdeCoefs(cfg);
     this.opt = tfjs().train.adam(cfg.lr);
-    this.rng = new Rng(seed);
+  }
+
+  /** The random stream of this iteration for one purpose (0: initial noise, 1: SDE noise, 2: step order). */
+  private stream(purpose: number): Rng {
+    return new Rng(subSeed(this.seed, this.iteration, purpose));
   }
 
   /** Classes of the next batch: each group one prompt, cycling through the classes. */
@@ -92,7 +102,7 @@ export class GrpoTrainer {
       zn.set(r.latents.subarray((i * (T + 1) + t + 1) * D, (i * (T + 1) + t + 2) * D), k * D);
       cls[k] = r.cls[i]!;
     }
-    return transitionLogProb(this.net, tf.tensor2d(z, [m, D]), tf.tensor2d(zn, [m, D]), rows.t, cls, T, this.coefs);
+    return transitionLogProb(this.net, tf.tensor2d(z, [m, D]), tf.tensor2d(zn, [m, D]), rows.t, cls, this.coefs);
   }
 
   /** The clipped GRPO loss over the listed steps. */
@@ -116,16 +126,17 @@ export class GrpoTrainer {
   /** One GRPO iteration: sample, score, otca advantages, `minibatches` Adam steps. */
   step(): IterationDetail {
     const tf = tfjs();
-    const { T, G, eta, minibatches } = this.cfg;
+    const { T, G, minibatches } = this.cfg;
     const cls = this.batchClasses();
     const N = cls.length;
-    const rollout = sdeRollout(this.net, cls, T, eta, this.rng);
+    const rollout = sdeRollout(this.net, cls, groupNoise(N, G, this.stream(0)), this.coefs, this.stream(1));
     const rewardMatrix = scoreImages(finalStates(rollout), cls);
-    const adv = stepAdvantages(this.variant, rewardMatrix, K, rollout.latents, N, T, D, G);
+    const adv = stepAdvantages(this.arm, rewardMatrix, K, rollout.latents, N, T, D, G);
 
     const order = Array.from({ length: T }, (_, t) => t);
+    const shuffle = this.stream(2);
     for (let k = T - 1; k > 0; k--) {
-      const j = this.rng.int(k + 1);
+      const j = shuffle.int(k + 1);
       [order[k], order[j]] = [order[j]!, order[k]!];
     }
     let lossSum = 0;
@@ -184,6 +195,17 @@ export class GrpoTrainer {
   }
 }
 
+/** Initial noise [N, D] with one draw per group of G samples (the paper's "same noise for generation"). */
+export function groupNoise(N: number, G: number, rng: Rng): Float32Array {
+  const z = new Float32Array(N * D);
+  const one = new Float32Array(D);
+  for (let b = 0; b < N / G; b++) {
+    rng.normals(one);
+    for (let g = 0; g < G; g++) z.set(one, (b * G + g) * D);
+  }
+  return z;
+}
+
 /** Fixed held-out prompts and seeds for evaluation. */
 export interface EvalSet {
   cls: Int32Array;
@@ -202,10 +224,12 @@ export interface EvalResult {
   rewards: number[];
   heldOut: number;
   images: Float32Array;
+  /** Per image: rewards [n, K] and held-out metric [n]. */
+  perImage: { rewards: Float32Array; heldOut: Float32Array };
 }
 
-export function evaluate(net: VelocityNet, set: EvalSet, T: number): EvalResult {
-  const images = odeSample(net, set.cls, T, set.noise);
+export function evaluate(net: VelocityNet, set: EvalSet, sigmas: Float32Array): EvalResult {
+  const images = odeSample(net, set.cls, set.noise, sigmas);
   const r = scoreImages(images, set.cls);
   const h = heldOut(images, set.cls);
   const N = set.cls.length;
@@ -214,5 +238,5 @@ export function evaluate(net: VelocityNet, set: EvalSet, T: number): EvalResult 
     for (let i = 0; i < N; i++) s += r[i * K + k]!;
     return s / N;
   });
-  return { rewards, heldOut: h.reduce((a, b) => a + b, 0) / N, images };
+  return { rewards, heldOut: h.reduce((a, b) => a + b, 0) / N, images, perImage: { rewards: r, heldOut: h } };
 }
