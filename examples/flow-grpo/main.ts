@@ -29,6 +29,8 @@ import {
   analyse,
   baseSpread,
   evalSetFor,
+  guardGain,
+  matchedFidelity,
   primaryGain,
   runJob,
 } from './study.js';
@@ -189,7 +191,7 @@ async function main(): Promise<void> {
   const baseImages = evaluate(base, evalSetFor(0, 32), sigmas).images;
   const report = writeReport(args, cfg, { runs, analysis, credit, spread, baseBySeed, seconds, trainSeconds, creditSeconds, tfBackend, baseImages });
   console.log(`\n${report.summary}`);
-  console.log(`\nWrote ${join(args.out, 'RESULTS.md')}, curves.svg, credit.svg, samples.svg, samples.png, results.json (${seconds.toFixed(0)} s in all).`);
+  console.log(`\nWrote ${join(args.out, 'RESULTS.md')}, curves.svg, frontier.svg, credit.svg, samples.svg, samples.png, results.json (${seconds.toFixed(0)} s in all).`);
 }
 
 /** `--calibrate`: the raw scores' within-group spread and correlations on the base model (128 groups). */
@@ -275,6 +277,18 @@ function writeReport(args: Args, cfg: TrainConfig, o: Outcome): { summary: strin
   const noTests = `(paired tests need at least 2 seeds; this run has ${S})`;
   const confTable = S < 2 ? noTests : markdownTable(testHeader, analysis.confirmatory.map((c) => testRow(c, true)));
   const explTable = S < 2 ? noTests : markdownTable(testHeader, analysis.exploratory.map((c) => testRow(c, false)));
+  const matched = matchedFidelity(runs, baseBySeed, spread, arms);
+  const matchedTable = markdownTable(
+    ['', 'difference at matched fidelity', 'seeds', 'mean [95% CI] (primary, std units)', 'p (t-test)', 'p (Wilcoxon)'],
+    matched.map((m) => [
+      m.id,
+      `${ARMS[m.treatment].short} − ${ARMS[m.control].short}`,
+      String(m.seeds.length),
+      m.test ? `${m.test.mean.toFixed(3)} [${m.test.ci95[0].toFixed(3)}, ${m.test.ci95[1].toFixed(3)}]` : 'n/a',
+      m.test ? fmtP(m.test.pT) : 'n/a',
+      m.test ? fmtP(m.test.pWilcoxon) : 'n/a',
+    ]),
+  );
   const perSeed = markdownTable(
     ['arm', ...Array.from({ length: S }, (_, s) => `seed ${s}`)],
     analysis.arms.map((a) => [ARMS[a.arm].short, ...a.primary.map((v) => v.toFixed(3))]),
@@ -359,6 +373,23 @@ function writeReport(args: Args, cfg: TrainConfig, o: Outcome): { summary: strin
     join(args.out, 'curves.svg'),
     lineChartsSvg(`GRPO on a toy rectified-flow model: mean over ${S} seed(s)${S > 1 ? ' ± standard error' : ''}`, panels, 'iteration'),
   );
+  // Reward gained against fidelity lost, mean over seeds at each checkpoint.
+  const frontier: Panel[] = [
+    {
+      title: 'primary gain (y) against fidelity gain (x), std units',
+      series: arms.map((arm, vi) => {
+        const rs = runs.filter((r) => r.arm === arm);
+        const at = (f: (r: RunRecord, j: number) => number): number[] => evalIters.map((_, j) => mean(rs.map((r) => f(r, j))));
+        return {
+          label: ARMS[arm].short,
+          color: COLORS[vi % COLORS.length]!,
+          x: at((r, j) => guardGain(r.evalHeldOut[j]!, baseBySeed.get(r.seed)!.heldOut, spread)),
+          y: at((r, j) => primaryGain(r.evalRewards[j]!, baseBySeed.get(r.seed)!.rewards, spread)),
+        };
+      }),
+    },
+  ];
+  writeFileSync(join(args.out, 'frontier.svg'), lineChartsSvg('Reward gained against held-out fidelity lost (checkpoints, mean over seeds)', frontier, `${HELDOUT_NAME} gain (std units)`));
   const stepAxis = Array.from({ length: cfg.T }, (_, t) => t);
   const profilePanels: Panel[] = [
     { title: 'mean dS per step (± std over samples)', series: [{ label: 'dS', color: COLORS[2]!, x: stepAxis, y: credit.deltaSProfile.mean, band: credit.deltaSProfile.std }] },
@@ -417,6 +448,15 @@ function writeReport(args: Args, cfg: TrainConfig, o: Outcome): { summary: strin
     '## Exploratory comparisons (uncorrected, descriptive)',
     '',
     explTable,
+    '',
+    '## Post hoc, not pre-registered: reward gain at matched fidelity loss',
+    '',
+    'Each arm\'s final primary gain minus DanceGRPO\'s at the same held-out fidelity loss (interpolated along DanceGRPO\'s checkpoints of the same seed). ' +
+      'It asks whether an arm that learns the rewards more slowly trades them for staying closer to the real images at a better rate. Uncorrected; not part of the verdict.',
+    '',
+    S < 2 ? noTests : matchedTable,
+    '',
+    '![frontier](frontier.svg)',
     '',
     `## Held-out evaluation after ${args.iters} iterations (mean ± std over seeds)`,
     '',
@@ -478,6 +518,7 @@ function writeReport(args: Args, cfg: TrainConfig, o: Outcome): { summary: strin
         spread,
         base: Object.fromEntries(baseBySeed),
         analysis,
+        matchedFidelity: matched,
         runs: runs.map(({ images: _images, ...r }) => r),
         credit,
       },

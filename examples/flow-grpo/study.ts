@@ -266,6 +266,57 @@ export function analyse(runs: RunRecord[], base: Map<number, BaseEval>, spread: 
   return { arms: summaries, confirmatory, exploratory, verdict, creditVerdict };
 }
 
+/**
+ * Post hoc, not part of the pre-registered analysis: the treatment's final primary gain minus the
+ * control's primary gain at the same fidelity loss, the control's being interpolated along its
+ * evaluation checkpoints (first crossing of the treatment's final fidelity gain); undefined where the
+ * control's curve never reaches that fidelity. A method that learns the rewards more slowly but
+ * also drifts less from the real images is judged here at equal drift.
+ */
+export function atMatchedFidelity(t: RunRecord, c: RunRecord, base: BaseEval, spread: BaseSpread): number | undefined {
+  const target = guardGain(t.final.heldOut, base.heldOut, spread);
+  const g = c.evalHeldOut.map((h) => guardGain(h, base.heldOut, spread));
+  const p = c.evalRewards.map((r) => primaryGain(r, base.rewards, spread));
+  for (let j = 0; j + 1 < g.length; j++) {
+    const [a, b] = [g[j]!, g[j + 1]!];
+    if ((target - a) * (target - b) <= 0 && a !== b) {
+      const u = (target - a) / (b - a);
+      return primaryGain(t.final.rewards, base.rewards, spread) - (p[j]! + u * (p[j + 1]! - p[j]!));
+    }
+  }
+  return undefined;
+}
+
+/** The post-hoc matched-fidelity comparisons: every arm against DanceGRPO. */
+export const POST_HOC: readonly Hypothesis[] = [
+  { id: 'P1', treatment: 'tcd', control: 'dancegrpo', claim: 'TCD at the fidelity DanceGRPO had when it lost as much' },
+  { id: 'P2', treatment: 'tcd-fixed', control: 'dancegrpo', claim: 'TCD fixed profile, same' },
+  { id: 'P3', treatment: 'moca', control: 'dancegrpo', claim: 'MOCA only, same' },
+  { id: 'P4', treatment: 'otca', control: 'dancegrpo', claim: 'OTCA, same' },
+];
+
+export interface MatchedResult extends Hypothesis {
+  /** Seeds where the control's curve reached the treatment's fidelity. */
+  seeds: number[];
+  test: PairedTest | undefined;
+}
+
+export function matchedFidelity(runs: RunRecord[], base: Map<number, BaseEval>, spread: BaseSpread, arms: readonly ArmName[]): MatchedResult[] {
+  return POST_HOC.filter((h) => arms.includes(h.treatment) && arms.includes(h.control)).map((h) => {
+    const seeds: number[] = [];
+    const d: number[] = [];
+    for (const t of runs.filter((r) => r.arm === h.treatment)) {
+      const c = runs.find((r) => r.arm === h.control && r.seed === t.seed);
+      const v = c && atMatchedFidelity(t, c, base.get(t.seed)!, spread);
+      if (v !== undefined) {
+        seeds.push(t.seed);
+        d.push(v);
+      }
+    }
+    return { ...h, seeds, test: d.length >= 2 ? pairedTests(d) : undefined };
+  });
+}
+
 /** Labels for tables. */
 export function armLabel(arm: ArmName): string {
   return ARMS[arm].label;

@@ -14,6 +14,7 @@ import { VelocityNet } from '../../examples/flow-grpo/model.js';
 import { K, REWARD_NAMES } from '../../examples/flow-grpo/rewards.js';
 import { odeCompletions, odeSample, sdeCoefs, sdeRollout, sigmaSchedule } from '../../examples/flow-grpo/sampler.js';
 import { holm, pairedTests, wilcoxonSignedRank } from '../../examples/flow-grpo/stats.js';
+import { type BaseEval, type RunRecord, analyse, atMatchedFidelity } from '../../examples/flow-grpo/study.js';
 import { GrpoTrainer, type TrainConfig, evaluate, groupNoise, makeEvalSet } from '../../examples/flow-grpo/trainer.js';
 import { initBackend, tfjs } from '../../examples/flow-grpo/tf.js';
 import { expectClose } from '../helpers/compare.js';
@@ -193,6 +194,53 @@ describe('flow-grpo study statistics (values from scipy 1.17)', () => {
     const adj = holm([0.01, 0.04, 0.03, 0.005]);
     [0.03, 0.06, 0.06, 0.02].forEach((v, k) => expect(adj[k]).toBeCloseTo(v, 14));
     expect(holm([0.5, 0.9])).toEqual([1, 1]);
+  });
+});
+
+describe('flow-grpo study analysis (the pre-registered rule)', () => {
+  const spread = { rewards: [1, 1, 1], heldOut: 0.01, samples: 0 };
+  const base = new Map<number, BaseEval>(Array.from({ length: 8 }, (_, s) => [s, { rewards: [0, 0, 0], heldOut: 0.9 }]));
+  // A run whose final mean reward gain is g (every reward g) and fidelity 0.9 + h.
+  const run = (arm: RunRecord['arm'], seed: number, g: number, h = 0): RunRecord => ({
+    arm,
+    seed,
+    train: [],
+    evalIters: [0, 1],
+    evalRewards: [[0, 0, 0], [g, g, g]],
+    evalHeldOut: [0.9, 0.9 + h],
+    final: { rewards: [g, g, g], heldOut: 0.9 + h },
+    images: new Float32Array(0),
+    seconds: 0,
+    clipFraction: 0,
+  });
+  const arms = ['dancegrpo', 'tcd', 'tcd-fixed', 'moca', 'otca'] as const;
+  const study = (gain: Record<(typeof arms)[number], (s: number) => number>, fid = 0): RunRecord[] =>
+    arms.flatMap((a) => Array.from({ length: 8 }, (_, s) => run(a, s, gain[a](s), a === 'dancegrpo' ? 0 : fid)));
+
+  it('says reproduced when TCD, MOCA and OTCA each beat DanceGRPO on every seed, and which part is credit', () => {
+    const a = analyse(study({ dancegrpo: (s) => 1 + 0.1 * s, tcd: (s) => 1.2 + 0.1 * s + 0.01 * (s % 3), 'tcd-fixed': (s) => 1 + 0.1 * s + 0.02 * (s % 2), moca: (s) => 1.3 + 0.1 * s + 0.01 * (s % 2), otca: (s) => 1.4 + 0.11 * s }), base, spread, arms);
+    expect(a.confirmatory.map((c) => c.outcome)).toEqual(['supported', 'supported', 'supported', 'supported']);
+    expect(a.verdict).toBe('reproduced');
+    expect(a.creditVerdict).toMatch(/^yes/);
+  });
+
+  it('says not reproduced (reversed) when they all lose, and applies the fidelity guard', () => {
+    const down = analyse(study({ dancegrpo: (s) => 1 + 0.1 * s, tcd: (s) => 0.9 + 0.1 * s + 0.01 * (s % 3), 'tcd-fixed': (s) => 0.9 + 0.1 * s + 0.01 * (s % 3), moca: (s) => 0.5 + 0.1 * s + 0.01 * (s % 2), otca: (s) => 0.5 + 0.1 * s + 0.02 * (s % 2) }), base, spread, arms);
+    expect(down.verdict).toBe('not reproduced');
+    expect(down.confirmatory.find((c) => c.id === 'H3')!.outcome).toBe('reversed');
+    // Gains bought with fidelity 0.6 std below the baseline's fail the guard.
+    const bought = analyse(study({ dancegrpo: (s) => 1 + 0.1 * s, tcd: (s) => 1.2 + 0.1 * s + 0.01 * (s % 3), 'tcd-fixed': (s) => 1 + 0.1 * s, moca: (s) => 1.3 + 0.1 * s + 0.01 * (s % 2), otca: (s) => 1.4 + 0.11 * s }, -0.006), base, spread, arms);
+    expect(bought.confirmatory.find((c) => c.id === 'H1')!.outcome).toBe('guard failed');
+    expect(bought.verdict).toBe('not reproduced');
+  });
+
+  it('compares at matched fidelity by interpolating the control along its checkpoints', () => {
+    // Control: (fidelity gain, primary gain) = (0, 0), (-1, 1), (-2, 3); treatment ends at (-1.5, 2.5).
+    const c = { ...run('dancegrpo', 0, 3), evalRewards: [[0, 0, 0], [1, 1, 1], [3, 3, 3]], evalHeldOut: [0.9, 0.89, 0.88] };
+    const t = { ...run('otca', 0, 2.5), final: { rewards: [2.5, 2.5, 2.5], heldOut: 0.885 } };
+    expect(atMatchedFidelity(t, c, base.get(0)!, spread)).toBeCloseTo(2.5 - 2, 10);
+    // A treatment that lost more fidelity than the control ever did: no match.
+    expect(atMatchedFidelity({ ...t, final: { rewards: [1, 1, 1], heldOut: 0.85 } }, c, base.get(0)!, spread)).toBeUndefined();
   });
 });
 
