@@ -1,16 +1,26 @@
-# The from-source fallback that node-gyp-build points users at (`node-gyp rebuild`, `npm rebuild
-# otca`): the same core as CMakeLists.txt, CPU-only (no CUDA, no cmake, no nvcc).
+# The from-source CPU-only build (`npm run build:cpu` in an installed package): the sources of
+# CMakeLists.txt's `otca` target without CUDA (csrc/cuda/no_cuda.cpp in its place): no cmake, no nvcc.
 {
   "targets": [
     {
       "target_name": "otca",
       "sources": [
-        "<!@(node -p \"require('fs').readdirSync('csrc/addon').filter(f => f.endsWith('.cc')).map(f => 'csrc/addon/' + f).join(' ')\")",
-        "<!@(node -p \"require('fs').readdirSync('csrc/core').filter(f => f.endsWith('.cpp')).map(f => 'csrc/core/' + f).join(' ')\")"
+        "csrc/addon/addon.cc",
+        "csrc/addon/async_task.cc",
+        "csrc/addon/device_memory.cc",
+        "csrc/addon/job.cc",
+        "csrc/addon/plan.cc",
+        "csrc/core/common.cpp",
+        "csrc/cpu/cosine_partials.cpp",
+        "csrc/cpu/cpu_backend.cpp",
+        "csrc/cpu/thread_pool.cpp",
+        "csrc/cuda/no_cuda.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "csrc/core"
+        "csrc/core",
+        "csrc/cpu",
+        "csrc/addon"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],

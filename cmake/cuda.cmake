@@ -1,8 +1,8 @@
-# The CUDA backend, included by CMakeLists.txt when OTCA_CUDA is ON (the `otca` target exists).
-# Found a CUDA compiler: compile csrc/core/*.cu into `otca`, define OTCA_WITH_CUDA (gpu_stub.cpp then
-# compiles to nothing) and link the static CUDA runtime. Never libcuda: the static runtime dlopens
-# the driver when first used, so the addon loads (and runs the CPU backend) where no driver exists.
-# No CUDA compiler: say so and stay CPU-only.
+# The CUDA backend, included by CMakeLists.txt when OTCA_CUDA is ON. Where a CUDA compiler is found:
+# OTCA_HAVE_CUDA ON and otca_cuda_target(<target>) to give a target the kernels' flags, the static
+# CUDA runtime and the architecture list. Never libcuda: the static runtime dlopens the driver when
+# first used, so the addon loads (and runs the CPU backend) where no driver exists. No CUDA
+# compiler: say so and stay CPU-only.
 include(CheckLanguage)
 check_language(CUDA)
 if(NOT CMAKE_CUDA_COMPILER OR NOT EXISTS "${CMAKE_CUDA_COMPILER}")
@@ -10,30 +10,29 @@ if(NOT CMAKE_CUDA_COMPILER OR NOT EXISTS "${CMAKE_CUDA_COMPILER}")
   return()
 endif()
 
-if(NOT DEFINED OTCA_CUDA_ARCHITECTURES OR OTCA_CUDA_ARCHITECTURES STREQUAL "")
-  set(OTCA_CUDA_ARCHITECTURES "80-real;86-real;89-real;90-real;90-virtual")
-endif()
 set(CMAKE_CUDA_ARCHITECTURES "${OTCA_CUDA_ARCHITECTURES}")
 set(CMAKE_CUDA_STANDARD 17)
 set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 enable_language(CUDA)
 find_package(CUDAToolkit REQUIRED)
+set(OTCA_HAVE_CUDA ON)  # include() shares the including scope
 
-file(GLOB OTCA_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/../csrc/core/*.cu)
-target_sources(otca PRIVATE ${OTCA_CUDA_SOURCES})
-set_target_properties(otca PROPERTIES CUDA_ARCHITECTURES "${OTCA_CUDA_ARCHITECTURES}"
-                                      CUDA_RUNTIME_LIBRARY Static)
 # The architecture list reaches gpu::status() through a generated header: a definition holding
 # ';' would be split by CMake into several.
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config.h.in
      "#define OTCA_CUDA_ARCHITECTURES_STRING \"@OTCA_CUDA_ARCHITECTURES@\"\n")
 configure_file(${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config.h.in
                ${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config/otca_cuda_config.h @ONLY)
-target_include_directories(otca PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config)
-target_compile_definitions(otca PRIVATE OTCA_WITH_CUDA OTCA_HAVE_CUDA_CONFIG)
-# -fmad=false: no multiply-add contraction the host compiler does not do, so the float64 finishing
-# math matches the CPU backend's bits (the float32 streaming loop asks for fmaf explicitly).
-# No --use_fast_math: IEEE division and square root in the finishing math.
-target_compile_options(otca PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-O3 -fmad=false -Xcompiler=-fPIC>)
-target_link_libraries(otca PRIVATE CUDA::cudart_static)
-message(STATUS "otca: CUDA ${CMAKE_CUDA_COMPILER_VERSION} for ${OTCA_CUDA_ARCHITECTURES}, static runtime")
+
+function(otca_cuda_target target)
+  set_target_properties(${target} PROPERTIES CUDA_ARCHITECTURES "${OTCA_CUDA_ARCHITECTURES}"
+                                             CUDA_RUNTIME_LIBRARY Static)
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/otca_cuda_config csrc/cuda)
+  target_compile_definitions(${target} PRIVATE OTCA_HAVE_CUDA_CONFIG)
+  # -fmad=false: no multiply-add contraction the host compiler does not do, so the float64 finishing
+  # math matches the CPU backend's bits (the float32 streaming loop asks for fmaf explicitly).
+  # No --use_fast_math: IEEE division and square root in the finishing math.
+  target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-O3 -fmad=false -Xcompiler=-fPIC>)
+  target_link_libraries(${target} PRIVATE CUDA::cudart_static)
+  message(STATUS "otca: CUDA ${CMAKE_CUDA_COMPILER_VERSION} for ${OTCA_CUDA_ARCHITECTURES} (${target}), static runtime")
+endfunction()

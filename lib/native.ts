@@ -24,7 +24,7 @@ export interface NativeDeviceBuffer {
 /** Host bytes (a TypedArray) or a device buffer on the call's device. */
 export type NativeBuffer<A extends ArrayBufferView> = A | NativeDeviceBuffer;
 
-/** Latents as the addon takes them. `states`: one [N, T+1, D] array (`stacked`) or T+1 [N, D] arrays. */
+/** Latents as validated (validate.ts): one [N, T+1, D] buffer (`stacked`) or T+1 [N, D] buffers. */
 export interface NativeLatents {
   /** otca::DType: 0 float32 (Float32Array), 2 float16, 3 bfloat16 (Uint16Array). */
   dtype: number;
@@ -33,6 +33,8 @@ export interface NativeLatents {
   D: number;
   stacked: boolean;
   states: NativeBuffer<Float32Array | Uint16Array>[];
+  /** The Tensors they came from (their devices choose the backend; async runs hold them). */
+  tensors: readonly unknown[];
 }
 
 /** Rewards [N, K], row-major. dtype 0 float32 (Float32Array) or 1 float64 (Float64Array). */
@@ -41,17 +43,21 @@ export interface NativeRewards {
   N: number;
   K: number;
   data: NativeBuffer<Float32Array | Float64Array>;
+  tensor: unknown;
 }
 
-/** Options as the core's enum codes and numbers (csrc/core/otca.h `Options`). */
-export interface NativeOptions {
-  temporal: number;
-  weightScale: number;
-  objective: number;
-  stdScope: number;
-  explorationSignal: number;
-  minWeight: number;
+/**
+ * A plan's options as the addon parses them once (csrc/addon/plan.cc): every option of
+ * OPTION_SCHEMA marked `native`, enumerations by name (csrc/core/options.h's tables).
+ */
+export interface NativePlanOptions {
+  temporal: string;
+  weightScale: string;
+  objective: string;
+  stdScope: string;
+  explorationSignal: string;
   stdCorrection: number;
+  minWeight: number;
   advClip: number;
   epsAdv: number;
   epsTcd: number;
@@ -62,48 +68,24 @@ export interface NativeOptions {
   objectiveScale: Float64Array | undefined;
 }
 
-/**
- * Caller-allocated float32 outputs; absent fields are not computed. Lengths are checked natively.
- * A CUDA call writes device buffers in place and host arrays through a staging copy.
- */
-export type NativeOutputs = Partial<Record<OutputName, NativeBuffer<Float32Array>>>;
-
-/** The slots of {@link NativeJob.header} (csrc/addon/job.cc `Slot`, same order). */
-export const JOB_HEADER = Object.freeze({
-  device: 0,
-  groupSize: 1,
-  latentDtype: 2,
-  N: 3,
-  T: 4,
-  D: 5,
-  stacked: 6,
-  rewardDtype: 7,
-  rewardN: 8,
-  K: 9,
-  temporal: 10,
-  weightScale: 11,
-  objective: 12,
-  stdScope: 13,
-  explorationSignal: 14,
-  minWeight: 15,
-  stdCorrection: 16,
-  advClip: 17,
-  epsAdv: 18,
-  epsTcd: 19,
-  epsMoca: 20,
-  epsSolver: 21,
-  threads: 22,
+/** The slots of {@link NativeRun.header} (csrc/addon/job.h `HeaderSlot`; checked when the addon loads). */
+export const RUN_HEADER = Object.freeze({
+  latentDtype: 0,
+  N: 1,
+  T: 2,
+  D: 3,
+  stacked: 4,
+  rewardDtype: 5,
+  rewardN: 6,
+  K: 7,
+  /** 0 where groupIds are given. */
+  groupSize: 8,
   /** Bit k: output k of {@link OUTPUT_SLOTS} is in `outputs[k]`. */
-  outputMask: 23,
-  /** Bit 0: `objectiveWeights` given; bit 1: `objectiveScale` given. */
-  weightFlags: 24,
-  length: 25,
+  outputMask: 9,
+  length: 10,
 } as const);
 
-/** The number of output slots in {@link NativeJob.outputs} (csrc/addon/job.h `kOutputCount`). */
-export const OUTPUT_COUNT = 11;
-
-/** The index of each output in {@link NativeJob.outputs} (csrc/addon/job.h `OutputIndex`). */
+/** The index of each output in {@link NativeRun.outputs} (csrc/addon/job.h `OutputIndex`; checked when the addon loads). */
 export const OUTPUT_SLOTS: Readonly<Record<OutputName, number>> = Object.freeze({
   similarity: 0,
   deltaS: 1,
@@ -118,22 +100,44 @@ export const OUTPUT_SLOTS: Readonly<Record<OutputName, number>> = Object.freeze(
   advantages: 10,
 });
 
+/** The number of output slots. */
+export const OUTPUT_COUNT = 11;
+
+/** The kinds of a run. */
+export const RUN_KIND = Object.freeze({ advantages: 0, trajectory: 1, objective: 2 } as const);
+
 /**
- * One call of the core, flat so that the addon reads few properties (each N-API read by name costs
- * ~0.1 us): every number in `header` ({@link JOB_HEADER}; device -1 is the CPU backend, every
- * buffer on the host; N >= 0 is cuda:N, device buffers on cuda:N, host ones copied in on the
- * call's stream and host outputs copied back), the buffers beside it.
+ * One run of a plan: only buffers and shapes (the options are the plan's). Every key is an own
+ * property (the addon reads nothing from a prototype); absent inputs are `undefined`.
  */
-export interface NativeJob {
+export interface NativeRun {
   header: Float64Array;
   /** The latents' buffers: one [N, T+1, D] (header.stacked 1) or T+1 [N, D]. */
   states: NativeBuffer<Float32Array | Uint16Array>[] | undefined;
   rewards: NativeBuffer<Float32Array | Float64Array> | undefined;
   trajectoryScore: NativeBuffer<Float32Array> | undefined;
-  objectiveWeights: Float64Array | undefined;
-  objectiveScale: Float64Array | undefined;
-  /** Indexed by {@link OUTPUT_SLOTS}; the header's outputMask says which are there. */
+  groupIds: Int32Array | undefined;
+  /** Indexed by {@link OUTPUT_SLOTS}, every slot present; the header's outputMask says which are set. */
   outputs: (NativeBuffer<Float32Array> | undefined)[];
+}
+
+/**
+ * A plan's native half (csrc/addon/plan.cc): the options parsed once and the native state its runs
+ * reuse (CPU workspaces, or CUDA contexts) on one backend: device -1 is the CPU, N >= 0 cuda:N.
+ */
+export interface NativePlan {
+  run(kind: number, run: NativeRun, async: false): void;
+  run(kind: number, run: NativeRun, async: true): Promise<void>;
+  /** Releases the native state (runs in flight keep what they use until they end). Idempotent. */
+  dispose(): void;
+}
+
+/** What the addon reports of its own tables, compared with this file's and the schema's when it loads. */
+export interface NativeContract {
+  header: string[];
+  outputs: string[];
+  enums: Record<string, string[]>;
+  defaults: Record<string, string | number>;
 }
 
 /** One CUDA device as the runtime reports it (`otca::gpu::DeviceProps`). */
@@ -174,12 +178,8 @@ export interface NativeBackendInfo {
 
 /** Every export of otca.node. Sync calls throw TypeError/RangeError/Error; async ones reject. */
 export interface NativeAddon {
-  computeAdvantages(job: NativeJob): void;
-  computeAdvantagesAsync(job: NativeJob): Promise<void>;
-  trajectoryCredit(job: NativeJob): void;
-  trajectoryCreditAsync(job: NativeJob): Promise<void>;
-  objectiveCredit(job: NativeJob): void;
-  objectiveCreditAsync(job: NativeJob): Promise<void>;
+  NativePlan: new (device: number, options: NativePlanOptions) => NativePlan;
+  contract(): NativeContract;
   backendInfo(): NativeBackendInfo;
   /** The benchmark's read-bandwidth probe over `data`'s bytes; returns the fold. threads 0 = all. */
   readProbe(data: ArrayBufferView, threads?: number): bigint;
@@ -279,7 +279,26 @@ export function native(): NativeAddon {
     throw new Error(loadFailure(root, path, cause as Error), { cause });
   }
   binaryPath = path;
+  checkContract(addon.contract(), path);
   return addon;
+}
+
+/**
+ * The addon's tables against this file's: the run header's slots and the output slots, by name and
+ * position. A binary from another version of otca (a stale build/Release) fails here, clearly,
+ * instead of reading the wrong slots.
+ */
+function checkContract(c: NativeContract, path: string): void {
+  const header = Object.keys(RUN_HEADER).filter((k) => k !== 'length');
+  const outputs = Object.entries(OUTPUT_SLOTS).sort((a, b) => a[1] - b[1]).map(([k]) => k);
+  const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, k) => x === b[k]);
+  if (!same(c.header, header) || !same(c.outputs, outputs)) {
+    addon = undefined;
+    throw new Error(
+      `otca: the native binary ${path} does not match this version of the JavaScript (run header ${c.header.join(',')}, ` +
+        `outputs ${c.outputs.join(',')}); rebuild it (npm run build) or reinstall otca`,
+    );
+  }
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
- * The options of every call, with SPEC's defaults and the paper's symbols.
+ * The options of every call, in one table: each option's name, its allowed values or range, its
+ * default, the paper's symbol and a one-line description. Validation (validate.ts), the float64
+ * reference's defaults (reference.ts), the native encoding (the plan's options, checked against
+ * the addon's own tables when it loads) and the README's option table all come from it.
  * @packageDocumentation
  */
-import type { DeviceRequest } from './tensor.js';
 
-/** The per-step and per-sample quantities a call can return (SPEC "What a call returns"). */
+/** The per-step and per-sample quantities a call can return. */
 export type OutputName =
   | 'advantages'
   | 'similarity'
@@ -18,7 +20,7 @@ export type OutputName =
   | 'lambda'
   | 'fused';
 
-/** Every output name, in SPEC order. */
+/** Every output name, in the order the docs list them. */
 export const OUTPUT_NAMES: readonly OutputName[] = Object.freeze([
   'advantages',
   'similarity',
@@ -51,6 +53,9 @@ export const OBJECTIVE_OUTPUTS = Object.freeze([
   'fused',
 ] as const);
 
+/** A device request: `'auto'`, `'cpu'`, `'cuda'` (the first device) or `'cuda:N'`. */
+export type DeviceRequest = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
+
 /**
  * Where a call's results live: `'input'` (default) on the device of the inputs (device Tensors
  * when the call ran on CUDA and any input was a device Tensor; host Tensors, copied back, when
@@ -72,24 +77,35 @@ export type WeightScaleMode = 'mean' | 'sum';
 export type StdScopeMode = 'group' | 'batch';
 /** The exploration signal e (eq. 12): `|q|` (`'absolute'`) or `|q - mean_g q|` (`'centered'`). */
 export type ExplorationMode = 'absolute' | 'centered';
+/** A peer trainer whose advantages a preset reproduces. */
+export type PresetName = 'dancegrpo' | 'flow-grpo';
 
 /**
- * Options of `otcaAdvantages`, `trajectoryCredit` and `objectiveCredit`. Every field is optional and
- * defaults as in SPEC; unknown names are an error. Each phase reads the options it needs (the same
- * object can be passed to both).
+ * Options of `createAdvantageStep`, `otcaAdvantages`, `trajectoryCredit` and `objectiveCredit`.
+ * Every field is optional and has the default of {@link OPTION_SCHEMA}; unknown names are an error.
+ * Each phase reads the options it needs (the same object can be passed to both).
  */
 export interface OtcaOptions {
+  /**
+   * Start from the options of a peer trainer, reproducing its advantages exactly: `'dancegrpo'`
+   * (each reward normalised per group, Bessel std, eps 1e-8, clip 5, summed with objectiveWeights;
+   * uniform over steps) or `'flow-grpo'` (the weighted sum of rewards normalised with the mean per
+   * group and the population std over the batch, eps 1e-4, clip 5; uniform over steps). Options
+   * given beside a preset override it: `{ preset: 'flow-grpo', temporal: 'tcd', objective: 'moca' }`
+   * is a Flow-GRPO trainer with OTCA switched on. Default: none (otca's own defaults).
+   */
+  preset?: PresetName;
   /** Temporal credit: `'tcd'` gives w = w_min + (1 - w_min) T wbar (eqs. 6-8); `'uniform'` gives w = 1. Default `'tcd'`. */
   temporal?: TemporalMode;
   /**
    * Objective fusion: `'moca'` (eqs. 11-14, Algorithm 1), `'min-norm'` (eq. 11, lam = 0),
-   * `'weighted-advantage'` (c = objectiveWeights), `'weighted-reward'` (normalise sum_k w_k r_k).
+   * `'weighted-advantage'` (f = sum_k w_k A_k), `'weighted-reward'` (normalise sum_k w_k r_k).
    * Default `'moca'`.
    */
   objective?: ObjectiveMode;
-  /** Per-objective weights w_k (length K, finite) for the weighted objectives. Default all 1. */
+  /** Per-objective weights w_k for the weighted objectives: K finite numbers with |w_k| <= 1e9. Default all 1. */
   objectiveWeights?: readonly number[] | Float64Array | Float32Array;
-  /** Per-objective scale applied to A[i,k] after clipping (eq. 2; length K, finite). Default all 1. */
+  /** Per-objective scale of A[i,k] after clipping (eq. 2): K finite numbers with |s_k| <= 1e9. Default all 1. */
   objectiveScale?: readonly number[] | Float64Array | Float32Array;
   /** Minimum step weight w_min (paper section 6.5), in [0, 1]; 0 gives eq. 8 itself. Default 0.5. */
   minWeight?: number;
@@ -97,94 +113,254 @@ export interface OtcaOptions {
   weightScale?: WeightScaleMode;
   /** Std correction of std_g (eq. 2, eq. 12): 1 = Bessel (DanceGRPO), 0 = population (Flow-GRPO). Default 1. */
   stdCorrection?: 0 | 1;
-  /** Scope of the reward std in eq. 2: `'group'` or `'batch'` (mean stays per group). Default `'group'`. */
+  /** Scope of the reward std in eq. 2: `'group'` or `'batch'` (the mean stays per group). Default `'group'`. */
   stdScope?: StdScopeMode;
   /** Clip bound of A[i,k] (eq. 2), > 0; `Infinity` disables clipping. Default 5. */
   advClip?: number;
   /** Exploration signal e (eq. 12): `'absolute'` = |q| as printed, `'centered'` = |q - mean_g q|. Default `'absolute'`. */
   explorationSignal?: ExplorationMode;
-  /** epsilon of eq. 2's denominator (std + eps), >= 0. Default 1e-8. */
+  /** epsilon of eq. 2's denominator (std + eps), in [0, 1e100]. Default 1e-8. */
   epsAdv?: number;
-  /** epsilon of eq. 8 (u = max(0, dS) + eps), > 0. Default 1e-6. */
+  /** epsilon of eq. 8 (u = max(0, dS) + eps), in (0, 1e100]. Default 1e-6. */
   epsTcd?: number;
-  /** epsilon of eqs. 12 and 14, > 0. Default 1e-6. */
+  /** epsilon of eqs. 12 and 14, in [1e-30, 1e100]. Default 1e-6. */
   epsMoca?: number;
-  /** Tolerance of Algorithm 1's equality tests, >= 0. Default 1e-8. */
+  /** Tolerance of Algorithm 1's equality tests, in [0, 1e100]. Default 1e-8. */
   epsSolver?: number;
   /**
    * Where to compute: `'auto'`, `'cpu'`, `'cuda'` (= `'cuda:0'`) or `'cuda:N'`. `'auto'` runs on the
-   * device the inputs live on, else on cuda:0 where a CUDA device is usable, else on the CPU (and
-   * warns once, code `OTCA_CUDA_FALLBACK`, where CUDA was compiled in but cannot be used).
-   * `'cuda'` where no device is usable throws a DeviceUnavailableError with the reason; an index
-   * past the last device is a RangeError; device inputs on another device than asked are an error.
-   * Host inputs of a CUDA call are copied in on the call's stream. Default `'auto'`.
+   * device the inputs live on, else on cuda:0 where a CUDA device is usable, else on the CPU: quietly
+   * where no NVIDIA driver is installed, with a warning (code `OTCA_CUDA_FALLBACK`) where a driver
+   * or GPU is present but CUDA cannot be used. `'cuda'` where no device is usable throws a
+   * DeviceUnavailableError with the reason; an index past the last device is a RangeError; device
+   * inputs on another device than asked are an error. Host inputs of a CUDA call are copied in on
+   * the call's stream. The environment variable `OTCA_DEVICE` sets the default. Default `'auto'`.
    */
   device?: DeviceRequest;
   /** Where the results live (see {@link OutputDeviceMode}). Default `'input'`. */
   outputDevice?: OutputDeviceMode;
-  /** CPU worker threads, an integer >= 0; 0 = every core. Results do not depend on it. Default 0. */
+  /**
+   * CPU worker threads, an integer in [0, 4096]; 0, or more than the machine's hardware threads,
+   * uses all of them. Results do not depend on it. Default 0.
+   */
   threads?: number;
   /**
    * Which results to return besides `advantages`: `'advantages'`, `'all'`, or a list of
-   * {@link OutputName}s. Ignored by the phase functions, which return all their fields. Default `'advantages'`.
+   * {@link OutputName}s. The phase functions return all their fields. Default `'advantages'`.
    */
   outputs?: OutputsRequest;
 }
 
+// ------------------------------------------------------------------ limits
+
+/** The largest |reward| accepted (the sums and squares of eq. 2 stay finite for any batch). */
+export const MAX_REWARD_MAGNITUDE = 1e100;
+/** The largest |q| phase 2 accepts (phase 1 gives |q| <= 2; e then fits in float32). */
+export const MAX_SCORE_MAGNITUDE = 4;
+/**
+ * The largest |value| of objectiveWeights and objectiveScale: with it every float32 output stays
+ * finite (|A| <= 2 sqrt(N) |scale|, |f| <= K max|w| max|A|, |Adv| <= T |f|) for any N, T, K that fit
+ * in memory.
+ */
+export const MAX_OBJECTIVE_FACTOR = 1e9;
+
+// ------------------------------------------------------------------ the schema
+
+/** One option of the schema. */
+export type OptionSpec =
+  | { kind: 'enum'; values: readonly string[]; default: string | undefined; native: boolean; paper: string; doc: string }
+  | { kind: 'choice'; values: readonly number[]; default: number; native: true; paper: string; doc: string }
+  | {
+      kind: 'number';
+      /** Inclusive bounds, except `min` where `minExclusive`. */
+      min: number;
+      max: number;
+      minExclusive?: boolean;
+      integer?: boolean;
+      default: number;
+      native: true;
+      paper: string;
+      doc: string;
+    }
+  | { kind: 'factors'; default: undefined; native: true; paper: string; doc: string }
+  | { kind: 'device' | 'outputs'; default: string; native: false; paper: string; doc: string };
+
+/**
+ * Every option: kind, allowed values or range, default, the paper's reference and a one-line doc
+ * (the README's option table is generated from it). `native` options are the plan's: the addon
+ * parses them by these names.
+ */
+export const OPTION_SCHEMA = Object.freeze({
+  preset: {
+    kind: 'enum',
+    values: ['dancegrpo', 'flow-grpo'],
+    default: undefined,
+    native: false,
+    paper: '',
+    doc: "a peer's advantages exactly (see Coming from DanceGRPO / Flow-GRPO); options beside it override it",
+  },
+  temporal: {
+    kind: 'enum',
+    values: ['tcd', 'uniform'],
+    default: 'tcd',
+    native: true,
+    paper: 'eq. 8, 6.5',
+    doc: "`'tcd'`: `w = minWeight + (1 - minWeight) * T * wbar`; `'uniform'`: `w = 1` (plain GRPO broadcast)",
+  },
+  minWeight: {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    default: 0.5,
+    native: true,
+    paper: 'w_min',
+    doc: 'floor of every step weight; `0` gives eq. 8 itself',
+  },
+  weightScale: {
+    kind: 'enum',
+    values: ['mean', 'sum'],
+    default: 'mean',
+    native: true,
+    paper: '',
+    doc: "`'mean'`: `w` has mean 1 over steps; `'sum'`: `w` sums to 1",
+  },
+  objective: {
+    kind: 'enum',
+    values: ['moca', 'min-norm', 'weighted-advantage', 'weighted-reward'],
+    default: 'moca',
+    native: true,
+    paper: 'eqs. 11-14',
+    doc: "`'moca'`, `'min-norm'` (lambda = 0), `'weighted-advantage'` (DanceGRPO's per-reward sum), `'weighted-reward'` (Flow-GRPO's fusion)",
+  },
+  objectiveWeights: {
+    kind: 'factors',
+    default: undefined,
+    native: true,
+    paper: '',
+    doc: 'K weights of the two weighted modes, `|w| <= 1e9` (default all 1)',
+  },
+  objectiveScale: {
+    kind: 'factors',
+    default: undefined,
+    native: true,
+    paper: '',
+    doc: 'K scales of `A[i,k]`, `|s| <= 1e9` (default all 1)',
+  },
+  stdScope: {
+    kind: 'enum',
+    values: ['group', 'batch'],
+    default: 'group',
+    native: true,
+    paper: 'eq. 2',
+    doc: "`'batch'`: std over the whole batch, mean per group (Flow-GRPO)",
+  },
+  stdCorrection: {
+    kind: 'choice',
+    values: [0, 1],
+    default: 1,
+    native: true,
+    paper: '',
+    doc: '`1` Bessel (DanceGRPO), `0` population std (Flow-GRPO)',
+  },
+  advClip: {
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: Infinity,
+    default: 5,
+    native: true,
+    paper: '',
+    doc: 'clip of the normalised advantages (`Infinity`: none)',
+  },
+  explorationSignal: {
+    kind: 'enum',
+    values: ['absolute', 'centered'],
+    default: 'absolute',
+    native: true,
+    paper: 'eq. 12',
+    doc: "`'absolute'`: `e = |q| / std(q)`; `'centered'`: `|q - mean(q)| / std(q)`",
+  },
+  epsAdv: { kind: 'number', min: 0, max: 1e100, default: 1e-8, native: true, paper: 'eq. 2', doc: 'stabiliser of eq. 2, `[0, 1e100]`' },
+  epsTcd: {
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: 1e100,
+    default: 1e-6,
+    native: true,
+    paper: 'eq. 8',
+    doc: 'stabiliser of eq. 8, `(0, 1e100]`',
+  },
+  epsMoca: { kind: 'number', min: 1e-30, max: 1e100, default: 1e-6, native: true, paper: 'eqs. 12-14', doc: 'stabiliser of eqs. 12-14, `[1e-30, 1e100]`' },
+  epsSolver: { kind: 'number', min: 0, max: 1e100, default: 1e-8, native: true, paper: 'Alg. 1', doc: 'tolerance of Algorithm 1, `[0, 1e100]`' },
+  device: {
+    kind: 'device',
+    default: 'auto',
+    native: false,
+    paper: '',
+    doc: "`'auto'`, `'cpu'`, `'cuda'`, `'cuda:N'` (`OTCA_DEVICE` sets the default); the backend that ran is on every result",
+  },
+  outputDevice: {
+    kind: 'enum',
+    values: ['input', 'cpu', 'device'],
+    default: 'input',
+    native: false,
+    paper: '',
+    doc: "where results live: `'input'` (device Tensors when a CUDA call had device inputs), `'cpu'`, or `'device'`",
+  },
+  threads: {
+    kind: 'number',
+    min: 0,
+    max: 4096,
+    integer: true,
+    default: 0,
+    native: true,
+    paper: '',
+    doc: 'CPU backend threads (`0`: all cores); results are bit-identical for any count',
+  },
+  outputs: {
+    kind: 'outputs',
+    default: 'advantages',
+    native: false,
+    paper: '',
+    doc: "`'advantages'`, `'all'` or a list of output names",
+  },
+} satisfies Record<keyof OtcaOptions, OptionSpec>);
+
 /** Every option name (anything else is an error). */
-export const OPTION_NAMES: readonly (keyof OtcaOptions)[] = Object.freeze([
-  'temporal',
-  'objective',
-  'objectiveWeights',
-  'objectiveScale',
-  'minWeight',
-  'weightScale',
-  'stdCorrection',
-  'stdScope',
-  'advClip',
-  'explorationSignal',
-  'epsAdv',
-  'epsTcd',
-  'epsMoca',
-  'epsSolver',
-  'device',
-  'outputDevice',
-  'threads',
-  'outputs',
-] as const);
+export const OPTION_NAMES = Object.freeze(Object.keys(OPTION_SCHEMA)) as readonly (keyof OtcaOptions)[];
 
-/** The defaults of SPEC, frozen. */
-export const DEFAULT_OPTIONS = Object.freeze({
-  temporal: 'tcd',
-  objective: 'moca',
-  minWeight: 0.5,
-  weightScale: 'mean',
-  stdCorrection: 1,
-  stdScope: 'group',
-  advClip: 5,
-  explorationSignal: 'absolute',
-  epsAdv: 1e-8,
-  epsTcd: 1e-6,
-  epsMoca: 1e-6,
-  epsSolver: 1e-8,
-  device: 'auto',
-  outputDevice: 'input',
-  threads: 0,
-  outputs: 'advantages',
-} as const);
+/** Each option's default (undefined: none, e.g. objectiveWeights = all 1), from the schema. */
+export const DEFAULT_OPTIONS = Object.freeze(
+  Object.fromEntries(Object.entries(OPTION_SCHEMA).map(([name, spec]) => [name, spec.default])),
+) as {
+  readonly [K in keyof typeof OPTION_SCHEMA]: (typeof OPTION_SCHEMA)[K]['default'];
+};
 
-/** @internal The core's enum codes (csrc/core/otca.h). */
-export const TEMPORAL_CODE: Readonly<Record<TemporalMode, number>> = Object.freeze({ tcd: 0, uniform: 1 });
-/** @internal */
-export const WEIGHT_SCALE_CODE: Readonly<Record<WeightScaleMode, number>> = Object.freeze({ mean: 0, sum: 1 });
-/** @internal */
-export const OBJECTIVE_CODE: Readonly<Record<ObjectiveMode, number>> = Object.freeze({
-  moca: 0,
-  'min-norm': 1,
-  'weighted-advantage': 2,
-  'weighted-reward': 3,
+/**
+ * The presets: the options a peer trainer's advantage computation amounts to (docs/algorithm.md
+ * cites the lines of each peer's code). Options given beside a preset override it.
+ */
+export const PRESETS: Readonly<Record<PresetName, Readonly<OtcaOptions>>> = Object.freeze({
+  dancegrpo: Object.freeze({
+    objective: 'weighted-advantage',
+    temporal: 'uniform',
+    stdScope: 'group',
+    stdCorrection: 1,
+    epsAdv: 1e-8,
+    advClip: 5,
+  }),
+  'flow-grpo': Object.freeze({
+    objective: 'weighted-reward',
+    temporal: 'uniform',
+    stdScope: 'batch',
+    stdCorrection: 0,
+    epsAdv: 1e-4,
+    advClip: 5,
+  }),
 });
-/** @internal */
-export const STD_SCOPE_CODE: Readonly<Record<StdScopeMode, number>> = Object.freeze({ group: 0, batch: 1 });
-/** @internal */
-export const EXPLORATION_CODE: Readonly<Record<ExplorationMode, number>> = Object.freeze({ absolute: 0, centered: 1 });
+
+// compile-time: the interface and the schema name the same options
+type Missing = Exclude<keyof OtcaOptions, keyof typeof OPTION_SCHEMA> | Exclude<keyof typeof OPTION_SCHEMA, keyof OtcaOptions>;
+const schemaCoversOptions: [Missing] extends [never] ? true : Missing = true;
+void schemaCoversOptions;

@@ -15,6 +15,7 @@
  * @packageDocumentation
  */
 
+import { DEFAULT_OPTIONS, MAX_REWARD_MAGNITUDE, MAX_SCORE_MAGNITUDE, PRESETS, type PresetName } from './options.js';
 import { hasMember, member, own } from './own.js';
 
 // ------------------------------------------------------------------ input types
@@ -36,8 +37,13 @@ export type ReferenceLatents =
   | ReferenceTensorLike // [N, T+1, D]
   | readonly ReferenceTensorLike[]; // T+1 tensors [N, D]
 
-/** Options of the reference: the public option names (device, threads and outputs are ignored). */
+/**
+ * Options of the reference: the public option names, with the same defaults (from the option
+ * schema) and presets (device, outputDevice, threads and outputs are ignored).
+ */
 export interface ReferenceOptions {
+  /** A peer's options as the starting point (see OtcaOptions.preset); the others override it. */
+  preset?: 'dancegrpo' | 'flow-grpo';
   /** Step weighting: 'tcd' (eq. 8 blended with minWeight) or 'uniform' (w = 1). Default 'tcd'. */
   temporal?: 'tcd' | 'uniform';
   /** Objective fusion. Default 'moca'. */
@@ -69,6 +75,8 @@ export interface ReferenceOptions {
   /** Ignored by the reference. */
   device?: unknown;
   /** Ignored by the reference. */
+  outputDevice?: unknown;
+  /** Ignored by the reference. */
   threads?: unknown;
   /** Ignored by the reference (it always returns every field). */
   outputs?: unknown;
@@ -91,7 +99,10 @@ export interface ReferenceObjectiveInput {
   rewards: ArrayLike<number> | ReferenceTensorLike;
   /** q [N] (phase 1's trajectoryScore), or a tensor [N]. */
   trajectoryScore: ArrayLike<number> | ReferenceTensorLike;
-  groupSize: number;
+  /** Contiguous groups of this size (exactly one of groupSize and groupIds). */
+  groupSize?: number;
+  /** Each sample's group id, integers >= 0: groups of any size, in any order. */
+  groupIds?: ArrayLike<number>;
   /** Objectives; inferred from a rewards tensor's shape, or from N. */
   K?: number;
   /** Samples; inferred from trajectoryScore's length. */
@@ -102,7 +113,10 @@ export interface ReferenceObjectiveInput {
 export interface ReferenceInput {
   rewards: ArrayLike<number> | ReferenceTensorLike;
   latents: ReferenceLatents;
-  groupSize: number;
+  /** Contiguous groups of this size (exactly one of groupSize and groupIds). */
+  groupSize?: number;
+  /** Each sample's group id, integers >= 0: groups of any size, in any order. */
+  groupIds?: ArrayLike<number>;
   K?: number;
   N?: number;
   T?: number;
@@ -270,13 +284,6 @@ function viewLatents(input: ReferenceTrajectoryInput): StateView {
   return { N, T, D, at: (i, j, d) => flat[i * stride + j * Dn + d]! };
 }
 
-// ------------------------------------------------------------------ limits
-
-/** The largest |reward| accepted (the sums and squares of eq. 2 stay finite for any batch). */
-export const MAX_REWARD_MAGNITUDE = 1e100;
-/** The largest |q| phase 2 accepts (phase 1 gives |q| <= 2; e then fits in float32). */
-export const MAX_SCORE_MAGNITUDE = 4;
-
 // ------------------------------------------------------------------ small math
 
 /**
@@ -301,23 +308,48 @@ function clip(x: number, lo: number, hi: number): number {
 }
 
 /**
- * SPEC section 1 for one column of values: per-group mean; std over the group or the batch.
- * Returns the normalised and clipped values (not yet scaled).
+ * The groups as lists of sample indices, ascending within a group, groups in ascending id order
+ * (contiguous blocks of G for groupSize).
  */
-function normalise(values: readonly number[], G: number, o: ResolvedOptions): number[] {
-  const N = values.length;
+function groupLists(N: number, groupSize: number | undefined, groupIds: ArrayLike<number> | undefined): number[][] {
+  if ((groupSize === undefined) === (groupIds === undefined)) {
+    throw new TypeError(`Expected exactly one of groupSize and groupIds for inputs but received ${groupSize === undefined ? 'neither' : 'both'}`);
+  }
+  if (groupSize !== undefined) {
+    const G = checkInteger('groupSize', groupSize, 1);
+    if (N % G !== 0) throw new RangeError(`Expected a divisor of N = ${N} for groupSize but received ${G}`);
+    return Array.from({ length: N / G }, (_, g) => Array.from({ length: G }, (_, m) => g * G + m));
+  }
+  const ids = groupIds as ArrayLike<number>;
+  if (ids.length !== N) throw new RangeError(`Expected length N (${N}) for groupIds but received length ${ids.length}`);
+  const byId = new Map<number, number[]>();
+  for (let i = 0; i < N; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0) throw new RangeError(`Expected integers >= 0 for groupIds but received ${String(id)} at sample ${i}`);
+    const list = byId.get(id);
+    if (list === undefined) byId.set(id, [i]);
+    else list.push(i);
+  }
+  return [...byId.keys()].sort((a, b) => a - b).map((id) => byId.get(id)!);
+}
+
+/**
+ * Section 1 for one column of values: per-group mean; std over the group or the batch. Returns
+ * the normalised and clipped values (not yet scaled), in sample order.
+ */
+function normalise(values: readonly number[], groups: readonly number[][], o: ResolvedOptions): number[] {
   const batch = meanStd(values, o.stdCorrection);
-  const out = new Array<number>(N);
-  for (let g = 0; g < N / G; g++) {
-    const group = values.slice(g * G, (g + 1) * G);
+  const out = new Array<number>(values.length);
+  for (const members of groups) {
+    const group = members.map((i) => values[i]!);
     const gs = meanStd(group, o.stdCorrection);
     const spread = o.stdScope === 'batch' ? batch.std : gs.std;
-    for (let m = 0; m < G; m++) {
+    members.forEach((i, m) => {
       // a zero denominator (std 0, epsAdv 0) means equal values: A = 0, never NaN
       const denominator = spread + o.epsAdv;
       const a = denominator > 0 ? (group[m]! - gs.mean) / denominator : 0;
-      out[g * G + m] = clip(a, -o.advClip, o.advClip);
-    }
+      out[i] = clip(a, -o.advClip, o.advClip);
+    });
   }
   return out;
 }
@@ -386,24 +418,36 @@ interface ResolvedOptions {
   epsSolver: number;
 }
 
-/** The options as own properties only (nothing on Object.prototype changes the reference either). */
+/**
+ * The options as own properties only (nothing on Object.prototype changes the reference either):
+ * the preset's under the caller's, then the schema's defaults.
+ */
 function resolve(options: ReferenceOptions = {}): ResolvedOptions {
-  const o = <K extends keyof ReferenceOptions>(key: K): ReferenceOptions[K] => own(options, key) as ReferenceOptions[K];
+  const preset = own(options, 'preset') as PresetName | undefined;
+  if (preset !== undefined && !Object.prototype.hasOwnProperty.call(PRESETS, preset)) {
+    throw new RangeError(`Expected one of ${Object.keys(PRESETS).map((p) => `'${p}'`).join(', ')} for preset but received ${String(preset)}`);
+  }
+  const base: Record<string, unknown> = preset === undefined ? {} : PRESETS[preset];
+  const o = <K extends keyof ResolvedOptions>(key: K): ResolvedOptions[K] => {
+    const given = own(options, key);
+    const value = given !== undefined ? given : own(base, key);
+    return (value !== undefined ? value : DEFAULT_OPTIONS[key]) as ResolvedOptions[K];
+  };
   return {
-    temporal: o('temporal') ?? 'tcd',
-    objective: o('objective') ?? 'moca',
+    temporal: o('temporal'),
+    objective: o('objective'),
     objectiveWeights: o('objectiveWeights'),
     objectiveScale: o('objectiveScale'),
-    minWeight: o('minWeight') ?? 0.5,
-    weightScale: o('weightScale') ?? 'mean',
-    stdCorrection: o('stdCorrection') ?? 1,
-    stdScope: o('stdScope') ?? 'group',
-    advClip: o('advClip') ?? 5,
-    explorationSignal: o('explorationSignal') ?? 'absolute',
-    epsAdv: o('epsAdv') ?? 1e-8,
-    epsTcd: o('epsTcd') ?? 1e-6,
-    epsMoca: o('epsMoca') ?? 1e-6,
-    epsSolver: o('epsSolver') ?? 1e-8,
+    minWeight: o('minWeight'),
+    weightScale: o('weightScale'),
+    stdCorrection: o('stdCorrection'),
+    stdScope: o('stdScope'),
+    advClip: o('advClip'),
+    explorationSignal: o('explorationSignal'),
+    epsAdv: o('epsAdv'),
+    epsTcd: o('epsTcd'),
+    epsMoca: o('epsMoca'),
+    epsSolver: o('epsSolver'),
   };
 }
 
@@ -497,10 +541,7 @@ export function referenceObjectiveCredit(
   if (r.length !== N * K) {
     throw new RangeError(`Expected ${N * K} values for rewards but received ${r.length}`);
   }
-  const G = checkInteger('groupSize', get('groupSize'), 1);
-  if (N % G !== 0) {
-    throw new RangeError(`Expected a divisor of N = ${N} for groupSize but received ${G}`);
-  }
+  const groups = groupLists(N, get('groupSize'), get('groupIds'));
   for (let i = 0; i < N; i++) {
     for (let k = 0; k < K; k++) {
       const v = r[i * K + k]!;
@@ -529,7 +570,7 @@ export function referenceObjectiveCredit(
   for (let k = 0; k < K; k++) {
     const column: number[] = [];
     for (let i = 0; i < N; i++) column.push(r[i * K + k]!);
-    const a = normalise(column, G, o);
+    const a = normalise(column, groups, o);
     for (let i = 0; i < N; i++) A[i * K + k] = a[i]! * scale[k]!;
   }
 
@@ -542,16 +583,16 @@ export function referenceObjectiveCredit(
       for (let k = 0; k < K; k++) s += weights[k]! * r[i * K + k]!;
       R.push(s);
     }
-    weightedReward = normalise(R, G, o);
+    weightedReward = normalise(R, groups, o);
   }
 
   const exploration = new Float64Array(N);
   const lambda = new Float64Array(N);
   const coefficients = new Float64Array(N * K);
   const fused = new Float64Array(N);
-  for (let g = 0; g < N / G; g++) {
-    const qGroup = meanStd(Array.from(q).slice(g * G, (g + 1) * G), o.stdCorrection);
-    for (let i = g * G; i < (g + 1) * G; i++) {
+  for (const members of groups) {
+    const qGroup = meanStd(members.map((i) => q[i]!), o.stdCorrection);
+    for (const i of members) {
       const Ai = Array.from(A.subarray(i * K, (i + 1) * K));
       // Eq. 12.
       const num = o.explorationSignal === 'centered' ? Math.abs(q[i]! - qGroup.mean) : Math.abs(q[i]!);
@@ -611,7 +652,7 @@ export function referenceAdvantages(input: ReferenceInput, options?: ReferenceOp
   const N = traj.trajectoryScore.length;
   const T = traj.deltaS.length / N;
   const obj = referenceObjectiveCredit(
-    { rewards, trajectoryScore: traj.trajectoryScore, groupSize: get('groupSize'), K, N },
+    { rewards, trajectoryScore: traj.trajectoryScore, groupSize: get('groupSize'), groupIds: get('groupIds'), K, N },
     options,
   );
   const advantages = new Float64Array(N * T);

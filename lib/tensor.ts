@@ -19,8 +19,7 @@ import { types } from 'node:util';
 /** Where a tensor's memory lives: `'cpu'` (host memory, a TypedArray) or `'cuda:N'` (device N). */
 export type Device = 'cpu' | `cuda:${number}`;
 
-/** A device request in an API call: `'auto'`, `'cpu'`, `'cuda'` (the first device) or `'cuda:N'`. */
-export type DeviceRequest = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
+export type { DeviceRequest } from './options.js';
 
 /** @internal Parses `'cpu' | 'cuda' | 'cuda:N' | 'auto'`; undefined where the string is none of them. */
 export function parseDevice(value: string): { kind: 'auto' | 'cpu' } | { kind: 'cuda'; index: number } | undefined {

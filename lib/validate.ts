@@ -1,8 +1,9 @@
 /**
- * @internal Validation of every call's arguments, BEFORE any work (SPEC "Bad input"). Messages read
+ * @internal Validation of every call's arguments, BEFORE any work. Messages read
  * "Expected <expectation> for <argument> but received <what came>"; TypeError for kinds, RangeError
  * for values and shapes. The native layer re-checks lengths cheaply, so a forged call cannot write
- * out of bounds, but this is where the user-facing messages come from.
+ * out of bounds, but this is where the user-facing messages come from. Options are resolved once per
+ * AdvantageStep, from the schema of options.ts.
  * @packageDocumentation
  */
 import { types } from 'node:util';
@@ -10,68 +11,53 @@ import { markAsUntransferable } from 'node:worker_threads';
 
 import { DTYPE_CODE, type Dtype, type TypedArrayFor } from './dtypes.js';
 import { describeValue, formatShape, isDetached, rangeError, typeError } from './errors.js';
-import type { NativeBuffer, NativeLatents, NativeOptions, NativeRewards } from './native.js';
+import type { NativeBuffer, NativeLatents, NativePlanOptions, NativeRewards } from './native.js';
 import {
-  DEFAULT_OPTIONS,
-  EXPLORATION_CODE,
-  OBJECTIVE_CODE,
+  MAX_OBJECTIVE_FACTOR,
+  MAX_REWARD_MAGNITUDE,
+  MAX_SCORE_MAGNITUDE,
   OPTION_NAMES,
+  OPTION_SCHEMA,
   OUTPUT_NAMES,
-  STD_SCOPE_CODE,
-  TEMPORAL_CODE,
-  WEIGHT_SCALE_CODE,
+  PRESETS,
+  type DeviceRequest,
+  type OptionSpec,
+  type OtcaOptions,
   type OutputDeviceMode,
   type OutputName,
+  type PresetName,
 } from './options.js';
 import { own } from './own.js';
-import { MAX_REWARD_MAGNITUDE, MAX_SCORE_MAGNITUDE } from './reference.js';
 import { parseDevice, Tensor } from './tensor.js';
 
-/** Options after validation: the native numbers, the weight arrays, the device and the outputs. */
+/** Options after validation: the plan's native options, the device, the outputs. */
 export interface ResolvedOptions {
-  native: NativeOptions;
+  native: NativePlanOptions;
   device: { kind: 'auto' | 'cpu' } | { kind: 'cuda'; index: number };
   deviceString: string;
   outputDevice: OutputDeviceMode;
   outputs: ReadonlySet<OutputName>;
+  /** Every option's resolved value, for `AdvantageStep.options`. */
+  values: Readonly<Required<Omit<OtcaOptions, 'preset' | 'objectiveWeights' | 'objectiveScale'>>> &
+    Pick<OtcaOptions, 'preset' | 'objectiveWeights' | 'objectiveScale'>;
 }
 
-const MAX_THREADS = 4096;
-/** The largest accepted value of every epsilon option (keeps the sums of eq. 8 finite). */
-export const MAX_EPS = 1e100;
-/** The smallest accepted epsMoca: e = |q| / (std_g q + epsMoca) <= 4e30 then fits in float32. */
-export const MIN_EPS_MOCA = 1e-30;
-const THREADS_EXPECTATION = `integer in [0, ${MAX_THREADS}] (0 = all cores)`;
 const OPTION_NAME_SET: ReadonlySet<string> = new Set(OPTION_NAMES);
-const DEVICE_EXPECTATION = "one of 'auto', 'cpu', 'cuda', 'cuda:N'";
-const OUTPUT_DEVICE_EXPECTATION = "one of 'input', 'cpu', 'device'";
 
-/** `one of 'a', 'b'` for an enum table; built only for an error message. */
-function oneOfExpectation(allowed: Readonly<Record<string, number>>): string {
-  return `one of ${Object.keys(allowed).map((k) => `'${k}'`).join(', ')}`;
+/** `one of 'a', 'b'` for an enumeration; built only for an error message. */
+function oneOfText(values: readonly (string | number)[]): string {
+  return `one of ${values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ')}`;
 }
 
-function oneOf<T extends string>(value: unknown, allowed: Readonly<Record<T, number>>, name: string): number {
-  if (typeof value !== 'string') throw typeError(oneOfExpectation(allowed), name, value);
-  if (!Object.prototype.hasOwnProperty.call(allowed, value)) throw rangeError(oneOfExpectation(allowed), name, value);
-  return allowed[value as T];
+/** The expectation of a number option: `number in [0, 1]`, `integer in [0, 4096]`, `number in (0, 1e+100]`. */
+function rangeText(spec: Extract<OptionSpec, { kind: 'number' }>): string {
+  return `${spec.integer ? 'integer' : 'number'} in ${spec.minExclusive ? '(' : '['}${spec.min}, ${spec.max}]`;
 }
 
-function numberIn(value: unknown, name: string, expectation: string, ok: (x: number) => boolean): number {
-  if (typeof value !== 'number') throw typeError(expectation, name, value);
-  if (Number.isNaN(value) || !ok(value)) throw rangeError(expectation, name, value);
-  return value;
-}
+const FACTOR_TEXT = `finite number in [-${MAX_OBJECTIVE_FACTOR}, ${MAX_OBJECTIVE_FACTOR}]`;
 
-/**
- * The largest |value| of objectiveWeights and objectiveScale: with it every float32 output stays
- * finite (|A| <= 2 sqrt(N) |scale|, |f| <= K max|w| max|A|, |Adv| <= T |f|) for any N, T, K that fit
- * in memory.
- */
-export const MAX_OBJECTIVE_FACTOR = 1e9;
-const FACTOR_EXPECTATION = `finite number in [-${MAX_OBJECTIVE_FACTOR}, ${MAX_OBJECTIVE_FACTOR}]`;
-
-function weightArray(value: unknown, name: string): Float64Array {
+/** objectiveWeights / objectiveScale: K finite numbers of magnitude <= 1e9, as a Float64Array (a copy). */
+function factors(value: unknown, name: string): Float64Array {
   const isArray = Array.isArray(value);
   if (!isArray && !types.isFloat64Array(value) && !types.isFloat32Array(value)) {
     throw typeError('number[] or Float64Array of length K', name, value);
@@ -80,18 +66,69 @@ function weightArray(value: unknown, name: string): Float64Array {
     throw typeError('a live (not detached) buffer', name, 'a detached ArrayBuffer', false);
   }
   const arr = value as ArrayLike<unknown>;
+  if (arr.length === 0) throw rangeError('length K >= 1', name, 'length 0', false);
   const out = new Float64Array(arr.length);
   for (let k = 0; k < arr.length; k++) {
     const x = isArray ? own(arr, k) : arr[k];  // a hole is not a number, whatever Array.prototype holds
-    if (typeof x !== 'number') throw typeError(FACTOR_EXPECTATION, `${name}[${k}]`, x);
-    if (!(Math.abs(x) <= MAX_OBJECTIVE_FACTOR)) throw rangeError(FACTOR_EXPECTATION, `${name}[${k}]`, x);
+    if (typeof x !== 'number') throw typeError(FACTOR_TEXT, `${name}[${k}]`, x);
+    if (!(Math.abs(x) <= MAX_OBJECTIVE_FACTOR)) throw rangeError(FACTOR_TEXT, `${name}[${k}]`, x);
     out[k] = x;
   }
   return out;
 }
 
-/** Checks option names and values (not yet the K-length of the weight arrays: see {@link checkOptionsForK}). */
-export function checkOptions(value: unknown): ResolvedOptions {
+/** One option's value against its schema entry (undefined: the default). */
+function optionValue(name: keyof OtcaOptions, given: unknown): unknown {
+  const spec: OptionSpec = OPTION_SCHEMA[name];
+  const value = given === undefined ? spec.default : given;  // a default takes the same path (outputs -> a Set)
+  if (value === undefined) return undefined;
+  switch (spec.kind) {
+    case 'enum':
+      if (typeof value !== 'string') throw typeError(oneOfText(spec.values), name, value);
+      if (!spec.values.includes(value)) throw rangeError(oneOfText(spec.values), name, value);
+      return value;
+    case 'choice':
+      if (typeof value !== 'number') throw typeError(oneOfText(spec.values), name, value);
+      if (!spec.values.includes(value)) throw rangeError(oneOfText(spec.values), name, value);
+      return value;
+    case 'number': {
+      if (typeof value !== 'number') throw typeError(rangeText(spec), name, value);
+      const ok = (spec.minExclusive ? value > spec.min : value >= spec.min) && value <= spec.max &&
+        (!spec.integer || Number.isInteger(value));
+      if (!ok) throw rangeError(rangeText(spec), name, value);
+      return value;
+    }
+    case 'factors':
+      return factors(value, name);
+    case 'device': {
+      const expectation = "one of 'auto', 'cpu', 'cuda', 'cuda:N'";
+      if (typeof value !== 'string') throw typeError(expectation, name, value);
+      if (parseDevice(value) === undefined) throw rangeError(expectation, name, value);
+      return value;
+    }
+    case 'outputs':
+      return checkOutputs(value);
+  }
+}
+
+let envDevice: { value: string } | undefined;
+
+/** The process-wide default device: `OTCA_DEVICE` (auto, cpu, cuda, cuda:N), read once. */
+function defaultDevice(): string {
+  if (envDevice === undefined) {
+    const v = process.env.OTCA_DEVICE;
+    if (v === undefined || v === '') envDevice = { value: 'auto' };
+    else if (parseDevice(v) !== undefined) envDevice = { value: v };
+    else throw rangeError("one of 'auto', 'cpu', 'cuda', 'cuda:N'", 'the environment variable OTCA_DEVICE', v);
+  }
+  return envDevice.value;
+}
+
+/**
+ * Resolves and checks a call's options (own properties only: nothing on Object.prototype changes a
+ * call): a preset's options first, then the caller's over them, then each option's default.
+ */
+export function resolveOptions(value: unknown): ResolvedOptions {
   const options: object = value === undefined || value === null ? {} : (value as object);
   if (typeof options !== 'object' || Array.isArray(options)) throw typeError('an options object', 'options', options);
   for (const key of Object.keys(options)) {
@@ -99,53 +136,49 @@ export function checkOptions(value: unknown): ResolvedOptions {
       throw rangeError(`an option name (one of ${OPTION_NAMES.join(', ')})`, 'options', JSON.stringify(key), false);
     }
   }
-  // own properties only: nothing on Object.prototype changes a call
-  const o: Record<string, unknown> = {};
-  for (const key of OPTION_NAMES) o[key] = own(options, key);
-
-  const nat: NativeOptions = {
-    temporal: oneOf((o.temporal === undefined ? DEFAULT_OPTIONS.temporal : o.temporal), TEMPORAL_CODE, 'temporal'),
-    objective: oneOf((o.objective === undefined ? DEFAULT_OPTIONS.objective : o.objective), OBJECTIVE_CODE, 'objective'),
-    weightScale: oneOf((o.weightScale === undefined ? DEFAULT_OPTIONS.weightScale : o.weightScale), WEIGHT_SCALE_CODE, 'weightScale'),
-    stdScope: oneOf((o.stdScope === undefined ? DEFAULT_OPTIONS.stdScope : o.stdScope), STD_SCOPE_CODE, 'stdScope'),
-    explorationSignal: oneOf((o.explorationSignal === undefined ? DEFAULT_OPTIONS.explorationSignal : o.explorationSignal), EXPLORATION_CODE, 'explorationSignal'),
-    minWeight: numberIn((o.minWeight === undefined ? DEFAULT_OPTIONS.minWeight : o.minWeight), 'minWeight', 'number in [0, 1]', (x) => x >= 0 && x <= 1),
-    stdCorrection: numberIn((o.stdCorrection === undefined ? DEFAULT_OPTIONS.stdCorrection : o.stdCorrection), 'stdCorrection', '0 or 1', (x) => x === 0 || x === 1),
-    advClip: numberIn((o.advClip === undefined ? DEFAULT_OPTIONS.advClip : o.advClip), 'advClip', 'number > 0 (Infinity: no clip)', (x) => x > 0),
-    epsAdv: numberIn((o.epsAdv === undefined ? DEFAULT_OPTIONS.epsAdv : o.epsAdv), 'epsAdv', `number in [0, ${MAX_EPS}]`, (x) => x >= 0 && x <= MAX_EPS),
-    epsTcd: numberIn((o.epsTcd === undefined ? DEFAULT_OPTIONS.epsTcd : o.epsTcd), 'epsTcd', `number in (0, ${MAX_EPS}]`, (x) => x > 0 && x <= MAX_EPS),
-    epsMoca: numberIn((o.epsMoca === undefined ? DEFAULT_OPTIONS.epsMoca : o.epsMoca), 'epsMoca', `number in [${MIN_EPS_MOCA}, ${MAX_EPS}]`, (x) => x >= MIN_EPS_MOCA && x <= MAX_EPS),
-    epsSolver: numberIn((o.epsSolver === undefined ? DEFAULT_OPTIONS.epsSolver : o.epsSolver), 'epsSolver', `number in [0, ${MAX_EPS}]`, (x) => x >= 0 && x <= MAX_EPS),
-    threads: numberIn(
-      (o.threads === undefined ? DEFAULT_OPTIONS.threads : o.threads),
-      'threads',
-      THREADS_EXPECTATION,
-      (x) => Number.isInteger(x) && x >= 0 && x <= MAX_THREADS,
-    ),
-    objectiveWeights: undefined,
-    objectiveScale: undefined,
-  };
-  // set even where absent: an unset key would be read from Object.prototype
-  nat.objectiveWeights = o.objectiveWeights !== undefined ? weightArray(o.objectiveWeights, 'objectiveWeights') : undefined;
-  nat.objectiveScale = o.objectiveScale !== undefined ? weightArray(o.objectiveScale, 'objectiveScale') : undefined;
-
-  const deviceValue = (o.device === undefined ? DEFAULT_OPTIONS.device : o.device);
-  if (typeof deviceValue !== 'string') throw typeError(DEVICE_EXPECTATION, 'device', deviceValue);
-  const device = parseDevice(deviceValue);
-  if (device === undefined) throw rangeError(DEVICE_EXPECTATION, 'device', deviceValue);
-
-  const outputDevice = (o.outputDevice === undefined ? DEFAULT_OPTIONS.outputDevice : o.outputDevice);
-  if (typeof outputDevice !== 'string') throw typeError(OUTPUT_DEVICE_EXPECTATION, 'outputDevice', outputDevice);
-  if (outputDevice !== 'input' && outputDevice !== 'cpu' && outputDevice !== 'device') {
-    throw rangeError(OUTPUT_DEVICE_EXPECTATION, 'outputDevice', outputDevice);
+  const preset = optionValue('preset', own(options, 'preset')) as PresetName | undefined;
+  const base: OtcaOptions = preset === undefined ? {} : PRESETS[preset];
+  const v = {} as Record<keyof OtcaOptions, unknown>;
+  for (const name of OPTION_NAMES) {
+    const given = own(options, name);
+    v[name] = optionValue(name, given !== undefined ? given : own(base, name));
   }
-
+  if (v.device === OPTION_SCHEMA.device.default && own(options, 'device') === undefined) v.device = defaultDevice();
+  const deviceString = v.device as DeviceRequest;
+  const native: NativePlanOptions = {
+    temporal: v.temporal as string,
+    weightScale: v.weightScale as string,
+    objective: v.objective as string,
+    stdScope: v.stdScope as string,
+    explorationSignal: v.explorationSignal as string,
+    stdCorrection: v.stdCorrection as number,
+    minWeight: v.minWeight as number,
+    advClip: v.advClip as number,
+    epsAdv: v.epsAdv as number,
+    epsTcd: v.epsTcd as number,
+    epsMoca: v.epsMoca as number,
+    epsSolver: v.epsSolver as number,
+    threads: v.threads as number,
+    objectiveWeights: v.objectiveWeights as Float64Array | undefined,
+    objectiveScale: v.objectiveScale as Float64Array | undefined,
+  };
+  if (native.objectiveWeights !== undefined && native.objectiveScale !== undefined && native.objectiveWeights.length !== native.objectiveScale.length) {
+    throw rangeError(`length ${native.objectiveWeights.length} (as objectiveWeights)`, 'objectiveScale', `length ${native.objectiveScale.length}`, false);
+  }
+  const outputs = v.outputs as ReadonlySet<OutputName>;
   return {
-    native: nat,
-    device,
-    deviceString: deviceValue,
-    outputDevice: outputDevice as OutputDeviceMode,
-    outputs: checkOutputs((o.outputs === undefined ? DEFAULT_OPTIONS.outputs : o.outputs)),
+    native,
+    device: parseDevice(deviceString) as ResolvedOptions['device'],
+    deviceString,
+    outputDevice: v.outputDevice as OutputDeviceMode,
+    outputs,
+    values: Object.freeze({
+      ...(v as object),
+      device: deviceString,
+      outputs: [...outputs],
+      objectiveWeights: native.objectiveWeights && Array.from(native.objectiveWeights),
+      objectiveScale: native.objectiveScale && Array.from(native.objectiveScale),
+    }) as unknown as ResolvedOptions['values'],
   };
 }
 
@@ -216,8 +249,8 @@ export function checkInputs(inputs: unknown, allowed: readonly string[]): Record
  * growable one only grows; a resizable ArrayBuffer may shrink, so it is refused; any other
  * ArrayBuffer is marked untransferable (Node's own mechanism, which it uses for its Buffer pool), so
  * that postMessage and structuredClone copy it instead of detaching it (Node 20) or refuse to
- * transfer it (Node >= 21, where `ArrayBuffer.prototype.transfer` is refused as well).
- * `copy` where this Node's mark does not stop `transfer()`: the call then reads a copy.
+ * transfer it (Node >= 21, where `ArrayBuffer.prototype.transfer` is refused as well). Where this
+ * Node's mark does not stop `transfer()`, the call reads a copy (returned here).
  */
 export function guardAsyncInput<A extends ArrayBufferView>(view: A, name: string): A {
   const buffer = view.buffer;
@@ -267,18 +300,17 @@ export function checkLatents(input: unknown): NativeLatents {
     const [N, S, D] = value.shape as [number, number, number];
     checkDims(N, S, D, 'latents', value.shape);
     const state = checkTensorMemory(value, 'latents') as NativeBuffer<Float32Array | Uint16Array>;
-    return { dtype: DTYPE_CODE[value.dtype], N, T: S - 1, D, stacked: true, states: [state] };
+    return { dtype: DTYPE_CODE[value.dtype], N, T: S - 1, D, stacked: true, states: [state], tensors: [value] };
   }
   const value = input;
   if (!Array.isArray(value)) throw typeError(kinds, 'latents', value);
   if (value.length < 2) throw rangeError('a list of T+1 >= 2 Tensors [N, D] (T >= 1)', 'latents', `a list of ${value.length}`, false);
-  const first: unknown = own(value, 0);
   for (let j = 0; j < value.length; j++) {
     const t: unknown = own(value, j);  // a hole is no Tensor, whatever Array.prototype holds
     if (!(t instanceof Tensor)) throw typeError('Tensor [N, D]', `latents[${j}]`, t);
   }
   const tensors = value as Tensor[];
-  const f = first as Tensor;
+  const f = tensors[0] as Tensor;
   checkLatentDtype(f.dtype, 'latents[0]');
   for (let j = 0; j < tensors.length; j++) {
     const t = tensors[j] as Tensor;
@@ -294,7 +326,7 @@ export function checkLatents(input: unknown): NativeLatents {
   for (let j = 0; j < tensors.length; j++) {
     states[j] = checkTensorMemory(tensors[j] as Tensor, 'latents', j) as NativeBuffer<Float32Array | Uint16Array>;
   }
-  return { dtype: DTYPE_CODE[f.dtype], N, T: tensors.length - 1, D, stacked: false, states };
+  return { dtype: DTYPE_CODE[f.dtype], N, T: tensors.length - 1, D, stacked: false, states, tensors };
 }
 
 function checkLatentDtype(dtype: Dtype, name: string): void {
@@ -307,7 +339,7 @@ function checkDims(N: number, states: number, D: number, name: string, shape: re
   if (D < 1) throw rangeError('D >= 1 latent elements', name, `shape ${formatShape(shape)}`, false);
 }
 
-/** Rewards: a Tensor [N, K] of float32 or float64, finite, N as in the latents where given. */
+/** Rewards: a Tensor [N, K] of float32 or float64, finite with |r| <= 1e100, N as in the latents where given. */
 export function checkRewards(input: unknown, N?: number): NativeRewards {
   if (!(input instanceof Tensor)) throw typeError('Tensor [N, K] (float32 or float64)', 'rewards', input);
   const value = input as Tensor;
@@ -322,8 +354,8 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
     throw rangeError(`N (${N}) rows as in latents`, 'rewards', `shape ${formatShape(value.shape)}`, false);
   }
   const buffer = checkTensorMemory(value, 'rewards') as NativeBuffer<Float32Array | Float64Array>;
-  // Device rewards are checked for finiteness by the CUDA backend, with the same message.
-  if (value.device !== 'cpu') return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data: buffer };
+  // Device rewards are checked by the CUDA backend, with the same message.
+  if (value.device !== 'cpu') return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data: buffer, tensor: value };
   const data = value.data as Float32Array | Float64Array;
   for (let idx = 0; idx < data.length; idx++) {
     const x = data[idx] as number;
@@ -333,18 +365,43 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
       throw rangeError(Number.isFinite(x) ? '|r| <= 1e+100' : 'finite values', 'rewards', where, false);
     }
   }
-  return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data };
+  return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data, tensor: value };
 }
 
-/** groupSize G: an integer >= 1 that divides N. */
-export function checkGroupSize(value: unknown, N: number): number {
-  if (typeof value !== 'number') throw typeError('integer >= 1', 'groupSize', value);
-  if (!Number.isInteger(value) || value < 1) throw rangeError('integer >= 1', 'groupSize', value);
-  if (N % value !== 0) throw rangeError(`N (${N}) divisible by groupSize (${value})`, 'groupSize', value);
-  return value;
+/**
+ * The groups of N samples: exactly one of `groupSize` (an integer >= 1 dividing N: contiguous groups)
+ * and `groupIds` (an Int32Array, or array of integers, of N ids >= 0: groups of any size, in any
+ * order). Returns the groupSize (0 with ids) and the ids as an Int32Array.
+ */
+export function checkGroups(groupSize: unknown, groupIds: unknown, N: number): { groupSize: number; groupIds: Int32Array | undefined } {
+  if (groupSize !== undefined && groupIds !== undefined) {
+    throw typeError('exactly one of groupSize and groupIds', 'inputs', 'both', false);
+  }
+  if (groupIds === undefined) {
+    if (groupSize === undefined) throw typeError('exactly one of groupSize and groupIds', 'inputs', 'neither', false);
+    if (typeof groupSize !== 'number') throw typeError('integer >= 1', 'groupSize', groupSize);
+    if (!Number.isInteger(groupSize) || groupSize < 1) throw rangeError('integer >= 1', 'groupSize', groupSize);
+    if (N % groupSize !== 0) throw rangeError(`N (${N}) divisible by groupSize (${groupSize})`, 'groupSize', groupSize);
+    return { groupSize, groupIds: undefined };
+  }
+  const isArray = Array.isArray(groupIds);
+  if (!isArray && !types.isInt32Array(groupIds)) throw typeError('Int32Array or an array of integers', 'groupIds', groupIds);
+  const ids = groupIds as ArrayLike<unknown>;
+  if (!isArray && isDetached(ids as Int32Array)) throw typeError('a live (not detached) buffer', 'groupIds', 'a detached ArrayBuffer', false);
+  if (ids.length !== N) throw rangeError(`length N (${N})`, 'groupIds', `length ${ids.length}`, false);
+  const out = isArray ? new Int32Array(N) : (ids as Int32Array);
+  for (let i = 0; i < N; i++) {
+    const x = isArray ? own(ids, i) : ids[i];
+    if (typeof x !== 'number') throw typeError('integers', 'groupIds', `${describeValue(x)} at sample ${i}`, false);
+    if (!Number.isInteger(x) || x < 0 || x > 0x7fffffff) {
+      throw rangeError('integers in [0, 2^31 - 1]', 'groupIds', `${describeValue(x)} at sample ${i}`, false);
+    }
+    if (isArray) out[i] = x;
+  }
+  return { groupSize: 0, groupIds: out };
 }
 
-/** q: a float32 Tensor [N] (host or device) or a Float32Array of length N, finite. */
+/** q: a float32 Tensor [N] (host or device) or a Float32Array of length N, finite, |q| <= 4. */
 export function checkTrajectoryScore(value: unknown, N: number): NativeBuffer<Float32Array> {
   let data: Float32Array;
   if (value instanceof Tensor) {
@@ -353,7 +410,7 @@ export function checkTrajectoryScore(value: unknown, N: number): NativeBuffer<Fl
       throw rangeError(`shape [${N}] (N as in rewards)`, 'trajectoryScore', `shape ${formatShape(value.shape)}`, false);
     }
     const buffer = checkTensorMemory(value as Tensor<'float32'>, 'trajectoryScore');
-    if (value.device !== 'cpu') return buffer;  // checked for finiteness by the CUDA backend
+    if (value.device !== 'cpu') return buffer;  // checked by the CUDA backend
     data = value.data as Float32Array;
   } else if (types.isFloat32Array(value)) {
     if (isDetached(value)) throw typeError('a live (not detached) buffer', 'trajectoryScore', 'a detached ArrayBuffer', false);
@@ -370,4 +427,20 @@ export function checkTrajectoryScore(value: unknown, N: number): NativeBuffer<Fl
     }
   }
   return data;
+}
+
+/**
+ * A caller's output tensor for `name`: float32, of `shape`, live, on the device the results go to
+ * (host memory there, or device memory of that CUDA device). Returns what the addon writes.
+ */
+export function checkOutputTensor(value: unknown, name: string, shape: readonly number[], device: string): NativeBuffer<Float32Array> {
+  const argument = `outputs.${name}`;
+  if (!(value instanceof Tensor)) throw typeError(`float32 Tensor ${formatShape(shape)}`, argument, value);
+  const t = value as Tensor;
+  if (t.dtype !== 'float32') throw typeError('dtype float32', argument, t.dtype, false);
+  if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
+    throw rangeError(`shape ${formatShape(shape)}`, argument, `shape ${formatShape(t.shape)}`, false);
+  }
+  if (t.device !== device) throw rangeError(`a Tensor on ${device} (where the results go)`, argument, `a Tensor on ${t.device}`, false);
+  return checkTensorMemory(t as Tensor<'float32'>, argument) as NativeBuffer<Float32Array>;
 }

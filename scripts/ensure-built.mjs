@@ -3,18 +3,20 @@
 //  - the addon build/Release/otca.node, against csrc/**, CMakeLists.txt, cmake/*.cmake, binding.gyp
 //    (cmake-js; node-gyp from binding.gyp, CPU-only, where cmake is not installed);
 //  - the TypeScript dist/, against lib/**, bench/**, examples/**, tsconfig.json.
-//  - with `--sim`, also the test build build-sim/build/Release/otca.node: a simulated CUDA device over
-//    host memory (csrc/core/gpu_sim.cpp) on which `npm test` runs test/gpu where there is no GPU.
+//  - with `--tests`, also CMake's test targets in build/ (CMakeLists.txt): otca_simulated (the addon
+//    over a simulated CUDA device, build/simulated/build/Release/otca.node, on which `npm test` runs
+//    test/gpu where there is no GPU), otca_core_test, otca_emulated_kernels(_asan). ninja rebuilds
+//    only what changed.
 // `--force` rebuilds all. Set OTCA_CUDA=OFF for a CPU-only cmake build.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const force = process.argv.includes('--force');
-const sim = process.argv.includes('--sim');
+const tests = process.argv.includes('--tests');
 // Extra cmake-js arguments (e.g. --CDOTCA_CUDA=OFF, --CDOTCA_CUDA_ARCHITECTURES=90-real); the
 // environment variable OTCA_CUDA=OFF does the same as --CDOTCA_CUDA=OFF.
 const cmakeArgs = process.argv.slice(2).filter((a) => a.startsWith('--CD'));
@@ -58,6 +60,7 @@ const nativeOut = 'build/Release/otca.node';
 const nativeSrc = newestMtime(['csrc', 'CMakeLists.txt', 'cmake', 'binding.gyp'], (p) =>
   /\.(cc|cpp|h|hpp|cu|cuh|cmake|gyp|txt)$/.test(p),
 );
+let cmakeUsed = false;
 // cmake-js compile with this script's parallelism and log level, then `extra`.
 const cmakeJs = (extra) => run(bin('cmake-js'), ['compile', '--parallel', jobs, '--log-level', 'warn', ...extra]);
 if (force || mtime(nativeOut) < nativeSrc) {
@@ -65,6 +68,7 @@ if (force || mtime(nativeOut) < nativeSrc) {
   if (hasCmake()) {
     // A failed cmake-js build fails here (no silent CPU-only fallback: CI must see a broken CUDA build).
     ok = cmakeJs(cmakeArgs);
+    cmakeUsed = true;
   } else {
     console.log('[ensure-built] cmake not found: building CPU-only from binding.gyp with node-gyp');
     const gyp = findNodeGyp();
@@ -77,16 +81,25 @@ if (force || mtime(nativeOut) < nativeSrc) {
   }
 }
 
-// ---- the simulated-device test build (a CMake option: where there is no cmake it is not built, as
-// before it existed, and test/cpu/gpu-simulated.test.ts skips saying so)
-const simOut = 'build-sim/build/Release/otca.node';
-if (sim && !hasCmake()) {
-  console.log('[ensure-built] cmake not found: the simulated-device test build (build-sim/) is not built');
-} else if (sim && (force || mtime(simOut) < nativeSrc)) {
-  const ok = cmakeJs(['--out', 'build-sim/build', '--CDOTCA_SIMULATED_DEVICE=ON']) && existsSync(join(root, simOut));
-  if (!ok) {
-    console.error('[ensure-built] the simulated-device build failed (see above)');
-    process.exit(1);
+// ---- the test targets (CMake only: where there is no cmake they are not built, and the tests that
+// need them skip saying so)
+const testTargets = ['otca_simulated', 'otca_core_test', 'otca_emulated_kernels', 'otca_emulated_kernels_asan'];
+if (tests && !hasCmake()) {
+  console.log('[ensure-built] cmake not found: the native test targets (simulated device, core test, emulated kernels) are not built');
+} else if (tests) {
+  if (!cmakeUsed && !existsSync(join(root, 'build', 'CMakeCache.txt'))) {
+    // build/ came from node-gyp (or not at all): configure it with cmake-js first
+    if (!cmakeJs(cmakeArgs)) process.exit(1);
+  }
+  const testSrc = Math.max(nativeSrc, newestMtime(['test/native', 'bench/lab'], (p) => /\.(cc|cpp|h|cu|cuh)$/.test(p)));
+  const stamp = 'build/.tests-built';
+  if (force || mtime(stamp) < testSrc) {
+    const ok = run('cmake', ['--build', 'build', '--parallel', jobs, '--target', ...testTargets]);
+    if (!ok) {
+      console.error('[ensure-built] the native test targets failed to build (see above)');
+      process.exit(1);
+    }
+    writeFileSync(join(root, stamp), `${new Date().toISOString()}\n`);
   }
 }
 

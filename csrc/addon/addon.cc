@@ -13,22 +13,10 @@
 #include "device_memory.h"
 #include "job.h"
 #include "otca.h"
+#include "plan.h"
 
 namespace otca_addon {
 namespace {
-
-// Runs a Job on the libuv pool and settles a Promise (async_task.h: a completion that never throws).
-// The job holds its inputs and outputs until it is destroyed, on the JS thread, after the call.
-class JobTask : public AsyncTask {
- public:
-  explicit JobTask(std::unique_ptr<Job> job) : job_(std::move(job)) {}
-
- protected:
-  void Execute() override { job_->Run(); }
-
- private:
-  std::unique_ptr<Job> job_;
-};
 
 // One side of a copy: host bytes (a TypedArray) or a device view.
 struct CopySide {
@@ -84,7 +72,7 @@ struct Copy {
   void Run() const {
     void* to = dst.host ? dst.host : dst.device;
     const void* from = src.host ? src.host : src.device;
-    otca::gpu::copy(device, to, from, src.bytes, kind, nullptr);
+    otca::gpu::copy(device, to, from, src.bytes, kind);
   }
 };
 
@@ -131,15 +119,10 @@ size_t GetByteLength(Napi::Env env, const Napi::Value& v, const std::string& arg
 
 class OtcaAddon : public Napi::Addon<OtcaAddon> {
  public:
-  OtcaAddon(Napi::Env /*env*/, Napi::Object exports) {
+  OtcaAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
-        InstanceMethod("computeAdvantages", &OtcaAddon::ComputeAdvantages, napi_enumerable),
-        InstanceMethod("computeAdvantagesAsync", &OtcaAddon::ComputeAdvantagesAsync, napi_enumerable),
-        InstanceMethod("trajectoryCredit", &OtcaAddon::TrajectoryCredit, napi_enumerable),
-        InstanceMethod("trajectoryCreditAsync", &OtcaAddon::TrajectoryCreditAsync, napi_enumerable),
-        InstanceMethod("objectiveCredit", &OtcaAddon::ObjectiveCredit, napi_enumerable),
-        InstanceMethod("objectiveCreditAsync", &OtcaAddon::ObjectiveCreditAsync, napi_enumerable),
         InstanceMethod("backendInfo", &OtcaAddon::BackendInfo, napi_enumerable),
+        InstanceMethod("contract", &OtcaAddon::Contract, napi_enumerable),
         InstanceMethod("readProbe", &OtcaAddon::ReadProbe, napi_enumerable),
         InstanceMethod("deviceAlloc", &OtcaAddon::DeviceAlloc, napi_enumerable),
         InstanceMethod("deviceBorrow", &OtcaAddon::DeviceBorrow, napi_enumerable),
@@ -148,28 +131,52 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
         InstanceMethod("deviceCopy", &OtcaAddon::DeviceCopy, napi_enumerable),
         InstanceMethod("deviceCopyAsync", &OtcaAddon::DeviceCopyAsync, napi_enumerable),
     });
+    exports.Set("NativePlan", Plan::Define(env));
   }
 
  private:
-  static Napi::Value RunSync(const Napi::CallbackInfo& info, JobKind kind) {
+  // What lib/native.ts checks at load against its own tables (so the two sides never drift): the
+  // slots of a run's header, the output slots, each enumeration's names (options.h) and the C++
+  // defaults of the options (which the options test compares with the schema's).
+  Napi::Value Contract(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::unique_ptr<Job> job = ParseJob(env, info[0], kind, /*keepAlive=*/false);
-    TranslateErrors(env, [&] { job->Run(); });
-    return env.Undefined();
+    Napi::Object r = Napi::Object::New(env);
+    const auto list = [&](const char* const* names, int n) {
+      Napi::Array a = Napi::Array::New(env, static_cast<size_t>(n));
+      for (int k = 0; k < n; ++k) a.Set(static_cast<uint32_t>(k), Napi::String::New(env, names[k]));
+      return a;
+    };
+    r.Set("header", list(kHeaderSlotNames, kSlotCount));
+    r.Set("outputs", list(kOutputNames, kOutputCount));
+    Napi::Object enums = Napi::Object::New(env);
+    const auto add = [&](auto tag) {
+      using E = decltype(tag);
+      enums.Set(otca::EnumNames<E>::kOption, list(otca::EnumNames<E>::kNames, otca::EnumNames<E>::kCount));
+    };
+    add(otca::Temporal{});
+    add(otca::WeightScale{});
+    add(otca::Objective{});
+    add(otca::StdScope{});
+    add(otca::Exploration{});
+    r.Set("enums", enums);
+    const otca::Options d;
+    Napi::Object defaults = Napi::Object::New(env);
+    defaults.Set("temporal", otca::enum_name(d.temporal));
+    defaults.Set("weightScale", otca::enum_name(d.weightScale));
+    defaults.Set("objective", otca::enum_name(d.objective));
+    defaults.Set("stdScope", otca::enum_name(d.stdScope));
+    defaults.Set("explorationSignal", otca::enum_name(d.exploration));
+    defaults.Set("stdCorrection", d.stdCorrection);
+    defaults.Set("minWeight", d.minWeight);
+    defaults.Set("advClip", d.advClip);
+    defaults.Set("epsAdv", d.epsAdv);
+    defaults.Set("epsTcd", d.epsTcd);
+    defaults.Set("epsMoca", d.epsMoca);
+    defaults.Set("epsSolver", d.epsSolver);
+    defaults.Set("threads", d.threads);
+    r.Set("defaults", defaults);
+    return r;
   }
-
-  static Napi::Value RunAsync(const Napi::CallbackInfo& info, JobKind kind) {
-    Napi::Env env = info.Env();
-    std::unique_ptr<Job> job = ParseJob(env, info[0], kind, /*keepAlive=*/true);
-    return Queued(env, AsyncTask::Start(env, std::make_unique<JobTask>(std::move(job)), "otca:job"));
-  }
-
-  Napi::Value ComputeAdvantages(const Napi::CallbackInfo& info) { return RunSync(info, JobKind::Advantages); }
-  Napi::Value ComputeAdvantagesAsync(const Napi::CallbackInfo& info) { return RunAsync(info, JobKind::Advantages); }
-  Napi::Value TrajectoryCredit(const Napi::CallbackInfo& info) { return RunSync(info, JobKind::Trajectory); }
-  Napi::Value TrajectoryCreditAsync(const Napi::CallbackInfo& info) { return RunAsync(info, JobKind::Trajectory); }
-  Napi::Value ObjectiveCredit(const Napi::CallbackInfo& info) { return RunSync(info, JobKind::Objective); }
-  Napi::Value ObjectiveCreditAsync(const Napi::CallbackInfo& info) { return RunAsync(info, JobKind::Objective); }
 
   Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

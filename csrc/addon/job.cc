@@ -1,39 +1,26 @@
-// Unwrapping and re-checking a NativeJob (lib/native.ts). Cheap checks only: kinds, integer
-// ranges, exact buffer lengths, detached buffers. The option values are re-checked by the core's
-// check_options(); the math is the core's.
+// Unwrapping and re-checking a NativeRun (lib/native.ts) for a plan. Cheap checks only: kinds,
+// integer ranges, exact buffer lengths, detached buffers, group ids. The options were parsed and
+// checked when the plan was made; the math is the core's.
 #include "job.h"
 
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <utility>
 
+#include "plan.h"
+
 namespace otca_addon {
+
+const char* const kOutputNames[kOutputCount] = {
+    "similarity", "deltaS", "rawWeights", "stepWeights", "trajectoryScore", "objectiveAdvantages",
+    "exploration", "lambda", "coefficients", "fused", "advantages"};
+
+const char* const kHeaderSlotNames[kSlotCount] = {"latentDtype", "N", "T", "D", "stacked", "rewardDtype",
+                                                  "rewardN", "K", "groupSize", "outputMask"};
+
 namespace {
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
-
-std::string Describe(const Napi::Value& v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsNumber()) return v.ToString().Utf8Value();
-  if (v.IsBoolean()) return v.ToBoolean().Value() ? "true" : "false";
-  if (v.IsString()) return "string";
-  if (v.IsTypedArray()) return "TypedArray";
-  if (v.IsArray()) return "Array";
-  if (v.IsFunction()) return "function";
-  return "object";
-}
-
-[[noreturn]] void ThrowType(Napi::Env env, const std::string& expected, const std::string& arg,
-                            const std::string& got) {
-  throw Napi::TypeError::New(env, "Expected " + expected + " for " + arg + " but received " + got);
-}
-
-[[noreturn]] void ThrowRange(Napi::Env env, const std::string& expected, const std::string& arg,
-                             const std::string& got) {
-  throw Napi::RangeError::New(env, "Expected " + expected + " for " + arg + " but received " + got);
-}
 
 // An argument's name for messages, built only when a message needs it: "latents" or "latents[j]".
 struct ArgName {
@@ -73,7 +60,7 @@ void* GetTypedArray(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& 
   return m.data;
 }
 
-// An input or output: a TypedArray as GetTypedArray checks it, or a device view on the job's
+// An input or output: a TypedArray as GetTypedArray checks it, or a device view on the plan's
 // device of exactly length * esize bytes.
 Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
                  napi_typedarray_type type, const char* typeName, int64_t length, size_t esize,
@@ -86,13 +73,11 @@ Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
   }
   DeviceView* view = v.As<Napi::External<DeviceView>>().Data();
   if (!view->alloc) view = UnwrapView(env, v, arg.str());  // released: throws the message
+  const int device = job.plan->device;
   const auto where = [&] { return "a cuda:" + std::to_string(view->device) + " buffer"; };
-  if (job.device < 0) {
-    ThrowType(env, "a host buffer (the CPU backend runs this call)", arg.str(), where());
-  }
-  if (view->device != job.device) {
-    ThrowRange(env, "a buffer on cuda:" + std::to_string(job.device) + " (the call's device)", arg.str(),
-               where());
+  if (device < 0) ThrowType(env, "a host buffer (the CPU backend runs this call)", arg.str(), where());
+  if (view->device != device) {
+    ThrowRange(env, "a buffer on cuda:" + std::to_string(device) + " (the call's device)", arg.str(), where());
   }
   if (length < 0 || CheckedMul(length, static_cast<int64_t>(esize)) < 0 ||
       view->bytes != static_cast<size_t>(length) * esize) {
@@ -106,23 +91,8 @@ Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
   return b;
 }
 
-// The job header (lib/native.ts JOB_HEADER): every number of a call in one Float64Array, so a
-// call reads one property instead of ~30 (each N-API property read by name costs ~0.1 us).
-enum Slot : int {
-  kSlotDevice, kSlotGroupSize, kSlotLatentDtype, kSlotN, kSlotT, kSlotD, kSlotStacked,
-  kSlotRewardDtype, kSlotRewardN, kSlotK, kSlotTemporal, kSlotWeightScale, kSlotObjective,
-  kSlotStdScope, kSlotExploration, kSlotMinWeight, kSlotStdCorrection, kSlotAdvClip, kSlotEpsAdv,
-  kSlotEpsTcd, kSlotEpsMoca, kSlotEpsSolver, kSlotThreads, kSlotOutputMask, kSlotWeightFlags,
-  kSlotCount
-};
-
-struct Header {
-  const double* v = nullptr;
-  double number(Slot s) const { return v[s]; }
-};
-
-int64_t HeaderInteger(Napi::Env env, const Header& h, Slot s, const char* arg, int64_t min, int64_t max) {
-  const double d = h.number(s);
+int64_t HeaderInteger(Napi::Env env, const double* h, HeaderSlot s, const char* arg, int64_t min, int64_t max) {
+  const double d = h[s];
   if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) ||
       d > static_cast<double>(max) || d > kMaxSafeInteger) {
     ThrowRange(env, "integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]", arg,
@@ -131,42 +101,7 @@ int64_t HeaderInteger(Napi::Env env, const Header& h, Slot s, const char* arg, i
   return static_cast<int64_t>(d);
 }
 
-void ParseOptions(Napi::Env env, Job& job, const Napi::Object& desc, const Header& h, int64_t K) {
-  otca::Options& opt = job.opt;
-  opt.temporal = static_cast<otca::Temporal>(HeaderInteger(env, h, kSlotTemporal, "options.temporal", 0, 1));
-  opt.weightScale =
-      static_cast<otca::WeightScale>(HeaderInteger(env, h, kSlotWeightScale, "options.weightScale", 0, 1));
-  opt.objective =
-      static_cast<otca::Objective>(HeaderInteger(env, h, kSlotObjective, "options.objective", 0, 3));
-  opt.stdScope = static_cast<otca::StdScope>(HeaderInteger(env, h, kSlotStdScope, "options.stdScope", 0, 1));
-  opt.exploration = static_cast<otca::Exploration>(
-      HeaderInteger(env, h, kSlotExploration, "options.explorationSignal", 0, 1));
-  opt.minWeight = h.number(kSlotMinWeight);
-  opt.stdCorrection =
-      static_cast<int>(HeaderInteger(env, h, kSlotStdCorrection, "options.stdCorrection", 0, 1));
-  opt.advClip = h.number(kSlotAdvClip);
-  opt.epsAdv = h.number(kSlotEpsAdv);
-  opt.epsTcd = h.number(kSlotEpsTcd);
-  opt.epsMoca = h.number(kSlotEpsMoca);
-  opt.epsSolver = h.number(kSlotEpsSolver);
-  opt.threads = static_cast<int>(HeaderInteger(env, h, kSlotThreads, "options.threads", 0, 4096));
-
-  // The weight arrays matter only where there are rewards (K known); they are copied.
-  const int64_t flags = HeaderInteger(env, h, kSlotWeightFlags, "weight flags", 0, 3);
-  auto vec = [&](int64_t bit, const char* property, const char* key, std::vector<double>& dst) -> const double* {
-    if ((flags & bit) == 0 || K <= 0) return nullptr;
-    Napi::Value v = GetOwn(env, desc, property);
-    if (v.IsUndefined() || v.IsNull()) return nullptr;
-    const double* p = static_cast<const double*>(
-        GetTypedArray(env, job, false, v, napi_float64_array, "Float64Array", K, key));
-    dst.assign(p, p + K);
-    return dst.data();
-  };
-  opt.objectiveWeights = vec(1, "objectiveWeights", "options.objectiveWeights", job.objectiveWeights);
-  opt.objectiveScale = vec(2, "objectiveScale", "options.objectiveScale", job.objectiveScale);
-}
-
-void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const Header& h, bool keepAlive) {
+void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const double* h, bool keepAlive) {
   int64_t dt = HeaderInteger(env, h, kSlotLatentDtype, "latents.dtype", 0, 3);
   if (dt == static_cast<int64_t>(otca::DType::Float64)) {
     ThrowType(env, "float32, float16 or bfloat16", "latents dtype", "float64");
@@ -177,18 +112,17 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const Heade
   lat.N = HeaderInteger(env, h, kSlotN, "latents N", 1, kMax);
   lat.T = HeaderInteger(env, h, kSlotT, "latents T", 1, kMax);
   lat.D = HeaderInteger(env, h, kSlotD, "latents D", 1, kMax);
-  bool stacked = h.number(kSlotStacked) != 0;
-  napi_typedarray_type type =
-      lat.dtype == otca::DType::Float32 ? napi_float32_array : napi_uint16_array;
+  const bool stacked = h[kSlotStacked] != 0;
+  const napi_typedarray_type type = lat.dtype == otca::DType::Float32 ? napi_float32_array : napi_uint16_array;
   const char* typeName = lat.dtype == otca::DType::Float32 ? "Float32Array" : "Uint16Array";
-  size_t esize = otca::dtype_size(lat.dtype);
+  const size_t esize = otca::dtype_size(lat.dtype);
 
   Napi::Value sv = GetOwn(env, desc, "states");
   if (!sv.IsArray()) ThrowType(env, "Array", "states", Describe(sv));
   Napi::Array states = sv.As<Napi::Array>();
-  int64_t nd = CheckedMul(lat.N, lat.D);
-  int64_t per = CheckedMul(lat.T + 1, lat.D);
-  int64_t total = CheckedMul(lat.N, per);
+  const int64_t nd = CheckedMul(lat.N, lat.D);
+  const int64_t per = CheckedMul(lat.T + 1, lat.D);
+  const int64_t total = CheckedMul(lat.N, per);
   if (nd < 0 || per < 0 || total < 0 || CheckedMul(total, static_cast<int64_t>(esize)) < 0) {
     ThrowRange(env, "N*(T+1)*D that fits in memory", "latents", "N=" + std::to_string(lat.N) +
                ", T=" + std::to_string(lat.T) + ", D=" + std::to_string(lat.D));
@@ -196,136 +130,99 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const Heade
   job.stacked = stacked;
   job.latentBuffers.clear();
   if (stacked) {
-    if (states.Length() != 1) {
-      ThrowRange(env, "1 buffer", "states", std::to_string(states.Length()) + " buffers");
-    }
+    if (states.Length() != 1) ThrowRange(env, "1 buffer", "states", std::to_string(states.Length()) + " buffers");
     job.latentBuffers.push_back(
         GetBuffer(env, job, keepAlive, GetOwn(env, states, 0u), type, typeName, total, esize, "latents"));
     lat.sampleStride = per;
   } else {
     if (static_cast<int64_t>(states.Length()) != lat.T + 1) {
-      ThrowRange(env, "T+1 (" + std::to_string(lat.T + 1) + ") states", "latents",
-                 std::to_string(states.Length()));
+      ThrowRange(env, "T+1 (" + std::to_string(lat.T + 1) + ") states", "latents", std::to_string(states.Length()));
     }
     job.latentBuffers.reserve(static_cast<size_t>(lat.T + 1));
     for (int64_t j = 0; j <= lat.T; ++j) {
-      job.latentBuffers.push_back(GetBuffer(env, job, keepAlive,
-                                            GetOwn(env, states, static_cast<uint32_t>(j)), type, typeName,
-                                            nd, esize, ArgName("latents", j)));
+      job.latentBuffers.push_back(GetBuffer(env, job, keepAlive, GetOwn(env, states, static_cast<uint32_t>(j)),
+                                            type, typeName, nd, esize, ArgName("latents", j)));
     }
     lat.sampleStride = lat.D;
   }
   lat.states = nullptr;  // set in Run(), where the state pointers are known
 }
 
-void ParseRewards(Napi::Env env, Job& job, const Napi::Object& desc, const Header& h, bool keepAlive) {
-  int64_t dt = HeaderInteger(env, h, kSlotRewardDtype, "rewards.dtype", 0, 1);
+void ParseRewards(Napi::Env env, Job& job, const Napi::Object& desc, const double* h, bool keepAlive) {
+  const int64_t dt = HeaderInteger(env, h, kSlotRewardDtype, "rewards.dtype", 0, 1);
   otca::Rewards& rew = job.rew;
   rew.dtype = static_cast<otca::DType>(dt);
   constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
   rew.N = HeaderInteger(env, h, kSlotRewardN, "rewards N", 1, kMax);
   rew.K = HeaderInteger(env, h, kSlotK, "rewards K", 1, kMax);
-  int64_t nk = CheckedMul(rew.N, rew.K);
+  const int64_t nk = CheckedMul(rew.N, rew.K);
   if (nk < 0 || CheckedMul(nk, 8) < 0) {
     ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
   }
-  bool f64 = rew.dtype == otca::DType::Float64;
+  const bool f64 = rew.dtype == otca::DType::Float64;
   job.rewards = GetBuffer(env, job, keepAlive, GetOwn(env, desc, "rewards"),
                           f64 ? napi_float64_array : napi_float32_array,
                           f64 ? "Float64Array" : "Float32Array", nk, f64 ? 8 : 4, "rewards");
   rew.data = nullptr;  // set in Run()
+  const std::vector<double>& w = job.plan->weights;
+  const std::vector<double>& s = job.plan->scale;
+  for (const auto* arr : {&w, &s}) {
+    if (!arr->empty() && static_cast<int64_t>(arr->size()) != rew.K) {
+      ThrowRange(env, "length K (" + std::to_string(rew.K) + ")", arr == &w ? "objectiveWeights" : "objectiveScale",
+                 "length " + std::to_string(arr->size()));
+    }
+  }
 }
 
-// Output `index` (OutputIndex order = lib/native.ts OUTPUT_SLOTS) where the header's mask has it.
+// groupSize from the header, or groupIds: an Int32Array of N integers >= 0 (copied into the run's
+// slot when it runs; held meanwhile).
+void ParseGroups(Napi::Env env, Job& job, const Napi::Object& desc, const double* h, int64_t N, bool keepAlive) {
+  job.groupSize = HeaderInteger(env, h, kSlotGroupSize, "groupSize", 0, N);
+  if (job.groupSize > 0) {
+    if (N % job.groupSize != 0) {
+      ThrowRange(env, "N (" + std::to_string(N) + ") divisible by groupSize", "groupSize", std::to_string(job.groupSize));
+    }
+    return;
+  }
+  const auto* ids = static_cast<const int32_t*>(
+      GetTypedArray(env, job, keepAlive, GetOwn(env, desc, "groupIds"), napi_int32_array, "Int32Array", N, "groupIds"));
+  for (int64_t i = 0; i < N; ++i) {
+    if (ids[i] < 0) ThrowRange(env, "integers >= 0", "groupIds", std::to_string(ids[i]) + " at sample " + std::to_string(i));
+  }
+  job.groupIds = ids;
+}
+
+// Output `index` where the header's mask has it.
 void GetOutput(Napi::Env env, Job& job, bool keepAlive, const Napi::Array& outs, int64_t mask,
                int64_t length, OutputIndex index) {
   if ((mask & (int64_t(1) << index)) == 0) return;
-  static const char* const kArgs[kOutputCount] = {
-      "outputs.similarity", "outputs.deltaS", "outputs.rawWeights", "outputs.stepWeights",
-      "outputs.trajectoryScore", "outputs.objectiveAdvantages", "outputs.exploration",
-      "outputs.lambda", "outputs.coefficients", "outputs.fused", "outputs.advantages"};
   Napi::Value v = GetOwn(env, outs, static_cast<uint32_t>(index));
   if (v.IsUndefined() || v.IsNull()) return;
-  job.outputs[index] =
-      GetBuffer(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, 4, kArgs[index]);
+  const std::string arg = std::string("outputs.") + kOutputNames[index];
+  job.outputs[index] = GetBuffer(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, 4, arg.c_str());
 }
 
-// Leases a stream of `device` from a small process-wide pool (stream creation costs more than a
-// small call); a stream whose call failed is destroyed, not returned.
-class StreamLease {
- public:
-  explicit StreamLease(int device) : device_(device) {
-    {
-      std::lock_guard<std::mutex> lock(Mutex());
-      auto& idle = Idle();
-      for (size_t k = idle.size(); k-- > 0;) {
-        if (idle[k].first == device) {
-          stream_ = idle[k].second;
-          idle.erase(idle.begin() + static_cast<std::ptrdiff_t>(k));
-          return;
-        }
-      }
-    }
-    stream_ = otca::gpu::stream_create(device);
-  }
-  ~StreamLease() {
-    if (!ok_) {
-      otca::gpu::stream_destroy(device_, stream_);
-      return;
-    }
-    std::lock_guard<std::mutex> lock(Mutex());
-    if (Idle().size() < 32) Idle().emplace_back(device_, stream_);
-    else otca::gpu::stream_destroy(device_, stream_);
-  }
-  StreamLease(const StreamLease&) = delete;
-  StreamLease& operator=(const StreamLease&) = delete;
-  void* get() const { return stream_; }
-  void succeeded() { ok_ = true; }
-
- private:
-  static std::mutex& Mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static std::vector<std::pair<int, void*>>& Idle() {
-    static auto* idle = new std::vector<std::pair<int, void*>>();  // never destroyed: exit order
-    return *idle;
-  }
-  int device_;
-  void* stream_ = nullptr;
-  bool ok_ = false;
-};
-
-// One device block for a call's host inputs and host outputs, freed on every path.
-class Staging {
- public:
-  explicit Staging(int device) : device_(device) {}
-  ~Staging() { CachedDeviceFree(device_, base_, capacity_); }
-  Staging(const Staging&) = delete;
-  Staging& operator=(const Staging&) = delete;
-  // Reserves room for `b` when it is host memory (256-byte aligned, as cudaMalloc's own blocks).
-  void Reserve(const Buffer& b) {
-    if (b.host != nullptr) total_ += Align(b.bytes);
-  }
-  void Allocate() {
-    if (total_ > 0) base_ = CachedDeviceMalloc(device_, total_, &capacity_);
-  }
-  // The device address of `b`: its own for device memory, the next staging slot for host memory.
-  void* Place(const Buffer& b) {
-    if (b.host == nullptr) return b.device;
-    void* p = static_cast<char*>(base_) + used_;
-    used_ += Align(b.bytes);
-    return p;
-  }
-
- private:
-  static size_t Align(size_t n) { return (n + 255) / 256 * 256; }
-  int device_;
-  void* base_ = nullptr;
-  size_t total_ = 0, used_ = 0, capacity_ = 0;
-};
-
 }  // namespace
+
+std::string Describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) return v.ToString().Utf8Value();
+  if (v.IsBoolean()) return v.ToBoolean().Value() ? "true" : "false";
+  if (v.IsString()) return "string";
+  if (v.IsTypedArray()) return "TypedArray";
+  if (v.IsArray()) return "Array";
+  if (v.IsFunction()) return "function";
+  return "object";
+}
+
+void ThrowType(Napi::Env env, const std::string& expected, const std::string& arg, const std::string& got) {
+  throw Napi::TypeError::New(env, "Expected " + expected + " for " + arg + " but received " + got);
+}
+
+void ThrowRange(Napi::Env env, const std::string& expected, const std::string& arg, const std::string& got) {
+  throw Napi::RangeError::New(env, "Expected " + expected + " for " + arg + " but received " + got);
+}
 
 TypedArrayMemory TypedArrayOf(Napi::Env env, const Napi::Value& v, const std::string& expected,
                               const std::string& arg) {
@@ -368,17 +265,14 @@ Napi::Value GetOwn(Napi::Env env, const Napi::Object& o, uint32_t index) {
   return o.Get(index);
 }
 
-std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind, bool keepAlive) {
-  Napi::Object desc = GetObject(env, descValue, "job");
+std::unique_ptr<Job> ParseJob(Napi::Env env, std::shared_ptr<PlanState> plan, JobKind kind, Napi::Value descValue,
+                              bool keepAlive) {
+  Napi::Object desc = GetObject(env, descValue, "run");
   auto job = std::make_unique<Job>();
   job->kind = kind;
-  Header h;
-  {
-    Napi::Value hv = GetOwn(env, desc, "header");
-    h.v = static_cast<const double*>(
-        GetTypedArray(env, *job, false, hv, napi_float64_array, "Float64Array", kSlotCount, "header"));
-  }
-  job->device = static_cast<int>(HeaderInteger(env, h, kSlotDevice, "device", -1, 1023));
+  job->plan = std::move(plan);
+  const double* h = static_cast<const double*>(
+      GetTypedArray(env, *job, false, GetOwn(env, desc, "header"), napi_float64_array, "Float64Array", kSlotCount, "header"));
 
   int64_t N = 0, T = 0, K = 0;
   if (kind != JobKind::Objective) {
@@ -390,45 +284,35 @@ std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value descValue, JobKind kind
     ParseRewards(env, *job, desc, h, keepAlive);
     K = job->rew.K;
     if (kind == JobKind::Advantages && job->rew.N != N) {
-      ThrowRange(env, "N (" + std::to_string(N) + ") rows as in latents", "rewards",
-                 std::to_string(job->rew.N));
+      ThrowRange(env, "N (" + std::to_string(N) + ") rows as in latents", "rewards", std::to_string(job->rew.N));
     }
     N = job->rew.N;
-    job->groupSize = HeaderInteger(env, h, kSlotGroupSize, "groupSize", 1, N);
-    if (N % job->groupSize != 0) {
-      ThrowRange(env, "N (" + std::to_string(N) + ") divisible by groupSize", "groupSize",
-                 std::to_string(job->groupSize));
-    }
+    ParseGroups(env, *job, desc, h, N, keepAlive);
     if (kind == JobKind::Objective) {
       job->trajectoryScore = GetBuffer(env, *job, keepAlive, GetOwn(env, desc, "trajectoryScore"),
                                        napi_float32_array, "Float32Array", N, 4, "trajectoryScore");
     }
   }
-  ParseOptions(env, *job, desc, h, K);
-  TranslateErrors(env, [&] { otca::check_options(job->opt, K > 0 ? K : 1); });
 
   const int64_t mask = HeaderInteger(env, h, kSlotOutputMask, "outputMask", 0, (int64_t(1) << kOutputCount) - 1);
   Napi::Value ov = GetOwn(env, desc, "outputs");
   if (!ov.IsArray()) ThrowType(env, "Array", "outputs", Describe(ov));
   Napi::Array outs = ov.As<Napi::Array>();
-  bool keep = keepAlive;
   if (kind != JobKind::Objective) {
-    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T + 1), kSimilarity);
-    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T), kDeltaS);
-    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T), kRawWeights);
-    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T), kStepWeights);
-    GetOutput(env, *job, keep, outs, mask, N, kTrajectoryScore);
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T + 1), kSimilarity);
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kDeltaS);
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kRawWeights);
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kStepWeights);
+    GetOutput(env, *job, keepAlive, outs, mask, N, kTrajectoryScore);
   }
   if (kind != JobKind::Trajectory) {
-    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, K), kObjectiveAdvantages);
-    GetOutput(env, *job, keep, outs, mask, N, kExploration);
-    GetOutput(env, *job, keep, outs, mask, N, kLambda);
-    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, K), kCoefficients);
-    GetOutput(env, *job, keep, outs, mask, N, kFused);
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, K), kObjectiveAdvantages);
+    GetOutput(env, *job, keepAlive, outs, mask, N, kExploration);
+    GetOutput(env, *job, keepAlive, outs, mask, N, kLambda);
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, K), kCoefficients);
+    GetOutput(env, *job, keepAlive, outs, mask, N, kFused);
   }
-  if (kind == JobKind::Advantages) {
-    GetOutput(env, *job, keep, outs, mask, CheckedMul(N, T), kAdvantages);
-  }
+  if (kind == JobKind::Advantages) GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kAdvantages);
   return job;
 }
 
@@ -439,9 +323,9 @@ std::vector<const void*> StatePointers(const Job& job, const std::vector<void*>&
   std::vector<const void*> states;
   if (base.empty()) return states;  // phase 2: no latents
   const size_t esize = otca::dtype_size(job.lat.dtype);
+  states.reserve(static_cast<size_t>(job.lat.T + 1));
   for (int64_t j = 0; j <= job.lat.T; ++j) {
-    states.push_back(job.stacked ? static_cast<const char*>(base[0]) +
-                                       static_cast<size_t>(j * job.lat.D) * esize
+    states.push_back(job.stacked ? static_cast<const char*>(base[0]) + static_cast<size_t>(j * job.lat.D) * esize
                                  : base[static_cast<size_t>(j)]);
   }
   return states;
@@ -456,83 +340,119 @@ otca::AllOutputs OutputPointers(void* const (&p)[kOutputCount]) {
   return o;
 }
 
+// The run's groups on the host: contiguous, or built from the ids in the slot's GroupIndex.
+otca::Groups HostGroups(const Job& job, otca::GroupIndex& index, int64_t N) {
+  if (job.groupSize > 0) {
+    otca::Groups g;
+    g.size = job.groupSize;
+    g.count = N / job.groupSize;
+    return g;
+  }
+  return index.build(job.groupIds, N);
+}
+
 }  // namespace
 
 void Job::Run() {
-  if (device >= 0) RunCuda();
+  if (plan->device >= 0) RunCuda();
   else RunCpu();
 }
 
 void Job::RunCpu() {
+  auto slot = plan->Take();
   std::vector<void*> base;
   for (const Buffer& b : latentBuffers) base.push_back(b.host);
-  std::vector<const void*> states = StatePointers(*this, base);
+  const std::vector<const void*> states = StatePointers(*this, base);
   lat.states = states.empty() ? nullptr : states.data();
   rew.data = rewards.host;
   void* out[kOutputCount];
   for (int k = 0; k < kOutputCount; ++k) out[k] = outputs[k].host;
   const otca::AllOutputs o = OutputPointers(out);
-  const float* q = static_cast<const float*>(trajectoryScore.host);
+  const otca::Options& opt = plan->options;
   switch (kind) {
     case JobKind::Advantages:
-      otca::cpu::advantages(lat, rew, groupSize, opt, o);
+      otca::cpu::advantages(lat, rew, HostGroups(*this, slot->groups, rew.N), opt, plan->factors(), o, slot->cpu);
       break;
     case JobKind::Trajectory:
-      otca::cpu::trajectory_credit(lat, opt, o.trajectory);
+      otca::cpu::trajectory_credit(lat, opt, o.trajectory, slot->cpu);
       break;
     case JobKind::Objective:
-      otca::cpu::objective_credit(rew, q, groupSize, opt, o.objective);
+      otca::cpu::objective_credit(rew, static_cast<const float*>(trajectoryScore.host),
+                                  HostGroups(*this, slot->groups, rew.N), opt, plan->factors(), o.objective, slot->cpu);
       break;
   }
 }
 
-// Host inputs are copied into one staging block on the call's stream, host outputs are computed
-// there and copied back; device buffers are used in place. The gpu:: calls block until done.
+// Host inputs (and group arrays) are copied into the context's staging block on its stream, host
+// outputs are computed there and copied back; device buffers are used in place.
 void Job::RunCuda() {
-  StreamLease stream(device);
-  Staging staging(device);
-  for (const Buffer& b : latentBuffers) staging.Reserve(b);
-  staging.Reserve(rewards);
-  staging.Reserve(trajectoryScore);
-  for (const Buffer& b : outputs) staging.Reserve(b);
-  staging.Allocate();
+  auto slot = plan->Take();
+  otca::gpu::Context& ctx = *slot->gpu;
+  const int64_t N = kind == JobKind::Trajectory ? lat.N : rew.N;
+  otca::Groups groups;
+  const bool needGroups = kind != JobKind::Trajectory;
+  if (needGroups) groups = HostGroups(*this, slot->groups, N);
+  const size_t groupBytes = needGroups && groups.size == 0 ? slot->groups.arrays.size() * sizeof(int64_t) : 0;
 
-  auto in = [&](const Buffer& b) -> void* {
+  const auto align = [](size_t n) { return (n + 255) / 256 * 256; };
+  size_t total = align(groupBytes);
+  for (const Buffer& b : latentBuffers) if (b.host) total += align(b.bytes);
+  if (rewards.host) total += align(rewards.bytes);
+  if (trajectoryScore.host) total += align(trajectoryScore.bytes);
+  for (const Buffer& b : outputs) if (b.host) total += align(b.bytes);
+  char* staging = total > 0 ? static_cast<char*>(otca::gpu::context_staging(ctx, total)) : nullptr;
+  size_t used = 0;
+  const auto place = [&](size_t bytes) {
+    char* p = staging + used;
+    used += align(bytes);
+    return p;
+  };
+  const auto in = [&](const Buffer& b) -> void* {
     if (!b.present()) return nullptr;
-    void* d = staging.Place(b);
-    if (b.host != nullptr) otca::gpu::copy(device, d, b.host, b.bytes, 0, stream.get());
+    if (b.host == nullptr) return b.device;
+    void* d = place(b.bytes);
+    otca::gpu::copy_async(ctx, d, b.host, b.bytes, 0);
     return d;
   };
+  if (groupBytes > 0) {  // the three arrays, in their host layout, on the device
+    int64_t* d = reinterpret_cast<int64_t*>(place(groupBytes));
+    otca::gpu::copy_async(ctx, d, slot->groups.arrays.data(), groupBytes, 0);
+    const int64_t B = groups.count;
+    groups.offsets = d;
+    groups.members = d + B + 1;
+    groups.groupOf = d + B + 1 + N;
+  }
   std::vector<void*> base;
   for (const Buffer& b : latentBuffers) base.push_back(in(b));
-  std::vector<const void*> states = StatePointers(*this, base);
+  const std::vector<const void*> states = StatePointers(*this, base);
   lat.states = states.empty() ? nullptr : states.data();
   rew.data = in(rewards);
   const float* q = static_cast<const float*>(in(trajectoryScore));
   void* out[kOutputCount];
-  for (int k = 0; k < kOutputCount; ++k) out[k] = outputs[k].present() ? staging.Place(outputs[k]) : nullptr;
+  for (int k = 0; k < kOutputCount; ++k) {
+    out[k] = !outputs[k].present() ? nullptr : outputs[k].host == nullptr ? outputs[k].device : place(outputs[k].bytes);
+  }
   const otca::AllOutputs o = OutputPointers(out);
-
+  const otca::Options& opt = plan->options;
   switch (kind) {
     case JobKind::Advantages:
-      otca::gpu::advantages(device, lat, rew, groupSize, opt, o, stream.get());
+      otca::gpu::advantages(ctx, lat, rew, groups, opt, plan->factors(), o);
       break;
     case JobKind::Trajectory:
-      otca::gpu::trajectory_credit(device, lat, opt, o.trajectory, stream.get());
+      otca::gpu::trajectory_credit(ctx, lat, opt, o.trajectory);
       break;
     case JobKind::Objective:
-      otca::gpu::objective_credit(device, rew, q, groupSize, opt, o.objective, stream.get());
+      otca::gpu::objective_credit(ctx, rew, q, groups, opt, plan->factors(), o.objective);
       break;
   }
   bool copiedBack = false;
   for (int k = 0; k < kOutputCount; ++k) {
     if (outputs[k].host != nullptr) {
-      otca::gpu::copy(device, outputs[k].host, out[k], outputs[k].bytes, 1, stream.get());
+      otca::gpu::copy_async(ctx, outputs[k].host, out[k], outputs[k].bytes, 1);
       copiedBack = true;
     }
   }
-  if (copiedBack) otca::gpu::stream_synchronize(device, stream.get());
-  stream.succeeded();
+  if (copiedBack) otca::gpu::context_synchronize(ctx);
 }
 
 }  // namespace otca_addon

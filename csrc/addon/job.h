@@ -1,6 +1,6 @@
-// A call of the core, unwrapped from its JS description (see lib/native.ts, NativeJob) and
-// re-checked: the TypeScript layer validates everything first, but a forged call straight into
-// the native module must still never read or write outside the buffers it passed.
+// One run of a plan, unwrapped from its JS description (lib/native.ts NativeRun) and re-checked:
+// the TypeScript layer validates everything first, but a forged call straight into the native
+// module must still never read or write outside the buffers it passed.
 #pragma once
 
 #include <napi.h>
@@ -15,7 +15,9 @@
 
 namespace otca_addon {
 
-enum class JobKind { Advantages, Trajectory, Objective };
+struct PlanState;
+
+enum class JobKind : int { Advantages = 0, Trajectory = 1, Objective = 2 };
 
 // One input or output of a call: host memory (a TypedArray's bytes) or device memory on the
 // call's device (a DeviceView's range), never both.
@@ -26,27 +28,35 @@ struct Buffer {
   bool present() const { return host != nullptr || device != nullptr; }
 };
 
-// The outputs, in the order of AllOutputs' fields (lib/options.ts OUTPUT_NAMES order differs).
+// The outputs, in the order of AllOutputs' fields (lib/native.ts OUTPUT_SLOTS).
 enum OutputIndex : int {
   kSimilarity, kDeltaS, kRawWeights, kStepWeights, kTrajectoryScore, kObjectiveAdvantages,
   kExploration, kLambda, kCoefficients, kFused, kAdvantages, kOutputCount
 };
+extern const char* const kOutputNames[kOutputCount];
+
+// The numbers of a run, one Float64Array (lib/native.ts RUN_HEADER): reading one property instead of
+// nine (each N-API property read by name costs ~0.1 us).
+enum HeaderSlot : int {
+  kSlotLatentDtype, kSlotN, kSlotT, kSlotD, kSlotStacked, kSlotRewardDtype, kSlotRewardN, kSlotK,
+  kSlotGroupSize, kSlotOutputMask, kSlotCount
+};
+extern const char* const kHeaderSlotNames[kSlotCount];
 
 struct Job {
   JobKind kind = JobKind::Advantages;
-  int device = -1;  // -1: CPU backend; >= 0: cuda:N
-  otca::Options opt;
-  std::vector<double> objectiveWeights, objectiveScale;  // copied: they are tiny
+  std::shared_ptr<PlanState> plan;
   otca::Latents lat;
   bool stacked = false;
   std::vector<Buffer> latentBuffers;  // 1 (stacked [N, T+1, D]) or T+1 ([N, D] each)
   otca::Rewards rew;
   Buffer rewards, trajectoryScore;
-  int64_t groupSize = 1;
+  int64_t groupSize = 0;              // > 0, or 0 where groupIds were given
+  const int32_t* groupIds = nullptr;  // host [N]
   Buffer outputs[kOutputCount];
-  // Async calls hold every input and output (TypedArrays and device views) until the work is
-  // done; every call holds the device allocations it touches, so a dispose() meanwhile frees
-  // nothing early. Released on the JS thread (the Job is destroyed there).
+  // Async runs hold every input and output (TypedArrays and device views) until the work is done;
+  // every run holds the device allocations it touches, so a dispose() meanwhile frees nothing early.
+  // Released on the JS thread (the Job is destroyed there).
   std::vector<Napi::Reference<Napi::Value>> keepAlive;
   std::vector<std::shared_ptr<Allocation>> deviceRefs;
 
@@ -57,6 +67,10 @@ struct Job {
   void RunCpu();
   void RunCuda();
 };
+
+// Parses and checks `desc` (a NativeRun) for a run of `plan`; throws Napi::TypeError / RangeError.
+std::unique_ptr<Job> ParseJob(Napi::Env env, std::shared_ptr<PlanState> plan, JobKind kind, Napi::Value desc,
+                              bool keepAlive);
 
 // A TypedArray's memory, read without going through its ArrayBuffer object, so that views of a
 // SharedArrayBuffer work as well. `data` is null and `detached` true where the buffer was detached.
@@ -76,8 +90,11 @@ TypedArrayMemory TypedArrayOf(Napi::Env env, const Napi::Value& v, const std::st
 Napi::Value GetOwn(Napi::Env env, const Napi::Object& o, const char* key);
 Napi::Value GetOwn(Napi::Env env, const Napi::Object& o, uint32_t index);
 
-// Parses and checks `desc` (a NativeJob); throws Napi::TypeError / Napi::RangeError.
-std::unique_ptr<Job> ParseJob(Napi::Env env, Napi::Value desc, JobKind kind, bool keepAlive);
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& expected, const std::string& arg,
+                            const std::string& got);
+[[noreturn]] void ThrowRange(Napi::Env env, const std::string& expected, const std::string& arg,
+                             const std::string& got);
+std::string Describe(const Napi::Value& v);
 
 // Runs `fn`, turning otca::TypeError/RangeError/DeviceError into the JS error of the same kind
 // with the message unchanged.

@@ -1,4 +1,5 @@
 // dtype names and sizes, and the option checks every backend runs before any work.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -85,7 +86,7 @@ void check_array(const double* values, int64_t K, const char* option) {
 
 }  // namespace
 
-void check_options(const Options& opt, int64_t K) {
+void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t K) {
   check_enum(opt.temporal, 2, "'tcd', 'uniform'", "temporal");
   check_enum(opt.weightScale, 2, "'mean', 'sum'", "weightScale");
   check_enum(opt.objective, 4, "'moca', 'min-norm', 'weighted-advantage', 'weighted-reward'",
@@ -105,28 +106,41 @@ void check_options(const Options& opt, int64_t K) {
   if (!(opt.epsSolver >= 0.0 && opt.epsSolver <= 1e100))
     range_error("number in [0, 1e+100]", "epsSolver", opt.epsSolver);
   if (opt.threads < 0) range_error("integer >= 0", "threads", opt.threads);
-  check_array(opt.objectiveWeights, K, "objectiveWeights");
-  check_array(opt.objectiveScale, K, "objectiveScale");
+  check_array(factors.weights, K, "objectiveWeights");
+  check_array(factors.scale, K, "objectiveScale");
+}
+
+Groups GroupIndex::build(const int32_t* ids, int64_t N) {
+  // groups in ascending id order: rank the distinct ids, then a counting sort of the samples
+  distinct.assign(ids, ids + N);
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  const int64_t B = static_cast<int64_t>(distinct.size());
+  arrays.assign(static_cast<size_t>(B + 1 + 2 * N), 0);
+  int64_t* offsets = arrays.data();
+  int64_t* members = offsets + B + 1;
+  int64_t* groupOf = members + N;
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t b = std::lower_bound(distinct.begin(), distinct.end(), ids[i]) - distinct.begin();
+    groupOf[i] = b;
+    ++offsets[b + 1];
+  }
+  for (int64_t b = 0; b < B; ++b) offsets[b + 1] += offsets[b];
+  // members in ascending sample order: each sample at its group's next free slot (offsets[b] moves
+  // to the end of group b, the start of group b + 1), then the offsets shifted back by one group
+  for (int64_t i = 0; i < N; ++i) members[offsets[groupOf[i]]++] = i;
+  for (int64_t b = B; b > 0; --b) offsets[b] = offsets[b - 1];
+  offsets[0] = 0;
+  Groups g;
+  g.count = B;
+  g.size = 0;
+  g.offsets = offsets;
+  g.members = members;
+  g.groupOf = groupOf;
+  return g;
 }
 
 namespace detail {
-
-math::Params params_of(const Options& opt) {
-  math::Params p;
-  p.temporal = static_cast<int>(opt.temporal);
-  p.weightScale = static_cast<int>(opt.weightScale);
-  p.objective = static_cast<int>(opt.objective);
-  p.stdScope = static_cast<int>(opt.stdScope);
-  p.exploration = static_cast<int>(opt.exploration);
-  p.stdCorrection = opt.stdCorrection;
-  p.minWeight = opt.minWeight;
-  p.advClip = opt.advClip;
-  p.epsAdv = opt.epsAdv;
-  p.epsTcd = opt.epsTcd;
-  p.epsMoca = opt.epsMoca;
-  p.epsSolver = opt.epsSolver;
-  return p;
-}
 
 void check_latents_shape(const Latents& lat) {
   if (lat.dtype != DType::Float32 && lat.dtype != DType::Float16 && lat.dtype != DType::BFloat16)
@@ -142,17 +156,25 @@ void check_latents_shape(const Latents& lat) {
     if (!lat.states[j]) throw_range("a buffer", "latents", "none at state " + std::to_string(j));
 }
 
-void check_rewards_shape(const Rewards& rew, int64_t groupSize) {
+void check_rewards_shape(const Rewards& rew) {
   if (rew.dtype != DType::Float32 && rew.dtype != DType::Float64)
     throw TypeError(std::string("Expected dtype float32 or float64 for rewards but received ") +
                     dtype_name(rew.dtype));
   if (rew.K < 1) throw_range("at least 1 objective (K >= 1)", "rewards", std::to_string(rew.K));
   if (rew.N < 0) throw_range("integer >= 0", "rewards' sample count N", std::to_string(rew.N));
   if (rew.N > 0 && !rew.data) throw_range("a buffer", "rewards", "none");
-  if (groupSize < 1) throw_range("integer >= 1", "groupSize", std::to_string(groupSize));
-  if (rew.N % groupSize != 0)
-    throw_range("a divisor of the sample count " + std::to_string(rew.N), "groupSize",
-                std::to_string(groupSize));
+}
+
+void check_groups(const Groups& g, int64_t N) {
+  if (g.size > 0) {
+    if (N % g.size != 0)
+      throw_range("a divisor of the sample count " + std::to_string(N), "groupSize", std::to_string(g.size));
+    if (g.count != N / g.size) throw_range(std::to_string(N / g.size) + " groups", "groups", std::to_string(g.count));
+    return;
+  }
+  if (g.size < 0) throw_range("integer >= 1", "groupSize", std::to_string(g.size));
+  if (N > 0 && (g.count < 1 || g.count > N || !g.offsets || !g.members || !g.groupOf))
+    throw_range("groups with their member arrays", "groupIds", std::to_string(g.count) + " groups");
 }
 
 bool reward_ok(double v) { return std::fabs(v) <= math::kMaxRewardMagnitude; }

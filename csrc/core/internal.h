@@ -1,5 +1,5 @@
-// Helpers both backends share and the binding never sees: the Options -> math::Params mapping and
-// the error messages for non-finite inputs (defined once in common.cpp so CPU and CUDA say the same).
+// Helpers both backends share and the binding never sees: the shape checks and the error messages
+// for bad input values (defined once in common.cpp so CPU and CUDA say the same).
 #pragma once
 
 #include <cstdint>
@@ -11,12 +11,12 @@
 namespace otca {
 namespace detail {
 
-math::Params params_of(const Options& opt);
-
 // Defensive shape checks both backends run before any work (the binding validates first): they keep
 // every access in bounds. Values are not read here (device memory may not be readable).
 void check_latents_shape(const Latents& lat);
-void check_rewards_shape(const Rewards& rew, int64_t groupSize);
+void check_rewards_shape(const Rewards& rew);
+// The groups cover N samples: a size dividing N, or count >= 1 groups with their arrays.
+void check_groups(const Groups& groups, int64_t N);
 
 // RangeError "Expected <expected> for <what> but received <got>".
 [[noreturn]] void throw_range(const std::string& expected, const char* what, const std::string& got);

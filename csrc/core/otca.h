@@ -1,44 +1,22 @@
-// The C++ contract of the otca core: plain C++17, no N-API, no CUDA headers.
-// Everything the binding (csrc/addon) needs from the math is declared here.
-// See ../shared/SPEC.md for the formulas; names below follow it.
+// The C++ contract of the otca core: plain C++17, no N-API, no CUDA headers. Everything the binding
+// (csrc/addon) needs from the computation is declared here; the formulas are in otca_math.h and
+// docs/algorithm.md, the options in options.h.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "groups.h"
+#include "options.h"
 
 namespace otca {
 
 enum class DType : int32_t { Float32 = 0, Float64 = 1, Float16 = 2, BFloat16 = 3 };
 size_t dtype_size(DType dt);
 const char* dtype_name(DType dt);
-
-enum class Temporal : int32_t { Tcd = 0, Uniform = 1 };
-enum class WeightScale : int32_t { Mean = 0, Sum = 1 };
-enum class Objective : int32_t { Moca = 0, MinNorm = 1, WeightedAdvantage = 2, WeightedReward = 3 };
-enum class StdScope : int32_t { Group = 0, Batch = 1 };
-enum class Exploration : int32_t { Absolute = 0, Centered = 1 };
-
-// All options of SPEC, with its defaults. Validated by the caller (lib/ in TypeScript) and again,
-// cheaply, by check_options() before any work.
-struct Options {
-  Temporal temporal = Temporal::Tcd;
-  WeightScale weightScale = WeightScale::Mean;
-  Objective objective = Objective::Moca;
-  StdScope stdScope = StdScope::Group;
-  Exploration exploration = Exploration::Absolute;
-  double minWeight = 0.5;       // w_min, in [0, 1]
-  int stdCorrection = 1;        // 1 = Bessel (N-1), 0 = population
-  double advClip = 5.0;         // > 0 (Infinity allowed: no clip)
-  double epsAdv = 1e-8;         // >= 0
-  double epsTcd = 1e-6;         // > 0
-  double epsMoca = 1e-6;        // > 0
-  double epsSolver = 1e-8;      // >= 0
-  const double* objectiveWeights = nullptr;  // [K] host memory, or null = all 1
-  const double* objectiveScale = nullptr;    // [K] host memory, or null = all 1
-  int threads = 0;              // CPU backend: 0 or more than the hardware concurrency = all of it
-};
 
 // The T+1 latent states of N samples. Element d of sample i at state j is
 //   static_cast<const Elem*>(states[j])[i * sampleStride + d]
@@ -57,6 +35,16 @@ struct Rewards {
   DType dtype = DType::Float32;
   const void* data = nullptr;
   int64_t N = 0, K = 0;
+};
+
+// Groups from per-sample ids (`groupIds`): groups of any size >= 1 in any order, numbered in
+// ascending order of their ids, members ascending. Ids are integers >= 0 (the binding checks them).
+// build() returns a view of this object's arrays (offsets, members, groupOf: one vector of
+// B + 1 + 2N), valid until the next build(); a kept GroupIndex reuses its memory.
+struct GroupIndex {
+  std::vector<int64_t> arrays;
+  std::vector<int32_t> distinct;
+  Groups build(const int32_t* ids, int64_t N);
 };
 
 // Phase 1 (trajectoryCredit). Any pointer may be null (not requested).
@@ -90,25 +78,34 @@ struct RangeError : std::runtime_error { using std::runtime_error::runtime_error
 // CUDA failures: message carries the CUDA error name and the operation.
 struct DeviceError : std::runtime_error { using std::runtime_error::runtime_error; };
 
-// Throws RangeError/TypeError naming the option.
-void check_options(const Options& opt, int64_t K);
+// Throws RangeError/TypeError naming the option (K: the number of objectives, for the factors).
+void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t K);
 
 // ---------------------------------------------------------------- CPU backend (host memory)
 namespace cpu {
 // The hardware concurrency: the threads a call with opt.threads == 0 uses, and the most any uses.
 int default_threads();
 
+// A CPU call's scratch (the reduction's partial sums, w, q and f where the caller did not ask for
+// them). A plan keeps one, so that a repeated call of one shape allocates nothing; a call without
+// one allocates its own.
+struct Workspace;
+Workspace* workspace_create();
+void workspace_destroy(Workspace* w) noexcept;
+
 // Phase 1 over host latents. Throws RangeError naming the first non-finite (sample, state).
 // Every output is optional.
-void trajectory_credit(const Latents& lat, const Options& opt, const TrajectoryOutputs& out);
+void trajectory_credit(const Latents& lat, const Options& opt, const TrajectoryOutputs& out,
+                       Workspace* w = nullptr);
 
 // Phase 2 over host rewards and q (float32 [N], as phase 1 wrote it).
-void objective_credit(const Rewards& rew, const float* trajectoryScore, int64_t groupSize,
-                      const Options& opt, const ObjectiveOutputs& out);
+void objective_credit(const Rewards& rew, const float* trajectoryScore, const Groups& groups,
+                      const Options& opt, const ObjectiveFactors& factors, const ObjectiveOutputs& out,
+                      Workspace* w = nullptr);
 
 // The whole step. Equal, bit for bit, to phase 1 then phase 2 then Adv = float(w) * float(f).
-void advantages(const Latents& lat, const Rewards& rew, int64_t groupSize, const Options& opt,
-                const AllOutputs& out);
+void advantages(const Latents& lat, const Rewards& rew, const Groups& groups, const Options& opt,
+                const ObjectiveFactors& factors, const AllOutputs& out, Workspace* w = nullptr);
 
 // The benchmark's bandwidth probe: reads `bytes` bytes at `data` with `threads` threads (16-byte
 // loads, an xor/add fold the compiler cannot drop) and returns the fold, so that the read
@@ -143,28 +140,33 @@ DeviceProps properties(int device);
 // Memory (throws DeviceError naming the operation and size).
 void* malloc_device(int device, size_t bytes);
 void free_device(int device, void* ptr) noexcept;
-void* malloc_host_pinned(size_t bytes);
-void free_host_pinned(void* ptr) noexcept;
-// kind: 0 host->device, 1 device->host, 2 device->device. stream may be null (synchronous).
-void copy(int device, void* dst, const void* src, size_t bytes, int kind, void* stream);
+// kind: 0 host->device, 1 device->host, 2 device->device; synchronous.
+void copy(int device, void* dst, const void* src, size_t bytes, int kind);
 
-// Streams: one per call, created and destroyed by the caller through these.
-void* stream_create(int device);
-void stream_synchronize(int device, void* stream);  // throws DeviceError on a failed kernel
-void stream_destroy(int device, void* stream) noexcept;
+// What a plan owns on one device: a stream, the device workspace (counters, scratch, flags), a
+// pinned mailbox and pinned staging for host inputs and outputs. Grown on demand and kept, so a
+// repeated call of one shape allocates nothing. One call at a time per context.
+struct Context;
+Context* context_create(int device);
+void context_destroy(Context* c) noexcept;
+int context_device(const Context& c);
 
-// The computations. All data pointers (latent states, rewards, q, outputs) are device pointers
-// on `device`; lat.states is a host array of device pointers. Options' arrays are host memory.
-// Enqueued on `stream`, then synchronised: the call blocks until the results are written and
-// the non-finite flag is read, so a bad input throws RangeError like the CPU backend (the async
-// API calls these from a libuv worker thread, so blocking there leaves the event loop free).
-void trajectory_credit(int device, const Latents& lat, const Options& opt,
-                       const TrajectoryOutputs& out, void* stream);
-void objective_credit(int device, const Rewards& rew, const float* trajectoryScore,
-                      int64_t groupSize, const Options& opt, const ObjectiveOutputs& out,
-                      void* stream);
-void advantages(int device, const Latents& lat, const Rewards& rew, int64_t groupSize,
-                const Options& opt, const AllOutputs& out, void* stream);
+// A device block of at least `bytes` for the host inputs and outputs of the context's next call
+// (the addon places them in it), the context's own: grown on demand, reused.
+void* context_staging(Context& c, size_t bytes);
+// A copy on the context's stream (kind as copy()); context_synchronize waits for the stream.
+void copy_async(Context& c, void* dst, const void* src, size_t bytes, int kind);
+void context_synchronize(Context& c);
+
+// The computations. All data pointers (latent states, rewards, q, outputs, group arrays) are device
+// pointers on the context's device; lat.states is a host array of device pointers; the factors are
+// host memory. Each call launches on the context's stream and returns when its results are written
+// and its non-finite flags are read, so a bad input throws RangeError as on the CPU backend.
+void trajectory_credit(Context& c, const Latents& lat, const Options& opt, const TrajectoryOutputs& out);
+void objective_credit(Context& c, const Rewards& rew, const float* trajectoryScore, const Groups& groups,
+                      const Options& opt, const ObjectiveFactors& factors, const ObjectiveOutputs& out);
+void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups& groups, const Options& opt,
+                const ObjectiveFactors& factors, const AllOutputs& out);
 }  // namespace gpu
 
 }  // namespace otca

@@ -8,39 +8,11 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define OTCA_HD __host__ __device__ __forceinline__
-#else
-#define OTCA_HD inline
-#endif
-
-// An experiment on the finishing stages' instruction footprint (bench/NOTES.md section 7): device
-// code built with -DOTCA_ROLLED_FINISH keeps the finishing loops marked with it rolled. Elsewhere,
-// the shipped addon included, it is nothing.
-#if defined(__CUDA_ARCH__) && defined(OTCA_ROLLED_FINISH)
-#define OTCA_ROLLED _Pragma("unroll 1")
-#else
-#define OTCA_ROLLED
-#endif
+#include "options.h"
+#include "otca_hd.h"
 
 namespace otca {
 namespace math {
-
-// Options as plain values, copyable to the device by value (no host pointers).
-struct Params {
-  int temporal = 0;     // 0 tcd, 1 uniform
-  int weightScale = 0;  // 0 mean, 1 sum
-  int objective = 0;    // 0 moca, 1 min-norm, 2 weighted-advantage, 3 weighted-reward
-  int stdScope = 0;     // 0 group, 1 batch
-  int exploration = 0;  // 0 absolute, 1 centered
-  int stdCorrection = 1;
-  double minWeight = 0.5;
-  double advClip = 5.0;
-  double epsAdv = 1e-8;
-  double epsTcd = 1e-6;
-  double epsMoca = 1e-6;
-  double epsSolver = 1e-8;
-};
 
 OTCA_HD double clampd(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
@@ -54,17 +26,17 @@ OTCA_HD double cosine(double dot, double sqj, double sqT) {
 }
 
 // u[t] = max(0, dS[t]) + epsTcd: the (floored) alignment a step gained (eq. 8's numerator).
-OTCA_HD double step_gain(double d, const Params& p) { return (d > 0.0 ? d : 0.0) + p.epsTcd; }
+OTCA_HD double step_gain(double d, const Options& p) { return (d > 0.0 ? d : 0.0) + p.epsTcd; }
 
 // wbar[t] = u[t] / sum_t u[t] (eq. 8).
-OTCA_HD double raw_weight(double d, double sumU, const Params& p) { return step_gain(d, p) / sumU; }
+OTCA_HD double raw_weight(double d, double sumU, const Options& p) { return step_gain(d, p) / sumU; }
 
 // w[t] from wbar[t]: the minWeight blend (mean 1 over t) for 'tcd', 1 for 'uniform'; divided by T
 // for weightScale 'sum'.
-OTCA_HD double step_weight(double wb, int64_t T, const Params& p) {
+OTCA_HD double step_weight(double wb, int64_t T, const Options& p) {
   const double Td = static_cast<double>(T);
-  double wt = p.temporal == 0 ? p.minWeight + (1.0 - p.minWeight) * Td * wb : 1.0;
-  if (p.weightScale == 1) wt /= Td;
+  double wt = p.temporal == Temporal::Tcd ? p.minWeight + (1.0 - p.minWeight) * Td * wb : 1.0;
+  if (p.weightScale == WeightScale::Sum) wt /= Td;
   return wt;
 }
 
@@ -112,13 +84,13 @@ OTCA_HD bool needs_exact_sums(Dot dot, Sq sq, int64_t T) {
 // sq[T] = |z_T|^2). Writes whichever outputs are non-null (rows of length T+1 or T) and returns q.
 // Two passes over t, no scratch: the first sums u, the second writes. (The CUDA backend spreads the
 // same per-step functions over a block: finish_sample.cuh.)
-OTCA_HD double finish_sample(const double* dot, const double* sq, int64_t T, const Params& p,
+OTCA_HD double finish_sample(const double* dot, const double* sq, int64_t T, const Options& p,
                              float* S, float* dS, float* wbar, float* w) {
   const double sqT = sq[T];
   double sumU = 0.0;
   double prev = cosine(dot[0], sq[0], sqT);
   if (S) S[0] = static_cast<float>(prev);
-  OTCA_ROLLED for (int64_t t = 0; t < T; ++t) {
+  for (int64_t t = 0; t < T; ++t) {
     const double next = cosine(dot[t + 1], sq[t + 1], sqT);
     if (S) S[t + 1] = static_cast<float>(next);
     sumU += step_gain(next - prev, p);
@@ -126,7 +98,7 @@ OTCA_HD double finish_sample(const double* dot, const double* sq, int64_t T, con
   }
   double q = 0.0;
   prev = cosine(dot[0], sq[0], sqT);
-  OTCA_ROLLED for (int64_t t = 0; t < T; ++t) {
+  for (int64_t t = 0; t < T; ++t) {
     const double next = cosine(dot[t + 1], sq[t + 1], sqT);
     const double d = next - prev;
     prev = next;
@@ -146,19 +118,19 @@ struct Stats {
   double std = 0.0;
 };
 
-// Mean and std of x(i) for i in [begin, end), two passes in index order. n - corr <= 0 gives
-// std 0 (a group of one sample), never NaN. Equal values give exactly that value as the mean and
-// std 0 (a rounded sum / n would leave a residue that a zero epsAdv turns into an advantage).
+// Mean and std of x(m) for m = 0 .. n-1 (a group's members in ascending sample order, or the whole
+// batch), two passes in that order. n - corr <= 0 gives std 0 (a group of one sample), never NaN.
+// Equal values give exactly that value as the mean and std 0 (a rounded sum / n would leave a
+// residue that a zero epsAdv turns into an advantage).
 template <class X>
-OTCA_HD Stats stats_of(X x, int64_t begin, int64_t end, int corr) {
+OTCA_HD Stats stats_of(X x, int64_t n, int corr) {
   Stats s;
-  const int64_t n = end - begin;
   if (n <= 0) return s;
-  const double first = x(begin);
+  const double first = x(0);
   double sum = 0.0;
   bool equal = true;
-  for (int64_t i = begin; i < end; ++i) {
-    const double v = x(i);
+  for (int64_t m = 0; m < n; ++m) {
+    const double v = x(m);
     sum += v;
     equal = equal && v == first;
   }
@@ -170,8 +142,8 @@ OTCA_HD Stats stats_of(X x, int64_t begin, int64_t end, int corr) {
   const int64_t dof = n - corr;
   if (dof <= 0) return s;
   double ss = 0.0;
-  for (int64_t i = begin; i < end; ++i) {
-    const double d = x(i) - s.mean;
+  for (int64_t m = 0; m < n; ++m) {
+    const double d = x(m) - s.mean;
     ss += d * d;
   }
   s.std = sqrt(ss / static_cast<double>(dof));
@@ -181,7 +153,7 @@ OTCA_HD Stats stats_of(X x, int64_t begin, int64_t end, int corr) {
 // Eq. 2 for one value: clip((x - mean) / (std + epsAdv), -advClip, advClip) * scale.
 // `centerMean` is the group's mean; `spreadStd` the group's or the batch's std (stdScope). A zero
 // denominator (std 0 with epsAdv 0) means every value it covers is equal: A = 0, never NaN.
-OTCA_HD double group_advantage(double x, double centerMean, double spreadStd, const Params& p,
+OTCA_HD double group_advantage(double x, double centerMean, double spreadStd, const Options& p,
                                double scale) {
   const double denominator = spreadStd + p.epsAdv;
   const double a = denominator > 0.0 ? (x - centerMean) / denominator : 0.0;
@@ -189,16 +161,16 @@ OTCA_HD double group_advantage(double x, double centerMean, double spreadStd, co
 }
 
 // Eq. 12 (absolute) or its centred reading: e = |q - c| / (std_g q + epsMoca).
-OTCA_HD double exploration(double q, const Stats& qGroup, const Params& p) {
-  const double num = p.exploration == 1 ? fabs(q - qGroup.mean) : fabs(q);
+OTCA_HD double exploration(double q, const Stats& qGroup, const Options& p) {
+  const double num = p.exploration == Exploration::Centered ? fabs(q - qGroup.mean) : fabs(q);
   return num / (qGroup.std + p.epsMoca);
 }
 
 // Eq. 14: lam = max(0, s) / (|s| + epsMoca) * tanh(e), s = sum_k A_k (index order).
 template <class AFn>
-OTCA_HD double moca_lambda(AFn A, int64_t K, double e, const Params& p) {
+OTCA_HD double moca_lambda(AFn A, int64_t K, double e, const Options& p) {
   double s = 0.0;
-  OTCA_ROLLED for (int64_t k = 0; k < K; ++k) s += A(k);
+  for (int64_t k = 0; k < K; ++k) s += A(k);
   return (s > 0.0 ? s : 0.0) / (fabs(s) + p.epsMoca) * tanh(e);
 }
 
@@ -296,16 +268,16 @@ struct Fused {
 
 template <class AFn, class WFn, class RFn>
 OTCA_HD Fused fuse_sample(AFn A, int64_t K, double q, const Stats& qGroup, WFn weight,
-                          RFn weightedRewardAdvantage, const Params& p) {
+                          RFn weightedRewardAdvantage, const Options& p) {
   Fused r;
   r.e = exploration(q, qGroup, p);
-  r.lam = p.objective == 0 ? moca_lambda(A, K, r.e, p) : 0.0;
-  r.solved = p.objective == 0 || p.objective == 1;
+  r.lam = p.objective == Objective::Moca ? moca_lambda(A, K, r.e, p) : 0.0;
+  r.solved = p.objective == Objective::Moca || p.objective == Objective::MinNorm;
   if (r.solved) {
     r.solve = moca_solve(A, K, r.lam, p.epsSolver);
     r.f = r.solve.f;
-  } else if (p.objective == 2) {
-    OTCA_ROLLED for (int64_t k = 0; k < K; ++k) r.f += weight(k) * A(k);
+  } else if (p.objective == Objective::WeightedAdvantage) {
+    for (int64_t k = 0; k < K; ++k) r.f += weight(k) * A(k);
   } else {
     r.f = weightedRewardAdvantage();
   }

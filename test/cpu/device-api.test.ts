@@ -13,7 +13,8 @@ import {
   Tensor,
   trajectoryCredit,
 } from '../../lib/index.js';
-import { JOB_HEADER, native, OUTPUT_SLOTS } from '../../lib/native.js';
+import { fallbackWarning } from '../../lib/step.js';
+import { native, OUTPUT_COUNT, OUTPUT_SLOTS, RUN_HEADER, RUN_KIND, type NativePlanOptions } from '../../lib/native.js';
 
 const N = 4, T = 2, D = 8, K = 2;
 const latents = () => Tensor.from(Float32Array.from({ length: N * (T + 1) * D }, (_, k) => Math.sin(k + 1)), [N, T + 1, D]);
@@ -43,16 +44,35 @@ async function warningsDuring(code: string, fn: () => Promise<void>): Promise<Er
 
 // First in the file: the fallback warning is once per process.
 describe("device 'auto'", () => {
-  it.skipIf(!fallbackCase)('falls back to the CPU with exactly one OTCA_CUDA_FALLBACK warning (CUDA compiled in, unusable)', async () => {
+  it.skipIf(!fallbackCase || cuda.driverVersion > 0)('runs on the CPU quietly where CUDA is compiled in and no NVIDIA driver is installed', async () => {
     const seen = await warningsDuring('OTCA_CUDA_FALLBACK', async () => {
       expect(call({})().backend).toBe('cpu');
       expect(call({ device: 'auto' })().backend).toBe('cpu');
       expect((await otcaAdvantagesAsync({ rewards: rewards(), latents: latents(), groupSize: 2 })).backend).toBe('cpu');
       expect(trajectoryCredit({ latents: latents() }).backend).toBe('cpu');
     });
+    expect(seen).toHaveLength(0);
+  });
+
+  it.skipIf(!fallbackCase || cuda.driverVersion === 0)('warns exactly once where a driver answered but CUDA cannot be used', async () => {
+    const seen = await warningsDuring('OTCA_CUDA_FALLBACK', async () => {
+      expect(call({})().backend).toBe('cpu');
+      expect(call({ device: 'auto' })().backend).toBe('cpu');
+      expect(trajectoryCredit({ latents: latents() }).backend).toBe('cpu');
+    });
     expect(seen).toHaveLength(1);
     expect(seen[0]!.message).toContain(cuda.reason!);
     expect(seen[0]!.name).toBe('OtcaWarning');
+  });
+
+  it('the warning is said where a driver answered and nowhere else', () => {
+    const status = { compiled: true, usable: false, deviceCount: 0, driverVersion: 0, runtimeVersion: 13000, reason: 'cudaErrorInsufficientDriver: x', architectures: '', devices: [] };
+    expect(fallbackWarning(status)).toBeUndefined();  // no driver: a CPU machine
+    expect(fallbackWarning({ ...status, compiled: false })).toBeUndefined();
+    expect(fallbackWarning({ ...status, usable: true, driverVersion: 13000 })).toBeUndefined();
+    const w = fallbackWarning({ ...status, driverVersion: 12040, reason: 'cudaErrorInsufficientDriver: the driver is too old (driver supports CUDA 12.4, this build needs 13.0)' });
+    expect(w?.message).toBe("otca: device 'auto' runs on the CPU because CUDA cannot be used: cudaErrorInsufficientDriver: the driver is too old (driver supports CUDA 12.4, this build needs 13.0)");
+    expect(w?.detail).toMatch(/device: 'cpu' \(or set OTCA_DEVICE=cpu\)/);
   });
 
   it.skipIf(cuda.compiled)('runs on the CPU without a warning where CUDA is not compiled in', async () => {
@@ -217,6 +237,12 @@ describe('Tensor device API on the host', () => {
   });
 });
 
+const planOptions: NativePlanOptions = {
+  temporal: 'tcd', weightScale: 'mean', objective: 'moca', stdScope: 'group', explorationSignal: 'absolute',
+  stdCorrection: 1, minWeight: 0.5, advClip: 5, epsAdv: 1e-8, epsTcd: 1e-6, epsMoca: 1e-6, epsSolver: 1e-8,
+  threads: 0, objectiveWeights: undefined, objectiveScale: undefined,
+};
+
 describe('native device handles', () => {
   it('forged objects never reach C++ as device buffers', () => {
     const n = native();
@@ -225,9 +251,13 @@ describe('native device handles', () => {
       expect(() => n.devicePointer(forged as never)).toThrow(TypeError);
     }
     expect(() => n.deviceCopy(new Float32Array(2) as never, new Float32Array(2) as never)).toThrow(/two host buffers/);
-    const header = new Float64Array(JOB_HEADER.length);
-    Object.assign(header, { [JOB_HEADER.device]: -1, [JOB_HEADER.N]: N, [JOB_HEADER.T]: T, [JOB_HEADER.D]: D, [JOB_HEADER.stacked]: 1 });
-    expect(() => n.trajectoryCredit({ header, states: [{}], outputs: [] } as never)).toThrow(TypeError);
+    const header = new Float64Array(RUN_HEADER.length);
+    Object.assign(header, { [RUN_HEADER.N]: N, [RUN_HEADER.T]: T, [RUN_HEADER.D]: D, [RUN_HEADER.stacked]: 1 });
+    const plan = new n.NativePlan(-1, planOptions);
+    expect(() => plan.run(RUN_KIND.trajectory, { header, states: [{}], outputs: [] } as never, false)).toThrow(TypeError);
+    // forged plans never reach C++ either
+    const forgedRun = (n.NativePlan.prototype as unknown as { run: (...a: unknown[]) => unknown }).run;
+    expect(() => forgedRun.call({}, 0, {}, false)).toThrow(TypeError);
   });
 
   it('a borrowed handle is tagged, reports its address, releases idempotently, and a CPU job refuses it', () => {
@@ -235,25 +265,24 @@ describe('native device handles', () => {
     // Borrowing touches no device: the address is never dereferenced here.
     const view = n.deviceBorrow(0, 0x10000n, N * (T + 1) * D * 4);
     expect(n.devicePointer(view)).toBe(0x10000n);
-    // a phase-1 job (lib/native.ts NativeJob): the numbers in the header, the buffers beside it
-    const job = (device: number, states: unknown[]) => {
-      const header = new Float64Array(JOB_HEADER.length);
-      Object.assign(header, { [JOB_HEADER.device]: device, [JOB_HEADER.N]: N, [JOB_HEADER.T]: T, [JOB_HEADER.D]: D, [JOB_HEADER.stacked]: 1 });
-      Object.assign(header, { [JOB_HEADER.minWeight]: 0.5, [JOB_HEADER.stdCorrection]: 1, [JOB_HEADER.advClip]: 5, [JOB_HEADER.epsAdv]: 1e-8 });
-      Object.assign(header, { [JOB_HEADER.epsTcd]: 1e-6, [JOB_HEADER.epsMoca]: 1e-6, [JOB_HEADER.epsSolver]: 1e-8 });
-      header[JOB_HEADER.outputMask] = 1 << OUTPUT_SLOTS.deltaS;
-      const outputs: unknown[] = [];
+    // a phase-1 run of a plan on `device` (lib/native.ts NativeRun): the numbers in the header, the buffers beside it
+    const phase1 = (device: number, states: unknown[]) => {
+      const header = new Float64Array(RUN_HEADER.length);
+      Object.assign(header, { [RUN_HEADER.N]: N, [RUN_HEADER.T]: T, [RUN_HEADER.D]: D, [RUN_HEADER.stacked]: 1 });
+      header[RUN_HEADER.outputMask] = 1 << OUTPUT_SLOTS.deltaS;
+      const outputs: unknown[] = new Array(OUTPUT_COUNT).fill(undefined);
       outputs[OUTPUT_SLOTS.deltaS] = new Float32Array(N * T);
-      return { header, states, outputs: Array.from(outputs) } as never;
+      const run = { header, states, rewards: undefined, trajectoryScore: undefined, groupIds: undefined, outputs } as never;
+      return () => new n.NativePlan(device, planOptions).run(RUN_KIND.trajectory, run, false);
     };
-    expect(() => n.trajectoryCredit(job(-1, [view]))).toThrow(/Expected a host buffer \(the CPU backend runs this call\) for latents but received a cuda:0 buffer/);
-    expect(() => n.trajectoryCredit(job(1, [view]))).toThrow(/Expected a buffer on cuda:1 .* for latents but received a cuda:0 buffer/);
+    expect(phase1(-1, [view])).toThrow(/Expected a host buffer \(the CPU backend runs this call\) for latents but received a cuda:0 buffer/);
+    expect(phase1(1, [view])).toThrow(/Expected a buffer on cuda:1 .* for latents but received a cuda:0 buffer/);
     const small = n.deviceBorrow(0, 0x10000n, 4);
-    expect(() => n.trajectoryCredit(job(0, [small]))).toThrow(RangeError);
+    expect(phase1(0, [small])).toThrow(RangeError);
     n.deviceRelease(view);
     n.deviceRelease(view);
     expect(() => n.devicePointer(view)).toThrow(/disposed/);
-    expect(() => n.trajectoryCredit(job(0, [view]))).toThrow(/Expected a live \(not disposed\) device tensor for latents/);
+    expect(phase1(0, [view])).toThrow(/Expected a live \(not disposed\) device tensor for latents/);
     expect(() => n.deviceBorrow(0, 0n, 4)).toThrow(RangeError);
     expect(() => n.deviceBorrow(0, 2n ** 64n - 2n, 4)).toThrow(RangeError);
     expect(() => n.deviceBorrow(-1, 4096n, 4)).toThrow(RangeError);

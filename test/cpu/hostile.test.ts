@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entry = pathToFileURL(join(root, 'dist', 'lib', 'index.js')).href;
 const script = join(root, 'test', 'helpers', 'hostile.mjs');
-const simBinary = join(root, 'build-sim', 'build', 'Release', 'otca.node');
+const simBinary = join(root, 'build', 'simulated', 'build', 'Release', 'otca.node');
 
 interface Outcome {
   status: number | null;
@@ -21,7 +21,7 @@ interface Outcome {
 
 function runScenario(name: string, device = 'cpu'): Outcome {
   const env = { ...process.env, OTCA_DEVICE: undefined } as NodeJS.ProcessEnv;
-  if (device !== 'cpu') env.OTCA_PREBUILD = join(root, 'build-sim');
+  if (device !== 'cpu') env.OTCA_PREBUILD = join(root, 'build', 'simulated');
   const r = spawnSync(process.execPath, ['--expose-gc', script, name, entry, device], { cwd: root, env, encoding: 'utf8', timeout: 180_000 });
   const output = `${r.stdout}\n${r.stderr}`;
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));

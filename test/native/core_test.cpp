@@ -12,10 +12,14 @@
 #include <thread>
 #include <vector>
 
-#include "../../csrc/core/cosine_partials_cpu.h"
-#include "../../csrc/core/dtype.h"
-#include "../../csrc/core/otca.h"
-#include "../../csrc/core/otca_math.h"
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "cosine_partials.h"
+#include "dtype.h"
+#include "otca.h"
+#include "otca_math.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -26,6 +30,20 @@ __attribute__((target("f16c"))) static uint16_t f16_hardware(float f) {
 #endif
 
 using namespace otca;
+
+// Contiguous groups of G (the API's groupSize) over N samples.
+static Groups groups_of(int64_t N, int64_t G) {
+  Groups g;
+  g.size = G;
+  g.count = N / G;
+  return g;
+}
+
+// The reduction with a scratch of its own (a plan's workspace keeps one across calls).
+static void partials(const Latents& lat, int threads, double* dot, double* sq, cpu::Isa isa = cpu::Isa::Auto) {
+  cpu::Reduction scratch;
+  cpu::cosine_partials(lat, threads, dot, sq, scratch, isa);
+}
 
 static int failures = 0;
 #define CHECK(cond, ...)                                               \
@@ -49,6 +67,23 @@ static std::string error_of(const std::function<void()>& fn) {
   }
   return "no exception";
 }
+
+// ------------------------------------------------------------------ counting allocations
+
+// Every operator new of the process, counted while g_counting is set (test_no_allocations).
+static std::atomic<bool> g_counting{false};
+static std::atomic<long> g_allocations{0};
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // this operator new is malloc
+#endif
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n > 0 ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 // ------------------------------------------------------------------ test data
 
@@ -220,7 +255,7 @@ static void test_reduction_decodes_every_pattern() {
     lat.sampleStride = D;
     for (cpu::Isa isa : {cpu::Isa::Auto, cpu::Isa::Portable}) {
       std::vector<double> dot(2 * N), sq(2 * N);
-      cpu::cosine_partials(lat, 2, dot.data(), sq.data(), isa);
+      partials(lat, 2, dot.data(), sq.data(), isa);
       int bad = 0;
       for (int64_t p = 0; p < N; ++p) {
         const uint16_t h = z0[p * D];
@@ -242,7 +277,7 @@ static void test_accuracy_large_d() {
   reference_sums(t, rd, rs, ra);
   for (cpu::Isa isa : {cpu::Isa::Auto, cpu::Isa::Portable}) {
     std::vector<double> dot(8), sq(8);
-    cpu::cosine_partials(t.view(), 2, dot.data(), sq.data(), isa);
+    partials(t.view(), 2, dot.data(), sq.data(), isa);
     double worstDot = 0, worstSq = 0, worstRel = 0;
     for (int k = 0; k < 8; ++k) {
       worstDot = std::max(worstDot, double(std::fabs(dot[k] - rd[k]) / ra[k]));
@@ -264,7 +299,7 @@ static void test_accuracy_dtypes() {
     reference_sums(t, rd, rs, ra);
     for (cpu::Isa isa : {cpu::Isa::Auto, cpu::Isa::Portable}) {
       std::vector<double> dot(15), sq(15);
-      cpu::cosine_partials(t.view(), 3, dot.data(), sq.data(), isa);
+      partials(t.view(), 3, dot.data(), sq.data(), isa);
       for (int k = 0; k < 15; ++k) {
         CHECK(std::fabs(dot[k] - rd[k]) <= 1e-6 * ra[k], "%s dot %d", dtype_name(dt), k);
         CHECK(std::fabs(sq[k] - rs[k]) <= 1e-6 * rs[k], "%s sq %d", dtype_name(dt), k);
@@ -286,7 +321,7 @@ static void test_shapes() {
         const int64_t S = T + 1;
         for (cpu::Isa isa : {cpu::Isa::Auto, cpu::Isa::Portable}) {
           std::vector<double> dot(t.N * S), sq(t.N * S);
-          cpu::cosine_partials(t.view(), 2, dot.data(), sq.data(), isa);
+          partials(t.view(), 2, dot.data(), sq.data(), isa);
           for (int64_t k = 0; k < t.N * S; ++k) {
             CHECK(std::fabs(dot[k] - rd[k]) <= 1e-6 * ra[k], "%s T=%ld D=%ld dot %ld (isa %d)", dtype_name(dt),
                   long(T), long(D), long(k), int(isa));
@@ -306,10 +341,10 @@ static void test_determinism() {
     const int64_t S = t.T + 1;
     for (cpu::Isa isa : {cpu::Isa::Auto, cpu::Isa::Portable}) {
       std::vector<double> dot1(t.N * S), sq1(t.N * S);
-      cpu::cosine_partials(t.view(), 1, dot1.data(), sq1.data(), isa);
+      partials(t.view(), 1, dot1.data(), sq1.data(), isa);
       for (int threads : {2, 8, 3}) {
         std::vector<double> dot(t.N * S), sq(t.N * S);
-        cpu::cosine_partials(t.view(), threads, dot.data(), sq.data(), isa);
+        partials(t.view(), threads, dot.data(), sq.data(), isa);
         CHECK(std::memcmp(dot.data(), dot1.data(), dot.size() * 8) == 0 &&
                   std::memcmp(sq.data(), sq1.data(), sq.size() * 8) == 0,
               "%s %d threads not bit-identical", dtype_name(dt), threads);
@@ -325,12 +360,12 @@ static void test_determinism() {
     AllOutputs out;
     out.advantages = adv1.data();
     out.trajectory.similarity = S1.data();
-    cpu::advantages(t.view(), rew, 5, opt, out);
+    cpu::advantages(t.view(), rew, groups_of(rew.N, 5), opt, ObjectiveFactors{}, out);
     for (int threads : {2, 8}) {
       opt.threads = threads;
       out.advantages = adv.data();
       out.trajectory.similarity = Sx.data();
-      cpu::advantages(t.view(), rew, 5, opt, out);
+      cpu::advantages(t.view(), rew, groups_of(rew.N, 5), opt, ObjectiveFactors{}, out);
       CHECK(std::memcmp(adv.data(), adv1.data(), adv.size() * 4) == 0 &&
                 std::memcmp(Sx.data(), S1.data(), Sx.size() * 4) == 0,
             "advantages %s %d threads not bit-identical", dtype_name(dt), threads);
@@ -384,7 +419,7 @@ static void test_solver_and_drivers() {
   std::vector<float> A(6), e(3), lam(3), c(6), f(3);
   ObjectiveOutputs out{A.data(), e.data(), lam.data(), c.data(), f.data()};
   Options opt;
-  cpu::objective_credit(rew, q, 3, opt, out);
+  cpu::objective_credit(rew, q, groups_of(3, 3), opt, ObjectiveFactors{}, out);
   const double r3 = 1 / std::sqrt(3.0);
   const double wantA[6] = {-1, -r3, 0, -r3, 1, 2 * r3};
   for (int k = 0; k < 6; ++k) CHECK(std::fabs(A[k] - wantA[k]) < 1e-6, "A[%d] = %g", k, A[k]);
@@ -394,13 +429,13 @@ static void test_solver_and_drivers() {
   for (int k = 0; k < 6; ++k) CHECK(c[k] == wantC[k], "c[%d] = %g", k, c[k]);
   CHECK(lam[0] == 0 && lam[1] == 0 && lam[2] > 0 && lam[2] < 1, "lambda %g %g %g", lam[0], lam[1], lam[2]);
   CHECK(std::fabs(f[0] + r3) < 1e-6 && f[1] == 0 && std::fabs(f[2] - 1) < 1e-6, "f");
-  const double qStd = math::stats_of([&](int64_t i) { return double(q[i]); }, 0, 3, 1).std;
+  const double qStd = math::stats_of([&](int64_t i) { return double(q[i]); }, 3, 1).std;
   CHECK(std::fabs(e[2] - 0.9f / (qStd + 1e-6)) < 1e-5, "e[2] = %g", e[2]);
 
   // K = 1: c = 1, f = A
   Rewards rew1{DType::Float32, rewards, 6, 1};
   std::vector<float> q6(6, 0.5f), A1(6), c1(6), f1(6);
-  cpu::objective_credit(rew1, q6.data(), 3, opt, ObjectiveOutputs{A1.data(), nullptr, nullptr, c1.data(), f1.data()});
+  cpu::objective_credit(rew1, q6.data(), groups_of(6, 3), opt, ObjectiveFactors{}, ObjectiveOutputs{A1.data(), nullptr, nullptr, c1.data(), f1.data()});
   for (int i = 0; i < 6; ++i) CHECK(c1[i] == 1 && f1[i] == A1[i], "K=1 sample %d", i);
 
   // random cases against the sort-based reference, every objective
@@ -417,9 +452,9 @@ static void test_solver_and_drivers() {
     Options o;
     o.objective = static_cast<Objective>(trial % 4);
     o.stdScope = static_cast<StdScope>((trial / 4) % 2);
-    o.objectiveWeights = w.data();
+    const ObjectiveFactors factors{w.data(), nullptr};
     std::vector<float> oA(N * K), oe(N), olam(N), oc(N * K), of(N);
-    cpu::objective_credit(rr, qs.data(), G, o, ObjectiveOutputs{oA.data(), oe.data(), olam.data(), oc.data(), of.data()});
+    cpu::objective_credit(rr, qs.data(), groups_of(N, G), o, factors, ObjectiveOutputs{oA.data(), oe.data(), olam.data(), oc.data(), of.data()});
     for (int64_t i = 0; i < N; ++i) {
       const int64_t g0 = i / G * G;
       std::vector<double> Ai(K);
@@ -484,7 +519,7 @@ static void test_edge_cases() {
     out.trajectory.trajectoryScore = q.data();
     out.objective.objectiveAdvantages = A.data();
     out.objective.fused = f.data();
-    cpu::advantages(t.view(), rew, 1, Options{}, out);
+    cpu::advantages(t.view(), rew, groups_of(rew.N, 1), Options{}, ObjectiveFactors{}, out);
     for (float v : adv) CHECK(v == 0, "G=1 Adv %g", v);
     for (float v : A) CHECK(v == 0, "G=1 A %g", v);
     for (int j = 5; j < 10; ++j) CHECK(S[j] == 0, "zero-norm S");
@@ -502,7 +537,7 @@ static void test_errors() {
   AllOutputs out;
   out.advantages = adv.data();
   out.trajectory.similarity = S.data();
-  const auto run = [&] { cpu::advantages(t.view(), rew, 3, Options{}, out); };
+  const auto run = [&] { cpu::advantages(t.view(), rew, groups_of(rew.N, 3), Options{}, ObjectiveFactors{}, out); };
   const auto untouched = [&] {
     for (float v : adv) if (v != 42.0f) return false;
     for (float v : S) if (v != 42.0f) return false;
@@ -543,32 +578,31 @@ static void test_errors() {
 
   const double badRewards[6] = {1, 2, 3, 4, NAN, INFINITY};
   Rewards bad{DType::Float64, badRewards, 3, 2};
-  msg = error_of<RangeError>([&] { cpu::advantages(t.view(), bad, 3, Options{}, out); });
+  msg = error_of<RangeError>([&] { cpu::advantages(t.view(), bad, groups_of(bad.N, 3), Options{}, ObjectiveFactors{}, out); });
   CHECK(msg == "Expected finite values for rewards but received NaN at sample 2, objective 0", "%s", msg.c_str());
   CHECK(untouched(), "outputs written before a rewards error");
 
   Options o;
   o.minWeight = 1.5;
-  msg = error_of<RangeError>([&] { check_options(o, 1); });
+  msg = error_of<RangeError>([&] { check_options(o, ObjectiveFactors{}, 1); });
   CHECK(msg == "Expected number in [0, 1] for minWeight but received 1.5", "%s", msg.c_str());
   o = Options{};
   o.epsAdv = -1e-8;
-  msg = error_of<RangeError>([&] { check_options(o, 1); });
+  msg = error_of<RangeError>([&] { check_options(o, ObjectiveFactors{}, 1); });
   CHECK(msg == "Expected number in [0, 1e+100] for epsAdv but received -1e-8", "%s", msg.c_str());
   o = Options{};
   o.advClip = 0.000001;
-  CHECK(error_of<RangeError>([&] { check_options(o, 1); }) == "no exception", "advClip 1e-6 is valid");
+  CHECK(error_of<RangeError>([&] { check_options(o, ObjectiveFactors{}, 1); }) == "no exception", "advClip 1e-6 is valid");
   o.advClip = INFINITY;
-  CHECK(error_of<RangeError>([&] { check_options(o, 1); }) == "no exception", "advClip inf is valid");
+  CHECK(error_of<RangeError>([&] { check_options(o, ObjectiveFactors{}, 1); }) == "no exception", "advClip inf is valid");
   o.advClip = NAN;
-  msg = error_of<RangeError>([&] { check_options(o, 1); });
+  msg = error_of<RangeError>([&] { check_options(o, ObjectiveFactors{}, 1); });
   CHECK(msg == "Expected number > 0 for advClip but received NaN", "%s", msg.c_str());
   o = Options{};
   const double weights[2] = {1, NAN};
-  o.objectiveWeights = weights;
-  msg = error_of<RangeError>([&] { check_options(o, 2); });
+  msg = error_of<RangeError>([&] { check_options(o, ObjectiveFactors{weights, nullptr}, 2); });
   CHECK(msg == "Expected finite number in [-1000000000, 1000000000] for objectiveWeights[1] but received NaN", "%s", msg.c_str());
-  msg = error_of<RangeError>([&] { cpu::advantages(t.view(), rew, 2, Options{}, out); });
+  msg = error_of<RangeError>([&] { cpu::advantages(t.view(), rew, groups_of(rew.N, 2), Options{}, ObjectiveFactors{}, out); });
   CHECK(msg == "Expected a divisor of the sample count 3 for groupSize but received 2", "%s", msg.c_str());
 
   CHECK(!gpu::compiled() && gpu::status().reason == "otca was built without CUDA support", "gpu stub");
@@ -586,7 +620,7 @@ static void test_concurrent_calls() {
   opt.threads = 1;
   AllOutputs out;
   out.advantages = want.data();
-  cpu::advantages(t.view(), rew, 2, opt, out);
+  cpu::advantages(t.view(), rew, groups_of(rew.N, 2), opt, ObjectiveFactors{}, out);
   std::vector<std::thread> callers;
   std::vector<int> ok(6, 0);
   for (int c = 0; c < 6; ++c)
@@ -597,7 +631,7 @@ static void test_concurrent_calls() {
         o.threads = 2 + c;
         AllOutputs ao;
         ao.advantages = got.data();
-        cpu::advantages(t.view(), rew, 2, o, ao);
+        cpu::advantages(t.view(), rew, groups_of(rew.N, 2), o, ObjectiveFactors{}, ao);
         ok[c] += std::memcmp(got.data(), want.data(), got.size() * 4) == 0;
       }
     });
@@ -644,13 +678,128 @@ static void time_flux512() {
     };
     volatile uint64_t sink = 0;
     const double probe = best_of(5, [&] { sink = sink + cpu::read_probe(buf.data(), bytes, threads); });
-    const double reduce = best_of(5, [&] { cpu::cosine_partials(lat, threads, dot.data(), sq.data()); });
-    const double reduce1 = best_of(3, [&] { cpu::cosine_partials(lat, 1, dot.data(), sq.data()); });
+    const double reduce = best_of(5, [&] { partials(lat, threads, dot.data(), sq.data()); });
+    const double reduce1 = best_of(3, [&] { partials(lat, 1, dot.data(), sq.data()); });
     std::printf("FLUX-512 %-8s %5.1f MB, %d threads: reduction %6.2f GB/s (%.2f ms), read_probe %6.2f GB/s, "
                 "ratio %.2f; 1 thread %6.2f GB/s%s\n",
                 dtype_name(dt), bytes / 1e6, threads, bytes / reduce / 1e9, reduce * 1e3, bytes / probe / 1e9,
                 probe / reduce, bytes / reduce1 / 1e9, cpu::cosine_partials_have_avx2() ? " (avx2 path)" : "");
   }
+}
+
+// groupIds: groups of any size in any order give, sample by sample, what the same groups in
+// contiguous blocks give. Not bit for bit: a group's statistics sum its members in ascending sample
+// order, which a shuffle changes (float64 sums in another order); ids forming contiguous blocks give
+// exactly the groupSize bits.
+static void test_group_ids() {
+  std::mt19937 rng(17);
+  std::normal_distribution<double> normal;
+  for (int trial = 0; trial < 40; ++trial) {
+    const int64_t K = 1 + trial % 3, B = 1 + trial % 4, T = 3, D = 50;
+    std::vector<int64_t> sizes(B);
+    for (auto& n : sizes) n = 1 + static_cast<int64_t>(rng() % 5);
+    int64_t N = 0;
+    for (int64_t n : sizes) N += n;
+    // the contiguous layout: group b's members at [start_b, start_b + n_b); ids: a shuffle of it
+    std::vector<int32_t> idsContiguous(N);
+    for (int64_t b = 0, at = 0; b < B; ++b)
+      for (int64_t m = 0; m < sizes[b]; ++m) idsContiguous[at++] = static_cast<int32_t>(3 * b + 7);  // any ids
+    std::vector<int64_t> perm(N);
+    for (int64_t i = 0; i < N; ++i) perm[i] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);  // sample i of the shuffled batch is perm[i] of the contiguous one
+    const TestLatents t = make_latents(DType::Float32, N, T, D, 0, 0, 40 + trial);
+    std::vector<double> r(N * K);
+    for (auto& v : r) v = normal(rng);
+    // the shuffled batch: latents and rewards permuted; ids permuted alike
+    TestLatents ts = make_latents(DType::Float32, N, T, D, 0, 0, 40 + trial);
+    std::vector<double> rs(N * K);
+    std::vector<int32_t> ids(N);
+    for (int64_t i = 0; i < N; ++i) {
+      for (int64_t j = 0; j <= T; ++j)
+        for (int64_t d = 0; d < D; ++d) ts.set(i, j, d, t.get(perm[i], j, d));
+      for (int64_t k = 0; k < K; ++k) rs[i * K + k] = r[perm[i] * K + k];
+      ids[i] = idsContiguous[perm[i]];
+    }
+    Options o;
+    o.objective = static_cast<Objective>(trial % 4);
+    o.stdScope = static_cast<StdScope>((trial / 4) % 2);
+    o.exploration = static_cast<Exploration>((trial / 8) % 2);
+    GroupIndex a, c;
+    const Groups contiguous = a.build(idsContiguous.data(), N);
+    const Groups shuffled = c.build(ids.data(), N);
+    CHECK(shuffled.count == B, "groups %lld", static_cast<long long>(shuffled.count));
+    const Rewards rew{DType::Float64, r.data(), N, K}, rewS{DType::Float64, rs.data(), N, K};
+    std::vector<float> adv(N * T), advS(N * T), e(N), eS(N), A(N * K), AS(N * K);
+    AllOutputs out, outS;
+    out.advantages = adv.data();
+    out.objective.exploration = e.data();
+    out.objective.objectiveAdvantages = A.data();
+    outS.advantages = advS.data();
+    outS.objective.exploration = eS.data();
+    outS.objective.objectiveAdvantages = AS.data();
+    cpu::advantages(t.view(), rew, contiguous, o, ObjectiveFactors{}, out);
+    cpu::advantages(ts.view(), rewS, shuffled, o, ObjectiveFactors{}, outS);
+    double worst = 0, scale = 1;
+    const auto close = [&](const float* x, const float* y, int64_t n) {
+      for (int64_t m = 0; m < n; ++m) {
+        scale = std::max(scale, std::fabs(double(y[m])));
+        worst = std::max(worst, std::fabs(double(x[m]) - double(y[m])));
+      }
+    };
+    for (int64_t i = 0; i < N; ++i) {
+      close(&advS[i * T], &adv[perm[i] * T], T);
+      close(&eS[i], &e[perm[i]], 1);
+      close(&AS[i * K], &A[perm[i] * K], K);
+    }
+    CHECK(worst <= 1e-6 * scale, "groupIds trial %d: the shuffled batch differs from the contiguous one by %g", trial, worst);
+    // equal-size contiguous ids give exactly the groupSize result
+    if (trial % 5 == 0) {
+      std::vector<int32_t> blocks(12);
+      for (int i = 0; i < 12; ++i) blocks[i] = i / 4;
+      const TestLatents t12 = make_latents(DType::BFloat16, 12, T, D, 0, 1, 7 + trial);
+      std::vector<double> r12(12 * K);
+      for (auto& v : r12) v = normal(rng);
+      const Rewards rew12{DType::Float64, r12.data(), 12, K};
+      std::vector<float> x(12 * T), y(12 * T);
+      AllOutputs ox, oy;
+      ox.advantages = x.data();
+      oy.advantages = y.data();
+      GroupIndex gi;
+      cpu::advantages(t12.view(), rew12, groups_of(12, 4), o, ObjectiveFactors{}, ox);
+      cpu::advantages(t12.view(), rew12, gi.build(blocks.data(), 12), o, ObjectiveFactors{}, oy);
+      CHECK(std::memcmp(x.data(), y.data(), x.size() * 4) == 0, "blocks of groupIds vs groupSize (trial %d)", trial);
+    }
+  }
+}
+
+// A repeated call of one shape with a workspace allocates nothing (a plan's runs), on 1 and 2 threads.
+static void test_no_allocations() {
+  const TestLatents t = make_latents(DType::BFloat16, 4, 6, 300000, 0, 0, 3);  // several chunks, threads used
+  const double rewards[8] = {1, 3, 2, 5, 0, 1, 4, 4};
+  const Rewards rew{DType::Float64, rewards, 4, 2};
+  std::vector<float> adv(4 * 6), w(4 * 6);
+  AllOutputs out;
+  out.advantages = adv.data();
+  out.trajectory.stepWeights = w.data();
+  cpu::Workspace* ws = cpu::workspace_create();
+  const int32_t ids[4] = {5, 1, 5, 1};
+  GroupIndex index;
+  for (int threads : {1, 2}) {
+    for (int byIds = 0; byIds < 2; ++byIds) {
+      Options o;
+      o.threads = threads;
+      const Groups g = byIds ? index.build(ids, 4) : groups_of(4, 2);
+      cpu::advantages(t.view(), rew, g, o, ObjectiveFactors{}, out, ws);  // sizes the workspace
+      g_allocations = 0;
+      g_counting = true;
+      cpu::advantages(t.view(), rew, g, o, ObjectiveFactors{}, out, ws);
+      if (byIds) index.build(ids, 4);  // rebuilt per run, in place
+      g_counting = false;
+      CHECK(g_allocations == 0, "a repeated call (%d threads, %s) allocated %ld times", threads,
+            byIds ? "groupIds" : "groupSize", g_allocations.load());
+    }
+  }
+  cpu::workspace_destroy(ws);
 }
 
 int main(int argc, char** argv) {
@@ -665,6 +814,8 @@ int main(int argc, char** argv) {
   test_edge_cases();
   test_errors();
   test_concurrent_calls();
+  test_group_ids();
+  test_no_allocations();
   if (!quick) time_flux512();
   if (failures) {
     std::printf("core_test: %d FAILED\n", failures);

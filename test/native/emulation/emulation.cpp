@@ -19,6 +19,8 @@
 
 #include "advantage_step.cuh"
 #include "gpu_launch.cuh"
+#include "lab_call.h"
+#include "lab_kernels.cuh"
 
 namespace otca_emulation {
 
@@ -336,38 +338,25 @@ namespace launch {
 using detail::StepArgs;
 
 namespace {
-template <class Raw, int V>
+template <class Raw>
 void run_step(const StepArgs& a) {
   const unsigned blocks = static_cast<unsigned>(a.N * a.chunks);
-  otca_emulation::launch(blocks, detail::kVariants[V].threads, [&a] { detail::advantage_step<Raw, V>(a); },
-                         otca_emulation::order_seed());
-}
-
-template <int V>
-void run_variant(const StepArgs& a, int dtype) {
-  switch (dtype) {
-    case 0: run_step<float, V>(a); break;
-    case 2: run_step<detail::F16, V>(a); break;
-    default: run_step<detail::Bf16, V>(a); break;
-  }
+  otca_emulation::launch(blocks, detail::StreamShape::kThreads,
+                         [&a] { detail::advantage_step<Raw, detail::StreamShape>(a); }, otca_emulation::order_seed());
 }
 }  // namespace
 
-bool variant_built(int variant) { return variant >= 0 && variant < detail::kVariantCount; }
-
-cudaError_t advantage_step(const StepArgs& a, int dtype, int variant, cudaStream_t) {
-  static_assert(detail::kVariantCount == 4, "list every variant below");
-  switch (variant) {
-    case 0: run_variant<0>(a, dtype); break;
-    case 1: run_variant<1>(a, dtype); break;
-    case 2: run_variant<2>(a, dtype); break;
-    default: run_variant<3>(a, dtype); break;
+cudaError_t advantage_step(const StepArgs& a, int dtype, cudaStream_t) {
+  switch (dtype) {
+    case 0: run_step<float>(a); break;
+    case 2: run_step<detail::F16>(a); break;
+    default: run_step<detail::Bf16>(a); break;
   }
   return cudaSuccess;
 }
 
 cudaError_t objective_step(const StepArgs& a, cudaStream_t) {
-  otca_emulation::launch(static_cast<unsigned>(a.B), detail::kThreads, [&a] { detail::objective_step(a); },
+  otca_emulation::launch(static_cast<unsigned>(a.groups.count), detail::kThreads, [&a] { detail::objective_step(a); },
                          otca_emulation::order_seed());
   return cudaSuccess;
 }
@@ -386,10 +375,44 @@ cudaError_t first_non_finite(const StepArgs& a, int dtype, int64_t i, unsigned l
   return cudaSuccess;
 }
 
-cudaError_t empty_launch(const StepArgs&, int, cudaStream_t) { return cudaSuccess; }
-
 cudaError_t kernel_image_check() { return cudaSuccess; }
 
 }  // namespace launch
 }  // namespace gpu
+
+// ---------------------------------------------------------------- the lab's launcher (lab_kernels.cu's)
+namespace lab {
+namespace {
+template <class Raw, class S>
+void run_lab(const gpu::detail::StepArgs& a, const Config& cfg) {
+  const unsigned blocks = static_cast<unsigned>(a.N * a.chunks);
+  const auto go = [&](auto kernel) { otca_emulation::launch(blocks, S::kThreads, kernel, otca_emulation::order_seed()); };
+  switch (cfg.tail) {
+    case kStreamOnly: go([&] { lab_step<Raw, S, kStreamOnly>(a, cfg.args); }); break;
+    case kLeanHandoff: go([&] { lab_step<Raw, S, kLeanHandoff>(a, cfg.args); }); break;
+    default: go([&] { lab_step<Raw, S, kShipped>(a, cfg.args); }); break;
+  }
+}
+template <class Raw>
+void run_shape(const gpu::detail::StepArgs& a, const Config& cfg) {
+  switch (cfg.shape) {
+    case 0: run_lab<Raw, Shape0>(a, cfg); break;
+    case 1: run_lab<Raw, Shape1>(a, cfg); break;
+    case 2: run_lab<Raw, Shape2>(a, cfg); break;
+    default: run_lab<Raw, Shape3>(a, cfg); break;
+  }
+}
+}  // namespace
+
+cudaError_t launch_lab(const gpu::detail::StepArgs& a, int dtype, cudaStream_t, const Config& cfg) {
+  switch (dtype) {
+    case 0: run_shape<float>(a, cfg); break;
+    case 2: run_shape<gpu::detail::F16>(a, cfg); break;
+    default: run_shape<gpu::detail::Bf16>(a, cfg); break;
+  }
+  return cudaSuccess;
+}
+
+cudaError_t empty_launches(const gpu::detail::StepArgs&, int, cudaStream_t) { return cudaSuccess; }
+}  // namespace lab
 }  // namespace otca

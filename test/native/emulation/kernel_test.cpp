@@ -1,5 +1,6 @@
 // otca's CUDA backend, kernels and host side, on the CPU emulation of cuda_runtime.h (no GPU): the
-// very lines of csrc/core/advantage_step.cuh and gpu_runtime.cu, checked against the CPU backend.
+// very lines of csrc/cuda/advantage_step.cuh and gpu_runtime.cu, and the lab's shapes and tails
+// (bench/lab/lab_kernels.cuh), checked against the CPU backend.
 //   - phase 1 (S, dS, wbar, w, q) within 1e-6 of the CPU backend (their chunk orders differ);
 //   - phase 2 (A, e, lam, c, f) bit for bit equal to the CPU backend run on the emulated q, and Adv
 //     bit for bit float(w) * float(f);
@@ -12,8 +13,9 @@
 // build.sh --asan runs the small cases under AddressSanitizer + UBSan, with device allocations exactly
 // as long as asked: an access past a buffer is reported, as compute-sanitizer memcheck would.
 // What it cannot check: timing, the memory model, anything of the real hardware (scripts/gpu-check.sh).
-// Build and run: test/native/emulation/build.sh [--quick]; --small (what build.sh --asan runs): the
-// small cases, variants 0 and 3 only.
+// Built by CMake (otca_emulated_kernels, otca_emulated_kernels_asan); run: [--quick | --small] (--small:
+// the AddressSanitizer run's small cases, shapes 0 and 3, shipped tail only).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -24,7 +26,7 @@
 
 #include "cuda_runtime.h"  // the emulation's
 #include "dtype.h"
-#include "gpu_testing.cuh"
+#include "lab_call.h"
 #include "otca.h"
 #include "trajectory.h"
 
@@ -53,6 +55,9 @@ struct Setup {
   // Latents: the trajectory's values, then `scaleBy` (tiny or huge latents), or `nearFinal`: every
   // state the final one times (1 + nearFinal * noise), dS at the scale of float32 rounding.
   double scaleBy = 1.0, nearFinal = 0.0;
+  // Groups by ids instead of G: N samples in groups of the sizes 1, 2, ... (cycling up to G),
+  // shuffled by a fixed permutation.
+  bool byIds = false;
 };
 
 // Latents in emulated device memory (host memory here) and the same rewards on the host.
@@ -93,6 +98,7 @@ struct Inputs {
   ~Inputs() {
     for (void* p : buffers) cudaFree(p);
     cudaFree(rewards);
+    if (groupArrays) cudaFree(groupArrays);
   }
   Inputs(const Inputs&) = delete;
   Inputs& operator=(const Inputs&) = delete;
@@ -128,11 +134,43 @@ struct Inputs {
     r.K = s.K;
     return r;
   }
-  Options options() const {
-    Options o = s.opt;
-    o.objectiveWeights = s.weights.empty() ? nullptr : s.weights.data();
-    o.objectiveScale = s.scale.empty() ? nullptr : s.scale.data();
-    return o;
+  Options options() const { return s.opt; }
+  ObjectiveFactors factors() const {
+    return {s.weights.empty() ? nullptr : s.weights.data(), s.scale.empty() ? nullptr : s.scale.data()};
+  }
+  // The groups on the host (CPU backend) and in emulated device memory (a copy, as the addon stages).
+  GroupIndex hostIndex;
+  std::vector<int32_t> ids;
+  void* groupArrays = nullptr;
+  Groups host_groups() {
+    if (!s.byIds) {
+      Groups g;
+      g.size = s.G;
+      g.count = s.N / s.G;
+      return g;
+    }
+    if (ids.empty()) {
+      ids.resize(static_cast<size_t>(s.N));
+      int64_t at = 0;
+      for (int32_t b = 0, size = 1; at < s.N; ++b, size = size % static_cast<int32_t>(s.G) + 1)
+        for (int32_t m = 0; m < size && at < s.N; ++m) ids[static_cast<size_t>(at++)] = 100 - 3 * b;  // descending ids
+      std::mt19937 shuffle(static_cast<uint32_t>(s.N));
+      std::shuffle(ids.begin(), ids.end(), shuffle);
+    }
+    return hostIndex.build(ids.data(), s.N);
+  }
+  Groups device_groups() {
+    Groups g = host_groups();
+    if (g.size > 0) return g;
+    const size_t bytes = hostIndex.arrays.size() * sizeof(int64_t);
+    if (groupArrays) cudaFree(groupArrays);
+    cudaMalloc(&groupArrays, bytes);
+    std::memcpy(groupArrays, hostIndex.arrays.data(), bytes);
+    auto* d = static_cast<int64_t*>(groupArrays);
+    g.offsets = d;
+    g.members = d + g.count + 1;
+    g.groupOf = d + g.count + 1 + s.N;
+    return g;
   }
 };
 
@@ -169,23 +207,65 @@ double rel_diff(const std::vector<float>& got, const std::vector<float>& want) {
 }
 
 // Full: every case; Quick: without the three slowest; Small (the AddressSanitizer run): the cases
-// of at most 40,000 elements, variants 0 and 3.
+// of at most 40,000 elements, shapes 0 and 3 with the shipped tail.
 enum class Scope { Full, Quick, Small };
 
-bool variant_in_scope(int variant, Scope scope) { return scope != Scope::Small || variant == 0 || variant == 3; }
+// A kernel under test: the shipped one (shape 3, its own launcher), or a lab shape and tail.
+struct Kernel {
+  int shape;
+  int tail;
+  bool shipped() const { return shape == lab::kShippedShape && tail == lab::kShipped; }
+};
 
-std::string label(const Setup& s, int variant) { return "v" + std::to_string(variant) + " " + s.name; }
+std::vector<Kernel> kernels(Scope scope) {
+  std::vector<Kernel> k;
+  for (int shape = 0; shape < lab::kShapes; ++shape) {
+    if (scope == Scope::Small && shape != 0 && shape != lab::kShippedShape) continue;
+    k.push_back({shape, lab::kShipped});
+    if (scope != Scope::Small) k.push_back({shape, lab::kLeanHandoff});
+  }
+  return k;
+}
 
-void check_case(const Setup& s, int variant, uint64_t seed) {
-  const std::string name = label(s, variant);
+std::string label(const Setup& s, const Kernel& k) {
+  return (k.shipped() ? std::string("shipped") : "shape" + std::to_string(k.shape) + (k.tail == lab::kLeanHandoff ? "+lean" : "")) +
+         " " + s.name;
+}
+
+gpu::Context* g_ctx = nullptr;
+
+void run_kernel(const Kernel& k, Inputs& in, const AllOutputs& out) {
+  const Groups g = in.device_groups();
+  if (k.shipped()) {
+    gpu::advantages(*g_ctx, in.latents(), in.rewards_view(), g, in.options(), in.factors(), out);
+    return;
+  }
+  lab::Config cfg;
+  cfg.shape = k.shape;
+  cfg.tail = k.tail;
+  lab::advantages(*g_ctx, in.latents(), in.rewards_view(), g, in.options(), in.factors(), out, cfg);
+}
+
+void run_trajectory(const Kernel& k, Inputs& in, const TrajectoryOutputs& out) {
+  if (k.shipped()) {
+    gpu::trajectory_credit(*g_ctx, in.latents(), in.options(), out);
+    return;
+  }
+  lab::Config cfg;
+  cfg.shape = k.shape;
+  cfg.tail = k.tail;
+  lab::trajectory_credit(*g_ctx, in.latents(), in.options(), out, cfg);
+}
+
+void check_case(const Setup& s, const Kernel& kernel, uint64_t seed) {
+  const std::string name = label(s, kernel);
   Inputs in(s, seed);
   const Options opt = in.options();
   const int64_t N = s.N, T = s.T, K = s.K;
-  gpu::testing::set_variant(variant);
 
   Outs emu(N, T, K);
   otca_emulation::set_order_seed(1);
-  gpu::advantages(0, in.latents(), in.rewards_view(), s.G, opt, emu.all(), nullptr);
+  run_kernel(kernel, in, emu.all());
   for (int k = 0; k < 11; ++k) {
     bool written = true;
     for (float x : emu.v[k]) written = written && std::isfinite(x);
@@ -194,14 +274,14 @@ void check_case(const Setup& s, int variant, uint64_t seed) {
 
   // phase 1 against the CPU backend
   Outs cpu(N, T, K);
-  cpu::advantages(in.latents(), in.rewards_view(), s.G, opt, cpu.all());
+  cpu::advantages(in.latents(), in.rewards_view(), in.host_groups(), opt, in.factors(), cpu.all());
   for (int k = 0; k < 5; ++k) {
     const double d = rel_diff(emu.v[k], cpu.v[k]);
     expect(d <= 1e-6, name + ": " + kFields[k] + " differs from the CPU backend by " + std::to_string(d));
   }
   // phase 2 on the emulated q: the CPU backend's bits
   Outs cpu2(N, T, K);
-  cpu::objective_credit(in.rewards_view(), emu.p(4), s.G, opt, cpu2.objective());
+  cpu::objective_credit(in.rewards_view(), emu.p(4), in.host_groups(), opt, in.factors(), cpu2.objective());
   for (int k = 5; k < 10; ++k)
     expect(same_bits(emu.v[k], cpu2.v[k]), name + ": " + kFields[k] + " is not the CPU backend's bits on the same q");
   bool advBits = true;
@@ -216,7 +296,7 @@ void check_case(const Setup& s, int variant, uint64_t seed) {
   for (uint64_t order : {2ull, 3ull}) {
     Outs again(N, T, K);
     otca_emulation::set_order_seed(order);
-    gpu::advantages(0, in.latents(), in.rewards_view(), s.G, opt, again.all(), nullptr);
+    run_kernel(kernel, in, again.all());
     for (int k = 0; k < 11; ++k)
       expect(same_bits(again.v[k], emu.v[k]), name + ": " + kFields[k] + " changes with the block and thread order (seed " +
                                                   std::to_string(order) + ")");
@@ -225,13 +305,12 @@ void check_case(const Setup& s, int variant, uint64_t seed) {
 
   // the two phases compose to the one call
   Outs t1(N, T, K), o2(N, T, K);
-  gpu::trajectory_credit(0, in.latents(), opt, t1.trajectory(), nullptr);
-  gpu::objective_credit(0, in.rewards_view(), t1.p(4), s.G, opt, o2.objective(), nullptr);
+  run_trajectory(kernel, in, t1.trajectory());
+  gpu::objective_credit(*g_ctx, in.rewards_view(), t1.p(4), in.device_groups(), opt, in.factors(), o2.objective());
   for (int k = 0; k < 5; ++k)
     expect(same_bits(t1.v[k], emu.v[k]), name + ": trajectoryCredit's " + kFields[k] + " differs from the one call");
   for (int k = 5; k < 10; ++k)
     expect(same_bits(o2.v[k], emu.v[k]), name + ": objectiveCredit's " + kFields[k] + " differs from the one call");
-  gpu::testing::set_variant(-1);
 }
 
 template <class F>
@@ -250,15 +329,14 @@ void check_errors(Scope scope) {
   Setup s{"errors f32 N6/3 T4 D5000 K2", 6, 3, 4, 5000, 2};
   for (DType dt : {DType::Float32, DType::BFloat16, DType::Float16}) {
     s.dt = dt;
-    for (int variant = 0; variant < gpu::testing::variant_count(); ++variant) {
-      if (!variant_in_scope(variant, scope)) continue;
-      gpu::testing::set_variant(variant);
-      const std::string name = label(s, variant) + " " + dtype_name(dt);
+    for (const Kernel& kernel : kernels(scope)) {
+      const std::string name = label(s, kernel) + " " + dtype_name(dt);
       const auto both = [&](Inputs& in, const char* what) {
         Outs a(s.N, s.T, s.K), b(s.N, s.T, s.K);
-        const std::string want = message_of([&] { cpu::advantages(in.latents(), in.rewards_view(), s.G, in.options(), b.all()); });
-        const std::string got =
-            message_of([&] { gpu::advantages(0, in.latents(), in.rewards_view(), s.G, in.options(), a.all(), nullptr); });
+        const std::string want = message_of([&] {
+          cpu::advantages(in.latents(), in.rewards_view(), in.host_groups(), in.options(), in.factors(), b.all());
+        });
+        const std::string got = message_of([&] { run_kernel(kernel, in, a.all()); });
         expect(want != "no exception", name + ": " + what + ": the CPU backend did not throw");
         expect(got == want, name + ": " + what + ": \"" + got + "\" instead of \"" + want + "\"");
       };
@@ -281,7 +359,6 @@ void check_errors(Scope scope) {
       }
     }
   }
-  gpu::testing::set_variant(-1);
   {  // phase 2 alone: a non-finite trajectory score
     Setup o{"errors objective", 4, 2, 1, 8, 3};
     Inputs in(o, 10);
@@ -290,8 +367,12 @@ void check_errors(Scope scope) {
     cudaMalloc(reinterpret_cast<void**>(&qDev), 16);
     std::memcpy(qDev, q.data(), 16);
     Outs a(4, 1, 3), b(4, 1, 3);
-    const std::string want = message_of([&] { cpu::objective_credit(in.rewards_view(), q.data(), 2, in.options(), b.objective()); });
-    const std::string got = message_of([&] { gpu::objective_credit(0, in.rewards_view(), qDev, 2, in.options(), a.objective(), nullptr); });
+    const std::string want = message_of([&] {
+      cpu::objective_credit(in.rewards_view(), q.data(), in.host_groups(), in.options(), in.factors(), b.objective());
+    });
+    const std::string got = message_of([&] {
+      gpu::objective_credit(*g_ctx, in.rewards_view(), qDev, in.device_groups(), in.options(), in.factors(), a.objective());
+    });
     expect(got == want && want != "no exception", "objective-only NaN score: \"" + got + "\" instead of \"" + want + "\"");
     cudaFree(qDev);
   }
@@ -364,6 +445,18 @@ std::vector<Setup> cases(Scope scope) {
     s.nearFinal = 1e-3;
     c.push_back(s);
   }
+  // groups given by ids: unequal sizes (1 .. G), shuffled, ids in no particular order
+  {
+    Setup s{"f32 list N13/ids T5 D900 K3 groupIds", 13, 4, 5, 900, 3, DType::Float32, true};
+    s.byIds = true;
+    c.push_back(s);
+    s = Setup{"bf16 tensor N10/ids T4 D300 K2 groupIds w-reward batch", 10, 3, 4, 300, 2, DType::BFloat16};
+    s.byIds = true;
+    s.opt.objective = Objective::WeightedReward;
+    s.opt.stdScope = StdScope::Batch;
+    s.weights = {0.5, 2};
+    c.push_back(s);
+  }
   if (!quick) {
     c.push_back({"f32 tensor N300/300 T2 D64 K4 (a group past the shared-memory staging)", 300, 300, 2, 64, 4});
     c.push_back({"bf16 list N2/2 T300 D24 K2 (a long trajectory)", 2, 2, 300, 24, 2, DType::BFloat16, true});
@@ -386,25 +479,26 @@ int main(int argc, char** argv) {
   const Scope scope = arg == "--quick" ? Scope::Quick : arg == "--small" ? Scope::Small : Scope::Full;
   const gpu::Status st = gpu::status();
   expect(st.usable, "the emulated device is usable");
+  g_ctx = gpu::context_create(0);
   uint64_t seed = 1;
   for (const Setup& s : cases(scope)) {
-    for (int variant = 0; variant < gpu::testing::variant_count(); ++variant) {
-      if (!variant_in_scope(variant, scope)) continue;
+    for (const Kernel& kernel : kernels(scope)) {
       const int before = g_failures;
       try {
-        check_case(s, variant, seed);
+        check_case(s, kernel, seed);
       } catch (const std::exception& e) {
-        expect(false, label(s, variant) + ": threw " + e.what());
+        expect(false, label(s, kernel) + ": threw " + e.what());
       }
-      std::printf("%-4s %s\n", g_failures == before ? "ok" : "FAIL", label(s, variant).c_str());
+      std::printf("%-4s %s\n", g_failures == before ? "ok" : "FAIL", label(s, kernel).c_str());
       std::fflush(stdout);
     }
     ++seed;
   }
   const int before = g_failures;
   check_errors(scope);
-  std::printf("%-4s non-finite inputs: the CPU backend's messages, every variant and dtype\n",
+  std::printf("%-4s non-finite inputs: the CPU backend's messages, every kernel and dtype\n",
               g_failures == before ? "ok" : "FAIL");
+  gpu::context_destroy(g_ctx);
   std::printf("%s: %d checks, %d failed\n", g_failures ? "FAILED" : "PASSED", g_checks, g_failures);
   return g_failures ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 // Stage 1 on the device: the partial sums dot = <z[i,j], z[i,T]> and sq = |z[i,j]|^2 of one
 // (sample i, chunk c) for every state j, written in float64 to part[i][j][c][0..1].
 //
-// Fixed order, independent of alignment and of the GPU (it depends only on the Variant): thread t
+// Fixed order, independent of alignment and of the GPU (it depends only on the Shape): thread t
 // of the block owns the elements chunkStart + (v*threads + t)*kVec + u (v < packs, u < kVec). Its
 // products are summed in float32 (fmaf) over RUNS of at most 16 consecutive owned elements (v, u
 // in order), each run converted to float64 and added in run order; the 32 lanes of a warp are
@@ -73,6 +73,20 @@ struct Elem<F16> : Elem16<F16> {
     }
   }
 };
+
+// One latent element as float32 (exact for every dtype).
+template <class Raw>
+__device__ __forceinline__ float latent_value(const Raw* p) {
+  const uint32_t bits = Elem<Raw>::load_one(p);
+  if constexpr (sizeof(Raw) == 4) {
+    return __uint_as_float(bits);
+  } else {
+    uint4 pack = make_uint4(bits, 0, 0, 0);
+    float w[8];
+    Elem<Raw>::widen(pack, w);
+    return w[0];
+  }
+}
 
 __device__ __forceinline__ const void* state_pointer(const StepArgs& a, int64_t j) {
   return j < kInlineStates ? a.states[j] : a.statesDev[j];
@@ -172,11 +186,11 @@ __device__ __forceinline__ void warp_store(double dot, double sq, int slot, Part
   }
 }
 
-template <class Raw, int V>
+template <class Raw, class Shape>
 __device__ void cosine_partials(const StepArgs& a, int64_t i, int64_t c, PartialsSmem& sm) {
-  constexpr int kThr = kVariants[V].threads;
-  constexpr int kPacks = kVariants[V].packs;
-  constexpr int kRound = kVariants[V].round;
+  constexpr int kThr = Shape::kThreads;
+  constexpr int kPacks = Shape::kPacks;
+  constexpr int kRound = Shape::kRound;
   static_assert(kStateBatch % kRound == 0, "a round must not straddle a shared-memory batch");
   static_assert(kThr / 32 <= kMaxWarps, "too many warps");
   const int64_t T = a.T, D = a.D;

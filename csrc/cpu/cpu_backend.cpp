@@ -1,13 +1,14 @@
-// The CPU backend: checks, the latent reduction (cosine_partials_cpu.cpp), then the float64 math
-// of otca_math.h per sample (finish_samples) and per group (finish_groups).
+// The CPU backend: checks, the latent reduction (cosine_partials.cpp), then the float64 math of
+// otca_math.h per sample (finish_samples) and per group (finish_groups).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "cosine_partials_cpu.h"
+#include "cosine_partials.h"
 #include "internal.h"
 #include "otca.h"
 #include "otca_math.h"
@@ -26,18 +27,34 @@ int default_threads() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
+struct Workspace {
+  Reduction reduction;                     // the reduction's partial sums
+  std::vector<double> dot, sq;             // [N][T+1]
+  std::vector<float> w, q, f;              // w [N][T], q and f [N] where the caller asked for none
+  std::vector<double> centre, spread, A;   // [K+1]: one group's statistics, one sample's A
+  std::vector<double> batchSpread;         // [K+1]: stdScope 'batch'
+};
+
+Workspace* workspace_create() { return new Workspace(); }
+void workspace_destroy(Workspace* w) noexcept { delete w; }
+
 namespace {
 
 // Below this many latent bytes the calling thread alone is faster than waking helpers.
 constexpr double kSerialBytes = 1 << 20;
-
-using detail::params_of;
 
 [[noreturn]] void range_error(const std::string& expected, const char* what, const std::string& got) {
   detail::throw_range(expected, what, got);
 }
 
 using detail::check_latents_shape;
+
+// A vector of at least n elements: grown, never shrunk, so a plan's repeated calls allocate nothing.
+template <class T>
+T* at_least(std::vector<T>& v, int64_t n) {
+  if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
 
 double reward_at(const Rewards& rew, int64_t i, int64_t k) {
   const int64_t at = i * rew.K + k;
@@ -46,8 +63,9 @@ double reward_at(const Rewards& rew, int64_t i, int64_t k) {
 }
 
 // Shapes, then every value (first sample i, then objective k), before any work.
-void check_rewards(const Rewards& rew, int64_t groupSize) {
-  detail::check_rewards_shape(rew, groupSize);
+void check_rewards(const Rewards& rew, const Groups& groups) {
+  detail::check_rewards_shape(rew);
+  detail::check_groups(groups, rew.N);
   for (int64_t i = 0; i < rew.N; ++i) {
     for (int64_t k = 0; k < rew.K; ++k) {
       const double v = reward_at(rew, i, k);
@@ -71,7 +89,7 @@ int threads_for(const Options& opt, double bytes) {
 }
 
 // Phase 1 after the reduction: each sample from its T+1 (dot, sq) pairs.
-void finish_samples(const Latents& lat, const double* dot, const double* sq, const math::Params& p,
+void finish_samples(const Latents& lat, const double* dot, const double* sq, const Options& p,
                     const TrajectoryOutputs& out) {
   const int64_t T = lat.T;
   for (int64_t i = 0; i < lat.N; ++i) {
@@ -84,72 +102,72 @@ void finish_samples(const Latents& lat, const double* dot, const double* sq, con
   }
 }
 
-void trajectory_unchecked(const Latents& lat, const Options& opt, const TrajectoryOutputs& out) {
+void trajectory_unchecked(const Latents& lat, const Options& opt, const TrajectoryOutputs& out, Workspace& w) {
   if (lat.N == 0) return;
-  const size_t pairs = static_cast<size_t>(lat.N * (lat.T + 1));
-  std::vector<double> dot(pairs), sq(pairs);
+  const int64_t pairs = lat.N * (lat.T + 1);
+  double* dot = at_least(w.dot, pairs);
+  double* sq = at_least(w.sq, pairs);
   const double bytes = static_cast<double>(lat.N) * static_cast<double>(lat.T + 1) *
                        static_cast<double>(lat.D) * static_cast<double>(dtype_size(lat.dtype));
-  cosine_partials(lat, threads_for(opt, bytes), dot.data(), sq.data());
-  finish_samples(lat, dot.data(), sq.data(), params_of(opt), out);
+  cosine_partials(lat, threads_for(opt, bytes), dot, sq, w.reduction);
+  finish_samples(lat, dot, sq, opt, out);
 }
 
-// Phase 2: per group, the per-objective statistics once, then every sample of the group.
-void finish_groups(const Rewards& rew, const float* q, int64_t groupSize, const Options& opt,
-                   const ObjectiveOutputs& out) {
-  const math::Params p = params_of(opt);
-  const int64_t N = rew.N, K = rew.K, G = groupSize;
-  const bool batchStd = opt.stdScope == StdScope::Batch;
-  const auto weight = [&](int64_t k) { return opt.objectiveWeights ? opt.objectiveWeights[k] : 1.0; };
-  const auto scale = [&](int64_t k) { return opt.objectiveScale ? opt.objectiveScale[k] : 1.0; };
-  const auto weightedReward = [&](int64_t i) {  // R_i = sum_k weight_k r_ik, index order
+// Phase 2: per group, the per-objective statistics once, then every member of the group.
+void finish_groups(const Rewards& rew, const float* q, const Groups& groups, const Options& p,
+                   const ObjectiveFactors& factors, const ObjectiveOutputs& out, Workspace& w) {
+  const int64_t N = rew.N, K = rew.K;
+  const bool batchStd = p.stdScope == StdScope::Batch;
+  const bool weightedReward = p.objective == Objective::WeightedReward;
+  const auto weight = [&](int64_t k) { return factors.weights ? factors.weights[k] : 1.0; };
+  const auto scale = [&](int64_t k) { return factors.scale ? factors.scale[k] : 1.0; };
+  const auto R = [&](int64_t i) {  // R_i = sum_k weight_k r_ik, index order
     double s = 0.0;
     for (int64_t k = 0; k < K; ++k) s += weight(k) * reward_at(rew, i, k);
     return s;
   };
-  const auto trajectoryScore = [&](int64_t i) { return static_cast<double>(q[i]); };
 
-  // stdScope 'batch': the spread of each objective (and of R) over the whole batch, once
-  std::vector<double> batchSpread(K, 0.0);
-  double batchSpreadR = 0.0;
+  // stdScope 'batch': the spread of each objective (and of R, slot K) over the whole batch, once
+  double* batchSpread = at_least(w.batchSpread, K + 1);
   if (batchStd) {
     for (int64_t k = 0; k < K; ++k)
-      batchSpread[k] = math::stats_of([&](int64_t i) { return reward_at(rew, i, k); }, 0, N,
-                                      p.stdCorrection).std;
-    if (opt.objective == Objective::WeightedReward)
-      batchSpreadR = math::stats_of(weightedReward, 0, N, p.stdCorrection).std;
+      batchSpread[k] = math::stats_of([&](int64_t i) { return reward_at(rew, i, k); }, N, p.stdCorrection).std;
+    if (weightedReward) batchSpread[K] = math::stats_of(R, N, p.stdCorrection).std;
   }
 
-  std::vector<double> centre(K), spread(K), A(K);
+  double* centre = at_least(w.centre, K + 1);
+  double* spread = at_least(w.spread, K + 1);
+  double* A = at_least(w.A, K);
   const auto advantageOf = [&](int64_t k) { return A[k]; };
-  for (int64_t begin = 0; begin < N; begin += G) {
-    const int64_t end = begin + G;
+  for (int64_t b = 0; b < groups.count; ++b) {
+    const int64_t n = group_size(groups, b);
+    const auto member = [&](int64_t m) { return group_member(groups, b, m); };
     for (int64_t k = 0; k < K; ++k) {
-      const math::Stats s =
-          math::stats_of([&](int64_t i) { return reward_at(rew, i, k); }, begin, end, p.stdCorrection);
+      const math::Stats s = math::stats_of([&](int64_t m) { return reward_at(rew, member(m), k); }, n, p.stdCorrection);
       centre[k] = s.mean;
       spread[k] = batchStd ? batchSpread[k] : s.std;
     }
-    const math::Stats qGroup = math::stats_of(trajectoryScore, begin, end, p.stdCorrection);
-    math::Stats rGroup;
-    if (opt.objective == Objective::WeightedReward) {
-      rGroup = math::stats_of(weightedReward, begin, end, p.stdCorrection);
-      if (batchStd) rGroup.std = batchSpreadR;
+    const math::Stats qGroup =
+        math::stats_of([&](int64_t m) { return static_cast<double>(q[member(m)]); }, n, p.stdCorrection);
+    if (weightedReward) {
+      const math::Stats s = math::stats_of([&](int64_t m) { return R(member(m)); }, n, p.stdCorrection);
+      centre[K] = s.mean;
+      spread[K] = batchStd ? batchSpread[K] : s.std;
     }
 
-    for (int64_t i = begin; i < end; ++i) {
+    for (int64_t m = 0; m < n; ++m) {
+      const int64_t i = member(m);
       for (int64_t k = 0; k < K; ++k)
         A[k] = math::group_advantage(reward_at(rew, i, k), centre[k], spread[k], p, scale(k));
       const math::Fused fz = math::fuse_sample(
-          advantageOf, K, trajectoryScore(i), qGroup, weight,
-          [&] { return math::group_advantage(weightedReward(i), rGroup.mean, rGroup.std, p, 1.0); }, p);
+          advantageOf, K, static_cast<double>(q[i]), qGroup, weight,
+          [&] { return math::group_advantage(R(i), centre[K], spread[K], p, 1.0); }, p);
 
       if (out.objectiveAdvantages)
         for (int64_t k = 0; k < K; ++k) out.objectiveAdvantages[i * K + k] = static_cast<float>(A[k]);
       if (out.coefficients)
         for (int64_t k = 0; k < K; ++k)
-          out.coefficients[i * K + k] =
-              static_cast<float>(math::fused_coefficient(fz, k, weight(k)));
+          out.coefficients[i * K + k] = static_cast<float>(math::fused_coefficient(fz, k, weight(k)));
       if (out.exploration) out.exploration[i] = static_cast<float>(fz.e);
       if (out.lambda) out.lambda[i] = static_cast<float>(fz.lam);
       if (out.fused) out.fused[i] = static_cast<float>(fz.f);
@@ -157,50 +175,51 @@ void finish_groups(const Rewards& rew, const float* q, int64_t groupSize, const 
   }
 }
 
+// The caller's workspace, or one for this call only.
+struct WorkspaceFor {
+  std::unique_ptr<Workspace> own;
+  Workspace* w;
+  explicit WorkspaceFor(Workspace* given) : own(given ? nullptr : new Workspace()), w(given ? given : own.get()) {}
+};
+
 }  // namespace
 
-void trajectory_credit(const Latents& lat, const Options& opt, const TrajectoryOutputs& out) {
-  check_options(opt, 0);
+void trajectory_credit(const Latents& lat, const Options& opt, const TrajectoryOutputs& out, Workspace* workspace) {
+  check_options(opt, ObjectiveFactors{}, 0);
   check_latents_shape(lat);
-  trajectory_unchecked(lat, opt, out);
+  WorkspaceFor w(workspace);
+  trajectory_unchecked(lat, opt, out, *w.w);
 }
 
-void objective_credit(const Rewards& rew, const float* trajectoryScore, int64_t groupSize,
-                      const Options& opt, const ObjectiveOutputs& out) {
-  check_options(opt, rew.K);
-  check_rewards(rew, groupSize);
+void objective_credit(const Rewards& rew, const float* trajectoryScore, const Groups& groups, const Options& opt,
+                      const ObjectiveFactors& factors, const ObjectiveOutputs& out, Workspace* workspace) {
+  check_options(opt, factors, rew.K);
+  check_rewards(rew, groups);
   check_trajectory_score(trajectoryScore, rew.N);
-  finish_groups(rew, trajectoryScore, groupSize, opt, out);
+  WorkspaceFor w(workspace);
+  finish_groups(rew, trajectoryScore, groups, opt, factors, out, *w.w);
 }
 
-void advantages(const Latents& lat, const Rewards& rew, int64_t groupSize, const Options& opt,
-                const AllOutputs& out) {
-  check_options(opt, rew.K);
+void advantages(const Latents& lat, const Rewards& rew, const Groups& groups, const Options& opt,
+                const ObjectiveFactors& factors, const AllOutputs& out, Workspace* workspace) {
+  check_options(opt, factors, rew.K);
   check_latents_shape(lat);
   if (rew.N != lat.N)
     range_error(std::to_string(lat.N) + " samples (as latents)", "rewards", std::to_string(rew.N));
-  check_rewards(rew, groupSize);
+  check_rewards(rew, groups);
+  WorkspaceFor ws(workspace);
+  Workspace& w = *ws.w;
   const int64_t N = lat.N, T = lat.T;
 
   // w, q and f are needed for Adv even where the caller did not ask for them
   TrajectoryOutputs traj = out.trajectory;
   ObjectiveOutputs obj = out.objective;
-  std::vector<float> wBuffer, qBuffer, fBuffer;
-  if (out.advantages && !traj.stepWeights) {
-    wBuffer.resize(static_cast<size_t>(N * T));
-    traj.stepWeights = wBuffer.data();
-  }
-  if (!traj.trajectoryScore) {
-    qBuffer.resize(static_cast<size_t>(N));
-    traj.trajectoryScore = qBuffer.data();
-  }
-  if (out.advantages && !obj.fused) {
-    fBuffer.resize(static_cast<size_t>(N));
-    obj.fused = fBuffer.data();
-  }
+  if (out.advantages && !traj.stepWeights) traj.stepWeights = at_least(w.w, N * T);
+  if (!traj.trajectoryScore) traj.trajectoryScore = at_least(w.q, N);
+  if (out.advantages && !obj.fused) obj.fused = at_least(w.f, N);
 
-  trajectory_unchecked(lat, opt, traj);
-  finish_groups(rew, traj.trajectoryScore, groupSize, opt, obj);  // reads q as float32, like phase 2
+  trajectory_unchecked(lat, opt, traj, w);
+  finish_groups(rew, traj.trajectoryScore, groups, opt, factors, obj, w);  // reads q as float32, like phase 2
   if (out.advantages)
     for (int64_t i = 0; i < N; ++i)
       for (int64_t t = 0; t < T; ++t)

@@ -1,20 +1,15 @@
 // A simulated CUDA device for tests on machines without a GPU (CI): the otca::gpu API over host
-// memory, computing with the CPU backend. Built only with -DOTCA_SIMULATED_DEVICE (CMake option
-// OTCA_SIMULATED_DEVICE, `node scripts/ensure-built.mjs --sim` -> build-sim/), never shipped: it
-// lets test/gpu/*.test.mjs run the whole Node device-tensor path (device tensors, outputDevice,
-// the async stream pool, lifetimes, borrowed pointers) where no GPU is lent, and times that path's
-// host overhead without a kernel in it.
+// memory, computing with the CPU backend. Linked instead of the CUDA backend into the test build of
+// the addon (CMake target otca_simulated, build/simulated/), never shipped: it lets
+// test/gpu/*.test.mjs run the whole Node device-tensor path (device tensors, outputDevice, plans and
+// their contexts, lifetimes, borrowed pointers) where no GPU is lent, and times that path's host
+// overhead without a kernel in it.
 //
 // It is stricter than a real device where that finds bugs in the binding: every pointer handed to a
 // computation or a copy must lie inside one live allocation of the call's device (else DeviceError
 // "cudaErrorIllegalAddress ..."), a free of anything but a live allocation's start aborts, new
 // memory holds 0xff bytes (NaN to any float reader, like cudaMalloc's unspecified contents) and
 // freed memory is overwritten with them before it is released.
-#ifdef OTCA_SIMULATED_DEVICE
-#ifdef OTCA_WITH_CUDA
-#error "OTCA_SIMULATED_DEVICE and OTCA_WITH_CUDA exclude each other"
-#endif
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -113,19 +108,24 @@ void check_outputs(int device, const ObjectiveOutputs& o, int64_t N, int64_t K) 
   check_opt(device, o.fused, n, 4, "outputs.fused");
 }
 
-struct Stream {
-  int device;
-};
-
-int stream_device(void* stream) { return static_cast<Stream*>(stream)->device; }
-
-void check_stream(int device, void* stream) {
-  if (stream != nullptr && stream_device(stream) != device)
-    throw DeviceError("cudaErrorInvalidResourceHandle while using a stream of cuda:" +
-                      std::to_string(stream_device(stream)) + " on " + where(device));
+void check_groups(int device, const Groups& g, int64_t N) {
+  if (g.size > 0) return;
+  check_range(device, g.offsets, static_cast<size_t>(g.count + 1) * 8, "groups.offsets");
+  check_range(device, g.members, static_cast<size_t>(N) * 8, "groups.members");
+  check_range(device, g.groupOf, static_cast<size_t>(N) * 8, "groups.groupOf");
 }
 
+// The device's memory as the host sees it: the simulated device's is host memory already.
+Groups host_groups(const Groups& g) { return g; }
+
 }  // namespace
+
+struct Context {
+  int device = 0;
+  void* staging = nullptr;
+  size_t stagingBytes = 0;
+  cpu::Workspace* workspace = nullptr;
+};
 
 bool compiled() { return true; }
 
@@ -181,71 +181,80 @@ void free_device(int device, void* ptr) noexcept {
   std::free(ptr);
 }
 
-void* malloc_host_pinned(size_t bytes) {
-  void* p = std::malloc(bytes > 0 ? bytes : 1);
-  if (p == nullptr) throw DeviceError("cudaErrorMemoryAllocation while allocating pinned host memory");
-  return p;
-}
-
-void free_host_pinned(void* ptr) noexcept { std::free(ptr); }
-
-void copy(int device, void* dst, const void* src, size_t bytes, int kind, void* stream) {
+void copy(int device, void* dst, const void* src, size_t bytes, int kind) {
   check_device(device, "copying");
-  check_stream(device, stream);
   if (bytes == 0) return;
   if (kind == 0 || kind == 2) check_range(device, dst, bytes, "the copy's destination");
   if (kind == 1 || kind == 2) check_range(device, src, bytes, "the copy's source");
   std::memmove(dst, src, bytes);
 }
 
-void* stream_create(int device) {
+Context* context_create(int device) {
   check_device(device, "creating a stream");
-  return new Stream{device};
+  auto* c = new Context();
+  c->device = device;
+  c->workspace = cpu::workspace_create();
+  return c;
 }
 
-void stream_synchronize(int device, void* stream) { check_stream(device, stream); }
+void context_destroy(Context* c) noexcept {
+  if (c == nullptr) return;
+  if (c->staging) free_device(c->device, c->staging);
+  cpu::workspace_destroy(c->workspace);
+  delete c;
+}
 
-void stream_destroy(int, void* stream) noexcept { delete static_cast<Stream*>(stream); }
+int context_device(const Context& c) { return c.device; }
 
-void trajectory_credit(int device, const Latents& lat, const Options& opt, const TrajectoryOutputs& out,
-                       void* stream) {
-  check_options(opt, 0);
+void* context_staging(Context& c, size_t bytes) {
+  if (c.stagingBytes >= bytes) return c.staging;
+  if (c.staging) free_device(c.device, c.staging);
+  c.staging = nullptr;
+  c.stagingBytes = 0;
+  c.staging = malloc_device(c.device, bytes);
+  c.stagingBytes = bytes;
+  return c.staging;
+}
+
+void copy_async(Context& c, void* dst, const void* src, size_t bytes, int kind) { copy(c.device, dst, src, bytes, kind); }
+
+void context_synchronize(Context&) {}
+
+void trajectory_credit(Context& c, const Latents& lat, const Options& opt, const TrajectoryOutputs& out) {
+  check_options(opt, ObjectiveFactors{}, 0);
   detail::check_latents_shape(lat);
-  check_device(device, "launching the advantage kernel");
-  check_stream(device, stream);
-  check_latents(device, lat);
-  check_outputs(device, out, lat.N, lat.T);
-  cpu::trajectory_credit(lat, opt, out);
+  check_latents(c.device, lat);
+  check_outputs(c.device, out, lat.N, lat.T);
+  cpu::trajectory_credit(lat, opt, out, c.workspace);
 }
 
-void objective_credit(int device, const Rewards& rew, const float* trajectoryScore, int64_t groupSize,
-                      const Options& opt, const ObjectiveOutputs& out, void* stream) {
-  check_options(opt, rew.K);
-  detail::check_rewards_shape(rew, groupSize);
-  check_device(device, "launching the advantage kernel");
-  check_stream(device, stream);
-  check_rewards(device, rew);
-  if (trajectoryScore != nullptr) check_range(device, trajectoryScore, static_cast<size_t>(rew.N) * 4, "trajectoryScore");
-  check_outputs(device, out, rew.N, rew.K);
-  cpu::objective_credit(rew, trajectoryScore, groupSize, opt, out);
+void objective_credit(Context& c, const Rewards& rew, const float* trajectoryScore, const Groups& groups,
+                      const Options& opt, const ObjectiveFactors& factors, const ObjectiveOutputs& out) {
+  check_options(opt, factors, rew.K);
+  detail::check_rewards_shape(rew);
+  detail::check_groups(groups, rew.N);
+  check_rewards(c.device, rew);
+  check_groups(c.device, groups, rew.N);
+  if (trajectoryScore != nullptr) check_range(c.device, trajectoryScore, static_cast<size_t>(rew.N) * 4, "trajectoryScore");
+  check_outputs(c.device, out, rew.N, rew.K);
+  cpu::objective_credit(rew, trajectoryScore, host_groups(groups), opt, factors, out, c.workspace);
 }
 
-void advantages(int device, const Latents& lat, const Rewards& rew, int64_t groupSize, const Options& opt,
-                const AllOutputs& out, void* stream) {
-  check_options(opt, rew.K);
+void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups& groups, const Options& opt,
+                const ObjectiveFactors& factors, const AllOutputs& out) {
+  check_options(opt, factors, rew.K);
   detail::check_latents_shape(lat);
-  detail::check_rewards_shape(rew, groupSize);
-  check_device(device, "launching the advantage kernel");
-  check_stream(device, stream);
-  check_latents(device, lat);
-  check_rewards(device, rew);
-  check_outputs(device, out.trajectory, lat.N, lat.T);
-  check_outputs(device, out.objective, rew.N, rew.K);
-  check_opt(device, out.advantages, static_cast<size_t>(lat.N * lat.T), 4, "outputs.advantages");
-  cpu::advantages(lat, rew, groupSize, opt, out);
+  detail::check_rewards_shape(rew);
+  detail::check_groups(groups, rew.N);
+  check_latents(c.device, lat);
+  check_rewards(c.device, rew);
+  check_groups(c.device, groups, rew.N);
+  check_outputs(c.device, out.trajectory, lat.N, lat.T);
+  check_outputs(c.device, out.objective, rew.N, rew.K);
+  check_opt(c.device, out.advantages, static_cast<size_t>(lat.N * lat.T), 4, "outputs.advantages");
+  cpu::advantages(lat, rew, host_groups(groups), opt, factors, out, c.workspace);
 }
 
 }  // namespace gpu
 }  // namespace otca
 
-#endif  // OTCA_SIMULATED_DEVICE

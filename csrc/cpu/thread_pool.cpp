@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -13,10 +12,12 @@ namespace pool {
 namespace {
 
 struct Job {
-  const std::function<void(int64_t, int)>* body = nullptr;
+  explicit Job(ItemFn fn) : body(fn) {}
+  ItemFn body;
+  Job* next = nullptr;  // the pool's queue (guarded by Pool::mutex)
   int64_t items = 0;
   int maxHelpers = 0;
-  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> cursor{0};  // the next item to take
   int joined = 0;  // helpers that took a slot (guarded by Pool::mutex)
   int active = 0;  // helpers still inside run_items (guarded by Pool::mutex)
   std::mutex errorMutex;
@@ -26,14 +27,14 @@ struct Job {
 
 void run_items(Job& job, int slot) {
   for (;;) {
-    const int64_t item = job.next.fetch_add(1, std::memory_order_relaxed);
+    const int64_t item = job.cursor.fetch_add(1, std::memory_order_relaxed);
     if (item >= job.items) return;
     try {
-      (*job.body)(item, slot);
+      job.body(item, slot);
     } catch (...) {
       std::lock_guard<std::mutex> lock(job.errorMutex);
       if (!job.error) job.error = std::current_exception();
-      job.next.store(job.items, std::memory_order_relaxed);  // skip what is left
+      job.cursor.store(job.items, std::memory_order_relaxed);  // skip what is left
     }
   }
 }
@@ -61,7 +62,9 @@ class Pool {
   void submit(Job& job) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back(&job);
+      Job** tail = &head_;
+      while (*tail != nullptr) tail = &(*tail)->next;
+      *tail = &job;
     }
     wake_.notify_all();
   }
@@ -69,23 +72,33 @@ class Pool {
   // After the caller ran out of items: no new helper may join, then wait for those inside.
   void retire(Job& job) {
     std::unique_lock<std::mutex> lock(mutex_);
-    const auto it = std::find(queue_.begin(), queue_.end(), &job);
-    if (it != queue_.end()) queue_.erase(it);
+    remove(&job);
     job.helpersDone.wait(lock, [&] { return job.active == 0; });
   }
 
  private:
+  // Unlinks `job` from the queue where it is still there (guarded by mutex_).
+  void remove(Job* job) {
+    for (Job** p = &head_; *p != nullptr; p = &(*p)->next) {
+      if (*p == job) {
+        *p = job->next;
+        job->next = nullptr;
+        return;
+      }
+    }
+  }
+
   void worker_loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [&] { return !queue_.empty(); });
-      Job* job = queue_.front();
-      if (job->next.load(std::memory_order_relaxed) >= job->items) {
-        queue_.pop_front();  // nothing left to take; its caller retires it
+      wake_.wait(lock, [&] { return head_ != nullptr; });
+      Job* job = head_;
+      if (job->cursor.load(std::memory_order_relaxed) >= job->items) {
+        remove(job);  // nothing left to take; its caller retires it
         continue;
       }
       const int slot = ++job->joined;
-      if (job->joined >= job->maxHelpers) queue_.pop_front();
+      if (job->joined >= job->maxHelpers) remove(job);
       ++job->active;
       lock.unlock();
       run_items(*job, slot);
@@ -97,21 +110,20 @@ class Pool {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Job*> queue_;
+  Job* head_ = nullptr;  // jobs that helpers may still join, oldest first
   int threads_ = 0;
 };
 
 }  // namespace
 
-void parallel_for(int64_t items, int threads, const std::function<void(int64_t, int)>& body) {
+void parallel_for(int64_t items, int threads, ItemFn body) {
   if (items <= 0) return;
   const int64_t participants = std::min<int64_t>(std::min(std::max(threads, 1), kMaxThreads), items);
   if (participants <= 1) {
     for (int64_t item = 0; item < items; ++item) body(item, 0);
     return;
   }
-  Job job;
-  job.body = &body;
+  Job job(body);
   job.items = items;
   job.maxHelpers = static_cast<int>(participants - 1);
   Pool& pool = Pool::instance();

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "otca.h"
 
@@ -39,7 +41,15 @@ bool cosine_partials_have_avx2();
 // a non-finite or overflowed sum, a tiny norm, a trajectory that barely gains alignment) is summed
 // again in float64. Throws RangeError naming the first (sample, state) that holds a non-finite
 // element, before returning anything.
-void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, Isa isa = Isa::Auto);
+// The reduction's scratch (per-chunk partial sums, z_T's converted chunks), kept by a workspace so
+// that a repeated call of one shape allocates nothing.
+struct Reduction {
+  std::vector<double> dotPartials, sqPartials;
+  std::unique_ptr<float[]> scratch;
+  size_t scratchFloats = 0;
+};
+void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, Reduction& scratch,
+                     Isa isa = Isa::Auto);
 
 }  // namespace cpu
 }  // namespace otca

@@ -1,6 +1,6 @@
 // The streaming reduction of the CPU backend: one pass over the latents, fixed work partition
 // (see cosine_partials_cpu.h), float32 element sums, float64 combination in a fixed order.
-#include "cosine_partials_cpu.h"
+#include "cosine_partials.h"
 #include "internal.h"
 
 #include <algorithm>
@@ -545,7 +545,7 @@ bool cosine_partials_have_avx2() {
   return have;
 }
 
-void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, Isa isa) {
+void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, Reduction& r, Isa isa) {
   const int64_t N = lat.N, states = lat.T + 1;
   const int64_t chunks = (lat.D + kChunkElems - 1) / kChunkElems;
   const int64_t items = N * chunks;
@@ -553,8 +553,11 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
   if (items <= 0) return;
 
   // partials[(i*chunks + c)*states + j]: written by exactly one item, read back in chunk order
-  std::vector<double> dotPartials(static_cast<size_t>(items * states));
-  std::vector<double> sqPartials(static_cast<size_t>(items * states));
+  const size_t partials = static_cast<size_t>(items * states);
+  if (r.dotPartials.size() < partials) r.dotPartials.resize(partials);
+  if (r.sqPartials.size() < partials) r.sqPartials.resize(partials);
+  double* dotPartials = r.dotPartials.data();
+  double* sqPartials = r.sqPartials.data();
   const int slots =
       static_cast<int>(std::min<int64_t>(std::min(std::max(threads, 1), pool::kMaxThreads), items));
   // z_T's chunk as float32, for the 16-bit dtypes only (float32 is read in place); not
@@ -562,9 +565,12 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
   // (rounded up to whole 64-element groups, which the AVX2 path zero-pads; 64-byte aligned)
   const int64_t scratchPerSlot =
       lat.dtype == DType::Float32 ? 0 : (std::min(kChunkElems, lat.D) + kScratchRound - 1) / kScratchRound * kScratchRound;
-  std::unique_ptr<float[]> scratchOwner(
-      scratchPerSlot > 0 ? new float[static_cast<size_t>(slots * scratchPerSlot + 16)] : nullptr);
-  float* scratch = scratchOwner.get();
+  const size_t scratchFloats = scratchPerSlot > 0 ? static_cast<size_t>(slots * scratchPerSlot + 16) : 0;
+  if (r.scratchFloats < scratchFloats) {
+    r.scratch.reset(new float[scratchFloats]);
+    r.scratchFloats = scratchFloats;
+  }
+  float* scratch = scratchFloats > 0 ? r.scratch.get() : nullptr;
   if (scratch) scratch += (64 - reinterpret_cast<uintptr_t>(scratch) % 64) % 64 / sizeof(float);
 
   pool::parallel_for(items, slots, [&](int64_t item, int slot) {
@@ -572,8 +578,8 @@ void cosine_partials(const Latents& lat, int threads, double* dot, double* sq, I
     it.lat = &lat;
     it.sample = item / chunks;
     it.chunk = item % chunks;
-    it.dot = dotPartials.data() + item * states;
-    it.sq = sqPartials.data() + item * states;
+    it.dot = dotPartials + item * states;
+    it.sq = sqPartials + item * states;
     it.zTBuffer = scratch ? scratch + slot * scratchPerSlot : nullptr;
     itemFn(it);
   });

@@ -17,25 +17,10 @@
 #include "otca_math.h"
 #include "cosine_partials.cuh"  // warp_sum_d
 #include "step_args.cuh"
-#include "timeline.cuh"
 
 namespace otca {
 namespace gpu {
 namespace detail {
-
-// One latent element as float32 (exact for every dtype).
-template <class Raw>
-__device__ __forceinline__ float latent_value(const Raw* p) {
-  const uint32_t bits = Elem<Raw>::load_one(p);
-  if constexpr (sizeof(Raw) == 4) {
-    return __uint_as_float(bits);
-  } else {
-    uint4 pack = make_uint4(bits, 0, 0, 0);
-    float w[8];
-    Elem<Raw>::widen(pack, w);
-    return w[0];
-  }
-}
 
 // Sample i's 2(T+1) sums again in float64, where the float32 reduction's are not good enough
 // (math::needs_exact_sums): each thread adds the exact float64 products of its elements d = thread,
@@ -86,16 +71,13 @@ __device__ void exact_sums_block(const StepArgs& a, int64_t i, double* sums) {
 template <class Raw>
 __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   const int64_t T = a.T, C = a.chunks;
-  const math::Params& p = a.p;
+  const Options& p = a.p;
   double* sums = a.sums + i * (T + 1) * 2;
   double* S = a.Sd + i * (T + 1);
   double* prod = a.prod + i * T;
   __shared__ double sumU;
   __shared__ int exact;  // 1: the float32 sums are not good enough (math::needs_exact_sums)
-  if (threadIdx.x == 0) {
-    stamp(a, kTlSampleStart);
-    exact = 0;
-  }
+  if (threadIdx.x == 0) exact = 0;
 
   // The 2(T+1) sums of C chunk partials, a warp per sum (four sums per warp at a time, so that
   // every lane has up to four independent L2 loads in flight): lane l adds chunks l, l+32, ... in
@@ -125,14 +107,14 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   // Twice at most: with the float32 sums, and once more with float64 ones where those are needed.
   for (int pass = 0;; ++pass) {
     const double sqT = sums[2 * T + 1];
-    OTCA_ROLLED for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) {
+    for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) {
       if (pass == 0 && math::state_needs_exact_sums(sums[2 * j], sums[2 * j + 1])) exact = 1;
       S[j] = math::cosine(sums[2 * j], sums[2 * j + 1], sqT);
     }
     __syncthreads();
     if (threadIdx.x == 0) {
       double u = 0.0, gain = 0.0;
-      OTCA_ROLLED for (int64_t t = 0; t < T; ++t) {
+      for (int64_t t = 0; t < T; ++t) {
         const double d = S[t + 1] - S[t];
         u += math::step_gain(d, p);
         gain += d > 0.0 ? d : 0.0;
@@ -145,8 +127,8 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
     exact_sums_block<Raw>(a, i, sums);
   }
   if (a.S)
-    OTCA_ROLLED for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) a.S[i * (T + 1) + j] = static_cast<float>(S[j]);
-  OTCA_ROLLED for (int64_t t = threadIdx.x; t < T; t += blockDim.x) {
+    for (int64_t j = threadIdx.x; j <= T; j += blockDim.x) a.S[i * (T + 1) + j] = static_cast<float>(S[j]);
+  for (int64_t t = threadIdx.x; t < T; t += blockDim.x) {
     const double d = S[t + 1] - S[t];
     const double wb = math::raw_weight(d, sumU, p);
     prod[t] = wb * d;
@@ -158,9 +140,8 @@ __device__ void finish_sample_block(const StepArgs& a, int64_t i) {
   __syncthreads();
   if (threadIdx.x == 0) {
     double q = 0.0;
-    OTCA_ROLLED for (int64_t t = 0; t < T; ++t) q += prod[t];
+    for (int64_t t = 0; t < T; ++t) q += prod[t];
     a.qF[i] = static_cast<float>(q);  // the caller's trajectoryScore or scratch
-    stamp(a, kTlSampleEnd);
   }
 }
 

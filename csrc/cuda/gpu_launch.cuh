@@ -10,16 +10,12 @@
 namespace otca {
 namespace gpu {
 namespace launch {
-// dtype: 0 float32, 2 float16, 3 bfloat16 (otca::DType values). Return the launch error.
-// variant: an index into detail::kVariants; a.chunks must have been computed with
-// detail::chunk_elems(variant, element size). Only variant_built() variants launch.
-cudaError_t advantage_step(const detail::StepArgs& a, int dtype, int variant, cudaStream_t stream);
-bool variant_built(int variant);
+// dtype: 0 float32, 2 float16, 3 bfloat16 (otca::DType values); a.chunks computed with
+// detail::chunk_elems<detail::StreamShape>. Return the launch error.
+cudaError_t advantage_step(const detail::StepArgs& a, int dtype, cudaStream_t stream);
 cudaError_t objective_step(const detail::StepArgs& a, cudaStream_t stream);
 cudaError_t first_non_finite(const detail::StepArgs& a, int dtype, int64_t i,
                              unsigned long long* first, cudaStream_t stream);
-// Testing (calibration): `count` launches of an empty kernel taking the same parameter block.
-cudaError_t empty_launch(const detail::StepArgs& a, int count, cudaStream_t stream);
 // cudaSuccess where the kernels have an image for the current device.
 cudaError_t kernel_image_check();
 }  // namespace launch

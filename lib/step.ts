@@ -1,0 +1,578 @@
+/**
+ * The AdvantageStep: a plan that parses and checks its options once, owns its native state (CPU
+ * workspaces, or on CUDA a stream, a workspace, a pinned mailbox and staging), and then runs with
+ * buffers and shapes only. A trainer makes one and calls it every iteration; the one-shot functions
+ * of api.ts are thin wrappers over cached steps.
+ * @packageDocumentation
+ */
+import type { LatentDtype, RewardDtype } from './dtypes.js';
+import { rangeError, typeError } from './errors.js';
+import {
+  native,
+  OUTPUT_COUNT,
+  OUTPUT_SLOTS,
+  RUN_HEADER,
+  RUN_KIND,
+  type NativeBuffer,
+  type NativeCudaStatus,
+  type NativeDeviceBuffer,
+  type NativeLatents,
+  type NativePlan,
+  type NativeRewards,
+  type NativeRun,
+} from './native.js';
+import { OBJECTIVE_OUTPUTS, TRAJECTORY_OUTPUTS, type OtcaOptions, type OutputName, type OutputsRequest } from './options.js';
+import { cudaReason, cudaStatus, deviceIndex, requireCuda, Tensor, type Device } from './tensor.js';
+import {
+  checkGroups,
+  checkInputs,
+  checkLatents,
+  checkOptionsForK,
+  checkOutputTensor,
+  checkRewards,
+  checkTrajectoryScore,
+  guardAsyncInput,
+  resolveOptions,
+  type ResolvedOptions,
+} from './validate.js';
+
+/** The backend that ran a call: `'cpu'`, or `'cuda:N'` with the CUDA backend. */
+export type BackendName = 'cpu' | `cuda:${number}`;
+
+/**
+ * The latent trajectory z (paper eq. 6): one Tensor [N, T+1, D], or a list of T+1 Tensors [N, D]
+ * (state j = 0 is the initial noise, j = T the final latent), float32, float16 or bfloat16.
+ */
+export type LatentsInput = Tensor<LatentDtype> | readonly Tensor<LatentDtype>[];
+
+/**
+ * Which samples form a group (the G outputs of one prompt): exactly one of `groupSize` (groups are
+ * contiguous runs of G samples, G dividing N) and `groupIds` (each sample's group id, integers >= 0:
+ * groups of any size >= 1, in any order, as a shuffled batch holds them; results stay in input
+ * order, and ids that form contiguous blocks give exactly the groupSize result).
+ */
+export type GroupsInput = { groupSize: number; groupIds?: undefined } | { groupIds: Int32Array | readonly number[]; groupSize?: undefined };
+
+/** Inputs of {@link AdvantageStep.run} and {@link otcaAdvantages}. */
+export type OtcaInputs = {
+  /** Rewards r [N, K] (K objectives per sample), float32 or float64; finite, |r| <= 1e100. */
+  rewards: Tensor<RewardDtype>;
+  /** The latent trajectory z, see {@link LatentsInput}. */
+  latents: LatentsInput;
+} & GroupsInput;
+
+/** Inputs of {@link AdvantageStep.trajectory} and {@link trajectoryCredit} (phase 1). */
+export interface TrajectoryInputs {
+  /** The latent trajectory z, see {@link LatentsInput}. */
+  latents: LatentsInput;
+}
+
+/** Inputs of {@link AdvantageStep.objective} and {@link objectiveCredit} (phase 2). */
+export type ObjectiveInputs = {
+  /** Rewards r [N, K], float32 or float64; finite, |r| <= 1e100. */
+  rewards: Tensor<RewardDtype>;
+  /** The trajectory score q [N] (eq. 11), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
+  trajectoryScore: Tensor<'float32'> | Float32Array;
+} & GroupsInput;
+
+/** Every result tensor, by name, with its shape. All float32, row-major. */
+export interface OutputTensors {
+  /** Adv [N, T]: the per-step advantage w[i,t] * f[i] (eq. 15 input). */
+  advantages: Tensor<'float32'>;
+  /** S [N, T+1]: cos(z[i,j], z[i,T]) (eq. 6). */
+  similarity: Tensor<'float32'>;
+  /** dS [N, T]: S[i,t+1] - S[i,t], the alignment gained by step t (eq. 7). */
+  deltaS: Tensor<'float32'>;
+  /** w [N, T]: the step weights applied to the advantage. */
+  stepWeights: Tensor<'float32'>;
+  /** wbar [N, T]: the eq. 8 weights (sum 1 over t). */
+  rawWeights: Tensor<'float32'>;
+  /** A [N, K]: per-objective group advantages (eq. 2). */
+  objectiveAdvantages: Tensor<'float32'>;
+  /** c [N, K]: the objective coefficients (Algorithm 1, or the weights). */
+  coefficients: Tensor<'float32'>;
+  /** q [N]: the trajectory score sum_t wbar dS (eq. 11). */
+  trajectoryScore: Tensor<'float32'>;
+  /** e [N]: the exploration signal (eq. 12). */
+  exploration: Tensor<'float32'>;
+  /** lam [N]: the exploration bias (eq. 14; 0 unless objective 'moca'). */
+  lambda: Tensor<'float32'>;
+  /** f [N]: the fused advantage sum_k c_k A_k. */
+  fused: Tensor<'float32'>;
+}
+
+type Extra = Omit<OutputTensors, 'advantages'>;
+
+/**
+ * The result of a run: `backend`, `advantages`, and the outputs asked for. With a literal `outputs`
+ * option the requested fields are typed as present.
+ */
+export type OtcaResult<O extends OutputsRequest = OutputsRequest> = {
+  /** The backend that ran the call. */
+  backend: BackendName;
+  /** Adv [N, T]. */
+  advantages: Tensor<'float32'>;
+} & (OutputsRequest extends O
+  ? Partial<Extra>
+  : O extends 'all'
+    ? Extra
+    : O extends 'advantages'
+      ? Record<never, never>
+      : O extends readonly (infer Name)[]
+        ? Pick<OutputTensors, Name & OutputName>
+        : Partial<Extra>);
+
+/** The result of phase 1. */
+export type TrajectoryResult = { backend: BackendName } & Pick<OutputTensors, (typeof TRAJECTORY_OUTPUTS)[number]>;
+
+/** The result of phase 2. */
+export type ObjectiveResult = { backend: BackendName } & Pick<OutputTensors, (typeof OBJECTIVE_OUTPUTS)[number]>;
+
+/** Tensors to write results into instead of new ones (a loop that passes them allocates nothing). */
+export type OutputTargets = Partial<OutputTensors>;
+
+// ---------------------------------------------------------------- devices
+
+let warnedFallback = false;
+
+/**
+ * @internal What 'auto' says when it finds CUDA compiled in but unusable: nothing where there is no
+ * NVIDIA driver at all (a CPU machine: nothing went wrong); where a driver answered but CUDA cannot
+ * be used (driver too old, no kernel image for the GPU), why and what to do.
+ */
+export function fallbackWarning(status: NativeCudaStatus): { message: string; detail: string } | undefined {
+  if (!status.compiled || status.usable || status.driverVersion === 0) return undefined;
+  return {
+    message: `otca: device 'auto' runs on the CPU because CUDA cannot be used: ${cudaReason(status)}`,
+    detail:
+      "Pass device: 'cpu' (or set OTCA_DEVICE=cpu) to choose the CPU explicitly, without this warning; " +
+      'see the README, "GPUs and drivers", for the driver otca needs and how to build for your GPU.',
+  };
+}
+
+/** Emits {@link fallbackWarning} once per process. */
+function fallBack(status: NativeCudaStatus): void {
+  if (warnedFallback) return;
+  const w = fallbackWarning(status);
+  if (w === undefined) return;
+  warnedFallback = true;
+  process.emitWarning(w.message, { type: 'OtcaWarning', code: 'OTCA_CUDA_FALLBACK', detail: w.detail });
+}
+
+interface Placement {
+  /** -1: the CPU backend; N: cuda:N. */
+  device: number;
+  backend: BackendName;
+  /** Where the results go: 'cpu' or 'cuda:N'. */
+  outputDevice: Device;
+}
+
+const CPU_PLACEMENT: Placement = Object.freeze({ device: -1, backend: 'cpu', outputDevice: 'cpu' });
+
+// ---------------------------------------------------------------- the step
+
+/** The output names of each kind of run, and their shapes. */
+function outputShape(name: OutputName, N: number, T: number, K: number): number[] {
+  switch (name) {
+    case 'similarity':
+      return [N, T + 1];
+    case 'advantages':
+    case 'deltaS':
+    case 'stepWeights':
+    case 'rawWeights':
+      return [N, T];
+    case 'objectiveAdvantages':
+    case 'coefficients':
+      return [N, K];
+    default:
+      return [N];
+  }
+}
+
+const KIND_OUTPUTS: readonly (readonly OutputName[])[] = [[], TRAJECTORY_OUTPUTS, OBJECTIVE_OUTPUTS];
+
+/**
+ * A plan for the advantage step: the options of {@link createAdvantageStep}, parsed and checked
+ * once, and the native state its runs reuse. `run` computes Adv [N, T] (and the outputs asked for)
+ * from rewards, latents and groups; `trajectory` and `objective` are the two phases, for trainers
+ * whose groups span several processes or GPUs. Sync methods block the calling thread; the `Async`
+ * ones run on the libuv thread pool (see the README, "Async calls and their inputs"). Several runs
+ * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)`.
+ *
+ * @typeParam O - the `outputs` option, which types the results' fields.
+ */
+export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
+  /** The step's options, resolved: every option with its value (preset and defaults applied). */
+  readonly options: ResolvedOptions['values'];
+  #resolved: ResolvedOptions;
+  /** The native plans, by backend device (-1: the CPU), made on first use. */
+  #plans = new Map<number, NativePlan>();
+  #header = new Float64Array(RUN_HEADER.length);
+  #slots: (NativeBuffer<Float32Array> | undefined)[] = new Array(OUTPUT_COUNT).fill(undefined);
+  /** Inputs of async runs in flight (a borrowed device tensor's owner with them), held until done. */
+  #inFlight = new Set<unknown>();
+  #disposed = false;
+
+  /** @internal Use {@link createAdvantageStep}. */
+  constructor(resolved: ResolvedOptions) {
+    this.#resolved = resolved;
+    this.options = resolved.values;
+  }
+
+  /**
+   * Adv [N, T] and the requested outputs, synchronously.
+   * @param inputs - `{ rewards [N, K], latents, groupSize }` or `{ rewards, latents, groupIds }`.
+   * @param outputs - tensors to write results into (float32, the result's shape, on the device the
+   *   results go to); each one given is also returned. Default: new tensors.
+   * @throws TypeError / RangeError naming the argument on bad input, before any work.
+   */
+  run(inputs: OtcaInputs, outputs?: OutputTargets): OtcaResult<O> {
+    return this.#call(RUN_KIND.advantages, inputs, outputs, false) as OtcaResult<O>;
+  }
+
+  /** {@link run} on the libuv thread pool: the event loop stays free, every input is held until it settles. */
+  async runAsync(inputs: OtcaInputs, outputs?: OutputTargets): Promise<OtcaResult<O>> {
+    return (await this.#call(RUN_KIND.advantages, inputs, outputs, true)) as OtcaResult<O>;
+  }
+
+  /**
+   * Phase 1: everything that needs only each sample's own latents — similarity S, deltaS dS,
+   * rawWeights wbar, stepWeights w and trajectoryScore q. Run where the latents live; gather q and
+   * the rewards, then run {@link objective}. Adv[i,t] = w[i,t] * f[i] ({@link combineCredit}).
+   */
+  trajectory(inputs: TrajectoryInputs, outputs?: OutputTargets): TrajectoryResult {
+    return this.#call(RUN_KIND.trajectory, inputs, outputs, false) as TrajectoryResult;
+  }
+
+  /** {@link trajectory} on the libuv thread pool. */
+  async trajectoryAsync(inputs: TrajectoryInputs, outputs?: OutputTargets): Promise<TrajectoryResult> {
+    return (await this.#call(RUN_KIND.trajectory, inputs, outputs, true)) as TrajectoryResult;
+  }
+
+  /**
+   * Phase 2: everything per group from N*(K+1) numbers — objectiveAdvantages A (eq. 2), exploration
+   * e (eq. 12), lambda (eq. 14), coefficients c (Algorithm 1) and fused f.
+   */
+  objective(inputs: ObjectiveInputs, outputs?: OutputTargets): ObjectiveResult {
+    return this.#call(RUN_KIND.objective, inputs, outputs, false) as ObjectiveResult;
+  }
+
+  /** {@link objective} on the libuv thread pool. */
+  async objectiveAsync(inputs: ObjectiveInputs, outputs?: OutputTargets): Promise<ObjectiveResult> {
+    return (await this.#call(RUN_KIND.objective, inputs, outputs, true)) as ObjectiveResult;
+  }
+
+  /** Whether {@link dispose} was called. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /**
+   * Releases the step's native state now (CUDA streams, workspaces and staging; CPU workspaces):
+   * runs in flight finish first with what they use. Idempotent; any run afterwards throws.
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const plan of this.#plans.values()) plan.dispose();
+    this.#plans.clear();
+  }
+
+  /** `using step = createAdvantageStep(...)` disposes at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** The plan of `device`, made on first use. */
+  #plan(device: number): NativePlan {
+    let plan = this.#plans.get(device);
+    if (plan === undefined) {
+      plan = new (native().NativePlan)(device, this.#resolved.native);
+      this.#plans.set(device, plan);
+    }
+    return plan;
+  }
+
+  /**
+   * Where a run goes, from the step's device and its inputs' devices (every check before any work),
+   * and where its results go.
+   */
+  #place(latents: readonly unknown[] | undefined, others: readonly (readonly [string, unknown])[]): Placement {
+    const opts = this.#resolved;
+    let inputDevice: Device | undefined;
+    let firstName = '';
+    const visit = (value: unknown, name: () => string): void => {
+      if (!(value instanceof Tensor) || value.device === 'cpu') return;
+      if (inputDevice === undefined) {
+        inputDevice = value.device;
+        firstName = name();
+      } else if (value.device !== inputDevice) {
+        throw rangeError(`a Tensor on ${inputDevice} (as ${firstName}) or on the host`, name(), `a Tensor on ${value.device}`, false);
+      }
+    };
+    if (latents !== undefined) {
+      if (latents.length === 1) visit(latents[0], () => 'latents');
+      else for (let j = 0; j < latents.length; j++) visit(latents[j], () => `latents[${j}]`);
+    }
+    for (const [name, value] of others) visit(value, () => name);
+    const onDevice = (device: number): Placement => {
+      const name: Device = `cuda:${device}`;
+      const toDevice = opts.outputDevice === 'device' || (opts.outputDevice === 'input' && inputDevice !== undefined);
+      return { device, backend: name, outputDevice: toDevice ? name : 'cpu' };
+    };
+    switch (opts.device.kind) {
+      case 'cpu':
+        if (inputDevice !== undefined) {
+          throw rangeError(
+            "host Tensors for device 'cpu' (copy with to('cpu'), or pass device 'auto' to run where the inputs are)",
+            firstName,
+            `a Tensor on ${inputDevice}`,
+            false,
+          );
+        }
+        return CPU_PLACEMENT;
+      case 'cuda': {
+        const index = opts.device.index;
+        requireCuda(index, opts.deviceString);
+        if (inputDevice !== undefined && deviceIndex(inputDevice) !== index) {
+          throw rangeError(`a Tensor on cuda:${index} (device ${JSON.stringify(opts.deviceString)}) or on the host`, firstName, `a Tensor on ${inputDevice}`, false);
+        }
+        return onDevice(index);
+      }
+      case 'auto': {
+        if (inputDevice !== undefined) return onDevice(deviceIndex(inputDevice));
+        const status = cudaStatus();
+        if (status.compiled && status.usable && status.deviceCount > 0) return onDevice(0);
+        if (status.compiled) fallBack(status);
+        return CPU_PLACEMENT;
+      }
+    }
+  }
+
+  /** Validates, places, allocates (or checks the caller's outputs), runs, and wraps the results. */
+  #call(kind: number, inputs: unknown, targets: OutputTargets | undefined, async: boolean): Record<string, unknown> | Promise<Record<string, unknown>> {
+    if (this.#disposed) throw new Error('This AdvantageStep was disposed; create another with createAdvantageStep()');
+    const h = this.#header;
+    h.fill(0);
+    let latents: NativeLatents | undefined;
+    let rewards: NativeRewards | undefined;
+    let groupIds: Int32Array | undefined;
+    let trajectoryScore: NativeBuffer<Float32Array> | undefined;
+    let N = 0, T = 0, K = 0;
+    let placement: Placement;
+    if (kind === RUN_KIND.advantages) {
+      const o = checkInputs(inputs, ['rewards', 'latents', 'groupSize', 'groupIds']);
+      latents = checkLatents(o.latents);
+      rewards = checkRewards(o.rewards, latents.N);
+      const groups = checkGroups(o.groupSize, o.groupIds, latents.N);
+      h[RUN_HEADER.groupSize] = groups.groupSize;
+      groupIds = groups.groupIds;
+      checkOptionsForK(this.#resolved, rewards.K);
+      placement = this.#place(latents.tensors, [['rewards', o.rewards]]);
+    } else if (kind === RUN_KIND.trajectory) {
+      const o = checkInputs(inputs, ['latents']);
+      latents = checkLatents(o.latents);
+      placement = this.#place(latents.tensors, []);
+    } else {
+      const o = checkInputs(inputs, ['rewards', 'trajectoryScore', 'groupSize', 'groupIds']);
+      rewards = checkRewards(o.rewards);
+      trajectoryScore = checkTrajectoryScore(o.trajectoryScore, rewards.N);
+      const groups = checkGroups(o.groupSize, o.groupIds, rewards.N);
+      h[RUN_HEADER.groupSize] = groups.groupSize;
+      groupIds = groups.groupIds;
+      checkOptionsForK(this.#resolved, rewards.K);
+      placement = this.#place(undefined, [
+        ['rewards', o.rewards],
+        ['trajectoryScore', o.trajectoryScore],
+      ]);
+    }
+    if (latents !== undefined) {
+      N = latents.N;
+      T = latents.T;
+      h[RUN_HEADER.latentDtype] = latents.dtype;
+      h[RUN_HEADER.N] = N;
+      h[RUN_HEADER.T] = T;
+      h[RUN_HEADER.D] = latents.D;
+      h[RUN_HEADER.stacked] = latents.stacked ? 1 : 0;
+    }
+    if (rewards !== undefined) {
+      N = rewards.N;
+      K = rewards.K;
+      h[RUN_HEADER.rewardDtype] = rewards.dtype;
+      h[RUN_HEADER.rewardN] = N;
+      h[RUN_HEADER.K] = K;
+    }
+
+    // the outputs: the caller's, checked, else new ones (host arrays, or one device allocation)
+    const names: OutputName[] = kind === RUN_KIND.advantages ? [...this.#resolved.outputs] : [...(KIND_OUTPUTS[kind] as OutputName[])];
+    if (targets !== undefined) {
+      if (typeof targets !== 'object' || targets === null) throw typeError('an object of output Tensors', 'outputs', targets);
+      for (const name of Object.keys(targets)) {
+        const allowed = kind === RUN_KIND.advantages ? OUTPUT_SLOTS[name as OutputName] !== undefined : KIND_OUTPUTS[kind]!.includes(name as never);
+        if (!allowed) throw rangeError(`an output of this call (one of ${(kind === RUN_KIND.advantages ? Object.keys(OUTPUT_SLOTS) : KIND_OUTPUTS[kind]!).join(', ')})`, 'outputs', JSON.stringify(name), false);
+        if (!names.includes(name as OutputName)) names.push(name as OutputName);
+      }
+    }
+    const slots = this.#slots;
+    slots.fill(undefined);
+    const given: Partial<Record<OutputName, Tensor>> = Object.create(null);  // no key from Object.prototype
+    const fresh: OutputName[] = [];
+    let mask = 0;
+    for (const name of names) {
+      const target = targets === undefined ? undefined : (Object.prototype.hasOwnProperty.call(targets, name) ? targets[name] : undefined);
+      const k = OUTPUT_SLOTS[name];
+      mask |= 1 << k;
+      if (target === undefined) {
+        fresh.push(name);
+        continue;
+      }
+      slots[k] = checkOutputTensor(target, name, outputShape(name, N, T, K), placement.outputDevice);
+      given[name] = target;
+    }
+    let deviceBuffers: NativeDeviceBuffer[] | undefined;
+    if (placement.outputDevice === 'cpu') {
+      for (const name of fresh) slots[OUTPUT_SLOTS[name]] = new Float32Array(outputShape(name, N, T, K).reduce((a, b) => a * b, 1));
+    } else if (fresh.length > 0) {
+      deviceBuffers = native().deviceAlloc(
+        deviceIndex(placement.outputDevice),
+        fresh.map((name) => outputShape(name, N, T, K).reduce((a, b) => a * b, 4)),
+      );
+      fresh.forEach((name, k) => (slots[OUTPUT_SLOTS[name]] = deviceBuffers![k]));
+    }
+    h[RUN_HEADER.outputMask] = mask;
+
+    // an async run's results are collected after other runs of this step may have reused the slots
+    const buffers = async ? slots.slice() : slots;
+    const run: NativeRun = {
+      header: h,
+      states: latents?.states,
+      rewards: rewards?.data,
+      trajectoryScore,
+      groupIds,
+      outputs: buffers,
+    };
+    const collect = (): Record<string, unknown> => {
+      const result: Record<string, unknown> = { backend: placement.backend };
+      for (const name of names) {
+        const target = given[name];
+        if (target !== undefined) {
+          result[name] = target;
+          continue;
+        }
+        const buffer = buffers[OUTPUT_SLOTS[name]];
+        result[name] =
+          placement.outputDevice === 'cpu'
+            ? Tensor._wrapResult(buffer as Float32Array, outputShape(name, N, T, K))
+            : Tensor._wrapDevice(buffer as NativeDeviceBuffer, outputShape(name, N, T, K), placement.outputDevice);
+      }
+      return result;
+    };
+    const release = (): void => {
+      if (deviceBuffers !== undefined) for (const b of deviceBuffers) native().deviceRelease(b);
+    };
+    let plan: NativePlan;
+    try {
+      plan = this.#plan(placement.device);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    if (!async) {
+      try {
+        plan.run(kind, run, false);
+      } catch (e) {
+        release();
+        throw e;
+      }
+      return collect();
+    }
+    return this.#runAsync(plan, kind, run, [latents?.tensors, rewards?.tensor, inputs], collect, release);
+  }
+
+  async #runAsync(
+    plan: NativePlan,
+    kind: number,
+    run: NativeRun,
+    hold: unknown,
+    collect: () => Record<string, unknown>,
+    release: () => void,
+  ): Promise<Record<string, unknown>> {
+    let pending: Promise<void>;
+    let commit: () => void;
+    try {
+      commit = guardRun(run);
+      pending = plan.run(kind, run, true);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    this.#inFlight.add(hold);
+    try {
+      await pending;
+    } catch (e) {
+      release();
+      throw e;
+    } finally {
+      this.#inFlight.delete(hold);
+    }
+    commit();
+    return collect();
+  }
+}
+
+/**
+ * The host buffers of an async run, guarded (validate.ts guardAsyncInput): none can go away under
+ * it. Returns what to do once the run is done: copy results into the caller's output arrays where
+ * the run wrote copies of them (on a Node whose untransferable mark does not stop `transfer()`).
+ */
+function guardRun(run: NativeRun): () => void {
+  const host = <A extends ArrayBufferView>(b: NativeBuffer<A> | undefined, name: string): NativeBuffer<A> | undefined =>
+    b !== undefined && ArrayBuffer.isView(b) ? guardAsyncInput(b as A, name) : b;
+  if (run.states !== undefined) {
+    const states = run.states;
+    run.states = states.map((b, j) => host(b, states.length === 1 ? 'latents' : `latents[${j}]`)!);
+  }
+  run.rewards = host(run.rewards, 'rewards');
+  run.trajectoryScore = host(run.trajectoryScore, 'trajectoryScore');
+  run.groupIds = host(run.groupIds, 'groupIds') as Int32Array | undefined;
+  // the caller's host outputs are written while the run is in flight: they must not go away either
+  const copies: [Float32Array, Float32Array][] = [];
+  for (const name of Object.keys(OUTPUT_SLOTS) as OutputName[]) {
+    const k = OUTPUT_SLOTS[name];
+    const b = run.outputs[k];
+    if (b === undefined || !ArrayBuffer.isView(b)) continue;
+    const written = guardAsyncInput(b, `outputs.${name}`);
+    if (written !== b) {
+      copies.push([b, written]);
+      run.outputs[k] = written;
+    }
+  }
+  return () => {
+    for (const [target, written] of copies) if (target.length === written.length) target.set(written);
+  };
+}
+
+/**
+ * A plan for the OTCA advantage step: its options parsed and checked once, its native state (CPU
+ * workspaces; on CUDA a stream, workspace, pinned mailbox and staging) made on first use and reused
+ * by every run. Make one per trainer and call `run` (or `runAsync`) every iteration; pass output
+ * tensors to reuse them, and a loop allocates nothing.
+ *
+ * @param options - {@link OtcaOptions}; `outputs` selects the extra result fields.
+ * @throws TypeError / RangeError naming the option on bad options; DeviceUnavailableError where
+ *   `device: 'cuda'` is asked for and CUDA cannot be used (at the first run on it).
+ * @example
+ * ```ts
+ * import { createAdvantageStep, Tensor } from 'otca';
+ * using step = createAdvantageStep({ outputs: ['stepWeights'] });
+ * for (const batch of batches) {
+ *   const out = step.run({ rewards: batch.rewards, latents: batch.latents, groupSize: 12 });
+ *   out.advantages.data;  // Float32Array [N, T]
+ * }
+ * ```
+ */
+export function createAdvantageStep<const O extends OutputsRequest = 'advantages'>(
+  options?: OtcaOptions & { outputs?: O },
+): AdvantageStep<O> {
+  return new AdvantageStep<O>(resolveOptions(options));
+}
