@@ -14,7 +14,7 @@ GRPO post-training of a toy rectified-flow image model with otca's per-step adva
 null and residual, and a report (RESULTS.md, curves.svg, samples.svg/.png, results.json).
 
   --full               the pre-registered study: 8 seeds x 6 arms x 120 iterations, 516 diagnostic
-                       trajectories (about 12 minutes on 2 cores); default: a short run, 1 seed x
+                       trajectories (about 11 minutes on 2 cores); default: a short run, 1 seed x
                        6 arms x 40 iterations, 48 trajectories (under a minute)
   --seeds N            number of seeds (each has its own training noise and held-out set)
   --iters N            GRPO iterations per run

@@ -337,7 +337,7 @@ function writeReport(args: Args, cfg: TrainConfig, o: Outcome): { summary: strin
     `On ${m.samples} base-model samples (groups of ${cfg.G}), MOCA's fused advantage equals clip(lam/2, min_k A, max_k A) to ${m.closedFormError.toExponential(1)}. ` +
     `The per-reward advantages disagree in sign and sum to > 0 for ${pct(m.mixedPositive)} of samples (f = lam/2 there, unless clipped), ` +
     `disagree and sum to <= 0 for ${pct(m.mixedNonPositive)} (lam = 0, so f = 0), are all >= 0 for ${pct(m.allNonNegative)} ` +
-    `(f = the larger of lam/2 and the smallest A) and all <= 0 for ${pct(m.allNonPositive)} (f = the largest A, the one closest to 0). ` +
+    `(f = lam/2 pulled into [min A, max A]) and all <= 0 for ${pct(m.allNonPositive)} (f = the largest A, the one closest to 0). ` +
     `${pct(m.zeroShare)} of f are 0 (|f| <= 1e-6) and ${pct(m.atMostHalf)} have |f| <= 0.5; the exploration signal e has median ${m.medianExploration.toFixed(1)} ` +
     `and tanh(e) > 0.99 for ${pct(m.tanhAbove099)} of samples, so lam is 0 or close to 1.`;
   const profileTable = markdownTable(
@@ -435,6 +435,8 @@ function writeReport(args: Args, cfg: TrainConfig, o: Outcome): { summary: strin
     '## Verdict',
     '',
     verdictLine,
+    '',
+    'The plan (arms, seeds, primary metric, guard, tests, verdict rule) was fixed in the demo README (examples/flow-grpo/README.md, "The study, pre-registered") before the full study ran; study.ts applies it.',
     '',
     `Primary metric: the mean over the ${K} rewards of the held-out gain over the base model, each in units of the base model's within-prompt std ` +
       `(${REWARD_NAMES.map((n, k) => `${n} ${spread.rewards[k]!.toFixed(3)}`).join(', ')}; ${HELDOUT_NAME} ${spread.heldOut.toFixed(4)}; from ${spread.samples} ODE samples). ` +

@@ -73,8 +73,9 @@ export function lineChartsSvg(title: string, panels: Panel[], xLabel: string): s
       out.push(`<text x="${ox + m.l - 4}" y="${py(y) + 3}" text-anchor="end">${y.toFixed(3)}</text>`);
       out.push(`<line x1="${ox + m.l}" x2="${ox + W - m.r}" y1="${py(y)}" y2="${py(y)}" stroke="#eee"/>`);
     }
-    out.push(`<text x="${ox + m.l}" y="${oy + H - 12}">${x0}</text>`);
-    out.push(`<text x="${ox + W - m.r}" y="${oy + H - 12}" text-anchor="end">${x1}</text>`);
+    const tick = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+    out.push(`<text x="${ox + m.l}" y="${oy + H - 12}">${tick(x0)}</text>`);
+    out.push(`<text x="${ox + W - m.r}" y="${oy + H - 12}" text-anchor="end">${tick(x1)}</text>`);
     out.push(`<text x="${ox + (W + m.l) / 2}" y="${oy + H - 12}" text-anchor="middle" fill="#666">${esc(xLabel)}</text>`);
     for (const s of p.series) {
       const pts = s.x.map((x, k) => [x, s.y[k]!] as const).filter(([, y]) => Number.isFinite(y));
