@@ -18,21 +18,21 @@ import {
 import { rangeError, typeError } from './errors.js';
 import { member } from './own.js';
 import { cudaReason, Tensor } from './tensor.js';
-import { resolveOptions } from './validate.js';
+import { optionsKey, resolveOptions } from './validate.js';
 
 /** Steps of the one-shot calls, by their resolved options; the least recently used go first. */
 const steps = new Map<string, AdvantageStep>();
 const MAX_STEPS = 16;
 
-/** The step for `options`: a kept one where the same options were seen, else a new one. */
+/** The step for `options`: a kept one where equal options were seen, else a new one. */
 function stepFor(options: unknown): AdvantageStep {
-  const resolved = resolveOptions(options);
-  const key = JSON.stringify(resolved.values);
+  const key = optionsKey(options);
+  if (key === undefined) return new AdvantageStep(resolveOptions(options));  // options of a kind the key does not cover
   let step = steps.get(key);
   if (step !== undefined) {
     steps.delete(key);  // re-inserted below: most recent last
   } else {
-    step = new AdvantageStep(resolved);
+    step = new AdvantageStep(resolveOptions(options));
     if (steps.size >= MAX_STEPS) {
       const [oldest, evicted] = steps.entries().next().value as [string, AdvantageStep];
       steps.delete(oldest);

@@ -70,19 +70,23 @@ export interface NativePlanOptions {
 
 /** The slots of {@link NativeRun.header} (csrc/addon/job.h `HeaderSlot`; checked when the addon loads). */
 export const RUN_HEADER = Object.freeze({
-  latentDtype: 0,
-  N: 1,
-  T: 2,
-  D: 3,
-  stacked: 4,
-  rewardDtype: 5,
-  rewardN: 6,
-  K: 7,
+  /** {@link RUN_KIND}. */
+  kind: 0,
+  /** 1: run on the libuv pool and return a promise. */
+  async: 1,
+  latentDtype: 2,
+  N: 3,
+  T: 4,
+  D: 5,
+  stacked: 6,
+  rewardDtype: 7,
+  rewardN: 8,
+  K: 9,
   /** 0 where groupIds are given. */
-  groupSize: 8,
+  groupSize: 10,
   /** Bit k: output k of {@link OUTPUT_SLOTS} is in `outputs[k]`. */
-  outputMask: 9,
-  length: 10,
+  outputMask: 11,
+  length: 12,
 } as const);
 
 /** The index of each output in {@link NativeRun.outputs} (csrc/addon/job.h `OutputIndex`; checked when the addon loads). */
@@ -107,8 +111,8 @@ export const OUTPUT_COUNT = 11;
 export const RUN_KIND = Object.freeze({ advantages: 0, trajectory: 1, objective: 2 } as const);
 
 /**
- * One run of a plan: only buffers and shapes (the options are the plan's). Every key is an own
- * property (the addon reads nothing from a prototype); absent inputs are `undefined`.
+ * One run of a plan: only buffers and shapes (the options are the plan's). Passed to the addon as
+ * positional arguments (no property lookups); absent inputs are `undefined`.
  */
 export interface NativeRun {
   header: Float64Array;
@@ -126,10 +130,26 @@ export interface NativeRun {
  * reuse (CPU workspaces, or CUDA contexts) on one backend: device -1 is the CPU, N >= 0 cuda:N.
  */
 export interface NativePlan {
-  run(kind: number, run: NativeRun, async: false): void;
-  run(kind: number, run: NativeRun, async: true): Promise<void>;
+  /** `run(...the fields of a NativeRun in its order)`, kind and async in the header; see {@link runPlan}. */
+  run(
+    header: Float64Array,
+    states: NativeRun['states'],
+    rewards: NativeRun['rewards'],
+    trajectoryScore: NativeRun['trajectoryScore'],
+    groupIds: NativeRun['groupIds'],
+    outputs: NativeRun['outputs'],
+  ): void | Promise<void>;
   /** Releases the native state (runs in flight keep what they use until they end). Idempotent. */
   dispose(): void;
+}
+
+/** Runs `run` on `plan`: synchronously (undefined), or on the libuv pool (a promise). */
+export function runPlan(plan: NativePlan, kind: number, run: NativeRun, async: false): void;
+export function runPlan(plan: NativePlan, kind: number, run: NativeRun, async: true): Promise<void>;
+export function runPlan(plan: NativePlan, kind: number, run: NativeRun, async: boolean): void | Promise<void> {
+  run.header[RUN_HEADER.kind] = kind;
+  run.header[RUN_HEADER.async] = async ? 1 : 0;
+  return plan.run(run.header, run.states, run.rewards, run.trajectoryScore, run.groupIds, run.outputs);
 }
 
 /** What the addon reports of its own tables, compared with this file's and the schema's when it loads. */

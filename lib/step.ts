@@ -13,6 +13,7 @@ import {
   OUTPUT_SLOTS,
   RUN_HEADER,
   RUN_KIND,
+  runPlan,
   type NativeBuffer,
   type NativeCudaStatus,
   type NativeDeviceBuffer,
@@ -25,7 +26,6 @@ import { OBJECTIVE_OUTPUTS, TRAJECTORY_OUTPUTS, type OtcaOptions, type OutputNam
 import { cudaReason, cudaStatus, deviceIndex, requireCuda, Tensor, type Device } from './tensor.js';
 import {
   checkGroups,
-  checkInputs,
   checkLatents,
   checkOptionsForK,
   checkOutputTensor,
@@ -33,6 +33,7 @@ import {
   checkTrajectoryScore,
   guardAsyncInput,
   resolveOptions,
+  runInputs,
   type ResolvedOptions,
 } from './validate.js';
 
@@ -171,6 +172,24 @@ const CPU_PLACEMENT: Placement = Object.freeze({ device: -1, backend: 'cpu', out
 
 // ---------------------------------------------------------------- the step
 
+/** The number of elements of an output. */
+function outputSize(name: OutputName, N: number, T: number, K: number): number {
+  switch (name) {
+    case 'similarity':
+      return N * (T + 1);
+    case 'advantages':
+    case 'deltaS':
+    case 'stepWeights':
+    case 'rawWeights':
+      return N * T;
+    case 'objectiveAdvantages':
+    case 'coefficients':
+      return N * K;
+    default:
+      return N;
+  }
+}
+
 /** The output names of each kind of run, and their shapes. */
 function outputShape(name: OutputName, N: number, T: number, K: number): number[] {
   switch (name) {
@@ -208,7 +227,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
   /** The native plans, by backend device (-1: the CPU), made on first use. */
   #plans = new Map<number, NativePlan>();
   #header = new Float64Array(RUN_HEADER.length);
-  #slots: (NativeBuffer<Float32Array> | undefined)[] = new Array(OUTPUT_COUNT).fill(undefined);
+  /** The outputs each kind of run returns without output targets (RUN_KIND order). */
+  #names: readonly (readonly OutputName[])[];
   /** Inputs of async runs in flight (a borrowed device tensor's owner with them), held until done. */
   #inFlight = new Set<unknown>();
   #disposed = false;
@@ -217,6 +237,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
   constructor(resolved: ResolvedOptions) {
     this.#resolved = resolved;
     this.options = resolved.values;
+    this.#names = [Object.freeze([...resolved.outputs]), TRAJECTORY_OUTPUTS, OBJECTIVE_OUTPUTS];
   }
 
   /**
@@ -297,8 +318,15 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
    * Where a run goes, from the step's device and its inputs' devices (every check before any work),
    * and where its results go.
    */
-  #place(latents: readonly unknown[] | undefined, others: readonly (readonly [string, unknown])[]): Placement {
+  #place(latents: readonly unknown[] | undefined, first: unknown, firstArgument: string, second: unknown): Placement {
     const opts = this.#resolved;
+    const onHost = (t: unknown): boolean => !(t instanceof Tensor) || t.device === 'cpu';
+    if (opts.device.kind === 'cpu' && onHost(first) && onHost(second) && (latents === undefined || latents.every(onHost))) {
+      return CPU_PLACEMENT;  // the common case, without the checks' closures
+    }
+    const others: [string, unknown][] = [];
+    if (first !== undefined) others.push([firstArgument, first]);
+    if (second !== undefined) others.push(['trajectoryScore', second]);
     let inputDevice: Device | undefined;
     let firstName = '';
     const visit = (value: unknown, name: () => string): void => {
@@ -360,31 +388,26 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let trajectoryScore: NativeBuffer<Float32Array> | undefined;
     let N = 0, T = 0, K = 0;
     let placement: Placement;
+    const o = runInputs(inputs, kind);
     if (kind === RUN_KIND.advantages) {
-      const o = checkInputs(inputs, ['rewards', 'latents', 'groupSize', 'groupIds']);
       latents = checkLatents(o.latents);
       rewards = checkRewards(o.rewards, latents.N);
       const groups = checkGroups(o.groupSize, o.groupIds, latents.N);
       h[RUN_HEADER.groupSize] = groups.groupSize;
       groupIds = groups.groupIds;
       checkOptionsForK(this.#resolved, rewards.K);
-      placement = this.#place(latents.tensors, [['rewards', o.rewards]]);
+      placement = this.#place(latents.tensors, o.rewards, 'rewards', undefined);
     } else if (kind === RUN_KIND.trajectory) {
-      const o = checkInputs(inputs, ['latents']);
       latents = checkLatents(o.latents);
-      placement = this.#place(latents.tensors, []);
+      placement = this.#place(latents.tensors, undefined, '', undefined);
     } else {
-      const o = checkInputs(inputs, ['rewards', 'trajectoryScore', 'groupSize', 'groupIds']);
       rewards = checkRewards(o.rewards);
       trajectoryScore = checkTrajectoryScore(o.trajectoryScore, rewards.N);
       const groups = checkGroups(o.groupSize, o.groupIds, rewards.N);
       h[RUN_HEADER.groupSize] = groups.groupSize;
       groupIds = groups.groupIds;
       checkOptionsForK(this.#resolved, rewards.K);
-      placement = this.#place(undefined, [
-        ['rewards', o.rewards],
-        ['trajectoryScore', o.trajectoryScore],
-      ]);
+      placement = this.#place(undefined, o.rewards, 'rewards', o.trajectoryScore);
     }
     if (latents !== undefined) {
       N = latents.N;
@@ -404,45 +427,44 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     }
 
     // the outputs: the caller's, checked, else new ones (host arrays, or one device allocation)
-    const names: OutputName[] = kind === RUN_KIND.advantages ? [...this.#resolved.outputs] : [...(KIND_OUTPUTS[kind] as OutputName[])];
+    let names = this.#names[kind]!;
+    let given: Partial<Record<OutputName, Tensor>> | undefined;
     if (targets !== undefined) {
       if (typeof targets !== 'object' || targets === null) throw typeError('an object of output Tensors', 'outputs', targets);
+      given = Object.create(null) as Partial<Record<OutputName, Tensor>>;  // no key from Object.prototype
+      const extra: OutputName[] = [];
       for (const name of Object.keys(targets)) {
-        const allowed = kind === RUN_KIND.advantages ? OUTPUT_SLOTS[name as OutputName] !== undefined : KIND_OUTPUTS[kind]!.includes(name as never);
+        const allowed = kind === RUN_KIND.advantages ? Object.prototype.hasOwnProperty.call(OUTPUT_SLOTS, name) : KIND_OUTPUTS[kind]!.includes(name as never);
         if (!allowed) throw rangeError(`an output of this call (one of ${(kind === RUN_KIND.advantages ? Object.keys(OUTPUT_SLOTS) : KIND_OUTPUTS[kind]!).join(', ')})`, 'outputs', JSON.stringify(name), false);
-        if (!names.includes(name as OutputName)) names.push(name as OutputName);
+        const target = (targets as Record<string, unknown>)[name];
+        if (target === undefined) continue;
+        const shape = outputShape(name as OutputName, N, T, K);
+        checkOutputTensor(target, name, shape, placement.outputDevice);
+        given[name as OutputName] = target as Tensor;
+        if (!names.includes(name as OutputName)) extra.push(name as OutputName);
       }
+      if (extra.length > 0) names = [...names, ...extra];
     }
-    const slots = this.#slots;
-    slots.fill(undefined);
-    const given: Partial<Record<OutputName, Tensor>> = Object.create(null);  // no key from Object.prototype
-    const fresh: OutputName[] = [];
+    const buffers: (NativeBuffer<Float32Array> | undefined)[] = EMPTY_SLOTS.slice();
     let mask = 0;
-    for (const name of names) {
-      const target = targets === undefined ? undefined : (Object.prototype.hasOwnProperty.call(targets, name) ? targets[name] : undefined);
+    let fresh = 0;
+    for (let n = 0; n < names.length; n++) {
+      const name = names[n]!;
       const k = OUTPUT_SLOTS[name];
       mask |= 1 << k;
-      if (target === undefined) {
-        fresh.push(name);
-        continue;
-      }
-      slots[k] = checkOutputTensor(target, name, outputShape(name, N, T, K), placement.outputDevice);
-      given[name] = target;
+      const target = given?.[name];
+      if (target !== undefined) buffers[k] = Tensor._native(target) as NativeBuffer<Float32Array>;
+      else if (placement.outputDevice === 'cpu') buffers[k] = new Float32Array(outputSize(name, N, T, K));
+      else fresh++;
     }
     let deviceBuffers: NativeDeviceBuffer[] | undefined;
-    if (placement.outputDevice === 'cpu') {
-      for (const name of fresh) slots[OUTPUT_SLOTS[name]] = new Float32Array(outputShape(name, N, T, K).reduce((a, b) => a * b, 1));
-    } else if (fresh.length > 0) {
-      deviceBuffers = native().deviceAlloc(
-        deviceIndex(placement.outputDevice),
-        fresh.map((name) => outputShape(name, N, T, K).reduce((a, b) => a * b, 4)),
-      );
-      fresh.forEach((name, k) => (slots[OUTPUT_SLOTS[name]] = deviceBuffers![k]));
+    if (fresh > 0) {
+      const freshNames = names.filter((name) => given?.[name] === undefined);
+      deviceBuffers = native().deviceAlloc(deviceIndex(placement.outputDevice), freshNames.map((name) => outputSize(name, N, T, K) * 4));
+      freshNames.forEach((name, k) => (buffers[OUTPUT_SLOTS[name]] = deviceBuffers![k]));
     }
     h[RUN_HEADER.outputMask] = mask;
 
-    // an async run's results are collected after other runs of this step may have reused the slots
-    const buffers = async ? slots.slice() : slots;
     const run: NativeRun = {
       header: h,
       states: latents?.states,
@@ -451,73 +473,80 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
       groupIds,
       outputs: buffers,
     };
-    const collect = (): Record<string, unknown> => {
-      const result: Record<string, unknown> = { backend: placement.backend };
-      for (const name of names) {
-        const target = given[name];
-        if (target !== undefined) {
-          result[name] = target;
-          continue;
-        }
-        const buffer = buffers[OUTPUT_SLOTS[name]];
-        result[name] =
-          placement.outputDevice === 'cpu'
-            ? Tensor._wrapResult(buffer as Float32Array, outputShape(name, N, T, K))
-            : Tensor._wrapDevice(buffer as NativeDeviceBuffer, outputShape(name, N, T, K), placement.outputDevice);
-      }
-      return result;
-    };
-    const release = (): void => {
-      if (deviceBuffers !== undefined) for (const b of deviceBuffers) native().deviceRelease(b);
-    };
+    const call: Call = { placement, names, given, buffers, deviceBuffers, N, T, K };
     let plan: NativePlan;
     try {
       plan = this.#plan(placement.device);
+      if (!async) runPlan(plan, kind, run, false);
     } catch (e) {
-      release();
+      release(call);
       throw e;
     }
-    if (!async) {
-      try {
-        plan.run(kind, run, false);
-      } catch (e) {
-        release();
-        throw e;
-      }
-      return collect();
-    }
-    return this.#runAsync(plan, kind, run, [latents?.tensors, rewards?.tensor, inputs], collect, release);
+    if (!async) return collect(call);
+    return this.#runAsync(plan, kind, run, [latents?.tensors, rewards?.tensor, inputs], call);
   }
 
-  async #runAsync(
-    plan: NativePlan,
-    kind: number,
-    run: NativeRun,
-    hold: unknown,
-    collect: () => Record<string, unknown>,
-    release: () => void,
-  ): Promise<Record<string, unknown>> {
+  async #runAsync(plan: NativePlan, kind: number, run: NativeRun, hold: unknown, call: Call): Promise<Record<string, unknown>> {
     let pending: Promise<void>;
     let commit: () => void;
     try {
       commit = guardRun(run);
-      pending = plan.run(kind, run, true);
+      pending = runPlan(plan, kind, run, true);
     } catch (e) {
-      release();
+      release(call);
       throw e;
     }
     this.#inFlight.add(hold);
     try {
       await pending;
     } catch (e) {
-      release();
+      release(call);
       throw e;
     } finally {
       this.#inFlight.delete(hold);
     }
     commit();
-    return collect();
+    return collect(call);
   }
+}
+
+/** What a run needs once the native call is done. */
+interface Call {
+  placement: Placement;
+  names: readonly OutputName[];
+  given: Partial<Record<OutputName, Tensor>> | undefined;
+  buffers: (NativeBuffer<Float32Array> | undefined)[];
+  deviceBuffers: NativeDeviceBuffer[] | undefined;
+  N: number;
+  T: number;
+  K: number;
+}
+
+const EMPTY_SLOTS: readonly undefined[] = new Array(OUTPUT_COUNT).fill(undefined);
+
+/** The result object: `backend` and each output (the caller's tensor where one was given). */
+function collect(c: Call): Record<string, unknown> {
+  const result: Record<string, unknown> = { backend: c.placement.backend };
+  const onHost = c.placement.outputDevice === 'cpu';
+  for (let n = 0; n < c.names.length; n++) {
+    const name = c.names[n]!;
+    const target = c.given?.[name];
+    if (target !== undefined) {
+      result[name] = target;
+      continue;
+    }
+    const buffer = c.buffers[OUTPUT_SLOTS[name]];
+    const shape = outputShape(name, c.N, c.T, c.K);
+    result[name] = onHost
+      ? Tensor._wrapResult(buffer as Float32Array, shape)
+      : Tensor._wrapDevice(buffer as NativeDeviceBuffer, shape, c.placement.outputDevice);
+  }
+  return result;
+}
+
+/** Frees the device outputs of a run that failed (they would otherwise wait for the GC). */
+function release(c: Call): void {
+  if (c.deviceBuffers !== undefined) for (const b of c.deviceBuffers) native().deviceRelease(b);
 }
 
 /**

@@ -395,6 +395,11 @@ export class Tensor<D extends Dtype = Dtype> {
     return t.#nativeBuffer();
   }
 
+  /** @internal The host array of a host tensor, or null once disposed (no throw: the validation's fast path). */
+  static _hostData<T extends Dtype>(t: Tensor<T>): TypedArrayFor<T> | null {
+    return t.#data;
+  }
+
   /** @internal A float32 host tensor over a fresh array (results). */
   static _wrapResult(data: Float32Array, shape: readonly number[]): Tensor<'float32'> {
     return new Tensor<'float32'>(data, null, Object.freeze(shape.slice()), 'float32', 'cpu');

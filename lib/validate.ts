@@ -182,6 +182,51 @@ export function resolveOptions(value: unknown): ResolvedOptions {
   };
 }
 
+/**
+ * A key that identifies what `resolveOptions(value)` resolves to, from the caller's own option
+ * values alone (numbers by their exact text, so Infinity, NaN and null differ), without validating
+ * them; undefined where a value is of a kind it does not key (then nothing is cached). The one-shot
+ * functions look their step up by it, so a repeated call with equal options parses nothing twice.
+ */
+export function optionsKey(value: unknown): string | undefined {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value).sort();
+  let key = '';
+  for (const k of keys) {
+    const part = keyOf((value as Record<string, unknown>)[k]);
+    if (part === undefined) return undefined;
+    key += `${k}=${part};`;
+  }
+  return key;
+}
+
+function keyOf(x: unknown): string | undefined {
+  switch (typeof x) {
+    case 'number':
+      return `n${Object.is(x, -0) ? '-0' : String(x)}`;
+    case 'string':
+      return `s${JSON.stringify(x)}`;
+    case 'undefined':
+      return 'u';
+    case 'object': {
+      if (x === null) return 'null';
+      const typed = types.isFloat64Array(x) ? 'f64' : types.isFloat32Array(x) ? 'f32' : Array.isArray(x) ? 'arr' : undefined;
+      if (typed === undefined) return undefined;
+      const arr = x as ArrayLike<unknown>;
+      let s = `${typed}[`;
+      for (let k = 0; k < arr.length; k++) {
+        const part = keyOf(Array.isArray(x) && !Object.prototype.hasOwnProperty.call(x, k) ? undefined : arr[k]);
+        if (part === undefined) return undefined;
+        s += `${part},`;
+      }
+      return `${s}]`;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** The two common requests, shared (read-only: callers only iterate them). */
 const ONLY_ADVANTAGES: ReadonlySet<OutputName> = new Set<OutputName>(['advantages']);
 const ALL_OUTPUTS: ReadonlySet<OutputName> = new Set<OutputName>(OUTPUT_NAMES);
@@ -219,15 +264,24 @@ export function checkOptionsForK(resolved: ResolvedOptions, K: number): void {
  * size (a device tensor's size is checked natively). Returns what the addon reads.
  */
 function checkTensorMemory<T extends Dtype>(t: Tensor<T>, argument: string, index = -1): NativeBuffer<TypedArrayFor<T>> {
-  const name = (): string => (index < 0 ? argument : `${argument}[${index}]`);  // for messages only
-  if (t.disposed) throw typeError('a live (not disposed) Tensor', name(), `a disposed ${t.device} Tensor`, false);
-  if (t.device !== 'cpu') return Tensor._native(t);
-  const data = t.data as ArrayBufferView & { length: number };
-  if (isDetached(data)) throw typeError('a live (not detached) buffer', name(), 'a detached ArrayBuffer', false);
-  if (data.length !== t.size) {
-    throw rangeError(`length ${t.size} (the size of shape ${formatShape(t.shape)})`, name(), `length ${data.length}`, false);
+  if (t.device !== 'cpu') {
+    if (t.disposed) throw typeError('a live (not disposed) Tensor', indexed(argument, index), `a disposed ${t.device} Tensor`, false);
+    return Tensor._native(t);
   }
-  return t.data;
+  const data = Tensor._hostData(t);
+  // the common case first: a live view of the tensor's size (a detached one has no elements left)
+  if (data !== null && data.length === t.size && t.size > 0) return data;
+  const name = indexed(argument, index);
+  if (data === null) throw typeError('a live (not disposed) Tensor', name, 'a disposed cpu Tensor', false);
+  if (isDetached(data)) throw typeError('a live (not detached) buffer', name, 'a detached ArrayBuffer', false);
+  if (data.length !== t.size) {
+    throw rangeError(`length ${t.size} (the size of shape ${formatShape(t.shape)})`, name, `length ${data.length}`, false);
+  }
+  return data;
+}
+
+function indexed(argument: string, index: number): string {
+  return index < 0 ? argument : `${argument}[${index}]`;
 }
 
 /** A checked inputs object: no unknown keys; the allowed ones read as own properties only. */
@@ -235,13 +289,68 @@ export function checkInputs(inputs: unknown, allowed: readonly string[]): Record
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || inputs instanceof Tensor) {
     throw typeError(`an object { ${allowed.join(', ')} }`, 'inputs', inputs);
   }
-  for (const key of Object.keys(inputs)) {
-    if (!allowed.includes(key)) throw rangeError(`an input name (one of ${allowed.join(', ')})`, 'inputs', JSON.stringify(key), false);
-  }
   const o: Record<string, unknown> = {};
-  for (const key of allowed) o[key] = own(inputs, key);
+  let found = 0;
+  for (let k = 0; k < allowed.length; k++) {
+    const key = allowed[k]!;
+    const v = own(inputs, key);
+    o[key] = v;
+    if (v !== undefined || Object.prototype.hasOwnProperty.call(inputs, key)) found++;
+  }
+  // any other own key is an error (only looked for where there are more keys than allowed ones found)
+  const keys = Object.keys(inputs);
+  if (keys.length !== found) {
+    for (const key of keys) {
+      if (!allowed.includes(key)) throw rangeError(`an input name (one of ${allowed.join(', ')})`, 'inputs', JSON.stringify(key), false);
+    }
+  }
   return o;
 }
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** The inputs of a run, read as own properties (named loads: this is every run's path). */
+export interface RunInputs {
+  rewards: unknown;
+  latents: unknown;
+  trajectoryScore: unknown;
+  groupSize: unknown;
+  groupIds: unknown;
+}
+
+/**
+ * The inputs of a run of `kind` (0: rewards, latents, groups; 1: latents; 2: rewards,
+ * trajectoryScore, groups): own properties only, and no key beyond them.
+ */
+export function runInputs(inputs: unknown, kind: number): RunInputs {
+  const allowed = RUN_INPUT_NAMES[kind]!;
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || inputs instanceof Tensor) {
+    throw typeError(`an object { ${allowed.join(', ')} }`, 'inputs', inputs);
+  }
+  const o = inputs as Record<string, unknown>;
+  const r: RunInputs = {
+    rewards: kind !== 1 && hasOwn.call(o, 'rewards') ? o.rewards : undefined,
+    latents: kind !== 2 && hasOwn.call(o, 'latents') ? o.latents : undefined,
+    trajectoryScore: kind === 2 && hasOwn.call(o, 'trajectoryScore') ? o.trajectoryScore : undefined,
+    groupSize: kind !== 1 && hasOwn.call(o, 'groupSize') ? o.groupSize : undefined,
+    groupIds: kind !== 1 && hasOwn.call(o, 'groupIds') ? o.groupIds : undefined,
+  };
+  const keys = Object.keys(o);
+  let known = 0;
+  for (let k = 0; k < allowed.length; k++) if (hasOwn.call(o, allowed[k]!)) known++;
+  if (keys.length !== known) {
+    for (const key of keys) {
+      if (!allowed.includes(key)) throw rangeError(`an input name (one of ${allowed.join(', ')})`, 'inputs', JSON.stringify(key), false);
+    }
+  }
+  return r;
+}
+
+const RUN_INPUT_NAMES: readonly (readonly string[])[] = [
+  ['rewards', 'latents', 'groupSize', 'groupIds'],
+  ['latents'],
+  ['rewards', 'trajectoryScore', 'groupSize', 'groupIds'],
+];
 
 /**
  * An async call's host input must stay readable until the call is done, whatever the caller does
@@ -438,9 +547,9 @@ export function checkOutputTensor(value: unknown, name: string, shape: readonly 
   if (!(value instanceof Tensor)) throw typeError(`float32 Tensor ${formatShape(shape)}`, argument, value);
   const t = value as Tensor;
   if (t.dtype !== 'float32') throw typeError('dtype float32', argument, t.dtype, false);
-  if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
-    throw rangeError(`shape ${formatShape(shape)}`, argument, `shape ${formatShape(t.shape)}`, false);
-  }
+  let sameShape = t.shape.length === shape.length;
+  for (let k = 0; sameShape && k < shape.length; k++) sameShape = t.shape[k] === shape[k];
+  if (!sameShape) throw rangeError(`shape ${formatShape(shape)}`, argument, `shape ${formatShape(t.shape)}`, false);
   if (t.device !== device) throw rangeError(`a Tensor on ${device} (where the results go)`, argument, `a Tensor on ${t.device}`, false);
   return checkTensorMemory(t as Tensor<'float32'>, argument) as NativeBuffer<Float32Array>;
 }

@@ -93,7 +93,8 @@ if (tests && !hasCmake()) {
   }
   const testSrc = Math.max(nativeSrc, newestMtime(['test/native', 'bench/lab'], (p) => /\.(cc|cpp|h|cu|cuh)$/.test(p)));
   const stamp = 'build/.tests-built';
-  if (force || mtime(stamp) < testSrc) {
+  const outputs = ['build/simulated/build/Release/otca.node', 'build/otca_core_test', 'build/otca_emulated_kernels', 'build/otca_emulated_kernels_asan'];
+  if (force || mtime(stamp) < testSrc || outputs.some((p) => mtime(p) < testSrc)) {
     const ok = run('cmake', ['--build', 'build', '--parallel', jobs, '--target', ...testTargets]);
     if (!ok) {
       console.error('[ensure-built] the native test targets failed to build (see above)');

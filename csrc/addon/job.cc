@@ -15,8 +15,8 @@ const char* const kOutputNames[kOutputCount] = {
     "similarity", "deltaS", "rawWeights", "stepWeights", "trajectoryScore", "objectiveAdvantages",
     "exploration", "lambda", "coefficients", "fused", "advantages"};
 
-const char* const kHeaderSlotNames[kSlotCount] = {"latentDtype", "N", "T", "D", "stacked", "rewardDtype",
-                                                  "rewardN", "K", "groupSize", "outputMask"};
+const char* const kHeaderSlotNames[kSlotCount] = {"kind", "async", "latentDtype", "N", "T", "D", "stacked",
+                                                  "rewardDtype", "rewardN", "K", "groupSize", "outputMask"};
 
 namespace {
 
@@ -33,11 +33,6 @@ struct ArgName {
   }
 };
 
-Napi::Object GetObject(Napi::Env env, const Napi::Value& v, const std::string& arg) {
-  if (!v.IsObject() || v.IsArray() || v.IsFunction()) ThrowType(env, "object", arg, Describe(v));
-  return v.As<Napi::Object>();
-}
-
 // a * b without overflow, or -1.
 int64_t CheckedMul(int64_t a, int64_t b) {
   if (a < 0 || b < 0) return -1;
@@ -50,10 +45,11 @@ int64_t CheckedMul(int64_t a, int64_t b) {
 void* GetTypedArray(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
                     napi_typedarray_type type, const char* typeName, int64_t length,
                     const ArgName& arg) {
-  const TypedArrayMemory m = TypedArrayOf(env, v, typeName, arg.str());
+  TypedArrayMemory m;
+  if (!ReadTypedArray(env, v, &m)) ThrowType(env, typeName, arg.str(), Describe(v));
   if (m.type != type) ThrowType(env, typeName, arg.str(), "another TypedArray");
-  if (m.detached) ThrowType(env, "a live (not detached) buffer", arg.str(), "a detached ArrayBuffer");
   if (length < 0 || static_cast<uint64_t>(m.length) != static_cast<uint64_t>(length)) {
+    if (m.detached) ThrowType(env, "a live (not detached) buffer", arg.str(), "a detached ArrayBuffer");
     ThrowRange(env, "length " + std::to_string(length), arg.str(), "length " + std::to_string(m.length));
   }
   if (keepAlive) job.keepAlive.push_back(Napi::Persistent(v));
@@ -66,11 +62,19 @@ Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
                  napi_typedarray_type type, const char* typeName, int64_t length, size_t esize,
                  const ArgName& arg) {
   Buffer b;
-  if (!IsView(v)) {
-    b.host = GetTypedArray(env, job, keepAlive, v, type, typeName, length, arg);
+  TypedArrayMemory m;
+  if (ReadTypedArray(env, v, &m)) {  // host memory: the common case, one N-API call
+    if (m.type != type) ThrowType(env, typeName, arg.str(), "another TypedArray");
+    if (length < 0 || static_cast<uint64_t>(m.length) != static_cast<uint64_t>(length)) {
+      if (m.detached) ThrowType(env, "a live (not detached) buffer", arg.str(), "a detached ArrayBuffer");
+      ThrowRange(env, "length " + std::to_string(length), arg.str(), "length " + std::to_string(m.length));
+    }
+    if (keepAlive) job.keepAlive.push_back(Napi::Persistent(v));
+    b.host = m.data;
     b.bytes = static_cast<size_t>(length) * esize;
     return b;
   }
+  if (!IsView(v)) ThrowType(env, typeName, arg.str(), Describe(v));
   DeviceView* view = v.As<Napi::External<DeviceView>>().Data();
   if (!view->alloc) view = UnwrapView(env, v, arg.str());  // released: throws the message
   const int device = job.plan->device;
@@ -93,15 +97,16 @@ Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
 
 int64_t HeaderInteger(Napi::Env env, const double* h, HeaderSlot s, const char* arg, int64_t min, int64_t max) {
   const double d = h[s];
-  if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) ||
-      d > static_cast<double>(max) || d > kMaxSafeInteger) {
+  // in range first (NaN fails it), then integral through the cast (no libm floor on baseline x86-64)
+  if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max) && d <= kMaxSafeInteger) ||
+      static_cast<double>(static_cast<int64_t>(d)) != d) {
     ThrowRange(env, "integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]", arg,
                Napi::Number::New(env, d).ToString().Utf8Value());
   }
   return static_cast<int64_t>(d);
 }
 
-void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const double* h, bool keepAlive) {
+void ParseLatents(Napi::Env env, Job& job, const RunArgs& run, const double* h, bool keepAlive) {
   int64_t dt = HeaderInteger(env, h, kSlotLatentDtype, "latents.dtype", 0, 3);
   if (dt == static_cast<int64_t>(otca::DType::Float64)) {
     ThrowType(env, "float32, float16 or bfloat16", "latents dtype", "float64");
@@ -117,7 +122,7 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const doubl
   const char* typeName = lat.dtype == otca::DType::Float32 ? "Float32Array" : "Uint16Array";
   const size_t esize = otca::dtype_size(lat.dtype);
 
-  Napi::Value sv = GetOwn(env, desc, "states");
+  const Napi::Value& sv = run.states;
   if (!sv.IsArray()) ThrowType(env, "Array", "states", Describe(sv));
   Napi::Array states = sv.As<Napi::Array>();
   const int64_t nd = CheckedMul(lat.N, lat.D);
@@ -132,7 +137,7 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const doubl
   if (stacked) {
     if (states.Length() != 1) ThrowRange(env, "1 buffer", "states", std::to_string(states.Length()) + " buffers");
     job.latentBuffers.push_back(
-        GetBuffer(env, job, keepAlive, GetOwn(env, states, 0u), type, typeName, total, esize, "latents"));
+        GetBuffer(env, job, keepAlive, Element(env, states, 0u), type, typeName, total, esize, "latents"));
     lat.sampleStride = per;
   } else {
     if (static_cast<int64_t>(states.Length()) != lat.T + 1) {
@@ -140,7 +145,7 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const doubl
     }
     job.latentBuffers.reserve(static_cast<size_t>(lat.T + 1));
     for (int64_t j = 0; j <= lat.T; ++j) {
-      job.latentBuffers.push_back(GetBuffer(env, job, keepAlive, GetOwn(env, states, static_cast<uint32_t>(j)),
+      job.latentBuffers.push_back(GetBuffer(env, job, keepAlive, Element(env, states, static_cast<uint32_t>(j)),
                                             type, typeName, nd, esize, ArgName("latents", j)));
     }
     lat.sampleStride = lat.D;
@@ -148,7 +153,7 @@ void ParseLatents(Napi::Env env, Job& job, const Napi::Object& desc, const doubl
   lat.states = nullptr;  // set in Run(), where the state pointers are known
 }
 
-void ParseRewards(Napi::Env env, Job& job, const Napi::Object& desc, const double* h, bool keepAlive) {
+void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, bool keepAlive) {
   const int64_t dt = HeaderInteger(env, h, kSlotRewardDtype, "rewards.dtype", 0, 1);
   otca::Rewards& rew = job.rew;
   rew.dtype = static_cast<otca::DType>(dt);
@@ -160,7 +165,7 @@ void ParseRewards(Napi::Env env, Job& job, const Napi::Object& desc, const doubl
     ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
   }
   const bool f64 = rew.dtype == otca::DType::Float64;
-  job.rewards = GetBuffer(env, job, keepAlive, GetOwn(env, desc, "rewards"),
+  job.rewards = GetBuffer(env, job, keepAlive, run.rewards,
                           f64 ? napi_float64_array : napi_float32_array,
                           f64 ? "Float64Array" : "Float32Array", nk, f64 ? 8 : 4, "rewards");
   rew.data = nullptr;  // set in Run()
@@ -176,7 +181,7 @@ void ParseRewards(Napi::Env env, Job& job, const Napi::Object& desc, const doubl
 
 // groupSize from the header, or groupIds: an Int32Array of N integers >= 0 (copied into the run's
 // slot when it runs; held meanwhile).
-void ParseGroups(Napi::Env env, Job& job, const Napi::Object& desc, const double* h, int64_t N, bool keepAlive) {
+void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, int64_t N, bool keepAlive) {
   job.groupSize = HeaderInteger(env, h, kSlotGroupSize, "groupSize", 0, N);
   if (job.groupSize > 0) {
     if (N % job.groupSize != 0) {
@@ -185,7 +190,7 @@ void ParseGroups(Napi::Env env, Job& job, const Napi::Object& desc, const double
     return;
   }
   const auto* ids = static_cast<const int32_t*>(
-      GetTypedArray(env, job, keepAlive, GetOwn(env, desc, "groupIds"), napi_int32_array, "Int32Array", N, "groupIds"));
+      GetTypedArray(env, job, keepAlive, run.groupIds, napi_int32_array, "Int32Array", N, "groupIds"));
   for (int64_t i = 0; i < N; ++i) {
     if (ids[i] < 0) ThrowRange(env, "integers >= 0", "groupIds", std::to_string(ids[i]) + " at sample " + std::to_string(i));
   }
@@ -196,7 +201,7 @@ void ParseGroups(Napi::Env env, Job& job, const Napi::Object& desc, const double
 void GetOutput(Napi::Env env, Job& job, bool keepAlive, const Napi::Array& outs, int64_t mask,
                int64_t length, OutputIndex index) {
   if ((mask & (int64_t(1) << index)) == 0) return;
-  Napi::Value v = GetOwn(env, outs, static_cast<uint32_t>(index));
+  Napi::Value v = Element(env, outs, static_cast<uint32_t>(index));
   if (v.IsUndefined() || v.IsNull()) return;
   const std::string arg = std::string("outputs.") + kOutputNames[index];
   job.outputs[index] = GetBuffer(env, job, keepAlive, v, napi_float32_array, "Float32Array", length, 4, arg.c_str());
@@ -224,30 +229,34 @@ void ThrowRange(Napi::Env env, const std::string& expected, const std::string& a
   throw Napi::RangeError::New(env, "Expected " + expected + " for " + arg + " but received " + got);
 }
 
-TypedArrayMemory TypedArrayOf(Napi::Env env, const Napi::Value& v, const std::string& expected,
-                              const std::string& arg) {
-  if (!v.IsTypedArray()) ThrowType(env, expected, arg, Describe(v));
-  TypedArrayMemory m;
+bool ReadTypedArray(napi_env env, napi_value v, TypedArrayMemory* m) {
   napi_value buffer = nullptr;
   size_t offset = 0;
-  if (napi_get_typedarray_info(env, v, &m.type, &m.length, &m.data, &buffer, &offset) != napi_ok) {
-    ThrowType(env, expected, arg, "an unreadable TypedArray");
-  }
-  bool isArrayBuffer = false, detached = false;
-  if (napi_is_arraybuffer(env, buffer, &isArrayBuffer) == napi_ok && isArrayBuffer &&
-      napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && detached) {
-    m.detached = true;
-    m.data = nullptr;
-    m.length = 0;
-  }
+  if (napi_get_typedarray_info(env, v, &m->type, &m->length, &m->data, &buffer, &offset) != napi_ok) return false;
   size_t elementBytes = 1;
-  switch (m.type) {
+  switch (m->type) {
     case napi_int16_array: case napi_uint16_array: elementBytes = 2; break;
     case napi_int32_array: case napi_uint32_array: case napi_float32_array: elementBytes = 4; break;
     case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elementBytes = 8; break;
     default: break;
   }
-  m.byteLength = m.length * elementBytes;
+  m->byteLength = m->length * elementBytes;
+  // a detached buffer has no elements left: where a length > 0 is expected, that check refuses it
+  if (m->length == 0) {
+    bool isArrayBuffer = false, detached = false;
+    if (napi_is_arraybuffer(env, buffer, &isArrayBuffer) == napi_ok && isArrayBuffer &&
+        napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && detached) {
+      m->detached = true;
+      m->data = nullptr;
+    }
+  }
+  return true;
+}
+
+TypedArrayMemory TypedArrayOf(Napi::Env env, const Napi::Value& v, const std::string& expected,
+                              const std::string& arg) {
+  TypedArrayMemory m;
+  if (!ReadTypedArray(env, v, &m)) ThrowType(env, expected, arg, Describe(v));
   return m;
 }
 
@@ -265,37 +274,55 @@ Napi::Value GetOwn(Napi::Env env, const Napi::Object& o, uint32_t index) {
   return o.Get(index);
 }
 
-std::unique_ptr<Job> ParseJob(Napi::Env env, std::shared_ptr<PlanState> plan, JobKind kind, Napi::Value descValue,
-                              bool keepAlive) {
-  Napi::Object desc = GetObject(env, descValue, "run");
-  auto job = std::make_unique<Job>();
+Napi::Value Element(Napi::Env env, const Napi::Array& a, uint32_t index) {
+  napi_value v = nullptr;
+  if (napi_get_element(env, a, index, &v) != napi_ok) return env.Undefined();
+  return Napi::Value(env, v);
+}
+
+void Job::Clear() {
+  lat = otca::Latents{};
+  stacked = false;
+  latentBuffers.clear();
+  rew = otca::Rewards{};
+  rewards = trajectoryScore = Buffer{};
+  groupSize = 0;
+  groupIds = nullptr;
+  for (Buffer& b : outputs) b = Buffer{};
+  keepAlive.clear();
+  deviceRefs.clear();
+}
+
+void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const RunArgs& run, bool keepAlive) {
+  Job* job = &jobRef;
+  job->Clear();
   job->kind = kind;
-  job->plan = std::move(plan);
+  job->plan = plan;
   const double* h = static_cast<const double*>(
-      GetTypedArray(env, *job, false, GetOwn(env, desc, "header"), napi_float64_array, "Float64Array", kSlotCount, "header"));
+      GetTypedArray(env, *job, false, run.header, napi_float64_array, "Float64Array", kSlotCount, "header"));
 
   int64_t N = 0, T = 0, K = 0;
   if (kind != JobKind::Objective) {
-    ParseLatents(env, *job, desc, h, keepAlive);
+    ParseLatents(env, *job, run, h, keepAlive);
     N = job->lat.N;
     T = job->lat.T;
   }
   if (kind != JobKind::Trajectory) {
-    ParseRewards(env, *job, desc, h, keepAlive);
+    ParseRewards(env, *job, run, h, keepAlive);
     K = job->rew.K;
     if (kind == JobKind::Advantages && job->rew.N != N) {
       ThrowRange(env, "N (" + std::to_string(N) + ") rows as in latents", "rewards", std::to_string(job->rew.N));
     }
     N = job->rew.N;
-    ParseGroups(env, *job, desc, h, N, keepAlive);
+    ParseGroups(env, *job, run, h, N, keepAlive);
     if (kind == JobKind::Objective) {
-      job->trajectoryScore = GetBuffer(env, *job, keepAlive, GetOwn(env, desc, "trajectoryScore"),
+      job->trajectoryScore = GetBuffer(env, *job, keepAlive, run.trajectoryScore,
                                        napi_float32_array, "Float32Array", N, 4, "trajectoryScore");
     }
   }
 
   const int64_t mask = HeaderInteger(env, h, kSlotOutputMask, "outputMask", 0, (int64_t(1) << kOutputCount) - 1);
-  Napi::Value ov = GetOwn(env, desc, "outputs");
+  const Napi::Value& ov = run.outputs;
   if (!ov.IsArray()) ThrowType(env, "Array", "outputs", Describe(ov));
   Napi::Array outs = ov.As<Napi::Array>();
   if (kind != JobKind::Objective) {
@@ -313,22 +340,23 @@ std::unique_ptr<Job> ParseJob(Napi::Env env, std::shared_ptr<PlanState> plan, Jo
     GetOutput(env, *job, keepAlive, outs, mask, N, kFused);
   }
   if (kind == JobKind::Advantages) GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kAdvantages);
-  return job;
 }
 
 namespace {
 
-// The core's state pointers from the latent buffers' addresses (host or device).
-std::vector<const void*> StatePointers(const Job& job, const std::vector<void*>& base) {
-  std::vector<const void*> states;
-  if (base.empty()) return states;  // phase 2: no latents
+// The core's T+1 state pointers from the latent buffers' addresses (host or device, `address(b)`),
+// in a vector kept by the caller's slot (no allocation once it has room).
+template <class Address>
+const void* const* StatePointers(const Job& job, std::vector<const void*>& states, Address address) {
+  if (job.latentBuffers.empty()) return nullptr;  // phase 2: no latents
   const size_t esize = otca::dtype_size(job.lat.dtype);
-  states.reserve(static_cast<size_t>(job.lat.T + 1));
+  states.resize(static_cast<size_t>(job.lat.T + 1));
+  const char* base0 = static_cast<const char*>(address(job.latentBuffers[0]));
   for (int64_t j = 0; j <= job.lat.T; ++j) {
-    states.push_back(job.stacked ? static_cast<const char*>(base[0]) + static_cast<size_t>(j * job.lat.D) * esize
-                                 : base[static_cast<size_t>(j)]);
+    states[static_cast<size_t>(j)] = job.stacked ? base0 + static_cast<size_t>(j * job.lat.D) * esize
+                                                 : address(job.latentBuffers[static_cast<size_t>(j)]);
   }
-  return states;
+  return states.data();
 }
 
 otca::AllOutputs OutputPointers(void* const (&p)[kOutputCount]) {
@@ -360,10 +388,7 @@ void Job::Run() {
 
 void Job::RunCpu() {
   auto slot = plan->Take();
-  std::vector<void*> base;
-  for (const Buffer& b : latentBuffers) base.push_back(b.host);
-  const std::vector<const void*> states = StatePointers(*this, base);
-  lat.states = states.empty() ? nullptr : states.data();
+  lat.states = StatePointers(*this, slot->states, [](const Buffer& b) -> const void* { return b.host; });
   rew.data = rewards.host;
   void* out[kOutputCount];
   for (int k = 0; k < kOutputCount; ++k) out[k] = outputs[k].host;
@@ -422,10 +447,7 @@ void Job::RunCuda() {
     groups.members = d + B + 1;
     groups.groupOf = d + B + 1 + N;
   }
-  std::vector<void*> base;
-  for (const Buffer& b : latentBuffers) base.push_back(in(b));
-  const std::vector<const void*> states = StatePointers(*this, base);
-  lat.states = states.empty() ? nullptr : states.data();
+  lat.states = StatePointers(*this, slot->states, [&](const Buffer& b) -> const void* { return in(b); });
   rew.data = in(rewards);
   const float* q = static_cast<const float*>(in(trajectoryScore));
   void* out[kOutputCount];

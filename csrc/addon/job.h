@@ -38,14 +38,14 @@ extern const char* const kOutputNames[kOutputCount];
 // The numbers of a run, one Float64Array (lib/native.ts RUN_HEADER): reading one property instead of
 // nine (each N-API property read by name costs ~0.1 us).
 enum HeaderSlot : int {
-  kSlotLatentDtype, kSlotN, kSlotT, kSlotD, kSlotStacked, kSlotRewardDtype, kSlotRewardN, kSlotK,
-  kSlotGroupSize, kSlotOutputMask, kSlotCount
+  kSlotKind, kSlotAsync, kSlotLatentDtype, kSlotN, kSlotT, kSlotD, kSlotStacked, kSlotRewardDtype, kSlotRewardN,
+  kSlotK, kSlotGroupSize, kSlotOutputMask, kSlotCount
 };
 extern const char* const kHeaderSlotNames[kSlotCount];
 
 struct Job {
   JobKind kind = JobKind::Advantages;
-  std::shared_ptr<PlanState> plan;
+  PlanState* plan = nullptr;  // kept alive by the caller (the plan object, or an async run's task)
   otca::Latents lat;
   bool stacked = false;
   std::vector<Buffer> latentBuffers;  // 1 (stacked [N, T+1, D]) or T+1 ([N, D] each)
@@ -62,15 +62,25 @@ struct Job {
 
   // Runs the computation (any thread; touches no JS value). Throws otca errors.
   void Run();
+  // Empties the job for the next run, keeping its vectors' memory (a plan's synchronous runs reuse one).
+  void Clear();
 
  private:
   void RunCpu();
   void RunCuda();
 };
 
-// Parses and checks `desc` (a NativeRun) for a run of `plan`; throws Napi::TypeError / RangeError.
-std::unique_ptr<Job> ParseJob(Napi::Env env, std::shared_ptr<PlanState> plan, JobKind kind, Napi::Value desc,
-                              bool keepAlive);
+// The arguments of a run (lib/native.ts NativePlan.run), positional: reading them costs no property
+// lookup (each N-API read by name costs ~0.1 us and a string), and nothing comes from a prototype.
+struct RunArgs {
+  Napi::Value header, states, rewards, trajectoryScore, groupIds, outputs;
+};
+
+// Parses and checks a run of `plan` into `job` (cleared first); throws Napi::TypeError / RangeError.
+void ParseJob(Napi::Env env, Job& job, PlanState* plan, JobKind kind, const RunArgs& run, bool keepAlive);
+
+// Element `index` of an array our TypeScript layer built (dense: every slot set).
+Napi::Value Element(Napi::Env env, const Napi::Array& a, uint32_t index);
 
 // A TypedArray's memory, read without going through its ArrayBuffer object, so that views of a
 // SharedArrayBuffer work as well. `data` is null and `detached` true where the buffer was detached.
@@ -81,6 +91,8 @@ struct TypedArrayMemory {
   void* data = nullptr;
   bool detached = false;
 };
+// Reads `v`'s memory; false where `v` is no TypedArray (no exception: the fast path of a run).
+bool ReadTypedArray(napi_env env, napi_value v, TypedArrayMemory* m);
 // Throws Napi::TypeError "Expected <expected> for <arg> but received ..." where `v` is no TypedArray.
 TypedArrayMemory TypedArrayOf(Napi::Env env, const Napi::Value& v, const std::string& expected,
                               const std::string& arg);

@@ -54,13 +54,14 @@ void DeleteSlot(PlanState::Slot* s) {
 // inputs, outputs and plan until it is destroyed, on the JS thread, after the run.
 class JobTask : public AsyncTask {
  public:
-  explicit JobTask(std::unique_ptr<Job> job) : job_(std::move(job)) {}
+  JobTask(std::unique_ptr<Job> job, std::shared_ptr<PlanState> plan) : job_(std::move(job)), plan_(std::move(plan)) {}
 
  protected:
   void Execute() override { job_->Run(); }
 
  private:
   std::unique_ptr<Job> job_;
+  std::shared_ptr<PlanState> plan_;  // the plan's state lives until the run is done, disposed or not
 };
 
 }  // namespace
@@ -150,30 +151,41 @@ bool Plan::Is(const Napi::Value& v) {
   return v.IsObject() && v.As<Napi::Object>().CheckTypeTag(&kPlanTag);
 }
 
-// run(kind, run, async): kind 0 advantages, 1 trajectory, 2 objective. Returns undefined, or a
-// promise where async is true.
+// run(header, states, rewards, trajectoryScore, groupIds, outputs): the header's kind slot says 0
+// advantages, 1 trajectory, 2 objective, its async slot whether to return a promise (else undefined).
+// Six arguments: node-addon-api reads up to six without allocating.
 Napi::Value Plan::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!state_) throw Napi::Error::New(env, "This AdvantageStep was disposed; create another with createAdvantageStep()");
-  const Napi::Value k = info[0];
-  if (!k.IsNumber()) ThrowType(env, "0, 1 or 2", "kind", Describe(k));
-  const int kind = k.As<Napi::Number>().Int32Value();
-  if (kind < 0 || kind > 2) ThrowRange(env, "0, 1 or 2", "kind", std::to_string(kind));
-  const bool async = info[2].ToBoolean().Value();
-  std::unique_ptr<Job> job = ParseJob(env, state_, static_cast<JobKind>(kind), info[1], async);
+  const RunArgs run{info[0], info[1], info[2], info[3], info[4], info[5]};
+  TypedArrayMemory h;
+  if (!ReadTypedArray(env, run.header, &h) || h.type != napi_float64_array || h.length != kSlotCount)
+    ThrowType(env, "Float64Array of " + std::to_string(kSlotCount), "header", Describe(run.header));
+  const double* header = static_cast<const double*>(h.data);
+  const double k = header[kSlotKind];
+  if (!(k == 0 || k == 1 || k == 2)) ThrowRange(env, "0, 1 or 2", "kind", std::to_string(k));
+  const int kind = static_cast<int>(k);
+  const bool async = header[kSlotAsync] != 0;
   if (!async) {
-    TranslateErrors(env, [&] { job->Run(); });
+    if (!syncJob_) syncJob_ = std::make_unique<Job>();
+    ParseJob(env, *syncJob_, state_.get(), static_cast<JobKind>(kind), run, false);
+    TranslateErrors(env, [&] { syncJob_->Run(); });
     return env.Undefined();
   }
-  napi_value promise = AsyncTask::Start(env, std::make_unique<JobTask>(std::move(job)), "otca:run");
+  auto job = std::make_unique<Job>();
+  ParseJob(env, *job, state_.get(), static_cast<JobKind>(kind), run, true);
+  napi_value promise = AsyncTask::Start(env, std::make_unique<JobTask>(std::move(job), state_), "otca:run");
   if (promise == nullptr) throw Napi::Error::New(env, "otca: could not queue the asynchronous call");
   return Napi::Value(env, promise);
 }
 
 // Releases the plan's native state now (runs in flight keep what they use until they end).
 Napi::Value Plan::Dispose(const Napi::CallbackInfo& info) {
+  syncJob_.reset();
   state_.reset();
   return info.Env().Undefined();
 }
+
+Plan::~Plan() = default;
 
 }  // namespace otca_addon

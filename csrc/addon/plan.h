@@ -15,6 +15,8 @@
 
 namespace otca_addon {
 
+struct Job;
+
 struct PlanState {
   int device = -1;  // -1: the CPU backend; N >= 0: cuda:N
   otca::Options options;
@@ -28,7 +30,8 @@ struct PlanState {
   struct Slot {
     otca::cpu::Workspace* cpu = nullptr;
     otca::gpu::Context* gpu = nullptr;
-    otca::GroupIndex groups;  // groupIds' offsets, members and groupOf, built per run
+    otca::GroupIndex groups;          // groupIds' offsets, members and groupOf, built per run
+    std::vector<const void*> states;  // the run's T+1 state pointers
   };
   // A free slot for one run (made where none is free), given back to the pool when it goes.
   class Lease {
@@ -59,6 +62,7 @@ class Plan : public Napi::ObjectWrap<Plan> {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit Plan(const Napi::CallbackInfo& info);
+  ~Plan() override;
   static bool Is(const Napi::Value& v);
 
  private:
@@ -66,6 +70,7 @@ class Plan : public Napi::ObjectWrap<Plan> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   std::shared_ptr<PlanState> state_;  // shared with the runs in flight; null once disposed
+  std::unique_ptr<Job> syncJob_;      // reused by synchronous runs (one at a time on the JS thread)
 };
 
 }  // namespace otca_addon

@@ -14,7 +14,7 @@ import {
   trajectoryCredit,
 } from '../../lib/index.js';
 import { fallbackWarning } from '../../lib/step.js';
-import { native, OUTPUT_COUNT, OUTPUT_SLOTS, RUN_HEADER, RUN_KIND, type NativePlanOptions } from '../../lib/native.js';
+import { native, OUTPUT_COUNT, OUTPUT_SLOTS, RUN_HEADER, RUN_KIND, runPlan, type NativePlanOptions } from '../../lib/native.js';
 
 const N = 4, T = 2, D = 8, K = 2;
 const latents = () => Tensor.from(Float32Array.from({ length: N * (T + 1) * D }, (_, k) => Math.sin(k + 1)), [N, T + 1, D]);
@@ -254,10 +254,10 @@ describe('native device handles', () => {
     const header = new Float64Array(RUN_HEADER.length);
     Object.assign(header, { [RUN_HEADER.N]: N, [RUN_HEADER.T]: T, [RUN_HEADER.D]: D, [RUN_HEADER.stacked]: 1 });
     const plan = new n.NativePlan(-1, planOptions);
-    expect(() => plan.run(RUN_KIND.trajectory, { header, states: [{}], outputs: [] } as never, false)).toThrow(TypeError);
+    expect(() => runPlan(plan, RUN_KIND.trajectory, { header, states: [{}], outputs: [] } as never, false)).toThrow(TypeError);
     // forged plans never reach C++ either
     const forgedRun = (n.NativePlan.prototype as unknown as { run: (...a: unknown[]) => unknown }).run;
-    expect(() => forgedRun.call({}, 0, {}, false)).toThrow(TypeError);
+    expect(() => forgedRun.call({}, new Float64Array(RUN_HEADER.length))).toThrow(TypeError);
   });
 
   it('a borrowed handle is tagged, reports its address, releases idempotently, and a CPU job refuses it', () => {
@@ -273,7 +273,7 @@ describe('native device handles', () => {
       const outputs: unknown[] = new Array(OUTPUT_COUNT).fill(undefined);
       outputs[OUTPUT_SLOTS.deltaS] = new Float32Array(N * T);
       const run = { header, states, rewards: undefined, trajectoryScore: undefined, groupIds: undefined, outputs } as never;
-      return () => new n.NativePlan(device, planOptions).run(RUN_KIND.trajectory, run, false);
+      return () => runPlan(new n.NativePlan(device, planOptions), RUN_KIND.trajectory, run, false);
     };
     expect(phase1(-1, [view])).toThrow(/Expected a host buffer \(the CPU backend runs this call\) for latents but received a cuda:0 buffer/);
     expect(phase1(1, [view])).toThrow(/Expected a buffer on cuda:1 .* for latents but received a cuda:0 buffer/);
