@@ -1,0 +1,577 @@
+// The presets against the project's own ports of the peers' advantage computations
+// (test/helpers/peers.ts, each written from the peer's code and naming the file and function it
+// follows), on fresh random batches shaped as each trainer makes them: DanceGRPO's contiguous
+// groups of num_generations (one reward in the FLUX trainer; several, each normalised on its own, in
+// the HunyuanVideo trainer), and Flow-GRPO's prompt groups as its sampler scatters them over an
+// epoch (shuffled, of unequal size, singletons included) through groupIds. Every path is run:
+// otcaAdvantages, the plan (createAdvantageStep), the two phases, and the float64 reference.
+//
+// Tolerance (u = 2^-24, float32's unit roundoff), per sample, derived from where each side rounds:
+// - otca computes the statistics in float64 and rounds its outputs to float32: u |A|.
+// - DanceGRPO computes in float32 (its rewards are `.to(torch.float32)`): its group mean carries up to
+//   n u M (n the group size, M the group's largest |r|: an n-term float32 sum), which the
+//   normalisation divides by (std + eps); its std, n/2 + 3 roundings relative. Together
+//   |otca - port| <= (n + 4) u (a + M / (std + eps)), a = |r - mean| / (std + eps) before the clamp.
+// - Flow-GRPO normalises in float64 but fuses its K rewards in float32 first (multi_score), each
+//   sample's fused reward off by up to Delta = 2K u max_i sum_k |w_k r_ik|; that moves the value, the
+//   prompt's mean and the batch std by at most Delta each, so |otca - port| <= u |A| + (2 + a) Delta /
+//   (std + eps) + 1e-12 (float64 summation orders).
+// The clamp at 5 is 1-Lipschitz and keeps these bounds. Both are a few float32 roundings of the
+// inputs seen through the normalisation: what "equal to float32 precision" means for a quotient
+// by a std. Where the peer's own rounding is taken out (DanceGRPO's lines run in float64; Flow-GRPO
+// with one reward of weight 1, whose fusion is exact), the bound is otca's own: u |A| + 1e-12.
+// The worst difference per preset is printed in one line at the end.
+import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  PRESETS,
+  Tensor,
+  createAdvantageStep,
+  objectiveCredit,
+  otcaAdvantages,
+  trajectoryCredit,
+  type OtcaOptions,
+} from '../../lib/index.js';
+import { referenceAdvantages } from '../../lib/reference.js';
+import { expectBitEqual } from '../helpers/compare.js';
+import {
+  danceGrpoFluxAdvantages,
+  danceGrpoHunyuanAdvantages,
+  flowGrpoAdvantages,
+  flowGrpoEpochPrompts,
+  flowGrpoMultiScore,
+  groupIdsOf,
+  grpoClippedLoss,
+} from '../helpers/peers.js';
+import { gaussian, rng, trajectories } from '../helpers/random.js';
+import { TEST_SEED as SEED } from '../helpers/seed.js';
+
+const U = 2 ** -24;
+const T = 4;
+const D = 24;
+
+// ------------------------------------------------------------------ comparison and the record
+
+interface Worst {
+  abs: number;
+  rel: number;
+  ofTolerance: number;
+  values: number;
+}
+const worst: Record<string, Worst> = {};
+
+/**
+ * Asserts |actual_i - port_i| <= tolerance_i for every i and records the worst absolute difference,
+ * the worst relative to the case's largest |port|, and the worst share of the tolerance used.
+ */
+function expectWithin(key: string, actual: ArrayLike<number>, port: ArrayLike<number>, tolerance: ArrayLike<number>, label: string): void {
+  expect(actual.length, `${label}: length`).toBe(port.length);
+  let scale = 0;
+  for (let i = 0; i < port.length; i++) scale = Math.max(scale, Math.abs(port[i]!));
+  const w = (worst[key] ??= { abs: 0, rel: 0, ofTolerance: 0, values: 0 });
+  for (let i = 0; i < port.length; i++) {
+    const d = Math.abs(actual[i]! - port[i]!);
+    if (!(d <= tolerance[i]!)) {
+      throw new Error(`${label}: |otca - port| = ${d.toExponential(3)} > ${tolerance[i]!.toExponential(3)} at sample ${i} (otca ${actual[i]}, port ${port[i]})`);
+    }
+    w.abs = Math.max(w.abs, d);
+    w.rel = Math.max(w.rel, d / Math.max(scale, 1e-30));
+    w.ofTolerance = Math.max(w.ofTolerance, d / tolerance[i]!);
+  }
+  w.values += port.length;
+}
+
+afterAll(() => {
+  const line = Object.entries(worst)
+    .map(([k, w]) => `${k}: abs ${w.abs.toExponential(2)}, rel ${w.rel.toExponential(2)}, ${(100 * w.ofTolerance).toFixed(1)}% of tolerance (${w.values} values)`)
+    .join('; ');
+  console.log(`[peers] worst |otca - port| (seed ${SEED}): ${line}`);
+});
+
+/** The mean of a group's values (float64), and the std with the given correction. */
+function stats(xs: readonly number[], correction: number): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const dof = xs.length - correction;
+  const ss = xs.reduce((a, b) => a + (b - mean) * (b - mean), 0);
+  return { mean, std: dof > 0 ? Math.sqrt(ss / dof) : 0 };
+}
+
+/** Each sample's group members (by id). */
+function membersOf(ids: ArrayLike<number>): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < ids.length; i++) {
+    const list = groups.get(ids[i]!) ?? [];
+    list.push(i);
+    groups.set(ids[i]!, list);
+  }
+  return groups;
+}
+
+/** The DanceGRPO tolerance for one reward column (see the header): (n + 4) u (a + M / (std + eps)). */
+function danceTolerance(column: ArrayLike<number>, G: number): Float64Array {
+  const tol = new Float64Array(column.length);
+  for (let start = 0; start < column.length; start += G) {
+    const group = Array.from({ length: G }, (_, m) => column[start + m]!);
+    const { mean, std } = stats(group, 1);
+    const M = Math.max(...group.map(Math.abs));
+    for (let m = 0; m < G; m++) tol[start + m] = (G + 4) * U * (Math.abs(group[m]! - mean) / (std + 1e-8) + M / (std + 1e-8));
+  }
+  return tol;
+}
+
+/**
+ * The Flow-GRPO tolerance (see the header): u |A| + (2 + a) Delta / (std + 1e-4) + 1e-12, with the
+ * std over the batch (global_std) or the prompt.
+ */
+function flowTolerance(scores: Float32Array, weights: readonly number[], ids: ArrayLike<number>, globalStd: boolean): Float64Array {
+  const K = weights.length;
+  const N = ids.length;
+  const R = Array.from({ length: N }, (_, i) => weights.reduce((s, w, k) => s + w * scores[i * K + k]!, 0));
+  const S = Array.from({ length: N }, (_, i) => weights.reduce((s, w, k) => s + Math.abs(w * scores[i * K + k]!), 0));
+  // one reward of weight 1: multi_score's float32 sum is the reward itself, exactly
+  const delta = K === 1 && weights[0] === 1 ? 0 : 2 * K * U * Math.max(...S);
+  const batch = stats(R, 0);
+  const tol = new Float64Array(N);
+  for (const members of membersOf(ids).values()) {
+    const g = stats(members.map((i) => R[i]!), 0);
+    const spread = (globalStd ? batch.std : g.std) + 1e-4;
+    for (const i of members) {
+      const a = Math.abs(R[i]! - g.mean) / spread;
+      tol[i] = U * Math.min(a, 5) + ((2 + a) * delta) / spread + 1e-12;
+    }
+  }
+  return tol;
+}
+
+/** otca's own rounding: float64 statistics rounded to float32 once (plus float64 summation orders). */
+function ownRounding(port: ArrayLike<number>): Float64Array {
+  return Float64Array.from(port, (a) => U * Math.abs(a) + 1e-12);
+}
+
+// ------------------------------------------------------------------ inputs
+
+/** Latents for N samples (their values do not matter with temporal 'uniform', but every path reads them). */
+function latentsOf(seed: number, N: number): { flat: Float32Array; tensor: Tensor<'float32'> } {
+  const flat = trajectories(seed, N, T, D);
+  return { flat, tensor: Tensor.from(flat, [N, T + 1, D]) };
+}
+
+/**
+ * Rewards [N, K] as reward models give them: a per-objective level, a per-group offset (some
+ * prompts are easier) and per-sample noise. 'clip' is a CLIP/HPS-like score (level ~0.3, spread
+ * ~0.01-0.02, so a float32 ulp is a visible share of the spread), 'unit' an O(1) one.
+ */
+function rewardsOf(seed: number, ids: ArrayLike<number>, K: number, kind: 'clip' | 'unit' | 'pickscore'): Float32Array {
+  const g = gaussian(rng(seed));
+  const N = ids.length;
+  const [level, spread] = kind === 'clip' ? [0.3, 0.015] : kind === 'pickscore' ? [21.5, 0.4] : [0, 1];
+  const offsets = new Map<number, number[]>();
+  const out = new Float32Array(N * K);
+  for (let i = 0; i < N; i++) {
+    if (!offsets.has(ids[i]!)) offsets.set(ids[i]!, Array.from({ length: K }, () => spread * g()));
+    for (let k = 0; k < K; k++) out[i * K + k] = level * (1 + 0.2 * k) + offsets.get(ids[i]!)![k]! + spread * g();
+  }
+  return out;
+}
+
+function column(r: Float32Array, K: number, k: number): Float32Array {
+  return Float32Array.from({ length: r.length / K }, (_, i) => r[i * K + k]!);
+}
+
+/** Advantages [N, T] of a 'uniform' preset are f broadcast over the steps, bit for bit. */
+function expectBroadcast(advantages: Float32Array, fused: Float32Array, label: string): void {
+  for (let i = 0; i < fused.length; i++)
+    for (let t = 0; t < T; t++) if (!Object.is(advantages[i * T + t], fused[i])) throw new Error(`${label}: Adv[${i},${t}] = ${advantages[i * T + t]} is not f = ${fused[i]}`);
+}
+
+/**
+ * Runs a case through every path and checks that they agree with each other bit for bit (the plan
+ * and the two phases against the one call), returning the one call's result and the reference's.
+ */
+function runAllPaths(
+  rewards: Float32Array,
+  K: number,
+  groups: { groupSize: number } | { groupIds: Int32Array },
+  options: OtcaOptions,
+  seed: number,
+  label: string,
+) {
+  const N = rewards.length / K;
+  const { flat, tensor } = latentsOf(seed, N);
+  const rewardsT = Tensor.from(rewards, [N, K]);
+  const inputs = { rewards: rewardsT, latents: tensor, ...groups };
+  const out = otcaAdvantages(inputs, { ...options, outputs: 'all' });
+  expect(out.backend).toBe('cpu');
+  expectBroadcast(out.advantages.data, out.fused.data, label);
+
+  const step = createAdvantageStep({ ...options, outputs: 'all' });
+  const planned = step.run(inputs);
+  for (const f of ['advantages', 'objectiveAdvantages', 'fused'] as const) expectBitEqual(planned[f].data, out[f].data, `${label}: plan ${f}`);
+  step.dispose();
+
+  const phase1 = trajectoryCredit({ latents: tensor }, options);
+  const phase2 = objectiveCredit({ rewards: rewardsT, trajectoryScore: phase1.trajectoryScore, ...groups }, options);
+  for (const f of ['objectiveAdvantages', 'fused'] as const) expectBitEqual(phase2[f].data, out[f].data, `${label}: phases ${f}`);
+
+  const ref = referenceAdvantages({ rewards, K, latents: flat, N, T, D, ...groups }, options);
+  return { out, ref };
+}
+
+// ------------------------------------------------------------------ DanceGRPO
+
+describe(`preset 'dancegrpo' reproduces DanceGRPO's trainers (seed ${SEED})`, () => {
+  // fastvideo/train_grpo_flux.py: one reward, groups of num_generations in a row (12 in its script).
+  const flux: [number, number, 'clip' | 'unit'][] = [[1, 12, 'clip'], [2, 12, 'clip'], [3, 8, 'unit'], [2, 16, 'clip'], [4, 6, 'unit']];
+  flux.forEach(([B, G, kind], c) =>
+    it(`FLUX trainer (K = 1): ${B} prompt(s) x ${G} generations, ${kind} rewards`, () => {
+      const N = B * G;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / G));
+      const r = rewardsOf(SEED + 31 * c, ids, 1, kind);
+      const port = danceGrpoFluxAdvantages(r, G);
+      const { out, ref } = runAllPaths(r, 1, { groupSize: G }, { preset: 'dancegrpo' }, SEED + c, `flux ${c}`);
+      const tol = danceTolerance(r, G);
+      expectWithin('dancegrpo', out.fused.data, port, tol, `flux ${c} fused`);
+      expectWithin('dancegrpo (reference)', ref.fused, port, tol, `flux ${c} reference`);
+      const port64 = danceGrpoFluxAdvantages(r, G, 5, 'float64');
+      expectWithin('dancegrpo, its lines in float64', out.fused.data, port64, ownRounding(port64), `flux ${c} fused vs float64 port`);
+    }),
+  );
+
+  it('FLUX trainer: the clamp at adv_clip_max = 5 (a group of 32 with one outlier)', () => {
+    // With the Bessel std no |A| exceeds (n - 1) / sqrt(n), so the clamp can bind only from n = 27.
+    const G = 32;
+    const ids = new Int32Array(G);
+    const r = rewardsOf(SEED + 5, ids, 1, 'clip');
+    r[7] = 0.9;
+    const port = danceGrpoFluxAdvantages(r, G);
+    expect(port[7]).toBe(5); // the case clamps
+    const { out } = runAllPaths(r, 1, { groupSize: G }, { preset: 'dancegrpo' }, SEED + 5, 'flux clamp');
+    expect(out.fused.data[7]).toBe(5);
+    expectWithin('dancegrpo', out.fused.data, port, danceTolerance(r, G), 'flux clamp');
+  });
+
+  // fastvideo/train_grpo_hunyuan.py: vq and mq rewards, coefficients vq_coef, mq_coef (1 and 0 by
+  // default, its script keeps them), 24 generations in its script; K = 3 is the same loop once more.
+  const hunyuan: [number, number, number[], 'clip' | 'unit'][] = [
+    [1, 24, [1, 0], 'unit'],
+    [2, 24, [1, 0.5], 'clip'],
+    [3, 8, [1, 0.5, 0.25], 'unit'],
+    [2, 12, [0.7, 1.3, -0.4], 'clip'],
+  ];
+  hunyuan.forEach(([B, G, coefs, kind], c) =>
+    it(`HunyuanVideo trainer (K = ${coefs.length}, coefficients ${coefs.join(', ')}): per-reward advantages and the fused value`, () => {
+      const K = coefs.length;
+      const N = B * G;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / G));
+      const r = rewardsOf(SEED + 77 * c, ids, K, kind);
+      const columns = Array.from({ length: K }, (_, k) => column(r, K, k));
+      const port = danceGrpoHunyuanAdvantages(columns, G, coefs);
+      const options: OtcaOptions = { preset: 'dancegrpo', objectiveWeights: coefs };
+      const { out, ref } = runAllPaths(r, K, { groupSize: G }, options, SEED + 100 + c, `hunyuan ${c}`);
+      const tols = columns.map((col) => danceTolerance(col, G));
+      for (let k = 0; k < K; k++) {
+        expectWithin('dancegrpo', column(out.objectiveAdvantages.data, K, k), port.perReward[k]!, tols[k]!, `hunyuan ${c} A[:, ${k}]`);
+        expectWithin('dancegrpo (reference)', Float64Array.from({ length: N }, (_, i) => ref.objectiveAdvantages[i * K + k]!), port.perReward[k]!, tols[k]!, `hunyuan ${c} reference A[:, ${k}]`);
+      }
+      const fusedTol = Float64Array.from({ length: N }, (_, i) => U * Math.abs(port.fused[i]!) + coefs.reduce((s, w, k) => s + Math.abs(w) * tols[k]![i]!, 0));
+      expectWithin('dancegrpo', out.fused.data, port.fused, fusedTol, `hunyuan ${c} fused`);
+      const port64 = danceGrpoHunyuanAdvantages(columns, G, coefs, 5, 'float64');
+      for (let k = 0; k < K; k++)
+        expectWithin('dancegrpo, its lines in float64', column(out.objectiveAdvantages.data, K, k), port64.perReward[k]!, ownRounding(port64.perReward[k]!), `hunyuan ${c} A[:, ${k}] vs float64 port`);
+      // f = sum_k coef_k A_k in float64 from float32-rounded A: the rounding of each A, times |coef|
+      const fused64Tol = Float64Array.from({ length: N }, (_, i) => U * Math.abs(port64.fused[i]!) + coefs.reduce((s, w, k) => s + Math.abs(w) * U * Math.abs(port64.perReward[k]![i]!), 0) + 1e-12);
+      expectWithin('dancegrpo, its lines in float64', out.fused.data, port64.fused, fused64Tol, `hunyuan ${c} fused vs float64 port`);
+
+      // 'weighted-reward' (Flow-GRPO's fusion) is not DanceGRPO's computation where two rewards count.
+      if (coefs.filter((w) => w !== 0).length >= 2) {
+        const wrong = otcaAdvantages({ rewards: Tensor.from(r, [N, K]), latents: latentsOf(SEED, N).tensor, groupSize: G }, { ...options, objective: 'weighted-reward', outputs: ['fused'] });
+        let d = 0;
+        for (let i = 0; i < N; i++) d = Math.max(d, Math.abs(wrong.fused.data[i]! - port.fused[i]!));
+        expect(d).toBeGreaterThan(0.1);
+      }
+    }),
+  );
+
+  it("one fused value stands for the summed per-reward losses while every ratio is inside the clip range, and not outside it", () => {
+    // The trainer's loss: sum_k coef_k * max(-A_k rho, -A_k clamp(rho)); one loss on f = sum_k coef_k A_k.
+    const [G, coefs, clipRange] = [24, [1, 0.5], 1e-4];
+    const ids = new Int32Array(G);
+    const r = rewardsOf(SEED + 9, ids, 2, 'unit');
+    const port = danceGrpoHunyuanAdvantages([column(r, 2, 0), column(r, 2, 1)], G, coefs);
+    const perReward = (i: number, rho: number) =>
+      coefs.reduce(
+        (acc, w, k) => {
+          const l = grpoClippedLoss(port.perReward[k]![i]!, rho, clipRange);
+          return { loss: acc.loss + w * l.loss, dRatio: acc.dRatio + w * l.dRatio };
+        },
+        { loss: 0, dRatio: 0 },
+      );
+    for (let i = 0; i < G; i++) {
+      for (const rho of [1 - clipRange, 1 - clipRange / 3, 1, 1 + clipRange / 2, 1 + clipRange]) {
+        const a = perReward(i, rho);
+        const b = grpoClippedLoss(port.fused[i]!, rho, clipRange);
+        expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-12);
+        expect(Math.abs(a.dRatio - b.dRatio)).toBeLessThan(1e-12);
+      }
+    }
+    // Outside the range, a sample whose rewards disagree in sign keeps a gradient per reward that
+    // the fused loss clips away: objectiveAdvantages is then what reproduces the trainer.
+    let differ = 0;
+    for (let i = 0; i < G; i++) {
+      const [a0, a1] = [port.perReward[0]![i]!, port.perReward[1]![i]!];
+      if (Math.sign(a0) === Math.sign(a1)) continue;
+      const rho = port.fused[i]! > 0 ? 1 + 3 * clipRange : 1 - 3 * clipRange;
+      if (perReward(i, rho).dRatio !== grpoClippedLoss(port.fused[i]!, rho, clipRange).dRatio) differ++;
+    }
+    expect(differ).toBeGreaterThan(0);
+  });
+});
+
+// ------------------------------------------------------------------ Flow-GRPO
+
+describe(`preset 'flow-grpo' reproduces Flow-GRPO's trainer, prompt groups through groupIds (seed ${SEED})`, () => {
+  interface FlowCase {
+    label: string;
+    /** Sampler: dataset size, distinct prompts per batch, repeats k, batches per epoch. */
+    sampler: [number, number, number, number];
+    weights: number[];
+    kind: 'clip' | 'unit' | 'pickscore' | 'binary';
+    globalStd?: boolean;
+    outlier?: boolean;
+    /** The sampler's numbers guarantee prompts of different sizes (more draws than prompts, or 12 draws of groups of 4 from 10). */
+    unequal?: boolean;
+  }
+  const cases: FlowCase[] = [
+    { label: 'one reward (pickscore-like), k = 4, prompts drawn in several batches', sampler: [10, 3, 4, 4], weights: [1], kind: 'pickscore', unequal: true },
+    { label: 'two rewards weighted 0.6 / 0.4 (CLIP-like), k = 6', sampler: [8, 4, 6, 3], weights: [0.6, 0.4], kind: 'clip' },
+    { label: 'three rewards, k = 3', sampler: [12, 5, 3, 3], weights: [1, 0.5, 2], kind: 'unit' },
+    { label: 'k = 1 (config/base.py): singletons and prompts drawn twice', sampler: [20, 6, 1, 4], weights: [1], kind: 'unit', unequal: true },
+    { label: 'binary rewards (geneval-like): groups with equal rewards', sampler: [6, 4, 4, 3], weights: [1], kind: 'binary' },
+    { label: 'global_std False: the std per prompt', sampler: [8, 3, 4, 4], weights: [0.5, 1], kind: 'clip', globalStd: false },
+    { label: 'an outlier beyond the clamp at adv_clip_max = 5', sampler: [16, 8, 8, 1], weights: [1], kind: 'unit', outlier: true },
+  ];
+  cases.forEach((flowCase, c) =>
+    it(flowCase.label, () => {
+      const prompts = flowGrpoEpochPrompts(rng(SEED + 13 * c), ...flowCase.sampler);
+      const ids = groupIdsOf(prompts);
+      const N = ids.length;
+      const K = flowCase.weights.length;
+      const scores =
+        flowCase.kind === 'binary'
+          ? Float32Array.from({ length: N }, (_, i) => (ids[i]! % 3 === 0 ? 1 : ids[i]! % 3 === 1 ? 0 : Number(rng(SEED + i)() < 0.5)))
+          : rewardsOf(SEED + 17 * c, ids, K, flowCase.kind);
+      if (flowCase.outlier) scores[5] = 40;
+      const globalStd = flowCase.globalStd ?? true;
+      const port = flowGrpoAdvantages(prompts, flowGrpoMultiScore(scores, flowCase.weights), globalStd);
+      if (flowCase.outlier) expect(port[5]).toBe(5); // the case clamps
+      // the batch is what the case says: shuffled, unequal or singleton groups
+      const sizes = [...membersOf(ids).values()].map((m) => m.length);
+      expect(ids.some((id, i) => i > 0 && id !== ids[i - 1] && ids.indexOf(id) < i)).toBe(true);
+      if (flowCase.sampler[2] === 1) expect(sizes).toContain(1);
+      if (flowCase.unequal) expect(new Set(sizes).size).toBeGreaterThan(1);
+
+      const options: OtcaOptions = { preset: 'flow-grpo', objectiveWeights: flowCase.weights, ...(globalStd ? {} : { stdScope: 'group' }) };
+      const { out, ref } = runAllPaths(scores, K, { groupIds: ids }, options, SEED + 200 + c, flowCase.label);
+      const tol = flowTolerance(scores, flowCase.weights, ids, globalStd);
+      expectWithin(K === 1 && flowCase.weights[0] === 1 ? 'flow-grpo, one reward' : 'flow-grpo, K >= 2', out.fused.data, port, tol, `${flowCase.label} fused`);
+      expectWithin('flow-grpo (reference)', ref.fused, port, tol, `${flowCase.label} reference`);
+      // a prompt drawn once has A = 0 on both sides, as does a prompt whose rewards are all equal
+      for (const members of membersOf(ids).values()) {
+        if (members.length === 1 || members.every((i) => scores[i * K] === scores[members[0]! * K])) {
+          for (const i of members) {
+            expect(out.fused.data[i]).toBe(0);
+            expect(Math.abs(port[i]!)).toBeLessThan(1e-9);
+          }
+        }
+      }
+    }),
+  );
+
+  it("otca's default epsAdv (1e-8) and Bessel std are not Flow-GRPO's: the preset's options matter", () => {
+    const prompts = flowGrpoEpochPrompts(rng(SEED + 3), 8, 4, 6, 3);
+    const ids = groupIdsOf(prompts);
+    const scores = rewardsOf(SEED + 4, ids, 1, 'clip');
+    const port = flowGrpoAdvantages(prompts, flowGrpoMultiScore(scores, [1]));
+    const N = ids.length;
+    const run = (o: OtcaOptions) => otcaAdvantages({ rewards: Tensor.from(scores, [N, 1]), latents: latentsOf(SEED, N).tensor, groupIds: ids }, { ...o, outputs: ['fused'] }).fused.data;
+    const maxDiff = (x: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - port[i]!)), 0);
+    const { epsAdv: _eps, ...otherwise } = PRESETS['flow-grpo'];
+    expect(maxDiff(run({ ...otherwise, objectiveWeights: [1] }))).toBeGreaterThan(1e-4);
+    expect(maxDiff(run({ preset: 'flow-grpo', stdCorrection: 1 }))).toBeGreaterThan(1e-3);
+    expect(maxDiff(run({ preset: 'flow-grpo' }))).toBeLessThan(1e-5);
+  });
+});
+
+// ------------------------------------------------------------------ presets and overrides
+
+describe('presets', () => {
+  it('hold the peers\' settings (uniform over steps, clip 5; DanceGRPO per reward, Bessel, 1e-8; Flow-GRPO fused reward, batch population std, 1e-4)', () => {
+    expect(PRESETS.dancegrpo).toEqual({ objective: 'weighted-advantage', temporal: 'uniform', stdScope: 'group', stdCorrection: 1, epsAdv: 1e-8, advClip: 5 });
+    expect(PRESETS['flow-grpo']).toEqual({ objective: 'weighted-reward', temporal: 'uniform', stdScope: 'batch', stdCorrection: 0, epsAdv: 1e-4, advClip: 5 });
+  });
+
+  it("options beside a preset override it: { preset: 'flow-grpo', temporal: 'tcd', objective: 'moca' } is Flow-GRPO's statistics with OTCA", () => {
+    const prompts = flowGrpoEpochPrompts(rng(SEED + 21), 8, 4, 4, 3);
+    const ids = groupIdsOf(prompts);
+    const N = ids.length;
+    const K = 3;
+    const r = rewardsOf(SEED + 22, ids, K, 'unit');
+    const { flat, tensor } = latentsOf(SEED + 23, N);
+    const inputs = { rewards: Tensor.from(r, [N, K]), latents: tensor, groupIds: ids };
+    const overridden = otcaAdvantages(inputs, { preset: 'flow-grpo', temporal: 'tcd', objective: 'moca', outputs: 'all' });
+    const spelled = otcaAdvantages(inputs, { objective: 'moca', temporal: 'tcd', stdScope: 'batch', stdCorrection: 0, epsAdv: 1e-4, advClip: 5, outputs: 'all' });
+    const preset = otcaAdvantages(inputs, { preset: 'flow-grpo', outputs: 'all' });
+    for (const f of ['advantages', 'objectiveAdvantages', 'stepWeights', 'lambda', 'fused'] as const) expectBitEqual(overridden[f].data, spelled[f].data, f);
+    // the override took effect: per-step weights (not all 1) and MOCA's lambda
+    expect(overridden.stepWeights.data.some((w) => w !== 1)).toBe(true);
+    expect(preset.stepWeights.data.every((w) => w === 1)).toBe(true);
+    expect(overridden.lambda.data.some((l) => l > 0)).toBe(true);
+    expect(overridden.advantages.data).not.toEqual(preset.advantages.data);
+    // the plan resolves the same options, and so does the reference
+    const step = createAdvantageStep({ preset: 'flow-grpo', temporal: 'tcd', objective: 'moca', outputs: 'all' });
+    expectBitEqual(step.run(inputs).advantages.data, overridden.advantages.data, 'plan');
+    step.dispose();
+    const refInput = { rewards: r, K, latents: flat, N, T, D, groupIds: ids };
+    const refOverridden = referenceAdvantages(refInput, { preset: 'flow-grpo', temporal: 'tcd', objective: 'moca' });
+    const refSpelled = referenceAdvantages(refInput, { objective: 'moca', temporal: 'tcd', stdScope: 'batch', stdCorrection: 0, epsAdv: 1e-4, advClip: 5 });
+    expect(refOverridden).toEqual(refSpelled);
+    // and an override of one statistic keeps the rest of the preset
+    const groupStd = otcaAdvantages(inputs, { preset: 'dancegrpo', stdCorrection: 0, outputs: ['fused'] });
+    const groupStdSpelled = otcaAdvantages(inputs, { ...PRESETS.dancegrpo, stdCorrection: 0, outputs: ['fused'] });
+    expectBitEqual(groupStd.fused.data, groupStdSpelled.fused.data, 'dancegrpo with stdCorrection 0');
+  });
+});
+
+// ------------------------------------------------------------------ groupIds as blocks == groupSize
+
+const presetOptions = fc.record(
+  {
+    preset: fc.constantFrom('dancegrpo' as const, 'flow-grpo' as const),
+    temporal: fc.constantFrom('tcd' as const, 'uniform' as const),
+    objective: fc.constantFrom('moca' as const, 'min-norm' as const, 'weighted-advantage' as const, 'weighted-reward' as const),
+    stdScope: fc.constantFrom('group' as const, 'batch' as const),
+    stdCorrection: fc.constantFrom(0 as const, 1 as const),
+    explorationSignal: fc.constantFrom('absolute' as const, 'centered' as const),
+  },
+  { requiredKeys: [] },
+);
+const blockCase = fc.record({
+  B: fc.integer({ min: 1, max: 4 }),
+  G: fc.integer({ min: 1, max: 6 }),
+  K: fc.integer({ min: 1, max: 4 }),
+  seed: fc.integer({ min: 0, max: 2 ** 30 }),
+  // the blocks' ids: any distinct integers, in any order (a relabelling of 0..B-1)
+  idStride: fc.integer({ min: 1, max: 1000 }),
+  idShuffle: fc.integer({ min: 0, max: 2 ** 30 }),
+  idsAs: fc.constantFrom('Int32Array' as const, 'array' as const),
+});
+
+/** ids of contiguous blocks of G, block b labelled by a shuffled, strided id. */
+function blockIds(B: number, G: number, stride: number, shuffleSeed: number): number[] {
+  const rand = rng(shuffleSeed);
+  const labels = Array.from({ length: B }, (_, b) => b * stride + 3);
+  for (let b = B - 1; b > 0; b--) {
+    const j = Math.floor(rand() * (b + 1));
+    [labels[b], labels[j]] = [labels[j]!, labels[b]!];
+  }
+  return Array.from({ length: B * G }, (_, i) => labels[Math.floor(i / G)]!);
+}
+
+const ALL = ['advantages', 'similarity', 'deltaS', 'stepWeights', 'rawWeights', 'objectiveAdvantages', 'coefficients', 'trajectoryScore', 'exploration', 'lambda', 'fused'] as const;
+
+describe(`property: groupIds of contiguous blocks give exactly the groupSize result (seed ${SEED})`, () => {
+  it('on the CPU: one call, the plan, and phase 2', () => {
+    fc.assert(
+      fc.property(blockCase, presetOptions, (s, o) => {
+        const N = s.B * s.G;
+        const ids = blockIds(s.B, s.G, s.idStride, s.idShuffle);
+        const groupIds = s.idsAs === 'Int32Array' ? Int32Array.from(ids) : ids;
+        const r = rewardsOf(s.seed, Int32Array.from(ids), s.K, 'unit');
+        const options: OtcaOptions = { ...o, objectiveWeights: Array.from({ length: s.K }, (_, k) => 1 - 0.3 * k) };
+        const { tensor } = latentsOf(s.seed + 1, N);
+        const rewards = Tensor.from(r, [N, s.K]);
+        const bySize = otcaAdvantages({ rewards, latents: tensor, groupSize: s.G }, { ...options, outputs: 'all' });
+        const byIds = otcaAdvantages({ rewards, latents: tensor, groupIds }, { ...options, outputs: 'all' });
+        for (const f of ALL) expectBitEqual(byIds[f].data, bySize[f].data, `one call ${f}`);
+        const step = createAdvantageStep({ ...options, outputs: 'all' });
+        const planned = step.run({ rewards, latents: tensor, groupIds });
+        for (const f of ALL) expectBitEqual(planned[f].data, bySize[f].data, `plan ${f}`);
+        const q = step.trajectory({ latents: tensor }).trajectoryScore;
+        const a = step.objective({ rewards, trajectoryScore: q, groupSize: s.G });
+        const b = objectiveCredit({ rewards, trajectoryScore: q, groupIds }, options);
+        for (const f of ['objectiveAdvantages', 'exploration', 'lambda', 'coefficients', 'fused'] as const) expectBitEqual(b[f].data, a[f].data, `phase 2 ${f}`);
+        step.dispose();
+      }),
+      { numRuns: 150, seed: SEED },
+    );
+  });
+
+  // The simulated CUDA device (build/simulated/, see gpu-simulated.test.ts) in a child process: the
+  // device path of the binding with groupIds (host ids with device tensors, uploaded by the call).
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const simBinary = join(root, 'build', 'simulated', 'build', 'Release', 'otca.node');
+  const distIndex = join(root, 'dist', 'lib', 'index.js');
+  const noCmake = spawnSync('cmake', ['--version'], { stdio: 'ignore' }).status !== 0;
+  const skip = noCmake && !existsSync(simBinary);
+  it.skipIf(skip)(`on the simulated device: one call and the plan${skip ? ' (skipped: cmake not found, build/simulated/ not built)' : ''}`, () => {
+    expect(existsSync(simBinary), `${simBinary} is missing: run node scripts/ensure-built.mjs --tests`).toBe(true);
+    expect(existsSync(distIndex), `${distIndex} is missing: run npm run build:ts`).toBe(true);
+    const cases = fc.sample(fc.tuple(blockCase, presetOptions), { numRuns: 40, seed: SEED }).map(([s, o]) => {
+      const N = s.B * s.G;
+      const ids = blockIds(s.B, s.G, s.idStride, s.idShuffle);
+      return {
+        N, G: s.G, K: s.K, T, D, ids,
+        r: Array.from(rewardsOf(s.seed, Int32Array.from(ids), s.K, 'unit')),
+        z: Array.from(trajectories(s.seed + 1, N, T, D)),
+        options: { ...o, objectiveWeights: Array.from({ length: s.K }, (_, k) => 1 - 0.3 * k) },
+      };
+    });
+    const script = `
+      import { pathToFileURL } from 'node:url';
+      const otca = await import(pathToFileURL(process.env.PEERS_DIST_INDEX).href);
+      const { Tensor } = otca;
+      let text = '';
+      for await (const chunk of process.stdin) text += chunk;
+      const results = [];
+      const b64 = (t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64');
+      for (const c of JSON.parse(text)) {
+        const rewards = Tensor.from(Float32Array.from(c.r), [c.N, c.K]).to('cuda:0');
+        const latents = Tensor.from(Float32Array.from(c.z), [c.N, c.T + 1, c.D]).to('cuda:0');
+        const options = { ...c.options, device: 'cuda:0', outputDevice: 'cpu', outputs: 'all' };
+        const bySize = otca.otcaAdvantages({ rewards, latents, groupSize: c.G }, options);
+        const byIds = otca.otcaAdvantages({ rewards, latents, groupIds: Int32Array.from(c.ids) }, options);
+        const step = otca.createAdvantageStep(options);
+        const planned = step.run({ rewards, latents, groupIds: c.ids });
+        const fields = {};
+        for (const f of ${JSON.stringify(ALL)}) fields[f] = [b64(bySize[f]), b64(byIds[f]), b64(planned[f])];
+        results.push({ backend: [bySize.backend, byIds.backend, planned.backend], fields });
+        step.dispose();
+        rewards.dispose();
+        latents.dispose();
+      }
+      process.stdout.write(JSON.stringify(results));
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      input: JSON.stringify(cases),
+      env: { ...process.env, OTCA_PREBUILD: join(root, 'build', 'simulated'), PEERS_DIST_INDEX: distIndex },
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      timeout: 120_000,
+    });
+    expect(child.status, child.stderr).toBe(0);
+    const results = JSON.parse(child.stdout) as { backend: string[]; fields: Record<string, [string, string, string]> }[];
+    expect(results.length).toBe(cases.length);
+    results.forEach((res, c) => {
+      expect(res.backend).toEqual(['cuda:0', 'cuda:0', 'cuda:0']);
+      for (const [f, [bySize, byIds, planned]] of Object.entries(res.fields)) {
+        expect(byIds, `case ${c} ${f}: groupIds vs groupSize`).toBe(bySize);
+        expect(planned, `case ${c} ${f}: plan with groupIds vs groupSize`).toBe(bySize);
+      }
+    });
+  });
+});

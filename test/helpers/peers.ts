@@ -1,0 +1,263 @@
+/**
+ * The project's own literal ports of two peer trainers' advantage computations, for the parity tests
+ * of the presets (test/cpu/peers.test.ts). Each port follows the peer's code line by line, in the
+ * peer's precision: DanceGRPO computes in float32 torch tensors (emulated here with Math.fround
+ * after every operation, which is exact for +, -, *, / and sqrt); Flow-GRPO fuses its rewards in
+ * float32 torch scalars and normalises them in float64 numpy.
+ *
+ * Read from (stored snapshots of the public repositories):
+ * - DanceGRPO: github.com/XueZeyue/DanceGRPO, commit 15cc71d53cc2e6e18a68ee607d5fb6ba9a99e344.
+ * - Flow-GRPO: github.com/yifan123/flow_grpo, commit ac4c86e8cae021841f1fde853d340e0db67690dd.
+ *
+ * One thing the ports cannot follow: the order of torch's float32 reductions (a tree on CUDA, a
+ * cascade on the CPU). They sum in index order instead; any order has the same error bound, which
+ * is what the tests' tolerance is built from.
+ */
+
+const f32 = Math.fround;
+
+/** Rounds a result as a tensor of the given dtype holds it. */
+type Round = (x: number) => number;
+const exact: Round = (x) => x;
+
+/** torch `x.mean()`: a sum (index order here), divided by n, each step rounded by `r`. */
+function torchMean(xs: ArrayLike<number>, r: Round): number {
+  let sum = 0;
+  for (let i = 0; i < xs.length; i++) sum = r(sum + xs[i]!);
+  return r(sum / xs.length);
+}
+
+/** torch `x.std()`: the unbiased (n - 1) std, each step rounded by `r`. */
+function torchStd(xs: ArrayLike<number>, r: Round): number {
+  const mean = torchMean(xs, r);
+  let ss = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const d = r(xs[i]! - mean);
+    ss = r(ss + r(d * d));
+  }
+  return r(Math.sqrt(r(ss / (xs.length - 1))));
+}
+
+/** torch.clamp(x, -c, c). */
+function clamp(x: number, c: number): number {
+  return x < -c ? -c : x > c ? c : x;
+}
+
+// ------------------------------------------------------------------ DanceGRPO
+
+/**
+ * DanceGRPO's single-reward advantages: XueZeyue/DanceGRPO, fastvideo/train_grpo_flux.py,
+ * `train_one_step`, the `args.use_group` branch (lines 533-545) and the clamp before the loss
+ * (lines 589-593):
+ *
+ *     for i in range(n):
+ *         start_idx = i * args.num_generations
+ *         end_idx = (i + 1) * args.num_generations
+ *         group_rewards = samples["rewards"][start_idx:end_idx]
+ *         group_mean = group_rewards.mean()
+ *         group_std = group_rewards.std() + 1e-8
+ *         advantages[start_idx:end_idx] = (group_rewards - group_mean) / group_std
+ *     ...
+ *     advantages = torch.clamp(sample["advantages"], -adv_clip_max, adv_clip_max)
+ *
+ * `samples["rewards"]` is `reward.to(torch.float32)` (line 520): the rewards of one GPU's batch,
+ * `num_generations` samples of each prompt in a row. `adv_clip_max` defaults to 5.0.
+ * `precision` 'float32' computes as the trainer does; 'float64' runs the same lines in float64 (the
+ * formula itself, without the trainer's float32 rounding).
+ */
+export function danceGrpoFluxAdvantages(
+  rewards: Float32Array,
+  numGenerations: number,
+  advClipMax = 5,
+  precision: 'float32' | 'float64' = 'float32',
+): Float64Array {
+  const r = precision === 'float32' ? f32 : exact;
+  const n = Math.floor(rewards.length / numGenerations);
+  const advantages = new Float64Array(rewards.length);
+  for (let i = 0; i < n; i++) {
+    const startIdx = i * numGenerations;
+    const endIdx = (i + 1) * numGenerations;
+    const groupRewards = rewards.subarray(startIdx, endIdx);
+    const groupMean = torchMean(groupRewards, r);
+    const groupStd = r(torchStd(groupRewards, r) + r(1e-8));
+    for (let m = 0; m < groupRewards.length; m++) advantages[startIdx + m] = r(r(groupRewards[m]! - groupMean) / groupStd);
+  }
+  return advantages.map((a) => clamp(a, advClipMax));
+}
+
+/**
+ * DanceGRPO's multi-reward advantages: XueZeyue/DanceGRPO, fastvideo/train_grpo_hunyuan.py,
+ * `train_one_step`: each reward normalised per group on its own (lines 370-392, the loop above once
+ * for `vq_rewards` and once for `mq_rewards`), each clamped on its own before its own clipped loss
+ * (lines 450-454 and 464-468), and the losses summed with coefficients (line 477):
+ *
+ *     final_loss = args.vq_coef*vq_loss + args.mq_coef*mq_loss
+ *
+ * Ported for K rewards (the trainer has two, vq and mq; the loop is the same for each).
+ * `perReward[k]` is the clamped advantage each loss uses; `fused` is sum_k coef_k A_k, the one
+ * advantage whose clipped loss equals that sum of losses while every ratio stays inside the clip
+ * range (see {@link grpoClippedLoss}); float64, as it is a statement about the losses, not a value
+ * the trainer computes. The best-of-n selection that follows (lines 394-409) picks samples by
+ * `vq_coef * vq_advantages + mq_coef * mq_advantages`, before clamping, and changes no advantage.
+ */
+export function danceGrpoHunyuanAdvantages(
+  rewards: readonly Float32Array[],
+  numGenerations: number,
+  coefs: readonly number[],
+  advClipMax = 5,
+  precision: 'float32' | 'float64' = 'float32',
+): { perReward: Float64Array[]; fused: Float64Array } {
+  const perReward = rewards.map((r) => danceGrpoFluxAdvantages(r, numGenerations, advClipMax, precision));
+  const N = rewards[0]!.length;
+  const fused = new Float64Array(N);
+  for (let i = 0; i < N; i++) for (let k = 0; k < rewards.length; k++) fused[i]! += coefs[k]! * perReward[k]![i]!;
+  return { perReward, fused };
+}
+
+/**
+ * One sample's clipped GRPO loss and its derivative in the ratio: XueZeyue/DanceGRPO,
+ * fastvideo/train_grpo_hunyuan.py lines 455-461 (before the mean):
+ *
+ *     vq_unclipped_loss = -vq_advantages * ratio
+ *     vq_clipped_loss = -vq_advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
+ *     vq_loss = torch.mean(torch.maximum(vq_unclipped_loss, vq_clipped_loss)) / ...
+ *
+ * Float64 (the claim tested with it is exact algebra). The derivative is the one autograd takes: the
+ * clamp passes the gradient only inside the range; where the two terms are equal both have slope -A.
+ */
+export function grpoClippedLoss(advantage: number, ratio: number, clipRange: number): { loss: number; dRatio: number } {
+  const clipped = Math.min(Math.max(ratio, 1 - clipRange), 1 + clipRange);
+  const unclippedLoss = -advantage * ratio;
+  const clippedLoss = -advantage * clipped;
+  if (unclippedLoss >= clippedLoss) return { loss: unclippedLoss, dRatio: -advantage };
+  return { loss: clippedLoss, dRatio: clipped === ratio ? -advantage : 0 };
+}
+
+// ------------------------------------------------------------------ Flow-GRPO
+
+/**
+ * Flow-GRPO's fused reward: yifan123/flow_grpo, flow_grpo/rewards.py, `multi_score` `_fn`
+ * (lines 381-400):
+ *
+ *     weighted_scores = [weight * score for score in scores]
+ *     if not total_scores:
+ *         total_scores = weighted_scores
+ *     else:
+ *         total_scores = [total + weighted for total, weighted in zip(total_scores, weighted_scores)]
+ *     ...
+ *     score_details['avg'] = total_scores
+ *
+ * for scorers that return float32 torch tensors (pickscore, imagereward, aesthetic, ...): each
+ * `weight * score` and each `+` is a float32 tensor operation (the Python float weight taken as
+ * float32). scripts/train_sd3.py line 694 then keeps it as float32 (`.float()`).
+ * `scores` is row-major [N, K]; returns avg [N].
+ */
+export function flowGrpoMultiScore(scores: Float32Array, weights: readonly number[]): Float32Array {
+  const K = weights.length;
+  const N = scores.length / K;
+  const total = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    let t = f32(f32(weights[0]!) * scores[i * K]!);
+    for (let k = 1; k < K; k++) t = f32(t + f32(f32(weights[k]!) * scores[i * K + k]!));
+    total[i] = t;
+  }
+  return total;
+}
+
+/** numpy `np.mean` (float64; numpy sums pairwise, which differs from index order below 1e-15 relative). */
+function npMean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return s / xs.length;
+}
+
+/** numpy `np.std` (float64, ddof 0): sqrt(mean((x - mean)^2)). */
+function npStd(xs: ArrayLike<number>): number {
+  const m = npMean(xs);
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += (xs[i]! - m) * (xs[i]! - m);
+  return Math.sqrt(s / xs.length);
+}
+
+/**
+ * Flow-GRPO's advantages: yifan123/flow_grpo, flow_grpo/stat_tracking.py,
+ * `PerPromptStatTracker.update` (lines 11-31, type 'grpo'), on a tracker cleared after every epoch
+ * (scripts/train_sd3.py line 780), then the clamp before the loss (scripts/train_sd3.py lines 881-885,
+ * `config.train.adv_clip_max = 5` in config/base.py line 84):
+ *
+ *     rewards = np.array(rewards, dtype=np.float64)
+ *     unique = np.unique(prompts)
+ *     ...
+ *         mean = np.mean(self.stats[prompt], axis=0, keepdims=True)
+ *         if self.global_std:
+ *             std = np.std(rewards, axis=0, keepdims=True) + 1e-4  # Use global std of all rewards
+ *         else:
+ *             std = np.std(self.stats[prompt], axis=0, keepdims=True) + 1e-4
+ *         if type=='grpo':
+ *             advantages[prompts == prompt] = (prompt_rewards - mean) / std
+ *     ...
+ *     advantages = torch.clamp(sample["advantages"][:, j], -config.train.adv_clip_max, config.train.adv_clip_max)
+ *
+ * `prompts` are the decoded prompts of the whole gathered epoch (train_sd3.py lines 757-761), in
+ * the order the sampler drew them; `rewards` the float32 `avg` of {@link flowGrpoMultiScore}.
+ * `globalStd` is `config.sample.global_std` (True in config/base.py line 52 and every config of
+ * config/grpo.py). The `[N, num_train_timesteps]` repeat of line 740 gives equal columns; one
+ * column is ported. Returns float64, as the trainer keeps it.
+ */
+export function flowGrpoAdvantages(
+  prompts: readonly string[],
+  rewards: ArrayLike<number>,
+  globalStd = true,
+  advClipMax = 5,
+): Float64Array {
+  const r = Float64Array.from(rewards);
+  const unique = [...new Set(prompts)].sort();
+  const stats = new Map<string, number[]>();
+  for (const prompt of unique) {
+    const promptRewards = r.filter((_, i) => prompts[i] === prompt);
+    stats.set(prompt, [...(stats.get(prompt) ?? []), ...promptRewards]);
+  }
+  const advantages = new Float64Array(r.length);
+  for (const prompt of unique) {
+    const history = stats.get(prompt)!;
+    const mean = npMean(history);
+    const std = (globalStd ? npStd(r) : npStd(history)) + 1e-4;
+    for (let i = 0; i < r.length; i++) if (prompts[i] === prompt) advantages[i] = (r[i]! - mean) / std;
+  }
+  return advantages.map((a) => clamp(a, advClipMax));
+}
+
+/**
+ * The prompts of one Flow-GRPO epoch as its sampler draws them: scripts/train_sd3.py,
+ * `DistributedKRepeatSampler.__iter__` (lines 93-117), once per batch of the epoch with a new seed
+ * (`set_epoch(epoch * num_batches_per_epoch + i)`, line 618): m distinct prompts of the dataset,
+ * each repeated k times, shuffled; the epoch is the concatenation of its batches (lines 698-707).
+ * So a prompt drawn in two batches has 2k samples, one drawn once with k = 1 is a singleton, and
+ * no group is contiguous. `rand` is a seeded uniform generator.
+ */
+export function flowGrpoEpochPrompts(rand: () => number, datasetSize: number, m: number, k: number, batches: number): string[] {
+  const randperm = (n: number): number[] => {
+    const p = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [p[i], p[j]] = [p[j]!, p[i]!];
+    }
+    return p;
+  };
+  const out: string[] = [];
+  for (let b = 0; b < batches; b++) {
+    const indices = randperm(datasetSize).slice(0, m);
+    const repeated = indices.flatMap((idx) => new Array<number>(k).fill(idx));
+    for (const s of randperm(repeated.length)) out.push(`prompt ${repeated[s]!}`);
+  }
+  return out;
+}
+
+/** Each prompt's group id, numbered in order of first appearance (what a trainer passes as groupIds). */
+export function groupIdsOf(prompts: readonly string[]): Int32Array {
+  const ids = new Map<string, number>();
+  return Int32Array.from(prompts, (p) => {
+    if (!ids.has(p)) ids.set(p, ids.size);
+    return ids.get(p)!;
+  });
+}
