@@ -338,8 +338,20 @@ export const DEFAULT_OPTIONS = Object.freeze(
 };
 
 /**
- * The presets: the options a peer trainer's advantage computation amounts to (docs/algorithm.md
- * cites the lines of each peer's code). Options given beside a preset override it.
+ * The presets: the options a peer trainer's advantage computation amounts to, each checked against
+ * a port of the peer's code (test/cpu/peers.test.ts; docs/peers.md cites the lines). Options given
+ * beside a preset override it.
+ *
+ * - `dancegrpo`: DanceGRPO (github.com/XueZeyue/DanceGRPO), `fastvideo/train_grpo_flux.py` and,
+ *   for several rewards, `fastvideo/train_grpo_hunyuan.py`: each reward normalised in its group of
+ *   `num_generations` (`group_rewards.std() + 1e-8`, torch's unbiased std), clamped at
+ *   `adv_clip_max = 5`, one clipped loss per reward summed with the coefficients (pass them as
+ *   `objectiveWeights`); one advantage for every step.
+ * - `flow-grpo`: Flow-GRPO (github.com/yifan123/flow_grpo), `flow_grpo/rewards.py` `multi_score`
+ *   (the weighted sum of the rewards; its weights as `objectiveWeights`) and
+ *   `flow_grpo/stat_tracking.py` `PerPromptStatTracker.update` with `global_std = True`: the mean
+ *   per prompt, `np.std` (population) over the whole batch `+ 1e-4`, clamped at `adv_clip_max = 5`;
+ *   one advantage for every step. Prompts scattered through the batch are groups through `groupIds`.
  */
 export const PRESETS: Readonly<Record<PresetName, Readonly<OtcaOptions>>> = Object.freeze({
   dancegrpo: Object.freeze({

@@ -439,6 +439,8 @@ describe('presets', () => {
     const refOverridden = referenceAdvantages(refInput, { preset: 'flow-grpo', temporal: 'tcd', objective: 'moca' });
     const refSpelled = referenceAdvantages(refInput, { objective: 'moca', temporal: 'tcd', stdScope: 'batch', stdCorrection: 0, epsAdv: 1e-4, advClip: 5 });
     expect(refOverridden).toEqual(refSpelled);
+    // DanceGRPO with TCD and MOCA is otca's defaults (the paper builds on DanceGRPO)
+    expectBitEqual(otcaAdvantages(inputs, { preset: 'dancegrpo', temporal: 'tcd', objective: 'moca' }).advantages.data, otcaAdvantages(inputs).advantages.data, 'dancegrpo + tcd + moca');
     // and an override of one statistic keeps the rest of the preset
     const groupStd = otcaAdvantages(inputs, { preset: 'dancegrpo', stdCorrection: 0, outputs: ['fused'] });
     const groupStdSpelled = otcaAdvantages(inputs, { ...PRESETS.dancegrpo, stdCorrection: 0, outputs: ['fused'] });
