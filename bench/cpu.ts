@@ -9,7 +9,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Tensor, backendInfo, otcaAdvantages } from '../lib/index.js';
+import { Tensor, backendInfo, encodeBFloat16, otcaAdvantages } from '../lib/index.js';
 import { readProbe } from '../lib/native.js';
 import { plainAdvantages } from './plain-ts.js';
 
@@ -67,16 +67,6 @@ function makeLatents(N: number, T: number, D: number, seed: number): Float32Arra
   return z;
 }
 
-function toBf16(src: Float32Array): Uint16Array {
-  const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  const out = new Uint16Array(src.length);
-  for (let k = 0; k < src.length; k++) {
-    const b = u[k];
-    out[k] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-  }
-  return out;
-}
-
 function main(): void {
   const record = process.argv.includes('--record');
   const info = backendInfo();
@@ -94,7 +84,7 @@ function main(): void {
     const z32 = makeLatents(N, T, D, 1234);
     const rewards = new Float32Array(N * K).map((_, k) => Math.sin(k * 12.9898) * 0.5 + 0.5);
     for (const dtype of ['float32', 'bfloat16'] as const) {
-      const data = dtype === 'float32' ? z32 : toBf16(z32);
+      const data = dtype === 'float32' ? z32 : encodeBFloat16(z32);
       const bytes = data.byteLength;
       const latents = Tensor.from(data as never, [N, T + 1, D], dtype as never);
       const rw = Tensor.from(rewards, [N, K]);
