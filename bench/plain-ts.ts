@@ -1,7 +1,7 @@
 /**
  * The benchmark's baseline: the advantage step written the way a Node user would write it, with
  * plain loops over typed arrays (one cosine per state against the final state, float64 scalars in
- * JavaScript, bfloat16 decoded element by element). It computes the SPEC defaults only
+ * JavaScript, bfloat16 decoded element by element). It computes the default options only
  * (tcd + moca, group std, Bessel), which is all the benchmark asks of it.
  */
 

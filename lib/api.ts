@@ -4,7 +4,7 @@
  * the same options parses nothing twice and reuses the native state); and backend information.
  * @packageDocumentation
  */
-import { nativeBinaryPath, native, packageVersion, type NativeCudaDevice } from './native.js';
+import { nativeBinaryPath, native, packageVersion } from './native.js';
 import type { OtcaOptions, OutputsRequest } from './options.js';
 import {
   AdvantageStep,
@@ -174,7 +174,21 @@ export interface CpuBackendInfo {
 }
 
 /** One CUDA device as the runtime reports it, with the device string to pass as `device`. */
-export interface CudaDeviceInfo extends NativeCudaDevice {
+export interface CudaDeviceInfo {
+  /** The device index N of `'cuda:N'`. */
+  index: number;
+  /** e.g. `'NVIDIA H100 80GB HBM3'`. */
+  name?: string;
+  /** e.g. `'9.0'`. */
+  computeCapability?: string;
+  /** Streaming multiprocessors. */
+  multiprocessors?: number;
+  /** Bytes of device memory. */
+  memory?: number;
+  /** Bytes of L2 cache. */
+  l2Bytes?: number;
+  /** Why the properties could not be read, where they could not. */
+  error?: string;
   /** The device string to pass as `device`, e.g. `'cuda:0'`. */
   device: `cuda:${number}`;
 }

@@ -1,10 +1,10 @@
 /**
  * Argument errors a person can act on: "Expected <expectation> for <argument> but received <value>".
- * `TypeError` for wrong kinds, `RangeError` for bad values and shapes (STYLE.md, sharp).
+ * `TypeError` for wrong kinds, `RangeError` for bad values and shapes.
  * @packageDocumentation
  */
 
-/** A short, readable rendering of what a caller passed, for error messages. */
+/** @internal A short, readable rendering of what a caller passed, for error messages. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
@@ -24,6 +24,16 @@ export function describeValue(value: unknown): string {
       return `function ${(value as { name?: string }).name || '(anonymous)'}`;
   }
   if (Array.isArray(value)) return `Array(${value.length})`;
+  if (isTfTensor(value)) {
+    let what = 'a tf.Tensor';
+    try {
+      const { dtype, shape } = value as unknown as { dtype: unknown; shape: unknown };
+      what += ` (${String(dtype)}, ${Array.isArray(shape) ? formatShape(shape) : '?'})`;
+    } catch {
+      // fields whose getters throw: the plain description
+    }
+    return `${what}; tfjs tensors go to otcaAdvantagesTf from 'otca/tfjs'`;
+  }
   if (ArrayBuffer.isView(value)) {
     const name = value.constructor?.name ?? 'ArrayBufferView';
     const length = (value as unknown as { length?: number }).length;
@@ -35,35 +45,53 @@ export function describeValue(value: unknown): string {
   return name && name !== 'Object' ? name : 'object';
 }
 
+/**
+ * @internal Whether `value` looks like a tfjs tensor (`tf.Tensor`): own `dataId`, `shape` and
+ * `dtype`, and a `dataSync` method. Duck-typed: otca never loads tfjs to ask.
+ */
+export function isTfTensor(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return (
+      Object.hasOwn(value, 'dataId') &&
+      Object.hasOwn(value, 'shape') &&
+      Object.hasOwn(value, 'dtype') &&
+      typeof (value as { dataSync?: unknown }).dataSync === 'function'
+    );
+  } catch {
+    return false; // a Proxy whose traps throw is no tf.Tensor
+  }
+}
+
 /** @internal Objects (Tensor) may describe themselves for messages through this symbol. */
 export const describeTag: unique symbol = Symbol('otca.describe');
 
-/** The message of an argument error. */
+/** @internal The message of an argument error. */
 export function expectationMessage(expectation: string, argument: string, received: string): string {
   return `Expected ${expectation} for ${argument} but received ${received}`;
 }
 
-/** A `TypeError` (wrong kind): `received` is a description, or any value to describe. */
+/** @internal A `TypeError` (wrong kind): `received` is a description, or any value to describe. */
 export function typeError(expectation: string, argument: string, received: unknown, describe = true): TypeError {
   return new TypeError(
     expectationMessage(expectation, argument, describe ? describeValue(received) : String(received)),
   );
 }
 
-/** A `RangeError` (bad value or shape). */
+/** @internal A `RangeError` (bad value or shape). */
 export function rangeError(expectation: string, argument: string, received: unknown, describe = true): RangeError {
   return new RangeError(
     expectationMessage(expectation, argument, describe ? describeValue(received) : String(received)),
   );
 }
 
-/** Formats a shape as `[2, 3, 4]`. */
+/** @internal Formats a shape as `[2, 3, 4]`. */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
 /**
- * Whether the buffer under a view was detached (transferred or freed). Node 20 has no
+ * @internal Whether the buffer under a view was detached (transferred or freed). Node 20 has no
  * `ArrayBuffer.prototype.detached`; there `slice` on a detached buffer throws.
  */
 export function isDetached(view: ArrayBufferView): boolean {
@@ -78,7 +106,11 @@ export function isDetached(view: ArrayBufferView): boolean {
   }
 }
 
-/** The error thrown when a call asks for a CUDA device that this build or machine cannot use. */
+/**
+ * The error thrown when a call asks for a CUDA device that this build or machine cannot use
+ * (`device: 'cuda'`, `Tensor.empty(..., 'cuda:0')`, ...). Its `code` is `'OTCA_CUDA_UNAVAILABLE'` and
+ * its message says why (no driver, no device, a build without CUDA).
+ */
 export class DeviceUnavailableError extends Error {
   override name = 'DeviceUnavailableError';
 }

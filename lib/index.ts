@@ -17,6 +17,8 @@ export { Tensor, type Device, type DeviceRequest } from './tensor.js';
 export {
   DTYPES,
   DTYPE_BYTES,
+  encodeBFloat16,
+  encodeFloat16,
   type Dtype,
   type DtypeArrayMap,
   type LatentDtype,
@@ -59,6 +61,7 @@ export {
   type OtcaResult,
   type OutputTargets,
   type OutputTensors,
+  type StepOptions,
   type TrajectoryInputs,
   type TrajectoryResult,
 } from './step.js';

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { CudaDeviceInfo } from './api.js';
 import type { OutputName } from './options.js';
 
 declare const deviceBufferBrand: unique symbol;
@@ -160,23 +161,8 @@ export interface NativeContract {
   defaults: Record<string, string | number>;
 }
 
-/** One CUDA device as the runtime reports it (`otca::gpu::DeviceProps`). */
-export interface NativeCudaDevice {
-  /** The device index N of `'cuda:N'`. */
-  index: number;
-  /** e.g. `'NVIDIA H100 80GB HBM3'`. */
-  name?: string;
-  /** e.g. `'9.0'`. */
-  computeCapability?: string;
-  /** Streaming multiprocessors. */
-  multiprocessors?: number;
-  /** Bytes of device memory. */
-  memory?: number;
-  /** Bytes of L2 cache. */
-  l2Bytes?: number;
-  /** Why the properties could not be read, where they could not. */
-  error?: string;
-}
+/** One CUDA device as the runtime reports it (`otca::gpu::DeviceProps`): the public {@link CudaDeviceInfo} without `device`. */
+export type NativeCudaDevice = Omit<CudaDeviceInfo, 'device'>;
 
 /** `otca::gpu::Status` plus device properties. */
 export interface NativeCudaStatus {
@@ -241,9 +227,15 @@ function thisModuleFile(): string {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;
   }
-  if (!file) throw new Error('otca: cannot tell which file its loader was loaded from (was it bundled? keep otca external)');
+  if (!file) throw new Error(`otca: cannot tell which file its loader was loaded from. ${BUNDLER_ADVICE}`);
   return file.startsWith('file:') ? fileURLToPath(file) : file;
 }
+
+/** What to do where a bundler copied otca's JavaScript away from its package folder. */
+const BUNDLER_ADVICE =
+  'Was otca bundled? It loads its native binary from its own package folder, so keep it external: ' +
+  "esbuild --external:otca, webpack `externals: { otca: 'commonjs otca' }`, Rollup/Vite `external: ['otca']` " +
+  "(Vite SSR: `ssr.external`), Next.js `serverExternalPackages: ['otca']`; and ship node_modules/otca with the bundle.";
 
 let requireCache: NodeJS.Require | undefined;
 
@@ -273,7 +265,7 @@ export function packageRoot(): string {
       }
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`otca: cannot find its package.json above ${start}`);
+    if (parent === dir) throw new Error(`otca: cannot find its package.json above ${start}. ${BUNDLER_ADVICE}`);
     dir = parent;
   }
 }
@@ -293,7 +285,7 @@ export function native(): NativeAddon {
   const load = requireHere('node-gyp-build') as NodeGypBuild;
   let path: string | undefined;
   try {
-    path = load.resolve(root);
+    path = preferCudaPrebuild(root, load.resolve(root));
     addon = requireHere(path) as NativeAddon;
   } catch (cause) {
     throw new Error(loadFailure(root, path, cause as Error), { cause });
@@ -301,6 +293,52 @@ export function native(): NativeAddon {
   binaryPath = path;
   checkContract(addon.contract(), path);
   return addon;
+}
+
+/** Whether the binary at `file` has the CUDA backend (its CUDA fat binary or runtime entry points). */
+function hasCuda(file: string): boolean {
+  try {
+    const bytes = readFileSync(file);
+    return bytes.includes('.nv_fatbin') || bytes.includes('cudaGetDeviceCount');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The binary to load, given node-gyp-build's choice `path` (a local build in build/Release or
+ * build/Debug comes before the prebuild). A CPU-only local build (a from-source build without CUDA)
+ * never shadows a prebuild that has CUDA and loads here: the prebuild is loaded instead, with a
+ * warning (code OTCA_LOCAL_BUILD_SKIPPED) naming both. Where the prebuild does not load (the
+ * reason for building from source) the local build is used, quietly. Not in a git checkout (its
+ * build/Release is the developer's fresh build), nor where $OTCA_PREBUILD names the folder.
+ */
+function preferCudaPrebuild(root: string, path: string): string {
+  const localDir = join(root, 'build');
+  if (process.env.OTCA_PREBUILD || !path.startsWith(localDir) || existsSync(join(root, 'lib', 'native.ts'))) return path;
+  const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let prebuild: string | undefined;
+  try {
+    const files = readdirSync(prebuildDir).filter((f) => f.endsWith('.node'));
+    prebuild = files.includes('otca.node') ? 'otca.node' : files[0];
+  } catch {
+    return path;
+  }
+  if (prebuild === undefined) return path;
+  prebuild = join(prebuildDir, prebuild);
+  if (hasCuda(path) || !hasCuda(prebuild)) return path;
+  try {
+    requireHere(prebuild);
+  } catch {
+    return path;
+  }
+  process.emitWarning(
+    `${path} is a CPU-only build and the prebuilt ${prebuild} has CUDA: loading the prebuild (the same CPU ` +
+      `backend, plus CUDA). Remove ${localDir} to load the prebuild without this warning, or set ` +
+      `OTCA_PREBUILD=${root} to load the local build.`,
+    { code: 'OTCA_LOCAL_BUILD_SKIPPED' },
+  );
+  return prebuild;
 }
 
 /**
@@ -368,14 +406,17 @@ function loadFailure(root: string, path: string | undefined, cause: Error): stri
   } else if (/self-register|napi_register_module/i.test(msg)) {
     lines.push('Cause: the file is not a Node-API module built for this Node.');
   }
+  const checkout = existsSync(join(root, 'lib', 'native.ts'));
+  const script = join(root, 'src', 'build-from-source.mjs');
   lines.push(
     'Possible solutions:',
-    `- Build it from source, CPU-only (needs a C++17 compiler, python3 and make; no cmake, no CUDA toolkit, no GPU): \`npm rebuild otca\` ` +
-      `in your project (pnpm: \`pnpm rebuild otca\`; any package manager: \`npm run build:gyp\` in ${root}).`,
+    checkout
+      ? '- From a git checkout: `npm run build` (cmake-js; CUDA when nvcc is found). See CONTRIBUTING.md.'
+      : `- Build it from source: \`node ${script}\` (cmake and a C++17 compiler, with CUDA where nvcc is found; ` +
+          'or, without cmake, python3 and make for a CPU-only build). See "Building from source" in the README.',
     `- Reinstall otca so that its prebuilt binary prebuilds/linux-x64/otca.node is present${target === 'linux-x64' ? ' (an install that pruned files or bundled the package loses it)' : ''}; ` +
-      'it needs Linux x64, Node >= 20, and a glibc and libstdc++ as new as those of the machine that packed it, and runs CPU-only where there is no NVIDIA GPU or driver.',
-    '- To run CPU-only: any binary runs the CPU backend (`device: \'cpu\'`); the from-source build above is CPU-only and needs nothing from CUDA.',
-    '- From a git checkout: `npm run build` (cmake-js; CUDA when nvcc is found). See the Install section of the README.',
+      'it needs Linux x64 with glibc >= 2.34 and Node >= 20, and runs CPU-only where there is no NVIDIA GPU or driver.',
+    '- To run CPU-only: any binary runs the CPU backend (`device: \'cpu\'`), a from-source build without CUDA included.',
   );
   return lines.join('\n');
 }

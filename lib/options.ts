@@ -339,7 +339,7 @@ export const DEFAULT_OPTIONS = Object.freeze(
 
 /**
  * The presets: the options a peer trainer's advantage computation amounts to, each checked against
- * a port of the peer's code (test/cpu/peers.test.ts; docs/peers.md cites the lines). Options given
+ * a port of the peer's code in otca's tests (docs/peers.md cites the lines). Options given
  * beside a preset override it.
  *
  * - `dancegrpo`: DanceGRPO (github.com/XueZeyue/DanceGRPO), `fastvideo/train_grpo_flux.py` and,

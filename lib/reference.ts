@@ -1,5 +1,5 @@
 /**
- * The float64 reference implementation of the OTCA advantage step (SPEC.md), written plainly.
+ * The float64 reference implementation of the OTCA advantage step (docs/algorithm.md), written plainly.
  *
  * This file is the oracle the native backends are tested against, and it is exported so that
  * users can check their own numbers. It does not import the native code. Every quantity is a
@@ -288,7 +288,7 @@ function viewLatents(input: ReferenceTrajectoryInput): StateView {
 
 /**
  * Mean and std of xs (in index order); n - corr <= 0 gives std 0. Equal values give exactly that
- * value as the mean and std 0 (SPEC: a std of 0 gives A = 0).
+ * value as the mean and std 0 (a std of 0 gives A = 0).
  */
 function meanStd(xs: readonly number[], corr: number): { mean: number; std: number } {
   const n = xs.length;
@@ -454,7 +454,7 @@ function resolve(options: ReferenceOptions = {}): ResolvedOptions {
 // ------------------------------------------------------------------ phase 1: TCD
 
 /**
- * Phase 1 (SPEC section 2 and q of section 3): S, dS, wbar, w and q from the latents alone.
+ * Phase 1 (docs/algorithm.md sections 2 and 3: TCD, eqs. 6-8, and q, eq. 11): S, dS, wbar, w and q from the latents alone.
  * Throws RangeError on a non-finite latent, naming the first (sample, state).
  */
 export function referenceTrajectoryCredit(
@@ -519,7 +519,7 @@ export function referenceTrajectoryCredit(
 // ------------------------------------------------------------------ phase 2: objectives
 
 /**
- * Phase 2 (SPEC sections 1 and 3): A, e, lam, c and f from the rewards and q.
+ * Phase 2 (docs/algorithm.md sections 1 and 3: eq. 2 and MOCA, eqs. 11-14): A, e, lam, c and f from the rewards and q.
  * Throws RangeError on a non-finite reward, naming the first (sample, objective).
  */
 export function referenceObjectiveCredit(
@@ -624,7 +624,7 @@ export function referenceObjectiveCredit(
 // ------------------------------------------------------------------ the whole step
 
 /**
- * The whole OTCA step in float64: phase 1, phase 2, then Adv[i,t] = w[i,t] * f[i] (SPEC section 4).
+ * The whole OTCA step in float64: phase 1, phase 2, then Adv[i,t] = w[i,t] * f[i] (docs/algorithm.md section 4).
  *
  * q stays float64 between the phases here, while the native backends hand phase 2 q rounded to
  * float32 (so that their two-phase API equals their one-call API bit for bit). Expect agreement to

@@ -37,6 +37,10 @@ import {
   type ResolvedOptions,
 } from './validate.js';
 
+/** Every option of a step with its resolved value: the preset and the defaults applied. */
+export type StepOptions = Readonly<Required<Omit<OtcaOptions, 'preset' | 'objectiveWeights' | 'objectiveScale'>>> &
+  Pick<OtcaOptions, 'preset' | 'objectiveWeights' | 'objectiveScale'>;
+
 /** The backend that ran a call: `'cpu'`, or `'cuda:N'` with the CUDA backend. */
 export type BackendName = 'cpu' | `cuda:${number}`;
 
@@ -222,7 +226,7 @@ const KIND_OUTPUTS: readonly (readonly OutputName[])[] = [[], TRAJECTORY_OUTPUTS
  */
 export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
   /** The step's options, resolved: every option with its value (preset and defaults applied). */
-  readonly options: ResolvedOptions['values'];
+  readonly options: StepOptions;
   #resolved: ResolvedOptions;
   /** The native plans, by backend device (-1: the CPU), made on first use. */
   #plans = new Map<number, NativePlan>();

@@ -28,6 +28,7 @@ import {
   type PresetName,
 } from './options.js';
 import { own } from './own.js';
+import type { StepOptions } from './step.js';
 import { parseDevice, Tensor } from './tensor.js';
 
 /** Options after validation: the plan's native options, the device, the outputs. */
@@ -38,8 +39,7 @@ export interface ResolvedOptions {
   outputDevice: OutputDeviceMode;
   outputs: ReadonlySet<OutputName>;
   /** Every option's resolved value, for `AdvantageStep.options`. */
-  values: Readonly<Required<Omit<OtcaOptions, 'preset' | 'objectiveWeights' | 'objectiveScale'>>> &
-    Pick<OtcaOptions, 'preset' | 'objectiveWeights' | 'objectiveScale'>;
+  values: StepOptions;
 }
 
 const OPTION_NAME_SET: ReadonlySet<string> = new Set(OPTION_NAMES);

@@ -1,22 +1,35 @@
 #!/usr/bin/env node
-// Builds everything the tarball holds and packs it (`npm run pack:tarball`):
+// Builds everything the tarball holds, lays it out in a staging folder and packs that
+// (`npm run pack:tarball`; publish the .tgz it writes with `npm publish <file>`):
 //   1. the prebuild (scripts/prebuild.mjs: prebuildify + the cmake-js shim; --clean by default),
-//   2. the JavaScript (scripts/pack-js.mjs: dist/esm, dist/cjs, dist/vendor),
-//   3. `npm pack --ignore-scripts` (the steps above are what `prepack` would run),
-// then reports the binary's size and the tarball's packed and unpacked sizes, and fails when the
-// unpacked size reaches 15 MB.
+//   2. the JavaScript (scripts/pack-js.mjs: dist/cjs, and dist/esm re-exporting it),
+//   3. build-pack/: those, README.md, CHANGELOG.md, LICENSE, docs/algorithm.md and docs/peers.md, the sources of the from-source build in
+//      src/ (binding.gyp there, not at the root, so no package manager infers a `node-gyp rebuild`
+//      install script; node-addon-api's headers in src/vendor; scripts/build-from-source.mjs as
+//      src/build-from-source.mjs), and a package.json with only what a user's install reads: no
+//      devDependencies, and no scripts but `build-from-source`, whose file is in the tarball;
+//   4. `npm pack build-pack`.
+// Then it reports the binary's size and the tarball's packed and unpacked sizes, and fails when the
+// unpacked size reaches 15 MB. `npm pack` in the repository itself is refused (its `prepack` runs
+// this file with --refuse): the repository's package.json is the developers'.
 //
 //   --reuse [path]          prebuild an existing addon instead of compiling (see prebuild.mjs)
 //   --pack-destination dir  where the .tgz goes (default: the repository root)
 // The last line of stdout is `OTCA_PACK {json}` with tarball, bytes and file list, for the tests.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const argv = process.argv.slice(2);
 const LIMIT = 15_000_000;
+
+if (argv.includes('--refuse')) {
+  console.error('otca is packed from a staging folder: run `npm run pack:tarball` (it writes the .tgz; `npm publish <file>` publishes it).');
+  process.exit(1);
+}
 
 function option(name) {
   const i = argv.indexOf(name);
@@ -32,9 +45,43 @@ const reuse = argv.includes('--reuse');
 step('prebuild.mjs', reuse ? ['--reuse', ...(option('--reuse') ? [option('--reuse')] : [])] : ['--clean']);
 step('pack-js.mjs', []);
 
+// ---- the staging folder
+const stage = join(root, 'build-pack');
+rmSync(stage, { recursive: true, force: true });
+mkdirSync(stage, { recursive: true });
+const copy = (from, to = from) => cpSync(join(root, from), join(stage, to), { recursive: true });
+copy('dist/cjs');
+copy('dist/esm');
+copy('prebuilds');
+for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE', 'docs/algorithm.md', 'docs/peers.md']) if (existsSync(join(root, f))) copy(f);
+copy('binding.gyp', 'src/binding.gyp');
+copy('CMakeLists.txt', 'src/CMakeLists.txt');
+copy('cmake', 'src/cmake');
+for (const dir of ['core', 'cpu', 'cuda', 'addon']) copy(`csrc/${dir}`, `src/csrc/${dir}`);
+copy('scripts/build-from-source.mjs', 'src/build-from-source.mjs');
+const napiDir = dirname(createRequire(join(root, 'package.json')).resolve('node-addon-api/package.json'));
+const napiPkg = JSON.parse(readFileSync(join(napiDir, 'package.json'), 'utf8'));
+const vendor = join(stage, 'src', 'vendor', 'node-addon-api');
+mkdirSync(vendor, { recursive: true });
+for (const f of ['index.js', 'napi.h', 'napi-inl.h', 'napi-inl.deprecated.h', 'LICENSE.md']) cpSync(join(napiDir, f), join(vendor, f));
+const napiManifest = { name: napiPkg.name, version: napiPkg.version, license: napiPkg.license, main: 'index.js' };
+writeFileSync(join(vendor, 'package.json'), `${JSON.stringify(napiManifest, null, 2)}\n`);
+
+const dev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const KEEP = [
+  'name', 'version', 'description', 'keywords', 'license', 'author', 'repository', 'homepage', 'bugs', 'type',
+  'engines', 'os', 'cpu', 'libc', 'main', 'types', 'exports', 'dependencies', 'peerDependencies', 'peerDependenciesMeta',
+];
+const manifest = Object.fromEntries(KEEP.filter((k) => dev[k] !== undefined).map((k) => [k, dev[k]]));
+manifest.files = ['dist/', 'prebuilds/', 'src/', 'docs/', 'CHANGELOG.md'];
+manifest.gypfile = false;
+manifest.scripts = { 'build-from-source': 'node src/build-from-source.mjs' };
+writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+// ---- pack
 const dest = resolve(option('--pack-destination') ?? root);
 const npmCli = process.env.npm_execpath && process.env.npm_execpath.endsWith('.js') ? [process.execPath, process.env.npm_execpath] : ['npm'];
-const out = execFileSync(npmCli[0], [...npmCli.slice(1), 'pack', '--ignore-scripts', '--json', '--pack-destination', dest], {
+const out = execFileSync(npmCli[0], [...npmCli.slice(1), 'pack', stage, '--ignore-scripts', '--json', '--pack-destination', dest], {
   cwd: root,
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -55,4 +102,6 @@ if (info.unpackedSize >= LIMIT) {
   console.error(`[pack] unpacked size ${info.unpackedSize} bytes is over the 15 MB limit`);
   process.exit(1);
 }
-console.log(`OTCA_PACK ${JSON.stringify({ tarball, unpackedSize: info.unpackedSize, binary, files: info.files.map((f) => f.path) })}`);
+console.log(
+  `OTCA_PACK ${JSON.stringify({ tarball, packedSize: statSync(tarball).size, unpackedSize: info.unpackedSize, binary, files: info.files.map((f) => f.path) })}`,
+);

@@ -1,12 +1,16 @@
 // The published package, as a user gets it: `scripts/pack.mjs --reuse` packs the tarball (a prebuild
-// made from the addon `npm test` already built, through the same prebuildify + shim path `prepack`
+// made from the addon `npm test` already built, through the same prebuildify + shim path a release
 // uses, so no second CUDA compile), then it is installed into an empty folder with
-// `npm install --offline` (node-gyp-build from the npm cache) and a PATH holding only node and sh: no
-// compiler, cmake or nvcc. There: import, require and a worker_threads Worker load the prebuild and
-// match the reference; without the prebuild the load error reads as specified and the documented
-// from-source rebuild (`npm rebuild otca`, offline, CPU-only from binding.gyp) works.
+// `npm install --offline` (node-gyp-build from the checkout) and a PATH holding only node and sh: no
+// compiler, cmake or nvcc. There: the tarball's manifest and files (no install script, no script
+// naming a missing file, os/cpu/libc, no test or internal source, no internal types, a LICENSE);
+// import, require and a worker_threads Worker load the prebuild and match the reference; one Tensor
+// class and one set of errors for import and require; `otca/tfjs` (tfjs from the checkout), never
+// loaded by `otca`; a bundled copy's error; without the prebuild the load error reads as specified,
+// and the documented from-source build (src/build-from-source.mjs, offline, CPU-only with node-gyp)
+// works, without shadowing a prebuild that has CUDA.
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +25,7 @@ const bareBin = join(work, 'bin');
 const barePath = bareBin; // node and sh only
 const fullPath = process.env.PATH ?? '';
 const installed = join(app, 'node_modules', 'otca');
+let packed: { tarball: string; packedSize: number; unpackedSize: number; files: string[] };
 
 // One check, written once as ESM and once as CommonJS, printing a JSON line.
 const checkBody = `
@@ -50,17 +55,61 @@ const checks: Record<string, string> = {
     '  parentPort.postMessage(result);',
     '}',
   ].join('\n'),
+  // A CommonJS helper library's tensors and errors, used by an ES-module trainer.
+  'one-class.mjs': `
+import { createRequire } from 'node:module';
+import * as esm from 'otca';
+const cjs = createRequire(import.meta.url)('otca');
+const N = 4, G = 2, T = 3, D = 8, K = 2;
+const rewards = cjs.Tensor.from(new Float32Array(N * K).map((_, i) => Math.sin(i)), [N, K]);
+const latents = cjs.Tensor.from(new Float32Array(N * (T + 1) * D).map((_, i) => Math.cos(i)), [N, T + 1, D]);
+const a = esm.otcaAdvantages({ rewards, latents, groupSize: G }).advantages;
+const b = cjs.otcaAdvantages({ rewards: esm.Tensor.from(rewards.data, [N, K]), latents, groupSize: G }).advantages;
+let err;
+try { esm.otcaAdvantages({ rewards, latents, groupSize: G }, { device: 'cuda:0' }); } catch (e) { err = e; }
+console.log(JSON.stringify({
+  sameTensor: esm.Tensor === cjs.Tensor,
+  esmResultIsCjsTensor: a instanceof cjs.Tensor,
+  same: a.data.every((v, i) => v === b.data[i]),
+  errorAcross: err instanceof cjs.DeviceUnavailableError && err instanceof esm.DeviceUnavailableError,
+}));
+`,
+  // otca/tfjs from both entries, against the main API; the main entry never loads tfjs.
+  'tfjs.cjs': `
+const otca = require('otca');
+const loadedByMain = Object.keys(require.cache).some((k) => k.includes('@tensorflow'));
+const tf = require('@tensorflow/tfjs-core');
+require('@tensorflow/tfjs-backend-cpu');
+tf.env().set('PROD', true);
+const { otcaAdvantagesTf } = require('otca/tfjs');
+(async () => {
+  await tf.setBackend('cpu');
+  const N = 4, G = 2, T = 3, D = 8, K = 2;
+  const rew = new Float32Array(N * K).map((_, i) => Math.sin(i + 1));
+  const lat = new Float32Array(N * (T + 1) * D).map((_, i) => Math.cos(i * 0.7));
+  const want = otca.otcaAdvantages({ rewards: otca.Tensor.from(rew, [N, K]), latents: otca.Tensor.from(lat, [N, T + 1, D]), groupSize: G }).advantages.data;
+  const adv = await otcaAdvantagesTf({ rewards: tf.tensor2d(rew, [N, K]), latents: tf.tensor3d(lat, [N, T + 1, D]), groupSize: G });
+  const esm = await import('otca/tfjs');
+  const adv2 = await esm.otcaAdvantagesTf({ rewards: tf.tensor2d(rew, [N, K]), latents: tf.tensor3d(lat, [N, T + 1, D]), groupSize: G });
+  let message = '';
+  try { otca.otcaAdvantages({ rewards: tf.tensor2d(rew, [N, K]), latents: otca.Tensor.from(lat, [N, T + 1, D]), groupSize: G }); } catch (e) { message = e.message; }
+  const got = adv.dataSync();
+  console.log(JSON.stringify({ loadedByMain, shape: adv.shape, same: got.every((v, i) => v === want[i]) && adv2.dataSync().every((v, i) => v === want[i]), message }));
+})();
+`,
 };
 
-function run(cmd: string, args: string[], PATH: string): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { cwd: app, encoding: 'utf8', env: { ...process.env, PATH }, timeout: 240_000 });
+function run(cmd: string, args: string[], PATH: string, env: Record<string, string> = {}, cwd = app): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, PATH, ...env }, timeout: 300_000 });
 }
 
-function check(file: string): { binary: string; cuda: boolean; backend: string; worst: number; version: string } {
-  const r = run(process.execPath, [file], barePath);
+function json<T>(file: string, env: Record<string, string> = {}): T {
+  const r = run(process.execPath, [file], barePath, env);
   expect(r.status, `${file}: ${r.stderr}`).toBe(0);
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string);
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as T;
 }
+
+type Check = { binary: string; cuda: boolean; backend: string; worst: number; version: string };
 
 describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the packed tarball', () => {
   const prebuild = join(installed, 'prebuilds', 'linux-x64', 'otca.node');
@@ -73,11 +122,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
       timeout: 600_000,
     });
     const line = out.split('\n').find((l) => l.startsWith('OTCA_PACK '));
-    const packed = JSON.parse((line as string).slice('OTCA_PACK '.length)) as { tarball: string; unpackedSize: number; files: string[] };
-    expect(packed.unpackedSize).toBeLessThan(15_000_000);
-    expect(packed.files).toContain('prebuilds/linux-x64/otca.node');
-    expect(packed.files).toContain('dist/cjs/package.json');
-    expect(packed.files.some((f) => f.startsWith('build/') || f.startsWith('lib/') || f.startsWith('test/'))).toBe(false);
+    packed = JSON.parse((line as string).slice('OTCA_PACK '.length));
 
     mkdirSync(bareBin, { recursive: true });
     symlinkSync(process.execPath, join(bareBin, 'node'));
@@ -96,17 +141,54 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     }).trim().split('\n').pop() as string;
     const r = run(process.execPath, [npmCli, 'install', '--offline', '--no-audit', '--no-fund', packed.tarball, join(work, dep)], barePath);
     expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/install-scripts|allowScripts/);
     expect(existsSync(join(installed, 'prebuilds', 'linux-x64', 'otca.node'))).toBe(true);
     expect(existsSync(join(installed, 'build'))).toBe(false); // installing never compiled anything
+    // tfjs, the optional peer, from the checkout (its dependencies resolve from there)
+    mkdirSync(join(app, 'node_modules', '@tensorflow'), { recursive: true });
+    for (const p of ['tfjs-core', 'tfjs-backend-cpu']) {
+      symlinkSync(join(root, 'node_modules', '@tensorflow', p), join(app, 'node_modules', '@tensorflow', p));
+    }
   }, 600_000);
 
   afterAll(() => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  it('ships the package and nothing else: no install script, no script without its file, no test or internal source', () => {
+    const files = packed.files;
+    expect(packed.unpackedSize).toBeLessThan(15_000_000);
+    for (const f of ['prebuilds/linux-x64/otca.node', 'dist/cjs/package.json', 'dist/cjs/index.js', 'dist/esm/index.js', 'dist/esm/tfjs.js',
+      'dist/cjs/tfjs.d.ts', 'LICENSE', 'README.md', 'CHANGELOG.md', 'src/binding.gyp', 'src/CMakeLists.txt', 'src/build-from-source.mjs',
+      'src/vendor/node-addon-api/napi.h', 'docs/algorithm.md']) {
+      expect(files, f).toContain(f);
+    }
+    // no binding.gyp at the root: pnpm and yarn would infer a `node-gyp rebuild` install script from it
+    expect(files.filter((f) => /^(binding\.gyp|build\/|lib\/|test\/|bench\/|examples\/|scripts\/|docs\/api\/)/.test(f) || f.includes('/test/'))).toEqual([]);
+    expect(files.filter((f) => /(^|\/)(native|validate|own)\.d\.ts$/.test(f))).toEqual([]);
+
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+    expect(Object.keys(manifest.scripts)).toEqual(['build-from-source']);
+    for (const command of Object.values(manifest.scripts) as string[]) {
+      const file = /node (\S+)/.exec(command)?.[1] as string;
+      expect(existsSync(join(installed, file)), command).toBe(true);
+    }
+    expect(manifest.devDependencies).toBeUndefined();
+    expect(manifest).toMatchObject({ os: ['linux'], cpu: ['x64'], libc: ['glibc'], gypfile: false, license: 'MIT' });
+    expect(manifest.peerDependenciesMeta['@tensorflow/tfjs-core']).toEqual({ optional: true });
+    expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/MIT License[\s\S]*otca contributors/);
+
+    // the public types: nothing internal, no pointer to a file the package does not hold
+    const dts = readdirSync(join(installed, 'dist', 'cjs')).filter((f) => f.endsWith('.d.ts'));
+    const text = dts.map((f) => readFileSync(join(installed, 'dist', 'cjs', f), 'utf8')).join('\n');
+    expect(text).not.toMatch(/\b_native\b|\b_wrapResult\b|\b_hostData\b|\b_wrapDevice\b|NativeAddon|ResolvedOptions/);
+    expect(text).not.toMatch(/SPEC|STYLE\.md|csrc\/|bench\/|test\//);
+    for (const m of text.matchAll(/\b(docs\/[\w-]+\.md)/g)) expect(files, `${m[1]}, cited in the types`).toContain(m[1]);
+  });
+
   it('loads its prebuild through import, require and a worker_threads Worker, and matches the reference', () => {
     for (const file of ['check.mjs', 'check.cjs', 'worker.mjs']) {
-      const got = check(file);
+      const got = json<Check>(file);
       expect(got.binary, file).toBe(prebuild);
       expect(got.backend, file).toBe('cpu');
       expect(got.worst, file).toBeLessThan(1e-5);
@@ -114,7 +196,28 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     }
   });
 
-  it('without the prebuild, says what it tried and how to fix it; `npm rebuild otca` then builds CPU-only from source', () => {
+  it('has one Tensor class and one set of errors for import and require', () => {
+    expect(json('one-class.mjs')).toEqual({ sameTensor: true, esmResultIsCjsTensor: true, same: true, errorAcross: true });
+  });
+
+  it('otca/tfjs takes and returns tf.Tensors from import and require; otca itself never loads tfjs', () => {
+    const got = json<{ loadedByMain: boolean; shape: number[]; same: boolean; message: string }>('tfjs.cjs');
+    expect(got).toMatchObject({ loadedByMain: false, shape: [4, 3], same: true });
+    expect(got.message).toContain("tfjs tensors go to otcaAdvantagesTf from 'otca/tfjs'");
+  });
+
+  it('a bundled copy of the JavaScript says to keep otca external', () => {
+    const bundled = join(work, 'bundled');
+    cpSync(join(installed, 'dist', 'cjs'), bundled, { recursive: true });
+    const r = run(process.execPath, ['-e', `require(${JSON.stringify(join(bundled, 'index.js'))}).backendInfo()`], barePath);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`otca: cannot find its package.json above ${join(bundled, 'native.js')}`);
+    expect(r.stderr).toContain('keep it external');
+  });
+
+  it('without the prebuild, says what it tried and how to fix it; the from-source build then works and never shadows a CUDA prebuild', () => {
+    const saved = join(work, 'saved-prebuilds');
+    cpSync(join(installed, 'prebuilds'), saved, { recursive: true });
     rmSync(join(installed, 'prebuilds'), { recursive: true, force: true });
     const failed = run(process.execPath, ['check.cjs'], barePath);
     expect(failed.status).not.toBe(0);
@@ -124,19 +227,31 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     expect(msg).toContain(`Tried:\n- ${join(installed, 'build', 'Release')}: absent`);
     expect(msg).toContain(`- ${join(installed, 'prebuilds', 'linux-x64')}: absent`);
     expect(msg).toContain('Possible solutions:');
-    expect(msg).toContain('`npm rebuild otca`');
-    expect(msg).toContain('CPU-only');
+    expect(msg).toContain(`\`node ${join(installed, 'src', 'build-from-source.mjs')}\``);
 
-    // The documented rebuild: a compiler on PATH, still offline (headers from nodedir / /usr/include/node).
-    const rebuilt = run(process.execPath, [npmCli, 'rebuild', 'otca', '--offline'], fullPath);
+    // The documented build, CPU-only with node-gyp: a compiler on PATH, still offline (headers from Node's install).
+    const rebuilt = run(process.execPath, [join(installed, 'src', 'build-from-source.mjs'), '--gyp'], fullPath);
     expect(rebuilt.status, rebuilt.stdout + rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout).toContain('(CPU only)');
     const built = join(installed, 'build', 'Release', 'otca.node');
     expect(existsSync(built)).toBe(true);
     for (const file of ['check.mjs', 'check.cjs']) {
-      const got = check(file);
+      const got = json<Check>(file);
       expect(got.binary, file).toBe(built);
       expect(got.cuda, file).toBe(false);
       expect(got.worst, file).toBeLessThan(1e-5);
     }
+
+    // The prebuild back: a CPU-only local build never shadows a prebuild that has CUDA (with a warning);
+    // OTCA_PREBUILD pins the package folder's own order (the local build first).
+    cpSync(saved, join(installed, 'prebuilds'), { recursive: true });
+    const prebuildHasCuda = readFileSync(prebuild).includes('.nv_fatbin');
+    const r = run(process.execPath, ['check.cjs'], barePath);
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Check;
+    expect(got.binary).toBe(prebuildHasCuda ? prebuild : built);
+    if (prebuildHasCuda) expect(r.stderr).toContain('OTCA_LOCAL_BUILD_SKIPPED');
+    else expect(r.stderr).toBe('');
+    expect(json<Check>('check.cjs', { OTCA_PREBUILD: installed }).binary).toBe(built);
   }, 300_000);
 });
