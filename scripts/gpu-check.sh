@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one prepared device check (issues 3 and 4): on a CUDA machine, in one call,
 #   1. unpack the carried Node (.device/node.xz), print the GPU, driver and toolkit;
-#   2. the native harness (build/native-gpu/, made by test/native/gpu_build.sh) and compute-sanitizer
-#      memcheck + racecheck over its small case;
+#   2. the lab harness (build/lab/otca_lab_harness, made by bench/lab/build.sh: the product's kernel
+#      and every lab shape and tail, checked and timed) and compute-sanitizer memcheck + racecheck
+#      over its --quick checks;
 #   2b. ncu (Nsight Compute, clocks as they are) over the harness's --profile calls: where the
 #      kernel's tail stalls, per SASS instruction and source line (steps ncu, ncu-export,
 #      ncu-summary; bench/gpu/ncu_summary.py; typically ~1 minute, at most ~220 s);
@@ -18,10 +19,10 @@
 # Device:   bash scripts/gpu-check.sh                       (writes at most 7 files to $OUT)
 # Here:     GPU_CHECK_DRY=1 bash scripts/gpu-check.sh       (every step that can run without a GPU:
 #           node tests skip, bench.mjs --dry on the CPU backend, the numpy path of the baseline)
-# ncu only: GPU_CHECK_STEPS=env,ncu bash scripts/gpu-check.sh   (~1-2 minutes; needs build/native-gpu/ from
-#           test/native/gpu_build.sh 90, which builds with -lineinfo)
-# Knobs:    NATIVE_BIN (build/native-gpu/gpu_core_test), NATIVE_ARGS (''), NATIVE_SMALL_ARGS (--quick),
-#           AB_BINS (the tail experiments' harnesses, steps ab-rolled and ab-lean: see gpu-prepare.sh),
+# ncu only: GPU_CHECK_STEPS=env,ncu bash scripts/gpu-check.sh   (~1-2 minutes; needs build/lab/ from
+#           bench/lab/build.sh 90, which builds with -lineinfo)
+# Knobs:    NATIVE_BIN (build/lab/otca_lab_harness), NATIVE_ARGS (''), NATIVE_SMALL_ARGS (--quick: memcheck),
+#           RACECHECK_ARGS (--quick --kernel product),
 #           BENCH_ONLY / TORCH_ONLY (comma-separated workloads), TORCH_COMPILE_BUDGET_S (100),
 #           TORCH_COMPILE_WORKLOADS (FLUX-512,Wan), NODE (a node binary to use instead of .device/),
 #           GPU_CHECK_STEPS (comma-separated: run only the steps named, or whose name up to its
@@ -105,38 +106,26 @@ step env 30 bash -c '
   command -v nvcc >/dev/null && nvcc --version | tail -2 || echo "nvcc: absent"
   python3 -c "import numpy; print(\"numpy\", numpy.__version__)"
   python3 -c "import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"available\", torch.cuda.is_available())" 2>&1 | tail -1
-  ls -la build/Release/otca.node build/native-gpu*/gpu_core_test 2>&1 | head -20
+  ls -la build/Release/otca.node build/lab/otca_lab_harness 2>&1 | head -20
   '"$NODE"' -e "import(\"./dist/lib/index.js\").then(m => console.log(JSON.stringify(m.backendInfo())))" 2>&1 | head -20
 '
 
 # ------------------------------------------------------------------ 2. native harness + sanitizer
-NATIVE_BIN=${NATIVE_BIN:-build/native-gpu/gpu_core_test}
+NATIVE_BIN=${NATIVE_BIN:-build/lab/otca_lab_harness}
 NATIVE_SMALL_ARGS=${NATIVE_SMALL_ARGS:---quick}
 if [[ -x "$NATIVE_BIN" && "$DRY" != 1 ]]; then
   # shellcheck disable=SC2086
-  step native 200 "$NATIVE_BIN" ${NATIVE_ARGS:-}
+  GREP_SUMMARY='^(PASSED|FAILED)' step native 300 "$NATIVE_BIN" ${NATIVE_ARGS:-}
   if command -v compute-sanitizer >/dev/null; then
     # shellcheck disable=SC2086
-    GREP_SUMMARY='ERROR SUMMARY' step memcheck 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$NATIVE_BIN" $NATIVE_SMALL_ARGS
+    GREP_SUMMARY='ERROR SUMMARY' step memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$NATIVE_BIN" $NATIVE_SMALL_ARGS
     # shellcheck disable=SC2086
-    GREP_SUMMARY='RACECHECK SUMMARY|ERROR SUMMARY' step racecheck 120 compute-sanitizer --tool racecheck --error-exitcode 9 "$NATIVE_BIN" $NATIVE_SMALL_ARGS
+    GREP_SUMMARY='RACECHECK SUMMARY|ERROR SUMMARY' step racecheck 150 compute-sanitizer --tool racecheck --error-exitcode 9 "$NATIVE_BIN" ${RACECHECK_ARGS:---quick --kernel product}
   else
     SUMMARY+=("sanitizer        absent (compute-sanitizer not on PATH)")
   fi
-  # The A/B of bench/NOTES.md section 7: the harness rebuilt with the opt-in tail experiments
-  # (scripts/gpu-prepare.sh: rolled = -DOTCA_ROLLED_FINISH; lean = that plus -DOTCA_LEAN_HANDOFF
-  # -DOTCA_NO_INT64_DIV), the shipped variant only: its parity cases, then the timing tables, the
-  # tiny call and the debug timeline, to set beside the native step's v3 rows.
-  for ab in ${AB_BINS:-build/native-gpu-rolled/gpu_core_test build/native-gpu-lean/gpu_core_test}; do
-    abName=ab-$(basename "$(dirname "$ab")" | sed 's/^native-gpu-//')
-    if [[ -x "$ab" ]]; then
-      GREP_SUMMARY='^(PASSED|FAILED)' step "$abName" 120 "$ab" --no-large --variant 3
-    else
-      SUMMARY+=("$(printf '%-16s not run (absent: %s)' "$abName" "$ab")")
-    fi
-  done
 else
-  echo "== native: ${NATIVE_BIN} $([[ "$DRY" == 1 ]] && echo 'not run in a dry run' || echo 'absent (build it with test/native/gpu_build.sh and carry build/native-gpu/gpu_core_test)')"
+  echo "== native: ${NATIVE_BIN} $([[ "$DRY" == 1 ]] && echo 'not run in a dry run' || echo 'absent (build it with bench/lab/build.sh and carry build/lab/otca_lab_harness)')"
   SUMMARY+=("native           not run ($([[ "$DRY" == 1 ]] && echo dry run || echo "absent: $NATIVE_BIN"))")
   : >"$LOGS/native.log"
 fi
@@ -159,7 +148,7 @@ ncu_export() {
   "$NCU" -i "$rep" --page raw --csv >"$LOGS/ncu-raw.csv" 2>"$LOGS/ncu-raw.err" || echo "FAILED (rc $?): --page raw --csv"
   "$NCU" -i "$rep" --page source --csv --print-source sass >"$LOGS/ncu-sass.csv" 2>"$LOGS/ncu-sass.err" ||
     echo "FAILED (rc $?): --page source --csv --print-source sass (the raw page stays: whole-kernel stall reasons only)"
-  sources=$(ls "$ROOT"/csrc/core/*.cu "$ROOT"/csrc/core/*.cuh "$ROOT"/csrc/core/*.h | paste -sd, -)
+  sources=$(ls "$ROOT"/csrc/cuda/*.cu "$ROOT"/csrc/cuda/*.cuh "$ROOT"/csrc/core/*.h | paste -sd, -)
   "$NCU" -i "$rep" --page source --csv --print-source cuda,sass --resolve-source-file "$sources" \
     >"$LOGS/ncu-source.csv" 2>"$LOGS/ncu-source.err"
   rc=$?
@@ -197,7 +186,7 @@ else
   GREP_SUMMARY='^profile: [0-9]' step ncu "${NCU_LIMIT_S:-120}" "$NCU" --clock-control none \
     --cache-control "${NCU_CACHE_CONTROL:-none}" --profile-from-start off --kernel-name regex:advantage_step \
     --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats \
-    --section SourceCounters --section SchedulerStats --import-source yes --source-folders "$ROOT/csrc/core" \
+    --section SourceCounters --section SchedulerStats --import-source yes --source-folders "$ROOT/csrc/cuda,$ROOT/csrc/core" \
     ${NCU_ARGS:-} -f -o "$WORK/ncu" "$NATIVE_BIN" --profile
   STEP_TAIL=12 GREP_SUMMARY='^FAILED' step ncu-export 60 bash -c ncu_export
   STEP_TAIL=4 GREP_SUMMARY='^ncu-verdict flux512-bf16:' step ncu-summary 40 python3 bench/gpu/ncu_summary.py --logs "$LOGS"

@@ -13,7 +13,7 @@
 // each call is synchronised; median of many calls after warm-up. Where the latents fit in L2
 // (50 MB on an H100), the calls rotate among several copies in distinct device buffers.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import os from 'node:os';
 import { convert, elemSize, makeRewards, makeTrajectory, statesOf, writeCases } from './data.mjs';
@@ -165,13 +165,13 @@ function releaseSets(sets) {
 // The headline number (hostOverhead, report.py's target row) is the API call on the tiny case this
 // file has always timed (N=2, G=2, T=1, D=8, K=3). The split (hostOverheadSplit) says where a call's
 // time goes, on the same machine in the same run:
-//   api    the public call on device tensors (validation, output allocation, Tensor results)
-//   native the same native job handed to the addon again (api.ts _repeatableAdvantagesCall): the
-//          addon + backend alone, without the TypeScript layer
-//   cpu    the public call on host tensors with device 'cpu': the JS + N-API floor of this machine
-// for that case and for the native harness's tiny case (N=1, G=1, T=1, D=8, K=1), so that the
-// harness's C++ number (gpu_core_test "host overhead per call") compares like with like.
-const api = await import(pathToFileURL(join(dirname(distIndex), 'api.js')).href);
+//   api    the one-shot call on device tensors (otcaAdvantages: its cached plan, validation,
+//          output allocation, Tensor results)
+//   plan   an AdvantageStep's run with its output tensor passed back in (createAdvantageStep; the
+//          loop a trainer writes): inputs checked, nothing allocated
+//   cpu    the one-shot call on host tensors with device 'cpu': the JS + N-API floor of this machine
+// for that case and for the lab harness's tiny case (N=1, G=1, T=1, D=8, K=1), so that the
+// harness's C++ number (otca_lab_harness "tiny call (product): host clock") compares like with like.
 const TINY_CASES = [
   { label: 'bench tiny', N: 2, G: 2, T: 1, D: 8, K: 3 },
   { label: 'harness tiny', N: 1, G: 1, T: 1, D: 8, K: 1 },
@@ -188,11 +188,14 @@ function tinyRows(w) {
   try {
     const call = (set, dv) => otca.otcaAdvantages({ rewards: set.rewards, latents: set.latents, groupSize: w.G }, { device: dv });
     rows.push({ path: 'api', ...timeCalls(() => call(dev, device), [null], TINY_TIMING) });
-    const rep = api._repeatableAdvantagesCall({ rewards: dev.rewards, latents: dev.latents, groupSize: w.G }, { device });
+    const step = otca.createAdvantageStep({ device });
     try {
-      rows.push({ path: 'native', ...timeCalls(() => rep.call(), [null], TINY_TIMING) });
+      const inputs = { rewards: dev.rewards, latents: dev.latents, groupSize: w.G };
+      const targets = { advantages: step.run(inputs).advantages };
+      rows.push({ path: 'plan', ...timeCalls(() => step.run(inputs, targets), [null], TINY_TIMING) });
+      release(targets.advantages);
     } finally {
-      rep.release();
+      step.dispose();
     }
     rows.push({ path: 'cpu', ...timeCalls(() => call(host, 'cpu'), [null], TINY_TIMING) });
   } finally {

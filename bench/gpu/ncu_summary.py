@@ -2,7 +2,7 @@
 """Why the advantage kernel's tail is slow, from the ncu step of scripts/gpu-check.sh.
 
 Reads what that step leaves in its logs folder (each file optional; what is missing is said):
-  ncu.log          the harness under ncu (gpu_core_test --profile): its "profile-case" lines give the
+  ncu.log          the harness under ncu (otca_lab_harness --profile): its "profile-case" lines give the
                    order of the profiled launches, so ncu's launch IDs map to cases;
   ncu-raw.csv      ncu -i REP --page raw --csv: one row per launch (duration, warp-state ratios);
   ncu-details.log  ncu -i REP --page details --print-details all (durations when the raw page is absent);

@@ -8,7 +8,7 @@ Inputs (any may be missing; what is missing shows as '-', and a target that need
   bench.json   bench/gpu/bench.mjs: our rows (median_us per workload/dtype/layout), hostOverhead.
   torch.json   bench/gpu/torch_reference.py --bench: eager/compile rows, torch bandwidth probes,
                the check of the baseline against our outputs.
-  native       the native harness (test/native/gpu_core_test): JSON, or text; its bandwidth probes
+  native       the lab harness (bench/lab, otca_lab_harness): JSON, or text; its bandwidth probes
                are looked for under keys (or on lines) naming 'copy' and 'read' with GB/s.
 The floor of a row is its latent bytes over the measured READ bandwidth (the native harness's
 read-only probe, else torch's). Writes DIR/report.md and DIR/report.json; prints the table and
@@ -198,8 +198,8 @@ def main():
     ]
     split = (ours.get("hostOverhead") or {}).get("split") or []
     if split:
-        env.append("- host overhead split (median us; api = the public call, native = the same job handed to "
-                   "the addon again, cpu = the public call on the CPU backend): " + "; ".join(
+        env.append("- host overhead split (median us; api = the one-shot call, plan = an AdvantageStep run with "
+                   "its output reused, cpu = the one-shot call on the CPU backend): " + "; ".join(
                        f"{r['case']} {r['path']} {r['median_us']:.2f}" for r in split))
     tlines = [f"- {t['result']}: {t['target']} ({t['detail']})" for t in targets]
     md = "# GPU benchmark\n\n" + "\n".join(env) + "\n\n" + table + "\n\n## Targets\n\n" + "\n".join(tlines) + "\n"

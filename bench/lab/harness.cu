@@ -1,24 +1,24 @@
-// Native harness of the CUDA backend (otca::gpu): parity, determinism, errors, 64-bit indexing,
-// then timing next to the device's copy and read bandwidth. One run, self-checking, < 2 minutes.
+// The lab's harness on a GPU: the product's kernel and every lab shape and tail (lab_kernels.cuh),
+// checked, then timed next to the device's copy and read bandwidth. One run, self-checking, a few
+// minutes. Built by CMake (target otca_lab_harness, bench/lab/build.sh); run by bench/lab/check.sh.
 //
-//   test/native/gpu_build.sh [arch]   then   build/native-gpu/gpu_core_test [--quick] [--no-large]
-//                                                                 [--no-timing] [--variant N]
-//                                                                 [--profile]
+//   otca_lab_harness [--quick] [--no-large] [--no-timing] [--kernel NAME] [--profile]
 //
-// Every streaming variant (csrc/core/step_args.cuh kVariants, all compiled in by gpu_build.sh)
-// runs the parity suite, the 2^32 check and each timed size's float64 device-reference check, and
-// gets its own timing table: the whole call, trajectory only, and the streaming part alone; then
-// the best variant per workload. The host overhead is timed for each wait mode (sync mode 0/1/2).
+// Kernels: "product" (the shipped advantage_step, through gpu::advantages), then "shapeS" (lab
+// shape S with the product's tail, shape 3 being the product's shape) and "shapeS+lean" (the lean
+// hand-off tail). --kernel NAME runs one of them.
 //
-// Parity: gpu::advantages against a float64 reference written here (double dot/sq, then the
-// otca_math.h functions in the CPU backend's order) and against cpu::advantages, for every dtype,
-// both layouts, misaligned pointers, D not a multiple of 8, N = 1 and 96, T = 1, 50 and 70 (> 64
-// states), K = 1, 5 and 20 (> 16 objectives), every objective mode, stdScope batch. Then
-// bit-identical reruns, phase 1 + phase 2 == the one call, non-finite errors (same message as the
-// CPU backend), a batch with element indices past 2^32, and timing (median of 50 CUDA-event
-// intervals around the launch, inputs rotated so they do not sit in L2).
-// --profile: none of that, only the few calls that scripts/gpu-check.sh's ncu step profiles (see
-// profile_run).
+// Checks, per kernel: every output against a float64 reference written here (double dot/sq per
+// state, then otca_math.h's finish_sample; phase 2 by the CPU backend on the reference's q) and
+// against cpu::advantages; phase 2 on the GPU's q bit for bit the CPU backend's; Adv bit for bit
+// float(w) * float(f); bit-identical reruns; phase 1 then phase 2 == the one call; Adv alone; every
+// dtype, both layouts, misaligned pointers, D not a multiple of 8, N = 1 and 96, T = 1, 50 and 70
+// (> 64 states), K = 1, 5 and 20, every objective mode, stdScope batch, groups by ids (unequal,
+// shuffled), a group of 200. Then non-finite errors (the CPU backend's messages), a batch with
+// element indices past 2^32, and timing (CUDA events right around the launch, inputs rotated so
+// that they do not sit in L2; the host clock around whole calls).
+// --quick: the checks without the large batch or timing (for compute-sanitizer).
+// --profile: only the calls that scripts/gpu-check.sh's ncu step profiles (see profile_run).
 // Exit status: 0 when every check passed (or no device: prints SKIP and the reason), 1 otherwise.
 #include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
@@ -36,10 +36,9 @@
 #include <vector>
 
 #include "dtype.h"
-#include "gpu_testing.cuh"
+#include "lab_call.h"
 #include "otca.h"
 #include "otca_math.h"
-#include "step_args.cuh"  // detail::TimelineSlot (the debug timeline's slots)
 #include "trajectory.h"
 
 using namespace otca;
@@ -67,29 +66,54 @@ void expect(bool ok, const std::string& what) {
   }
 }
 
-size_t elem_size(DType dt) { return dt == DType::Float32 ? 4 : 2; }
+gpu::Context* g_ctx = nullptr;
+cudaStream_t g_stream = nullptr;
+
+// ------------------------------------------------------------------ the kernels under test
+
+struct Kernel {
+  bool product = true;
+  int shape = lab::kShippedShape;
+  int tail = lab::kShipped;
+  std::string name() const {
+    if (product) return "product";
+    return "shape" + std::to_string(shape) + (tail == lab::kLeanHandoff ? "+lean" : tail == lab::kStreamOnly ? "+stream" : "");
+  }
+  lab::Config config() const {
+    lab::Config c;
+    c.product = product;
+    c.shape = shape;
+    c.tail = tail;
+    return c;
+  }
+};
+
+std::vector<Kernel> all_kernels() {
+  std::vector<Kernel> k{Kernel{}};
+  for (int s = 0; s < lab::kShapes; ++s)
+    for (int tail : {int(lab::kShipped), int(lab::kLeanHandoff)}) k.push_back(Kernel{false, s, tail});
+  return k;
+}
 
 // ------------------------------------------------------------------ outputs and comparison
 
+const char* const kFields[] = {"similarity", "deltaS", "rawWeights", "stepWeights", "trajectoryScore",
+                               "objectiveAdvantages", "exploration", "lambda", "coefficients", "fused",
+                               "advantages"};
+
 struct Outs {
-  std::vector<float> S, dS, wbar, w, q, A, e, lam, c, f, adv;
+  std::vector<std::vector<float>> v;
+  Outs() = default;
+  Outs(int64_t N, int64_t T, int64_t K) { resize(N, T, K); }
   void resize(int64_t N, int64_t T, int64_t K) {
-    S.assign(N * (T + 1), 0.f);
-    dS.assign(N * T, 0.f);
-    wbar.assign(N * T, 0.f);
-    w.assign(N * T, 0.f);
-    q.assign(N, 0.f);
-    A.assign(N * K, 0.f);
-    e.assign(N, 0.f);
-    lam.assign(N, 0.f);
-    c.assign(N * K, 0.f);
-    f.assign(N, 0.f);
-    adv.assign(N * T, 0.f);
+    const int64_t n[11] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
+    v.clear();
+    for (int64_t k : n) v.emplace_back(static_cast<size_t>(k), std::nanf(""));
   }
-  std::vector<std::pair<const char*, const std::vector<float>*>> fields() const {
-    return {{"S", &S},     {"dS", &dS}, {"wbar", &wbar}, {"w", &w}, {"q", &q}, {"A", &A},
-            {"e", &e},     {"lam", &lam}, {"c", &c},     {"f", &f}, {"adv", &adv}};
-  }
+  float* p(int k) { return v[k].data(); }
+  TrajectoryOutputs trajectory() { return {p(0), p(1), p(2), p(3), p(4)}; }
+  ObjectiveOutputs objective() { return {p(5), p(6), p(7), p(8), p(9)}; }
+  AllOutputs all() { return {trajectory(), objective(), p(10)}; }
 };
 
 // Normwise relative error max|a-b| / max|b|; infinity if a holds a non-finite value.
@@ -103,104 +127,40 @@ double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
   return den > 0 ? num / den : num;
 }
 
-// Trajectory quantities come straight from the float32 reduction; e, lambda, c, f and Adv pass
-// through |q| / std_g(q), which magnifies the reduction's ~1e-7 by 1 / std_g(q).
-double tolerance(const char* field) {
-  const std::string f = field;
-  if (f == "A") return 1e-12;  // rewards only: the same float64 arithmetic
-  if (f == "S" || f == "dS" || f == "wbar" || f == "w" || f == "q") return 2e-5;
+// Trajectory quantities come straight from the float32 reduction (its order differs from the
+// reference's and the CPU backend's); e, lambda, c, f and Adv pass through |q| / std_g(q), which
+// magnifies the reduction's ~1e-7 by 1 / std_g(q). A comes from the rewards alone.
+double tolerance(int field) {
+  if (field == 5) return 1e-12;
+  if (field <= 4) return 2e-5;
   return 1e-3;
 }
 
-// ------------------------------------------------------------------ the float64 reference
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
+}
 
-struct Setup {
-  int64_t N, G, T, D, K;
-  Options opt;
-  std::vector<double> weights, scale;
-};
-
-// From float64 dot/sq ([N][T+1] each): finish_sample per sample, then the groups exactly as the
-// CPU backend orders them (SPEC sections 1, 3, 4).
-void reference_from_sums(const Setup& s, const std::vector<double>& dot, const std::vector<double>& sq,
-                         const std::vector<double>& r, Outs& o) {
-  const int64_t N = s.N, T = s.T, K = s.K, G = s.G;
-  o.resize(N, T, K);
-  math::Params p;
-  p.temporal = static_cast<int>(s.opt.temporal);
-  p.weightScale = static_cast<int>(s.opt.weightScale);
-  p.objective = static_cast<int>(s.opt.objective);
-  p.stdScope = static_cast<int>(s.opt.stdScope);
-  p.exploration = static_cast<int>(s.opt.exploration);
-  p.stdCorrection = s.opt.stdCorrection;
-  p.minWeight = s.opt.minWeight;
-  p.advClip = s.opt.advClip;
-  p.epsAdv = s.opt.epsAdv;
-  p.epsTcd = s.opt.epsTcd;
-  p.epsMoca = s.opt.epsMoca;
-  p.epsSolver = s.opt.epsSolver;
-  for (int64_t i = 0; i < N; ++i)
-    o.q[i] = static_cast<float>(math::finish_sample(&dot[i * (T + 1)], &sq[i * (T + 1)], T, p,
-                                                    &o.S[i * (T + 1)], &o.dS[i * T], &o.wbar[i * T],
-                                                    &o.w[i * T]));
-  const auto wt = [&](int64_t k) { return s.weights.empty() ? 1.0 : s.weights[k]; };
-  const auto sc = [&](int64_t k) { return s.scale.empty() ? 1.0 : s.scale[k]; };
-  const auto R = [&](int64_t i) {
-    double v = 0.0;
-    for (int64_t k = 0; k < K; ++k) v += wt(k) * r[i * K + k];
-    return v;
-  };
-  const auto qd = [&](int64_t i) { return static_cast<double>(o.q[i]); };
-  const bool batch = p.stdScope == 1;
-  std::vector<double> A(K);
-  const auto Af = [&](int64_t k) { return A[k]; };
-  for (int64_t b = 0; b < N; b += G) {
-    std::vector<double> mean(K), spread(K);
-    for (int64_t k = 0; k < K; ++k) {
-      const auto rk = [&](int64_t i) { return r[i * K + k]; };
-      const math::Stats st = math::stats_of(rk, b, b + G, p.stdCorrection);
-      mean[k] = st.mean;
-      spread[k] = batch ? math::stats_of(rk, 0, N, p.stdCorrection).std : st.std;
-    }
-    math::Stats rs = math::stats_of(R, b, b + G, p.stdCorrection);
-    if (batch) rs.std = math::stats_of(R, 0, N, p.stdCorrection).std;
-    const math::Stats qs = math::stats_of(qd, b, b + G, p.stdCorrection);
-    for (int64_t i = b; i < b + G; ++i) {
-      for (int64_t k = 0; k < K; ++k) A[k] = math::group_advantage(r[i * K + k], mean[k], spread[k], p, sc(k));
-      const double e = math::exploration(qd(i), qs, p);
-      const double lam = p.objective == 0 ? math::moca_lambda(Af, K, e, p) : 0.0;
-      const bool solved = p.objective <= 1;
-      math::Solve so;
-      double f = 0.0;
-      if (solved) {
-        so = math::moca_solve(Af, K, lam, p.epsSolver);
-        f = so.f;
-      } else if (p.objective == 2) {
-        for (int64_t k = 0; k < K; ++k) f += wt(k) * A[k];
-      } else {
-        f = math::group_advantage(R(i), rs.mean, rs.std, p, 1.0);
-      }
-      for (int64_t k = 0; k < K; ++k) {
-        o.A[i * K + k] = static_cast<float>(A[k]);
-        o.c[i * K + k] = static_cast<float>(solved ? math::solve_coefficient(so, k) : wt(k));
-      }
-      o.e[i] = static_cast<float>(e);
-      o.lam[i] = static_cast<float>(lam);
-      o.f[i] = static_cast<float>(f);
-    }
+// Every field within its tolerance; reports the field closest to (or furthest past) it.
+void compare_to(const std::string& what, const Outs& got, const Outs& want, double* worst, const char** worstField) {
+  double worstRatio = -1;
+  for (int k = 0; k < 11; ++k) {
+    const double err = rel_err(got.v[k], want.v[k]);
+    const double ratio = err / tolerance(k);
+    if (ratio > worstRatio) { worstRatio = ratio; *worst = err; *worstField = kFields[k]; }
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s %s rel err %.3g > %.1g", what.c_str(), kFields[k], err, tolerance(k));
+    expect(err <= tolerance(k), buf);
   }
-  for (int64_t i = 0; i < N; ++i)
-    for (int64_t t = 0; t < T; ++t) o.adv[i * T + t] = math::effective_advantage(o.w[i * T + t], o.f[i]);
 }
 
 // ------------------------------------------------------------------ inputs on host and device
 
-uint16_t encode16(DType dt, float v) {
-  return dt == DType::BFloat16 ? dtype::float_to_bf16(v) : dtype::float_to_f16(v);
-}
-float decode16(DType dt, uint16_t h) {
-  return dt == DType::BFloat16 ? dtype::bf16_to_float(h) : dtype::f16_to_float(h);
-}
+struct Setup {
+  int64_t N, G, T, D, K;
+  Options opt{};
+  std::vector<double> weights{}, scale{};
+  bool byIds = false;  // groups by ids: sizes 1, 2, ..., G cycling, shuffled, descending ids
+};
 
 struct Case {
   std::string name;
@@ -209,33 +169,36 @@ struct Case {
   int misalign = 0;    // elements added to every state pointer
   bool rewF64 = false;
   // D = 1: S = +-1 up to float32 rounding of single products, so every dS is ~1e-7 noise next to
-  // epsTcd; the float64 reference is then no yardstick. Such a case is compared with the CPU
-  // backend only (which rounds those single products exactly as the GPU does).
+  // epsTcd; the float64 reference is then no yardstick. Compared with the CPU backend only.
   bool cpuOnly = false;
   Setup s;
 };
 
-// Latents as the caller holds them: the same bytes on the host and on the device.
+// Latents as the caller holds them: the same bytes on the host and on the device; the groups on
+// the host (CPU backend) and on the device (as the addon stages them).
 struct Batch {
   Case cs;
-  std::vector<std::vector<uint8_t>> host;  // one buffer (one-tensor) or T+1
+  std::vector<std::vector<uint8_t>> host;  // one buffer (one tensor) or T+1
   std::vector<void*> dev;
   std::vector<const void*> hostStates, devStates;
   int64_t stride = 0;
-  std::vector<float> zdec;                 // decoded values [N][T+1][D]
-  std::vector<double> r;                   // rewards as float64 (float32 values when !rewF64)
+  std::vector<float> zdec;  // decoded values [N][T+1][D]
   std::vector<uint8_t> rewHost;
   void* rewDev = nullptr;
+  std::vector<int32_t> ids;
+  GroupIndex index;
+  void* groupDev = nullptr;
 
   void set(int64_t i, int64_t j, int64_t d, float v) {  // after build: overwrite one element
-    const Setup& s = cs.s;
-    const size_t es = elem_size(cs.dt);
-    const int64_t at = i * stride + d + cs.misalign;
-    uint8_t* h = host[cs.list ? j : 0].data() + (at + (cs.list ? 0 : j * s.D)) * es;
+    const size_t es = dtype_size(cs.dt);
+    const int64_t at = cs.misalign + i * stride + d + (cs.list ? 0 : j * cs.s.D);
+    uint8_t* h = host[cs.list ? j : 0].data() + at * es;
     if (cs.dt == DType::Float32) std::memcpy(h, &v, 4);
-    else { const uint16_t b = encode16(cs.dt, v); std::memcpy(h, &b, 2); }
-    uint8_t* dptr = static_cast<uint8_t*>(dev[cs.list ? j : 0]) + (at + (cs.list ? 0 : j * s.D)) * es;
-    CK(cudaMemcpy(dptr, h, es, cudaMemcpyHostToDevice));
+    else {
+      const uint16_t b = cs.dt == DType::BFloat16 ? dtype::float_to_bf16(v) : dtype::float_to_f16(v);
+      std::memcpy(h, &b, 2);
+    }
+    CK(cudaMemcpy(static_cast<uint8_t*>(dev[cs.list ? j : 0]) + at * es, h, es, cudaMemcpyHostToDevice));
     CK(cudaDeviceSynchronize());
   }
   void set_reward(int64_t i, int64_t k, double v) {
@@ -245,14 +208,54 @@ struct Batch {
     CK(cudaMemcpy(rewDev, rewHost.data(), rewHost.size(), cudaMemcpyHostToDevice));
     CK(cudaDeviceSynchronize());
   }
+  Latents latents(bool device) const {
+    Latents l;
+    l.dtype = cs.dt;
+    l.N = cs.s.N;
+    l.T = cs.s.T;
+    l.D = cs.s.D;
+    l.states = device ? devStates.data() : hostStates.data();
+    l.sampleStride = stride;
+    return l;
+  }
+  Rewards rewards(bool device) const {
+    Rewards r;
+    r.dtype = cs.rewF64 ? DType::Float64 : DType::Float32;
+    r.data = device ? rewDev : static_cast<const void*>(rewHost.data());
+    r.N = cs.s.N;
+    r.K = cs.s.K;
+    return r;
+  }
+  ObjectiveFactors factors() const {
+    return {cs.s.weights.empty() ? nullptr : cs.s.weights.data(), cs.s.scale.empty() ? nullptr : cs.s.scale.data()};
+  }
+  Groups groups(bool device) {
+    if (!cs.s.byIds) {
+      Groups g;
+      g.size = cs.s.G;
+      g.count = cs.s.N / cs.s.G;
+      return g;
+    }
+    Groups g = index.build(ids.data(), cs.s.N);
+    if (!device) return g;
+    const auto* d = static_cast<const int64_t*>(groupDev);
+    g.offsets = d;
+    g.members = d + g.count + 1;
+    g.groupOf = d + g.count + 1 + cs.s.N;
+    return g;
+  }
+  Batch() = default;
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
   ~Batch() {
     for (void* p : dev) cudaFree(p);
     if (rewDev) cudaFree(rewDev);
+    if (groupDev) cudaFree(groupDev);
   }
 };
 
-// Trajectory-like latents (trajectory.h) on the host and the device.
-void build(Batch& b, const Case& cs, uint64_t seed, bool device = true) {
+// Trajectory-like latents (test/native/trajectory.h) on the host and the device.
+void build(Batch& b, const Case& cs, uint64_t seed) {
   b.cs = cs;
   const Setup& s = cs.s;
   const int64_t N = s.N, T = s.T, D = s.D, K = s.K;
@@ -260,13 +263,14 @@ void build(Batch& b, const Case& cs, uint64_t seed, bool device = true) {
   std::normal_distribution<float> nd(0.f, 1.f);
   b.zdec.assign(N * (T + 1) * D, 0.f);
   fill_trajectory(N, T, D, rng, [&](int64_t i, int64_t j, int64_t d, float v) { b.zdec[(i * (T + 1) + j) * D + d] = v; });
-  const size_t es = elem_size(cs.dt);
+  const size_t es = dtype_size(cs.dt);
   const int64_t buffers = cs.list ? T + 1 : 1;
   const int64_t perBuffer = cs.list ? N * D : N * (T + 1) * D;
   b.stride = cs.list ? D : (T + 1) * D;
-  b.host.assign(buffers, std::vector<uint8_t>((perBuffer + cs.misalign + 8) * es, 0));
-  b.dev.assign(device ? buffers : 0, nullptr);
-  for (int64_t n = 0; device && n < buffers; ++n) CK(cudaMalloc(&b.dev[n], b.host[n].size()));
+  b.host.assign(buffers, std::vector<uint8_t>((perBuffer + cs.misalign) * es, 0));
+  b.dev.assign(buffers, nullptr);
+  // exactly as long as the data: a read past a row's end is outside the allocation (memcheck)
+  for (int64_t n = 0; n < buffers; ++n) CK(cudaMalloc(&b.dev[n], b.host[n].size()));
   for (int64_t i = 0; i < N; ++i)
     for (int64_t j = 0; j <= T; ++j)
       for (int64_t d = 0; d < D; ++d) {
@@ -274,66 +278,57 @@ void build(Batch& b, const Case& cs, uint64_t seed, bool device = true) {
         const int64_t at = cs.misalign + (cs.list ? i * D + d : (i * (T + 1) + j) * D + d);
         uint8_t* h = b.host[cs.list ? j : 0].data() + at * es;
         if (cs.dt == DType::Float32) std::memcpy(h, &v, 4);
-        else { const uint16_t bits = encode16(cs.dt, v); std::memcpy(h, &bits, 2); v = decode16(cs.dt, bits); }
+        else {
+          const uint16_t bits = cs.dt == DType::BFloat16 ? dtype::float_to_bf16(v) : dtype::float_to_f16(v);
+          std::memcpy(h, &bits, 2);
+          v = cs.dt == DType::BFloat16 ? dtype::bf16_to_float(bits) : dtype::f16_to_float(bits);
+        }
       }
-  for (int64_t n = 0; device && n < buffers; ++n)
+  for (int64_t n = 0; n < buffers; ++n)
     CK(cudaMemcpy(b.dev[n], b.host[n].data(), b.host[n].size(), cudaMemcpyHostToDevice));
   b.hostStates.resize(T + 1);
   b.devStates.resize(T + 1);
   for (int64_t j = 0; j <= T; ++j) {
     const size_t off = (cs.misalign + (cs.list ? 0 : j * D)) * es;
     b.hostStates[j] = b.host[cs.list ? j : 0].data() + off;
-    if (device) b.devStates[j] = static_cast<uint8_t*>(b.dev[cs.list ? j : 0]) + off;
+    b.devStates[j] = static_cast<uint8_t*>(b.dev[cs.list ? j : 0]) + off;
   }
-  b.r.assign(N * K, 0.0);
   b.rewHost.assign(N * K * (cs.rewF64 ? 8 : 4), 0);
   for (int64_t x = 0; x < N * K; ++x) {
     const double v = nd(rng) * (1.0 + (x % K));
-    if (cs.rewF64) { b.r[x] = v; std::memcpy(b.rewHost.data() + x * 8, &v, 8); }
-    else { const float f = static_cast<float>(v); b.r[x] = f; std::memcpy(b.rewHost.data() + x * 4, &f, 4); }
+    if (cs.rewF64) std::memcpy(b.rewHost.data() + x * 8, &v, 8);
+    else { const float f = static_cast<float>(v); std::memcpy(b.rewHost.data() + x * 4, &f, 4); }
   }
-  if (!device) return;
   CK(cudaMalloc(&b.rewDev, b.rewHost.size()));
   CK(cudaMemcpy(b.rewDev, b.rewHost.data(), b.rewHost.size(), cudaMemcpyHostToDevice));
+  if (s.byIds) {
+    b.ids.resize(static_cast<size_t>(N));
+    int64_t at = 0;
+    for (int32_t g = 0, size = 1; at < N; ++g, size = size % static_cast<int32_t>(s.G) + 1)
+      for (int32_t m = 0; m < size && at < N; ++m) b.ids[static_cast<size_t>(at++)] = 100 - 3 * g;
+    std::mt19937 shuffle(static_cast<uint32_t>(N));
+    std::shuffle(b.ids.begin(), b.ids.end(), shuffle);
+    b.index.build(b.ids.data(), N);
+    const size_t bytes = b.index.arrays.size() * sizeof(int64_t);
+    CK(cudaMalloc(&b.groupDev, bytes));
+    CK(cudaMemcpy(b.groupDev, b.index.arrays.data(), bytes, cudaMemcpyHostToDevice));
+  }
   CK(cudaDeviceSynchronize());  // pageable copies may still be in flight when cudaMemcpy returns
-}
-
-Latents latents_of(const Batch& b, bool device) {
-  Latents l;
-  l.dtype = b.cs.dt;
-  l.N = b.cs.s.N;
-  l.T = b.cs.s.T;
-  l.D = b.cs.s.D;
-  l.states = device ? b.devStates.data() : b.hostStates.data();
-  l.sampleStride = b.stride;
-  return l;
-}
-Rewards rewards_of(const Batch& b, bool device) {
-  Rewards r;
-  r.dtype = b.cs.rewF64 ? DType::Float64 : DType::Float32;
-  r.data = device ? b.rewDev : static_cast<const void*>(b.rewHost.data());
-  r.N = b.cs.s.N;
-  r.K = b.cs.s.K;
-  return r;
-}
-Options options_of(const Setup& s) {
-  Options o = s.opt;
-  o.objectiveWeights = s.weights.empty() ? nullptr : s.weights.data();
-  o.objectiveScale = s.scale.empty() ? nullptr : s.scale.data();
-  return o;
 }
 
 // Device output buffers, poisoned (all bits set: NaN) before every call.
 struct DevOuts {
-  std::vector<float*> p;  // same order as Outs::fields
+  std::vector<float*> p;  // kFields order
   std::vector<size_t> n;
   DevOuts(int64_t N, int64_t T, int64_t K) {
     n = {size_t(N * (T + 1)), size_t(N * T), size_t(N * T), size_t(N * T), size_t(N), size_t(N * K),
          size_t(N), size_t(N), size_t(N * K), size_t(N), size_t(N * T)};
     p.assign(n.size(), nullptr);
-    for (size_t k = 0; k < n.size(); ++k) CK(cudaMalloc(&p[k], n[k] * 4 + 4));
+    for (size_t k = 0; k < n.size(); ++k) CK(cudaMalloc(&p[k], n[k] * 4));
   }
   ~DevOuts() { for (float* x : p) cudaFree(x); }
+  DevOuts(const DevOuts&) = delete;
+  DevOuts& operator=(const DevOuts&) = delete;
   void poison() {
     for (size_t k = 0; k < n.size(); ++k) CK(cudaMemset(p[k], 0xff, n[k] * 4));
     CK(cudaDeviceSynchronize());  // legacy-stream work is not ordered before a non-blocking stream
@@ -345,59 +340,55 @@ struct DevOuts {
     a.advantages = p[10];
     return a;
   }
-  void fetch(Outs& o) const {
-    std::vector<std::vector<float>*> dst = {&o.S, &o.dS, &o.wbar, &o.w, &o.q, &o.A, &o.e, &o.lam, &o.c, &o.f, &o.adv};
+  Outs fetch() const {
+    Outs o;
+    o.v.resize(n.size());
     for (size_t k = 0; k < n.size(); ++k) {
-      dst[k]->resize(n[k]);
-      CK(cudaMemcpy(dst[k]->data(), p[k], n[k] * 4, cudaMemcpyDeviceToHost));
+      o.v[k].resize(n[k]);
+      CK(cudaMemcpy(o.v[k].data(), p[k], n[k] * 4, cudaMemcpyDeviceToHost));
     }
+    return o;
   }
 };
 
-bool same_bits(const Outs& a, const Outs& b, std::string* which) {
-  const auto fa = a.fields(), fb = b.fields();
-  for (size_t k = 0; k < fa.size(); ++k) {
-    if (fa[k].second->size() != fb[k].second->size() ||
-        std::memcmp(fa[k].second->data(), fb[k].second->data(), fa[k].second->size() * 4) != 0) {
-      *which = fa[k].first;
-      return false;
-    }
+// ------------------------------------------------------------------ calls
+
+void run_advantages(const Kernel& k, Batch& b, const AllOutputs& out) {
+  if (k.product) {
+    gpu::advantages(*g_ctx, b.latents(true), b.rewards(true), b.groups(true), b.cs.s.opt, b.factors(), out);
+    return;
   }
-  return true;
+  lab::advantages(*g_ctx, b.latents(true), b.rewards(true), b.groups(true), b.cs.s.opt, b.factors(), out, k.config());
 }
 
-struct Row {
-  std::string name;
-  double errRef = 0, errCpu = 0;
-  const char* worstRef = "";
-  const char* worstCpu = "";
-  bool ok = true;
-};
-std::vector<Row> g_rows;
-
-// Checks every output against its tolerance; reports the error of the output closest to (or
-// furthest past) its tolerance.
-void compare_to(const char* what, const std::string& name, const Outs& got, const Outs& want,
-                double* worst, const char** worstField) {
-  const auto fg = got.fields(), fw = want.fields();
-  double worstRatio = -1;
-  for (size_t k = 0; k < fg.size(); ++k) {
-    const double err = rel_err(*fg[k].second, *fw[k].second);
-    const double ratio = err / tolerance(fg[k].first);
-    if (ratio > worstRatio) { worstRatio = ratio; *worst = err; *worstField = fg[k].first; }
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "%s: %s %s rel err %.3g > %.1g", name.c_str(), what, fg[k].first, err,
-                  tolerance(fg[k].first));
-    expect(err <= tolerance(fg[k].first), buf);
+void run_trajectory(const Kernel& k, Batch& b, const TrajectoryOutputs& out) {
+  if (k.product) {
+    gpu::trajectory_credit(*g_ctx, b.latents(true), b.cs.s.opt, out);
+    return;
   }
+  lab::trajectory_credit(*g_ctx, b.latents(true), b.cs.s.opt, out, k.config());
 }
 
-// ------------------------------------------------------------------ parity cases
+// ------------------------------------------------------------------ the float64 reference
 
-// The float64 reference and the CPU backend's outputs for a batch built on the host.
-void host_results(const Batch& b, Outs& ref, Outs& cpu) {
+// Phase 1 from float64 dot/sq ([N][T+1] each) through otca_math.h's finish_sample; phase 2 by the
+// CPU backend on that q (float64 math on both backends); Adv = float(w) * float(f).
+void reference_from_sums(Batch& b, const std::vector<double>& dot, const std::vector<double>& sq, Outs& o) {
   const Setup& s = b.cs.s;
-  const int64_t N = s.N, T = s.T, D = s.D, K = s.K;
+  const int64_t N = s.N, T = s.T;
+  o.resize(N, T, s.K);
+  for (int64_t i = 0; i < N; ++i)
+    o.v[4][i] = static_cast<float>(math::finish_sample(&dot[i * (T + 1)], &sq[i * (T + 1)], T, s.opt, o.p(0) + i * (T + 1),
+                                                       o.p(1) + i * T, o.p(2) + i * T, o.p(3) + i * T));
+  cpu::objective_credit(b.rewards(false), o.p(4), b.groups(false), s.opt, b.factors(), o.objective());
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t t = 0; t < T; ++t) o.v[10][i * T + t] = math::effective_advantage(o.v[3][i * T + t], o.v[9][i]);
+}
+
+// The float64 reference and the CPU backend's outputs for a batch.
+void host_results(Batch& b, Outs& ref, Outs& cpu) {
+  const Setup& s = b.cs.s;
+  const int64_t N = s.N, T = s.T, D = s.D;
   std::vector<double> dot(N * (T + 1)), sq(N * (T + 1));
   for (int64_t i = 0; i < N; ++i)
     for (int64_t j = 0; j <= T; ++j) {
@@ -408,102 +399,173 @@ void host_results(const Batch& b, Outs& ref, Outs& cpu) {
       dot[i * (T + 1) + j] = a;
       sq[i * (T + 1) + j] = c;
     }
-  reference_from_sums(s, dot, sq, b.r, ref);
-  cpu.resize(N, T, K);
-  AllOutputs co;
-  co.trajectory = {cpu.S.data(), cpu.dS.data(), cpu.wbar.data(), cpu.w.data(), cpu.q.data()};
-  co.objective = {cpu.A.data(), cpu.e.data(), cpu.lam.data(), cpu.c.data(), cpu.f.data()};
-  co.advantages = cpu.adv.data();
-  cpu::advantages(latents_of(b, false), rewards_of(b, false), s.G, options_of(s), co);
+  reference_from_sums(b, dot, sq, ref);
+  cpu.resize(N, T, s.K);
+  cpu::advantages(b.latents(false), b.rewards(false), b.groups(false), s.opt, b.factors(), cpu.all());
 }
 
-// Without a device: the reference against the CPU backend on every parity case, so that a wrong
-// reference shows here and not as a false GPU failure.
-void host_selftest(const std::vector<Case>& cases) {
-  uint64_t seed = 1;
-  for (const Case& cs : cases) {
-    Batch b;
-    build(b, cs, seed++, false);
-    Outs ref, cpu;
-    host_results(b, ref, cpu);
-    Row row;
-    row.name = cs.name;
-    const int before = g_failures;
-    if (!cs.cpuOnly) compare_to("cpu vs float64 reference", cs.name, cpu, ref, &row.errRef, &row.worstRef);
-    row.ok = g_failures == before;
-    g_rows.push_back(row);
-  }
-}
+// ------------------------------------------------------------------ parity
 
-void parity(const Case& cs, cudaStream_t stream, uint64_t seed) {
+struct Row {
+  std::string name;
+  double errRef = 0, errCpu = 0;
+  const char* worstRef = "";
+  const char* worstCpu = "";
+  bool ok = true;
+};
+std::vector<Row> g_rows;
+
+void parity(const Case& cs, const Kernel& k, uint64_t seed) {
   Batch b;
   build(b, cs, seed);
   const Setup& s = cs.s;
   const int64_t N = s.N, T = s.T, K = s.K;
-  const Options opt = options_of(s);
+  const std::string name = k.name() + " " + cs.name;
   Row row;
-  row.name = cs.name;
+  row.name = name;
   const int failuresBefore = g_failures;
   Outs ref, cpu;
   host_results(b, ref, cpu);
 
   DevOuts d(N, T, K);
-  Outs g1, g2;
   d.poison();
-  gpu::advantages(0, latents_of(b, true), rewards_of(b, true), s.G, opt, d.all(), stream);
-  d.fetch(g1);
-  if (!cs.cpuOnly) compare_to("vs float64 reference", cs.name, g1, ref, &row.errRef, &row.worstRef);
+  run_advantages(k, b, d.all());
+  const Outs g1 = d.fetch();
+  if (!cs.cpuOnly) compare_to(name + ": vs float64 reference", g1, ref, &row.errRef, &row.worstRef);
   else row.worstRef = "n/a";
-  compare_to("vs cpu::advantages", cs.name, g1, cpu, &row.errCpu, &row.worstCpu);
+  compare_to(name + ": vs cpu::advantages", g1, cpu, &row.errCpu, &row.worstCpu);
 
+  // phase 2 on the GPU's own q: the CPU backend's bits; Adv = float(w) * float(f) bit for bit
+  Outs cpu2(N, T, K);
+  cpu::objective_credit(b.rewards(false), g1.v[4].data(), b.groups(false), s.opt, b.factors(), cpu2.objective());
+  for (int f = 5; f < 10; ++f)
+    expect(same_bits(g1.v[f], cpu2.v[f]), name + ": " + kFields[f] + " is not the CPU backend's bits on the GPU's q");
+  bool advBits = true;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t t = 0; t < T; ++t) {
+      const float want = g1.v[3][i * T + t] * g1.v[9][i];
+      advBits = advBits && std::memcmp(&want, &g1.v[10][i * T + t], 4) == 0;
+    }
+  expect(advBits, name + ": advantages are not float(w) * float(f) bit for bit");
+
+  // a rerun: the same bits (fixed reduction order whatever order the blocks run in)
   d.poison();
-  gpu::advantages(0, latents_of(b, true), rewards_of(b, true), s.G, opt, d.all(), stream);
-  d.fetch(g2);
-  std::string which;
-  expect(same_bits(g1, g2, &which), cs.name + ": rerun not bit-identical (" + which + ")");
+  run_advantages(k, b, d.all());
+  const Outs g2 = d.fetch();
+  for (int f = 0; f < 11; ++f) expect(same_bits(g1.v[f], g2.v[f]), name + ": rerun changed " + kFields[f]);
 
-  // phase 1 then phase 2 == the one call, bit for bit; Adv = float(w) * float(f)
+  // phase 1 then phase 2 == the one call, bit for bit
   d.poison();
   AllOutputs two = d.all();
-  gpu::trajectory_credit(0, latents_of(b, true), opt, two.trajectory, stream);
-  gpu::objective_credit(0, rewards_of(b, true), two.trajectory.trajectoryScore, s.G, opt, two.objective, stream);
-  Outs g3;
-  d.fetch(g3);
-  for (int64_t i = 0; i < N; ++i)
-    for (int64_t t = 0; t < T; ++t) g3.adv[i * T + t] = g3.w[i * T + t] * g3.f[i];
-  expect(same_bits(g1, g3, &which), cs.name + ": two phases differ from one call (" + which + ")");
+  run_trajectory(k, b, two.trajectory);
+  gpu::objective_credit(*g_ctx, b.rewards(true), two.trajectory.trajectoryScore, b.groups(true), s.opt, b.factors(),
+                        two.objective);
+  const Outs g3 = d.fetch();
+  for (int f = 0; f < 10; ++f)
+    expect(same_bits(g1.v[f], g3.v[f]), name + ": the two phases' " + kFields[f] + " differs from the one call");
 
   // only Adv requested: the same bits
   d.poison();
   AllOutputs only;
   only.advantages = d.p[10];
-  gpu::advantages(0, latents_of(b, true), rewards_of(b, true), s.G, opt, only, stream);
+  run_advantages(k, b, only);
   std::vector<float> adv(N * T);
   CK(cudaMemcpy(adv.data(), d.p[10], N * T * 4, cudaMemcpyDeviceToHost));
-  expect(std::memcmp(adv.data(), g1.adv.data(), N * T * 4) == 0, cs.name + ": Adv alone differs");
+  expect(same_bits(adv, g1.v[10]), name + ": Adv alone differs");
   row.ok = g_failures == failuresBefore;
   g_rows.push_back(row);
 }
 
+std::vector<Case> parity_cases() {
+  std::vector<Case> cases;
+  const auto add = [&](const char* name, DType dt, bool list, int mis, bool f64, Setup s) -> Case& {
+    Case c;
+    c.name = name; c.dt = dt; c.list = list; c.misalign = mis; c.rewF64 = f64; c.s = s;
+    cases.push_back(c);
+    return cases.back();
+  };
+  Options o;
+  add("f32 tensor N12 T16 D4100 K3 moca", DType::Float32, false, 0, false, Setup{12, 12, 16, 4100, 3, o});
+  { Options m = o; m.objective = Objective::MinNorm;
+    add("bf16 list N12/6 T16 D5000 K5 min-norm f64r", DType::BFloat16, true, 0, true, Setup{12, 6, 16, 5000, 5, m}); }
+  { Options m = o; m.objective = Objective::WeightedAdvantage;
+    add("f16 list+1 N8/4 T10 D3001 K2 w-adv", DType::Float16, true, 1, false, Setup{8, 4, 10, 3001, 2, m, {0.7, 1.9}}); }
+  add("f32 tensor+1 N1 T1 D777 K1", DType::Float32, false, 1, false, Setup{1, 1, 1, 777, 1, o});
+  { Options m = o; m.objective = Objective::WeightedReward; m.stdScope = StdScope::Batch;
+    add("bf16 tensor N96/12 T50 D1000 K5 w-reward batch", DType::BFloat16, false, 0, false,
+        Setup{96, 12, 50, 1000, 5, m, {0.5, 1, 2, 0.25, 1}, {1, 2, 0.5, 1, 3}}); }
+  { Options m = o; m.exploration = Exploration::Centered; m.temporal = Temporal::Uniform; m.stdScope = StdScope::Batch;
+    add("f16 tensor N96/96 T1 D6144 K5 centered uniform batch", DType::Float16, false, 0, true, Setup{96, 96, 1, 6144, 5, m}); }
+  { Options m = o; m.weightScale = WeightScale::Sum; m.stdCorrection = 0; m.minWeight = 0.2;
+    std::vector<double> w(20), sc(20);
+    for (int k = 0; k < 20; ++k) { w[k] = 0.1 * (k + 1); sc[k] = 1.0 + 0.05 * k; }
+    add("f32 list N4/2 T70 D2500 K20 sum pop", DType::Float32, true, 0, false, Setup{4, 2, 70, 2500, 20, m, w, sc}); }
+  { Options m = o; m.stdScope = StdScope::Batch;
+    add("bf16 list+1 N6/3 T5 D8 K5 batch", DType::BFloat16, true, 1, false, Setup{6, 3, 5, 8, 5, m}); }
+  add("f32 tensor N4/4 T3 D1 K2 (vs cpu only)", DType::Float32, false, 0, false, Setup{4, 4, 3, 1, 2, o}).cpuOnly = true;
+  add("bf16 tensor N2/2 T16 D65536+3 K3", DType::BFloat16, false, 0, false, Setup{2, 2, 16, 65539, 3, o});
+  add("f16 tensor+1 N3/3 T2 D40961 K4", DType::Float16, false, 1, true, Setup{3, 3, 2, 40961, 4, o});
+  // groups by ids: unequal sizes 1..G, shuffled, ids in no order (Flow-GRPO's prompt groups)
+  { Setup s{13, 4, 5, 900, 3, o}; s.byIds = true;
+    add("f32 list N13/ids T5 D900 K3 groupIds", DType::Float32, true, 0, false, s); }
+  { Options m = o; m.objective = Objective::WeightedReward; m.stdScope = StdScope::Batch; m.stdCorrection = 0;
+    Setup s{40, 7, 4, 3000, 2, m, {0.5, 2}}; s.byIds = true;
+    add("bf16 tensor N40/ids T4 D3000 K2 groupIds w-reward batch pop", DType::BFloat16, false, 0, false, s); }
+  // a group past the shared-memory staging, a long trajectory, tiny and huge latents (the float64
+  // re-summation in the kernel)
+  add("f32 tensor N200/200 T2 D64 K5 (large group)", DType::Float32, false, 0, false, Setup{200, 200, 2, 64, 5, o});
+  add("bf16 list N2/2 T300 D24 K2 (long trajectory)", DType::BFloat16, true, 0, false, Setup{2, 2, 300, 24, 2, o});
+  return cases;
+}
+
+// Latents scaled past float32's square range (tiny and huge): the kernel sums them again in
+// float64, as the CPU backend does; compared with the CPU backend (phase 1 to 1e-6, phase 2 bits).
+void extreme_scales(const Kernel& k) {
+  for (double scale : {1e-30, 1e30}) {
+    Case cs;
+    cs.name = scale < 1 ? "f32 N4/2 T6 D3000 K2 latents x 1e-30" : "bf16 list N4/4 T5 D700 K2 latents x 1e30";
+    cs.dt = scale < 1 ? DType::Float32 : DType::BFloat16;
+    cs.list = scale > 1;
+    cs.s = Setup{4, scale < 1 ? 2 : 4, scale < 1 ? 6 : 5, scale < 1 ? 3000 : 700, 2};
+    Batch b;
+    build(b, cs, 77);
+    const int64_t N = cs.s.N, T = cs.s.T, D = cs.s.D;
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j <= T; ++j)
+        for (int64_t d = 0; d < D; ++d) {
+          const float v = static_cast<float>(b.zdec[(i * (T + 1) + j) * D + d] * scale);
+          const int64_t at = cs.misalign + (cs.list ? i * D + d : (i * (T + 1) + j) * D + d);
+          uint8_t* h = b.host[cs.list ? j : 0].data() + at * dtype_size(cs.dt);
+          if (cs.dt == DType::Float32) std::memcpy(h, &v, 4);
+          else { const uint16_t bits = dtype::float_to_bf16(v); std::memcpy(h, &bits, 2); }
+        }
+    for (size_t n = 0; n < b.dev.size(); ++n)
+      CK(cudaMemcpy(b.dev[n], b.host[n].data(), b.host[n].size(), cudaMemcpyHostToDevice));
+    CK(cudaDeviceSynchronize());
+    Outs cpu(N, T, cs.s.K);
+    cpu::advantages(b.latents(false), b.rewards(false), b.groups(false), cs.s.opt, b.factors(), cpu.all());
+    DevOuts d(N, T, cs.s.K);
+    d.poison();
+    run_advantages(k, b, d.all());
+    const Outs g = d.fetch();
+    const std::string name = k.name() + " " + cs.name;
+    for (int f = 0; f < 5; ++f) {
+      const double e = rel_err(g.v[f], cpu.v[f]);
+      expect(e <= 1e-6, name + ": " + kFields[f] + " differs from the CPU backend by " + std::to_string(e));
+    }
+    Outs cpu2(N, T, cs.s.K);
+    cpu::objective_credit(b.rewards(false), g.v[4].data(), b.groups(false), cs.s.opt, b.factors(), cpu2.objective());
+    for (int f = 5; f < 10; ++f)
+      expect(same_bits(g.v[f], cpu2.v[f]), name + ": " + kFields[f] + " is not the CPU backend's bits on the GPU's q");
+  }
+}
+
 // ------------------------------------------------------------------ errors
 
-std::string gpu_error(const Batch& b, const Options& opt, cudaStream_t stream, DevOuts& d) {
+template <class F>
+std::string message_of(F&& fn) {
   try {
-    gpu::advantages(0, latents_of(b, true), rewards_of(b, true), b.cs.s.G, opt, d.all(), stream);
-  } catch (const RangeError& e) {
-    return std::string("RangeError: ") + e.what();
-  } catch (const std::exception& e) {
-    return std::string("other: ") + e.what();
-  }
-  return "no error";
-}
-std::string cpu_error(const Batch& b, const Options& opt) {
-  Outs o;
-  o.resize(b.cs.s.N, b.cs.s.T, b.cs.s.K);
-  AllOutputs co;
-  co.advantages = o.adv.data();
-  try {
-    cpu::advantages(latents_of(b, false), rewards_of(b, false), b.cs.s.G, opt, co);
+    fn();
   } catch (const RangeError& e) {
     return std::string("RangeError: ") + e.what();
   } catch (const std::exception& e) {
@@ -512,12 +574,10 @@ std::string cpu_error(const Batch& b, const Options& opt) {
   return "no error";
 }
 
-void errors(cudaStream_t stream) {
+void errors(const Kernel& k) {
   Case cs;
   cs.name = "errors";
-  cs.dt = DType::Float32;
-  cs.s = Setup{4, 2, 5, 3000, 2, Options{}, {}, {}};
-  const Options opt = options_of(cs.s);
+  cs.s = Setup{4, 2, 5, 3000, 2};
   struct Mutation {
     const char* name;
     DType dt;
@@ -542,6 +602,7 @@ void errors(cudaStream_t stream) {
        "Expected finite values for rewards but received NaN at sample 3, objective 1"},
   };
   DevOuts d(cs.s.N, cs.s.T, cs.s.K);
+  Outs h(cs.s.N, cs.s.T, cs.s.K);
   for (const Mutation& m : ms) {
     Case c = cs;
     c.dt = m.dt;
@@ -549,39 +610,39 @@ void errors(cudaStream_t stream) {
     Batch b;
     build(b, c, 99);
     m.apply(b);
-    const std::string g = gpu_error(b, opt, stream, d), h = cpu_error(b, opt);
+    const std::string g = message_of([&] { run_advantages(k, b, d.all()); });
     const std::string want = std::string("RangeError: ") + m.expected;
-    expect(g == want, std::string("error '") + m.name + "': gpu said '" + g + "', expected '" + want + "'");
-    expect(g == h, std::string("error '") + m.name + "': gpu '" + g + "' != cpu '" + h + "'");
+    const std::string onCpu = message_of([&] {
+      cpu::advantages(b.latents(false), b.rewards(false), b.groups(false), c.s.opt, b.factors(), h.all());
+    });
+    expect(g == want, k.name() + " error '" + m.name + "': gpu said '" + g + "', expected '" + want + "'");
+    expect(g == onCpu, k.name() + " error '" + m.name + "': gpu '" + g + "' != cpu '" + onCpu + "'");
   }
   // a clean call right after the errors: the counters and flags were reset
   Batch b;
   build(b, cs, 5);
-  expect(gpu_error(b, opt, stream, d) == "no error", "a clean call after errors failed");
+  expect(message_of([&] { run_advantages(k, b, d.all()); }) == "no error", k.name() + ": a clean call after errors failed");
   // phase 2 alone with a non-finite trajectory score
-  float* q = d.p[4];
   std::vector<float> qh(cs.s.N, 0.25f);
   qh[2] = NAN;
-  CK(cudaMemcpy(q, qh.data(), qh.size() * 4, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(d.p[4], qh.data(), qh.size() * 4, cudaMemcpyHostToDevice));
   CK(cudaDeviceSynchronize());
-  std::string msg = "no error";
-  try {
-    AllOutputs a = d.all();
-    gpu::objective_credit(0, rewards_of(b, true), q, cs.s.G, opt, a.objective, stream);
-  } catch (const RangeError& e) { msg = e.what(); }
-  expect(msg == "Expected finite values for trajectoryScore but received NaN at sample 2",
+  const std::string msg = message_of([&] {
+    gpu::objective_credit(*g_ctx, b.rewards(true), d.p[4], b.groups(true), cs.s.opt, b.factors(), d.all().objective);
+  });
+  expect(msg == "RangeError: Expected finite values for trajectoryScore but received NaN at sample 2",
          "objective_credit with NaN q: '" + msg + "'");
-  g_rows.push_back(Row{"non-finite errors (6) + q", 0, 0, "", "", true});
+  g_rows.push_back(Row{k.name() + " non-finite errors (6) + q", 0, 0, "", "", true});
 }
 
-// ------------------------------------------------------------------ device-side helpers (large)
+// ------------------------------------------------------------------ device-side helpers (large, timed)
 
 __device__ __forceinline__ uint64_t mix(uint64_t x) {
   x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL; x ^= x >> 33;
   return x;
 }
-// Values in [-1, 1) from a hash of the flat index (never all zeros); `pull` mixes z_T into the
-// earlier states of the same sample so that S is not ~0.
+// Values in [-1, 1) from a hash of the flat index, z_T mixed into the earlier states of the same
+// sample so that S is not ~0.
 template <class Raw>
 __global__ void fill_latents(Raw* base, int64_t N, int64_t T, int64_t D, uint64_t seed) {
   const int64_t total = N * (T + 1) * D;
@@ -643,58 +704,67 @@ void device_reference(const Raw* base, int64_t N, int64_t T, int64_t D, std::vec
     for (int s = 0; s < slices; ++s) { dot[row] += h[(row * slices + s) * 2]; sq[row] += h[(row * slices + s) * 2 + 1]; }
 }
 
-// Rewards on the device from a host array (float32).
-float* upload_rewards(const std::vector<double>& r) {
-  std::vector<float> f(r.begin(), r.end());
-  float* p;
-  CK(cudaMalloc(&p, f.size() * 4));
-  CK(cudaMemcpy(p, f.data(), f.size() * 4, cudaMemcpyHostToDevice));
-  CK(cudaDeviceSynchronize());
-  return p;
+// A batch over one device tensor [N, T+1, D] filled on the device (no host copy of the latents):
+// float32 rewards, K = 3, default options.
+struct DeviceBatch {
+  Batch b;  // rewards and groups only; the latents are the caller's
+  std::vector<const void*> states;
+  DType dt;
+  int64_t N, G, T, D;
+  DeviceBatch(const void* base, DType dtype, int64_t n, int64_t g, int64_t t, int64_t d, uint64_t seed)
+      : dt(dtype), N(n), G(g), T(t), D(d) {
+    const int64_t K = 3;
+    b.cs.s = Setup{N, G, T, D, K};
+    b.cs.dt = dtype;
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    b.rewHost.assign(N * K * 4, 0);
+    for (int64_t x = 0; x < N * K; ++x) { const float f = nd(rng); std::memcpy(b.rewHost.data() + x * 4, &f, 4); }
+    CK(cudaMalloc(&b.rewDev, b.rewHost.size()));
+    CK(cudaMemcpy(b.rewDev, b.rewHost.data(), b.rewHost.size(), cudaMemcpyHostToDevice));
+    CK(cudaDeviceSynchronize());
+    rebase(base);
+  }
+  void rebase(const void* base) {
+    states.resize(T + 1);
+    for (int64_t j = 0; j <= T; ++j) states[j] = static_cast<const char*>(base) + j * D * dtype_size(dt);
+  }
+  Latents latents() const {
+    Latents l;
+    l.dtype = dt;
+    l.N = N; l.T = T; l.D = D;
+    l.states = states.data();
+    l.sampleStride = (T + 1) * D;
+    return l;
+  }
+};
+
+// The lab call (or the product's, through the lab's call steps) on a DeviceBatch.
+void run_device(const lab::Config& cfg, DeviceBatch& db, const AllOutputs& out, bool trajectoryOnly = false) {
+  if (trajectoryOnly) lab::trajectory_credit(*g_ctx, db.latents(), db.b.cs.s.opt, out.trajectory, cfg);
+  else lab::advantages(*g_ctx, db.latents(), db.b.rewards(true), db.b.groups(true), db.b.cs.s.opt, db.b.factors(), out, cfg);
 }
 
-std::vector<double> random_rewards(int64_t N, int64_t K, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> nd(0.f, 1.f);
-  std::vector<double> r(N * K);
-  for (double& x : r) x = static_cast<double>(nd(rng));  // float32 values
-  return r;
-}
-
-// One [N, T+1, D] device tensor filled by the hash, checked against the float64 device reference.
+// The kernel's outputs on a device tensor against the float64 device reference.
 template <class Raw>
-bool large_or_timed_check(const char* name, const Raw* base, int64_t N, int64_t G, int64_t T, int64_t D,
-                          cudaStream_t stream, double* errOut) {
-  const int64_t K = 3;
-  Setup s{N, G, T, D, K, Options{}, {}, {}};
+bool device_check(const std::string& name, const Kernel& k, const Raw* base, DeviceBatch& db, double* errOut) {
   std::vector<double> dot, sq;
-  device_reference<Raw>(base, N, T, D, dot, sq);
-  const std::vector<double> r = random_rewards(N, K, 7);
+  device_reference<Raw>(base, db.N, db.T, db.D, dot, sq);
   Outs ref;
-  reference_from_sums(s, dot, sq, r, ref);
-  std::vector<const void*> states(T + 1);
-  for (int64_t j = 0; j <= T; ++j) states[j] = base + j * D;
-  Latents l;
-  l.dtype = sizeof(Raw) == 4 ? DType::Float32 : DType::BFloat16;
-  l.N = N; l.T = T; l.D = D; l.states = states.data(); l.sampleStride = (T + 1) * D;
-  float* rd = upload_rewards(r);
-  Rewards rw;
-  rw.dtype = DType::Float32; rw.data = rd; rw.N = N; rw.K = K;
-  DevOuts d(N, T, K);
+  reference_from_sums(db.b, dot, sq, ref);
+  DevOuts d(db.N, db.T, 3);
   d.poison();
-  gpu::advantages(0, l, rw, G, options_of(s), d.all(), stream);
-  Outs g;
-  d.fetch(g);
-  CK(cudaFree(rd));
+  run_device(k.config(), db, d.all());
+  const Outs g = d.fetch();
   double worst = 0;
   const char* wf = "";
   const int before = g_failures;
-  compare_to("vs float64 device reference", name, g, ref, &worst, &wf);
+  compare_to(name + ": vs float64 device reference", g, ref, &worst, &wf);
   *errOut = worst;
   return g_failures == before;
 }
 
-// ------------------------------------------------------------------ bandwidth probes
+// ------------------------------------------------------------------ timing helpers
 
 __global__ void read_probe(const uint4* p, int64_t n, unsigned* out) {
   unsigned acc = 0;
@@ -707,15 +777,15 @@ __global__ void read_probe(const uint4* p, int64_t n, unsigned* out) {
 }
 
 template <class F>
-double median_ms(int warm, int reps, cudaStream_t stream, F launch) {
+double median_ms(int warm, int reps, F launch) {
   cudaEvent_t a, b;
   CK(cudaEventCreate(&a));
   CK(cudaEventCreate(&b));
   std::vector<float> t;
   for (int k = 0; k < warm + reps; ++k) {
-    CK(cudaEventRecord(a, stream));
+    CK(cudaEventRecord(a, g_stream));
     launch(k);
-    CK(cudaEventRecord(b, stream));
+    CK(cudaEventRecord(b, g_stream));
     CK(cudaEventSynchronize(b));
     float ms;
     CK(cudaEventElapsedTime(&ms, a, b));
@@ -727,15 +797,41 @@ double median_ms(int warm, int reps, cudaStream_t stream, F launch) {
   return t[t.size() / 2];
 }
 
+// The median of `reps` launches timed by the events the lab's call records right around the launch.
+double median_launch_ms(int warm, int reps, lab::Config cfg, const std::function<void(const lab::Config&, int)>& call) {
+  cudaEvent_t a, b;
+  CK(cudaEventCreate(&a));
+  CK(cudaEventCreate(&b));
+  cfg.start = a;
+  cfg.stop = b;
+  std::vector<float> t;
+  for (int k = 0; k < warm + reps; ++k) {
+    call(cfg, k);
+    CK(cudaEventSynchronize(b));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    if (k >= warm) t.push_back(ms);
+  }
+  CK(cudaEventDestroy(a));
+  CK(cudaEventDestroy(b));
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+double median_of(std::vector<double> x) {
+  std::sort(x.begin(), x.end());
+  return x[x.size() / 2];
+}
+
 // ------------------------------------------------------------------ debug timeline
 
 std::vector<std::string> g_timeline;  // printed in the summary
 
-// Runs `call` reps times with the debug timeline on (variant already selected) and records the
-// median of each stamp relative to the first streaming block's entry, in microseconds.
-void timeline_run(const std::string& label, cudaStream_t stream, const std::function<void(int)>& call) {
-  using namespace otca::gpu::detail;
-  if (!gpu::testing::timeline_compiled()) return;
+// Runs `call` with the debug timeline on (a lab kernel with the product's tail: the stamps sit
+// between its stages) and records the median of each stamp relative to the first streaming
+// block's entry, in microseconds.
+void timeline_run(const std::string& label, lab::Config cfg, const std::function<void(const lab::Config&, int)>& call) {
+  using namespace otca::lab;
   unsigned long long* dev;
   CK(cudaMalloc(&dev, sizeof(unsigned long long) * kTlSlots));
   std::vector<unsigned long long> init(kTlSlots), got(kTlSlots);
@@ -743,14 +839,13 @@ void timeline_run(const std::string& label, cudaStream_t stream, const std::func
   const int reps = 21;
   std::vector<std::vector<double>> rel(kTlSlots);
   unsigned long long minStep = ~0ull;
+  cfg.args.timeline = dev;
   for (int r = 0; r < reps + 2; ++r) {
-    CK(cudaStreamSynchronize(stream));
+    CK(cudaStreamSynchronize(g_stream));
     CK(cudaMemcpy(dev, init.data(), sizeof(unsigned long long) * kTlSlots, cudaMemcpyHostToDevice));
     CK(cudaDeviceSynchronize());
-    gpu::testing::set_timeline(dev);
-    call(r);
-    gpu::testing::set_timeline(nullptr);
-    CK(cudaStreamSynchronize(stream));  // the call may return before the kernel has exited
+    call(cfg, r);
+    CK(cudaStreamSynchronize(g_stream));  // the call returns at the mailbox, before the kernel exits
     CK(cudaMemcpy(got.data(), dev, sizeof(unsigned long long) * kTlSlots, cudaMemcpyDeviceToHost));
     if (r < 2) continue;  // warm-up
     const unsigned long long t0 = got[kTlEntryFirst];
@@ -761,65 +856,22 @@ void timeline_run(const std::string& label, cudaStream_t stream, const std::func
     }
   }
   CK(cudaFree(dev));
-  const auto med = [&](int k) {
+  const auto f = [&](int k) {
     std::vector<double> v = rel[k];
     std::sort(v.begin(), v.end(), [](double a, double b) { return std::isnan(b) ? !std::isnan(a) : a < b; });
-    return v[v.size() / 2];
-  };
-  const auto f = [&](int k) {
     char b[32];
-    const double m = med(k);
-    if (std::isnan(m)) std::snprintf(b, sizeof b, "-");
-    else std::snprintf(b, sizeof b, "%.1f", m);
+    if (std::isnan(v[v.size() / 2])) std::snprintf(b, sizeof b, "-");
+    else std::snprintf(b, sizeof b, "%.1f", v[v.size() / 2]);
     return std::string(b);
   };
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "%-22s entry last %s | stream end first %s last %s | sample %s..%s | "
-                "group %s..%s | publish %s..%s (smallest stamp step %.2f us)",
+                "%-24s entry last %s | stream end first %s last %s | sample %s..%s | group %s..%s | publish %s..%s "
+                "(smallest stamp step %.2f us)",
                 label.c_str(), f(kTlEntryLast).c_str(), f(kTlStreamEndFirst).c_str(), f(kTlStreamEndLast).c_str(),
-                f(kTlSampleStart).c_str(),
-                f(kTlSampleEnd).c_str(), f(kTlGroupStart).c_str(), f(kTlGroupEnd).c_str(),
+                f(kTlSampleStart).c_str(), f(kTlSampleEnd).c_str(), f(kTlGroupStart).c_str(), f(kTlGroupEnd).c_str(),
                 f(kTlPublishStart).c_str(), f(kTlPublishEnd).c_str(), minStep == ~0ull ? 0.0 : minStep / 1e3);
   g_timeline.push_back(buf);
-}
-
-std::vector<Case> parity_cases() {
-  std::vector<Case> cases;
-  const auto add = [&](const char* name, DType dt, bool list, int mis, bool f64, Setup s) {
-    Case c;
-    c.name = name; c.dt = dt; c.list = list; c.misalign = mis; c.rewF64 = f64; c.s = s;
-    cases.push_back(c);
-  };
-  Options o;
-  add("f32 tensor N12 T16 D4100 K3 moca", DType::Float32, false, 0, false, Setup{12, 12, 16, 4100, 3, o, {}, {}});
-  { Options m = o; m.objective = Objective::MinNorm;
-    add("bf16 list N12/6 T16 D5000 K5 min-norm f64r", DType::BFloat16, true, 0, true, Setup{12, 6, 16, 5000, 5, m, {}, {}}); }
-  { Options m = o; m.objective = Objective::WeightedAdvantage;
-    add("f16 list+1 N8/4 T10 D3001 K2 w-adv", DType::Float16, true, 1, false, Setup{8, 4, 10, 3001, 2, m, {0.7, 1.9}, {}}); }
-  add("f32 tensor+1 N1 T1 D777 K1", DType::Float32, false, 1, false, Setup{1, 1, 1, 777, 1, o, {}, {}});
-  { Options m = o; m.objective = Objective::WeightedReward; m.stdScope = StdScope::Batch;
-    add("bf16 tensor N96/12 T50 D1000 K5 w-reward batch", DType::BFloat16, false, 0, false,
-        Setup{96, 12, 50, 1000, 5, m, {0.5, 1, 2, 0.25, 1}, {1, 2, 0.5, 1, 3}}); }
-  { Options m = o; m.exploration = Exploration::Centered; m.temporal = Temporal::Uniform; m.stdScope = StdScope::Batch;
-    add("f16 tensor N96/96 T1 D6144 K5 centered uniform batch", DType::Float16, false, 0, true, Setup{96, 96, 1, 6144, 5, m, {}, {}}); }
-  { Options m = o; m.weightScale = WeightScale::Sum; m.stdCorrection = 0; m.minWeight = 0.2;
-    std::vector<double> w(20), sc(20);
-    for (int k = 0; k < 20; ++k) { w[k] = 0.1 * (k + 1); sc[k] = 1.0 + 0.05 * k; }
-    add("f32 list N4/2 T70 D2500 K20 sum pop", DType::Float32, true, 0, false, Setup{4, 2, 70, 2500, 20, m, w, sc}); }
-  { Options m = o; m.stdScope = StdScope::Batch;
-    add("bf16 list+1 N6/3 T5 D8 K5 batch", DType::BFloat16, true, 1, false, Setup{6, 3, 5, 8, 5, m, {}, {}}); }
-  add("f32 tensor N4/4 T3 D1 K2 (vs cpu only)", DType::Float32, false, 0, false, Setup{4, 4, 3, 1, 2, o, {}, {}});
-  cases.back().cpuOnly = true;
-  add("bf16 tensor N2/2 T16 D65536+3 K3", DType::BFloat16, false, 0, false, Setup{2, 2, 16, 65539, 3, o, {}, {}});
-  add("f16 tensor+1 N3/3 T2 D40961 K4", DType::Float16, false, 1, true, Setup{3, 3, 2, 40961, 4, o, {}, {}});
-  // A large group (G = 200: more rewards than the group's shared-memory staging holds) and a long
-  // trajectory (T = 300): the same checks (bits, parity).
-  add("f32 tensor N200/200 T2 D64 K5 (large group)", DType::Float32, false, 0, false,
-      Setup{200, 200, 2, 64, 5, o, {}, {}});
-  add("bf16 list N2/2 T300 D24 K2 (long trajectory)", DType::BFloat16, true, 0, false,
-      Setup{2, 2, 300, 24, 2, o, {}, {}});
-  return cases;
 }
 
 // ------------------------------------------------------------------ --profile (for ncu)
@@ -832,61 +884,57 @@ void profiler_range(bool on) {
 
 // The calls that scripts/gpu-check.sh's ncu step profiles (read by bench/gpu/ncu_summary.py): per
 // case 3 warm-up calls, then 3 calls between cudaProfilerStart and cudaProfilerStop, which under
-// ncu --profile-from-start off are the only profiled launches. Default variant, no timeline, one
-// advantage_step launch per call; the "profile-case" lines give the order of ncu's launch IDs.
-int profile_run(cudaStream_t stream) {
+// ncu --profile-from-start off are the only profiled launches. The product's kernel through
+// gpu::advantages, one advantage_step launch per call; the "profile-case" lines give the order of
+// ncu's launch IDs.
+int profile_run() {
   constexpr int kWarmups = 3, kProfiled = 3;
-  // ncu replays a launch inside the launch call; a plain stream synchronize is the simplest wait
-  // to put after that (how the host waits does not change the kernel).
-  gpu::testing::set_sync_mode(0);
-  gpu::testing::set_variant(-1);
   Case tiny, tiny3, flux;
-  tiny.name = "tiny";  // the host-overhead timing's tiny case
-  tiny.s = Setup{1, 1, 1, 8, 1, Options{}, {}, {}};
+  tiny.name = "tiny";
+  tiny.s = Setup{1, 1, 1, 8, 1};
   tiny3.name = "tiny3";
-  tiny3.s = Setup{2, 2, 1, 8, 3, Options{}, {}, {}};
+  tiny3.s = Setup{2, 2, 1, 8, 3};
   flux.name = "flux512-bf16";
   flux.dt = DType::BFloat16;
-  flux.s = Setup{12, 12, 16, 65536, 3, Options{}, {}, {}};
+  flux.s = Setup{12, 12, 16, 65536, 3};
   Batch bTiny, bTiny3, bFlux;
   build(bTiny, tiny, 3);
   build(bTiny3, tiny3, 4);
   build(bFlux, flux, 5);
-  struct ProfileCase { const char* name; const Batch* b; bool trajectoryOnly; };
+  struct ProfileCase { const char* name; Batch* b; bool trajectoryOnly; };
   // The last case is the same latents without the group finish: its cost is the difference.
   const ProfileCase cases[] = {{"tiny", &bTiny, false}, {"tiny3", &bTiny3, false},
                                {"flux512-bf16", &bFlux, false}, {"flux512-bf16-traj", &bFlux, true}};
-  std::printf("profile: default variant %d, sync mode 0; per case %d warm-up calls, then %d calls between "
-              "cudaProfilerStart/Stop (ncu --profile-from-start off profiles those)\n",
-              gpu::testing::default_variant(), kWarmups, kProfiled);
+  std::printf("profile: the product's kernel; per case %d warm-up calls, then %d calls between "
+              "cudaProfilerStart/Stop (ncu --profile-from-start off profiles those)\n", kWarmups, kProfiled);
+  const Kernel product;
   int nextId = 0, failures = 0;
   for (const ProfileCase& pc : cases) {
     const Setup& s = pc.b->cs.s;
     DevOuts d(s.N, s.T, s.K);
-    const Options opt = options_of(s);
     const auto call = [&] {
       if (pc.trajectoryOnly) {
         TrajectoryOutputs t;
         t.stepWeights = d.p[3];
         t.trajectoryScore = d.p[4];
-        gpu::trajectory_credit(0, latents_of(*pc.b, true), opt, t, stream);
+        run_trajectory(product, *pc.b, t);
       } else {
         AllOutputs only;
         only.advantages = d.p[10];
-        gpu::advantages(0, latents_of(*pc.b, true), rewards_of(*pc.b, true), s.G, opt, only, stream);
+        run_advantages(product, *pc.b, only);
       }
     };
     int launches = 0;
     std::string error;
     try {
       for (int k = 0; k < kWarmups; ++k) call();
-      CK(cudaStreamSynchronize(stream));
+      CK(cudaStreamSynchronize(g_stream));
       profiler_range(true);
       for (int k = 0; k < kProfiled; ++k) {
         ++launches;
         call();
       }
-      CK(cudaStreamSynchronize(stream));
+      CK(cudaStreamSynchronize(g_stream));
       profiler_range(false);
     } catch (const std::exception& e) {
       profiler_range(false);
@@ -902,7 +950,6 @@ int profile_run(cudaStream_t stream) {
                 pc.b->cs.dt == DType::BFloat16 ? "bf16" : "f32", error.empty() ? "" : " threw: ", error.c_str());
     nextId += launches;
   }
-  gpu::testing::set_sync_mode(-1);
   std::printf("profile: %d launches of advantage_step between cudaProfilerStart/Stop in %zu cases, %d failed\n", nextId,
               sizeof cases / sizeof cases[0], failures);
   return failures ? 1 : 0;
@@ -912,25 +959,19 @@ int profile_run(cudaStream_t stream) {
 
 int main(int argc, char** argv) {
   bool quick = false, large = true, timing = true, profile = false;
-  int onlyVariant = -1;
+  std::string onlyKernel;
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
-    if (a == "--variant" && k + 1 < argc) { onlyVariant = std::atoi(argv[++k]); continue; }
+    if (a == "--kernel" && k + 1 < argc) { onlyKernel = argv[++k]; continue; }
     if (a == "--quick") { quick = true; large = false; timing = false; }
     else if (a == "--no-large") large = false;
     else if (a == "--no-timing") timing = false;
     else if (a == "--profile") profile = true;
-    else if (a == "--host-selftest") {  // no device needed: the reference against cpu::advantages
-      host_selftest(parity_cases());
-      for (const Row& r : g_rows)
-        std::printf("%-52s %-4s cpu vs ref64 %-8.2g %s\n", r.name.c_str(), r.ok ? "ok" : "FAIL", r.errRef, r.worstRef);
-      std::printf("%s: %d checks, %d failed\n", g_failures ? "FAILED" : "PASSED", g_checks, g_failures);
-      return g_failures ? 1 : 0;
-    }
+    else { std::printf("unknown argument %s\n", a.c_str()); return 2; }
   }
   if (quick) std::printf("--quick: parity and errors only (for compute-sanitizer)\n");
   const gpu::Status st = gpu::status();
-  std::printf("otca gpu_core_test: compiled=%d usable=%d devices=%d driver=%d runtime=%d archs=%s\n", st.compiled,
+  std::printf("otca lab harness: compiled=%d usable=%d devices=%d driver=%d runtime=%d archs=%s\n", st.compiled,
               st.usable, st.deviceCount, st.driverVersion, st.runtimeVersion, st.architectures.c_str());
   if (!st.usable) {
     std::printf("SKIP: no usable CUDA device: %s\n", st.reason.c_str());
@@ -940,50 +981,43 @@ int main(int argc, char** argv) {
   std::printf("device 0: %s sm_%d%d, %d SMs, %.1f GiB, L2 %.0f MiB\n", pr.name.c_str(), pr.major, pr.minor,
               pr.multiprocessors, pr.totalMemory / 1073741824.0, pr.l2Bytes / 1048576.0);
   const auto t0 = std::chrono::steady_clock::now();
-  cudaStream_t stream = static_cast<cudaStream_t>(gpu::stream_create(0));
+  g_ctx = gpu::context_create(0);
+  g_stream = g_ctx->stream;
   if (profile) {
-    const int rc = profile_run(stream);
-    gpu::stream_destroy(0, stream);
+    const int rc = profile_run();
+    gpu::context_destroy(g_ctx);
     return rc;
   }
 
-  // ---------------------------------------------------------------- parity
-  // Every compiled streaming variant runs the whole parity suite, --quick too (so memcheck and
-  // racecheck see every variant); --variant N: that one only.
-  std::vector<int> variants;
-  for (int v = 0; v < gpu::testing::variant_count(); ++v)
-    if ((onlyVariant < 0 || v == onlyVariant) && gpu::testing::set_variant(v))
-      variants.push_back(v);
-  gpu::testing::set_variant(-1);
-  expect(!variants.empty(), "no streaming variant selected (--variant names one not compiled in?)");
-  std::printf("variants:");
-  for (int v : variants) {
-    int th, pk, rd;
-    gpu::testing::variant_shape(v, &th, &pk, &rd);
-    std::printf(" [%d] %d threads x %d packs x %d states/round%s;", v, th, pk, rd,
-                v == gpu::testing::default_variant() ? " (default)" : "");
+  std::vector<Kernel> kernels;
+  for (const Kernel& k : all_kernels())
+    if (onlyKernel.empty() || k.name() == onlyKernel) kernels.push_back(k);
+  expect(!kernels.empty(), "no kernel selected (--kernel " + onlyKernel + ")");
+  std::printf("kernels:");
+  for (const Kernel& k : kernels) {
+    const lab::ShapeInfo si = lab::kShapeInfo[k.shape];
+    std::printf(" %s (%d threads x %d packs x %d states/round);", k.name().c_str(), si.threads, si.packs, si.round);
   }
   std::printf("\n");
+
+  // ---------------------------------------------------------------- parity and errors
   const std::vector<Case> cases = parity_cases();
-  for (int v : variants) {
-    gpu::testing::set_variant(v);
+  for (const Kernel& k : kernels) {
     uint64_t seed = 1;
-    for (Case c : cases) {
-      c.name = "v" + std::to_string(v) + " " + c.name;
-      const int before = g_failures;
+    for (const Case& c : cases) {
       try {
-        parity(c, stream, seed++);
+        parity(c, k, seed++);
       } catch (const std::exception& e) {
-        expect(false, c.name + ": threw " + e.what());
+        expect(false, k.name() + " " + c.name + ": threw " + e.what());
+        g_rows.push_back(Row{k.name() + " " + c.name, 0, 0, "threw", "", false});
       }
-      if (g_failures != before && !g_rows.empty() && g_rows.back().name == c.name) g_rows.back().ok = false;
     }
-  }
-  gpu::testing::set_variant(-1);
-  try {
-    errors(stream);
-  } catch (const std::exception& e) {
-    expect(false, std::string("errors: threw ") + e.what());
+    try {
+      extreme_scales(k);
+      errors(k);
+    } catch (const std::exception& e) {
+      expect(false, k.name() + " extremes/errors: threw " + e.what());
+    }
   }
 
   // ---------------------------------------------------------------- past 2^32 elements
@@ -1003,35 +1037,32 @@ int main(int argc, char** argv) {
       fill_latents<Bf16Raw><<<4096, 256>>>(base, N, T, D, 0x1234);
       CK(cudaGetLastError());
       CK(cudaDeviceSynchronize());
+      DeviceBatch db(base, DType::BFloat16, N, 2, T, D, 7);
       largeNote = "";
-      for (int v : variants) {
-        gpu::testing::set_variant(v);
+      for (const Kernel& k : kernels) {
+        if (k.tail == lab::kLeanHandoff) continue;  // the same indexing as its shape's shipped tail
         double err = 0;
         try {
-          const bool ok = large_or_timed_check<Bf16Raw>("bf16 N2 T1 D1.1e9 (4.4e9 elements)", base, N, 2, T, D, stream, &err);
+          const bool ok = device_check<Bf16Raw>(k.name() + " bf16 N2 T1 D1.1e9", k, base, db, &err);
           char buf[160];
-          std::snprintf(buf, sizeof buf, "v%d %s, max rel err %.2g (%.1f GiB); ", v, ok ? "ok" : "FAILED", err,
+          std::snprintf(buf, sizeof buf, "%s %s, max rel err %.2g (%.1f GiB); ", k.name().c_str(), ok ? "ok" : "FAILED", err,
                         bytes / 1073741824.0);
           largeNote += buf;
         } catch (const std::exception& e) {
-          expect(false, std::string("large: threw ") + e.what());
-          largeNote += "v" + std::to_string(v) + " threw; ";
+          expect(false, k.name() + " large: threw " + e.what());
+          largeNote += k.name() + " threw; ";
         }
       }
-      gpu::testing::set_variant(-1);
       CK(cudaFree(base));
     }
   }
 
   // ---------------------------------------------------------------- timing
-  struct Timed { std::string name; double bytes, ms, err, msTraj, msStream; int variant; };
+  struct Timed { std::string workload; std::string kernel; double bytes, ms, err, msTraj, msStream; };
   std::vector<Timed> timed;
-  double copyGBs = 0, readGBs = 0, hostUs = 0;
-  double hostUsMode[3] = {0, 0, 0};
-  double tinyKernelUs = 0;
+  double copyGBs = 0, readGBs = 0, hostUs = 0, tinyKernelUs = 0;
   std::vector<std::string> tinyLines;
   std::string emptyLine;
-  const int kDefaultSyncModeForReport = gpu::testing::default_sync_mode();
   if (timing) try {
     {  // bandwidth probes over 2 GiB buffers, far larger than L2
       const size_t n = size_t(1) << 31;
@@ -1042,120 +1073,85 @@ int main(int argc, char** argv) {
       CK(cudaDeviceSynchronize());
       unsigned* sink;
       CK(cudaMalloc(&sink, 4));
-      const double copyMs = median_ms(3, 20, stream, [&](int) { CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, stream)); });
-      const double readMs = median_ms(3, 20, stream, [&](int) {
-        read_probe<<<pr.multiprocessors * 4, 512, 0, stream>>>(static_cast<const uint4*>(a), int64_t(n / 16), sink);
+      const double copyMs = median_ms(3, 20, [&](int) { CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, g_stream)); });
+      const double readMs = median_ms(3, 20, [&](int) {
+        read_probe<<<pr.multiprocessors * 4, 512, 0, g_stream>>>(static_cast<const uint4*>(a), int64_t(n / 16), sink);
         CK(cudaGetLastError());
       });
       copyGBs = 2.0 * n / copyMs / 1e6;
       readGBs = double(n) / readMs / 1e6;
       CK(cudaFree(a)); CK(cudaFree(b)); CK(cudaFree(sink));
     }
-    {  // host overhead per call on a tiny input (host clock around the whole call)
+    {  // a tiny call (N = 1, T = 1, D = 8, K = 1): host overhead and launch latency
       Case c;
-      c.name = "tiny"; c.s = Setup{1, 1, 1, 8, 1, Options{}, {}, {}};
+      c.name = "tiny";
+      c.s = Setup{1, 1, 1, 8, 1};
       Batch b;
       build(b, c, 3);
       DevOuts d(1, 1, 1);
       AllOutputs only;
       only.advantages = d.p[10];
-      const Options opt = options_of(c.s);
-      for (int mode = 0; mode < 3; ++mode) {
-        gpu::testing::set_sync_mode(mode);
-        for (int k = 0; k < 50; ++k) gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
-        std::vector<double> us;
-        for (int k = 0; k < 500; ++k) {
-          const auto a = std::chrono::steady_clock::now();
-          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
-          us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count());
-        }
-        CK(cudaStreamSynchronize(stream));
-        std::sort(us.begin(), us.end());
-        hostUsMode[mode] = us[us.size() / 2];
+      const Kernel product;
+      for (int k = 0; k < 50; ++k) run_advantages(product, b, only);
+      std::vector<double> us;
+      for (int k = 0; k < 500; ++k) {
+        const auto a = std::chrono::steady_clock::now();
+        run_advantages(product, b, only);
+        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count());
       }
-      gpu::testing::set_sync_mode(-1);
-      hostUs = hostUsMode[kDefaultSyncModeForReport];
-      {  // the same tiny call's kernel alone (events around the launch): device + launch latency
-        cudaEvent_t ta, tb;
-        CK(cudaEventCreate(&ta));
-        CK(cudaEventCreate(&tb));
-        std::vector<float> t;
-        gpu::testing::set_timing_events(ta, tb);
-        for (int k = 0; k < 200; ++k) {
-          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
-          CK(cudaEventSynchronize(tb));
-          float ms;
-          CK(cudaEventElapsedTime(&ms, ta, tb));
-          t.push_back(ms);
-        }
-        gpu::testing::set_timing_events(nullptr, nullptr);
-        CK(cudaEventDestroy(ta));
-        CK(cudaEventDestroy(tb));
-        std::sort(t.begin(), t.end());
-        tinyKernelUs = t[t.size() / 2] * 1e3;
-      }
-      // Per variant: the tiny call's launch alone (events), the whole call (host clock, the
-      // default wait), the host-side split of that call, and the debug timeline.
-      for (int v : variants) {
-        gpu::testing::set_variant(v);
-        cudaEvent_t ta, tb;
-        CK(cudaEventCreate(&ta));
-        CK(cudaEventCreate(&tb));
-        std::vector<double> ev, host, prep, submit, wait;
-        for (int k = 0; k < 250; ++k) {
-          gpu::testing::set_timing_events(ta, tb);
-          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
-          gpu::testing::set_timing_events(nullptr, nullptr);
-          CK(cudaEventSynchronize(tb));
-          float ms;
-          CK(cudaEventElapsedTime(&ms, ta, tb));
-          gpu::testing::set_breakdown(true);
+      hostUs = median_of(us);
+      const auto tinyCall = [&](const lab::Config& cfg, int) {
+        lab::advantages(*g_ctx, b.latents(true), b.rewards(true), b.groups(true), c.s.opt, b.factors(), only, cfg);
+      };
+      tinyKernelUs = median_launch_ms(20, 200, product.config(), tinyCall) * 1e3;
+      // Per kernel: the launch alone (events), the whole call (host clock) and its host-side split,
+      // and (lab kernels with the product's tail) the debug timeline.
+      for (const Kernel& k : kernels) {
+        const double launchUs = median_launch_ms(50, 200, k.config(), tinyCall) * 1e3;
+        std::vector<double> host, split[3];
+        for (int r = 0; r < 250; ++r) {
+          double parts[3];
+          lab::Config cfg = k.config();
+          cfg.hostUs = parts;
           const auto h0 = std::chrono::steady_clock::now();
-          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
-          const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - h0).count();
-          gpu::testing::set_breakdown(false);
-          double p1, p2, p3;
-          gpu::testing::last_breakdown(&p1, &p2, &p3);
-          if (k < 50) continue;
-          ev.push_back(ms * 1e3); host.push_back(us); prep.push_back(p1); submit.push_back(p2); wait.push_back(p3);
+          tinyCall(cfg, r);
+          const double whole = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - h0).count();
+          if (r < 50) continue;
+          host.push_back(whole);
+          for (int p = 0; p < 3; ++p) split[p].push_back(parts[p]);
         }
-        CK(cudaStreamSynchronize(stream));
-        CK(cudaEventDestroy(ta));
-        CK(cudaEventDestroy(tb));
-        const auto med = [](std::vector<double> x) { std::sort(x.begin(), x.end()); return x[x.size() / 2]; };
         char buf[256];
-        std::snprintf(buf, sizeof buf, "tiny v%d: launch alone (events) %.1f us | whole call (host clock) %.1f us = "
-                      "prep %.1f + submit %.1f + wait %.1f (medians each)", v, med(ev), med(host), med(prep),
-                      med(submit), med(wait));
+        std::snprintf(buf, sizeof buf, "tiny %-12s launch alone (events) %.1f us | whole call (host clock) %.1f us = "
+                      "prepare %.1f + launch %.1f + wait %.1f (medians each)", k.name().c_str(), launchUs,
+                      median_of(host), median_of(split[0]), median_of(split[1]), median_of(split[2]));
         tinyLines.push_back(buf);
-        timeline_run("tiny v" + std::to_string(v), stream, [&](int) {
-          gpu::advantages(0, latents_of(b, true), rewards_of(b, true), 1, opt, only, stream);
-        });
+        if (!k.product && k.tail == lab::kShipped) timeline_run("tiny " + k.name(), k.config(), tinyCall);
       }
-      gpu::testing::set_variant(-1);
-      // Calibration: an empty kernel with the same parameter block, launched as the call launches
-      // (events right around it): one launch, two launches.
+      // Calibration: an empty kernel with the same parameter block, events right around it: one
+      // launch, two launches (the floor of a call's launch cost).
       {
+        gpu::detail::Call call;
+        gpu::detail::prepare_advantages(call, *g_ctx, b.latents(true), b.rewards(true), b.groups(true), c.s.opt, b.factors(), only);
         const char* what[2] = {"1 launch", "2 launches"};
         for (int kind = 0; kind < 2; ++kind) {
-          const double ms = median_ms(20, 200, stream, [&](int) {
-            expect(gpu::testing::empty_launch(stream, kind + 1), "empty launch failed");
+          const double ms = median_ms(20, 200, [&](int) {
+            expect(lab::empty_launches(call.a, kind + 1, g_stream) == cudaSuccess, "empty launch failed");
           });
           char buf[96];
           std::snprintf(buf, sizeof buf, "%s %.1f us", what[kind], ms * 1e3);
           emptyLine += (kind ? " | " : "") + std::string(buf);
         }
+        CK(cudaStreamSynchronize(g_stream));
+        call.healthy = true;  // the counters were never touched: the workspace stays
       }
     }
     struct W { const char* name; int64_t N, G, T, D; };
     const W ws[] = {{"FLUX-512", 12, 12, 16, 65536}, {"FLUX-1024", 12, 12, 16, 262144},
                     {"Wan", 32, 32, 16, 349440},    {"8 groups", 96, 12, 16, 65536}};
-    cudaEvent_t ea, eb;
-    CK(cudaEventCreate(&ea));
-    CK(cudaEventCreate(&eb));
     for (const W& w : ws) {
       for (int f32 = 0; f32 < 2; ++f32) {
         const size_t es = f32 ? 4 : 2;
+        const DType dt = f32 ? DType::Float32 : DType::BFloat16;
         const size_t bytes = size_t(w.N * (w.T + 1) * w.D) * es;
         const int copies = int(std::max<size_t>(1, (size_t(4) * pr.l2Bytes + bytes - 1) / bytes));
         std::vector<void*> bufs(copies);
@@ -1166,125 +1162,83 @@ int main(int argc, char** argv) {
           CK(cudaGetLastError());
         }
         CK(cudaDeviceSynchronize());
-        const int64_t K = 3;
-        const std::vector<double> r = random_rewards(w.N, K, 11);
-        float* rd = upload_rewards(r);
-        Rewards rw;
-        rw.dtype = DType::Float32; rw.data = rd; rw.N = w.N; rw.K = K;
-        DevOuts d(w.N, w.T, K);
+        DeviceBatch db(bufs[0], dt, w.N, w.G, w.T, w.D, 11);
+        DevOuts d(w.N, w.T, 3);
         const AllOutputs outs = d.all();  // every output, as a logging trainer would ask
-        std::vector<std::vector<const void*>> states(copies, std::vector<const void*>(w.T + 1));
-        for (int k = 0; k < copies; ++k)
-          for (int64_t j = 0; j <= w.T; ++j) states[k][j] = static_cast<const char*>(bufs[k]) + j * w.D * es;
-        for (int v : variants) {
-          gpu::testing::set_variant(v);
-          const std::string name = std::string(w.name) + (f32 ? " f32" : " bf16") + " v" + std::to_string(v);
+        const std::string workload = std::string(w.name) + (f32 ? " f32" : " bf16");
+        for (const Kernel& k : kernels) {
           double err = 0;
           try {
-            if (f32) large_or_timed_check<float>(name.c_str(), static_cast<const float*>(bufs[0]), w.N, w.G, w.T, w.D, stream, &err);
-            else large_or_timed_check<Bf16Raw>(name.c_str(), static_cast<const Bf16Raw*>(bufs[0]), w.N, w.G, w.T, w.D, stream, &err);
+            db.rebase(bufs[0]);
+            if (f32) device_check<float>(workload + " " + k.name(), k, static_cast<const float*>(bufs[0]), db, &err);
+            else device_check<Bf16Raw>(workload + " " + k.name(), k, static_cast<const Bf16Raw*>(bufs[0]), db, &err);
           } catch (const std::exception& e) {
-            expect(false, name + ": threw " + e.what());
+            expect(false, workload + " " + k.name() + ": threw " + e.what());
           }
-          // kind 0: the whole call (every output); 1: trajectory only (no group finish);
-          // 2: the streaming part alone (testing hook: stops after the chunk partials)
+          // 0: the whole call (every output); 1: trajectory only (no group finish); 2: the
+          // streaming stage alone (the lab's stream-only tail of the kernel's shape)
           double med[3] = {0, 0, 0};
           for (int kind = 0; kind < 3; ++kind) {
-            gpu::testing::set_stream_only(kind == 2);
-            gpu::testing::set_timing_events(ea, eb);
-            std::vector<float> t;
-            for (int it = 0; it < 10 + 50; ++it) {
-              Latents l;
-              l.dtype = f32 ? DType::Float32 : DType::BFloat16;
-              l.N = w.N; l.T = w.T; l.D = w.D; l.sampleStride = (w.T + 1) * w.D;
-              l.states = states[it % copies].data();
-              if (kind == 0) gpu::advantages(0, l, rw, w.G, Options{}, outs, stream);
-              else gpu::trajectory_credit(0, l, Options{}, outs.trajectory, stream);
-              CK(cudaEventSynchronize(eb));  // the call may return before the stop event (sync mode 1)
-              float ms;
-              CK(cudaEventElapsedTime(&ms, ea, eb));
-              if (it >= 10) t.push_back(ms);
+            lab::Config cfg = k.config();
+            if (kind == 2) {
+              cfg.product = false;
+              cfg.tail = lab::kStreamOnly;
             }
-            gpu::testing::set_timing_events(nullptr, nullptr);
-            gpu::testing::set_stream_only(false);
-            std::sort(t.begin(), t.end());
-            med[kind] = t[t.size() / 2];
-          }
-          timed.push_back(Timed{name, double(bytes), med[0], err, med[1], med[2], v});
-          if (!f32 && (std::string(w.name) == "FLUX-512" || std::string(w.name) == "Wan")) {
-            timeline_run(name, stream, [&](int it) {
-              Latents l;
-              l.dtype = DType::BFloat16;
-              l.N = w.N; l.T = w.T; l.D = w.D; l.sampleStride = (w.T + 1) * w.D;
-              l.states = states[it % copies].data();
-              gpu::advantages(0, l, rw, w.G, Options{}, outs, stream);
+            med[kind] = median_launch_ms(10, 50, cfg, [&](const lab::Config& c, int it) {
+              db.rebase(bufs[it % copies]);
+              run_device(c, db, outs, kind == 1);
             });
           }
+          timed.push_back(Timed{workload, k.name(), double(bytes), med[0], err, med[1], med[2]});
+          if (!f32 && !k.product && k.tail == lab::kShipped && (std::string(w.name) == "FLUX-512" || std::string(w.name) == "Wan"))
+            timeline_run(workload + " " + k.name(), k.config(), [&](const lab::Config& c, int it) {
+              db.rebase(bufs[it % copies]);
+              run_device(c, db, outs);
+            });
         }
-        gpu::testing::set_variant(-1);
-        CK(cudaFree(rd));
         for (void* p : bufs) CK(cudaFree(p));
       }
     }
-    CK(cudaEventDestroy(ea));
-    CK(cudaEventDestroy(eb));
   } catch (const std::exception& e) {
-    gpu::testing::set_timing_events(nullptr, nullptr);
-    gpu::testing::set_stream_only(false);
-    gpu::testing::set_variant(-1);
-    gpu::testing::set_sync_mode(-1);
-    gpu::testing::set_timeline(nullptr);
-    gpu::testing::set_breakdown(false);
     expect(false, std::string("timing: threw ") + e.what());
   }
-  gpu::stream_destroy(0, stream);
+  gpu::context_destroy(g_ctx);
 
   // ---------------------------------------------------------------- summary
-  std::printf("\n%-52s %-4s %-12s %-12s\n", "parity case", "ok", "vs ref64", "vs cpu");
+  std::printf("\n%-64s %-4s %-14s %-14s\n", "parity case", "ok", "vs ref64", "vs cpu");
   for (const Row& r : g_rows)
-    std::printf("%-52s %-4s %-5.2g %-6s %-5.2g %-6s\n", r.name.c_str(), r.ok ? "ok" : "FAIL", r.errRef, r.worstRef,
+    std::printf("%-64s %-4s %-6.2g %-7s %-6.2g %-7s\n", r.name.c_str(), r.ok ? "ok" : "FAIL", r.errRef, r.worstRef,
                 r.errCpu, r.worstCpu);
   std::printf("indices past 2^32: %s\n", largeNote.c_str());
   if (timing) {
-    std::printf("\nbandwidth: d2d copy %.0f GB/s (read+write), read-only probe %.0f GB/s; host overhead per call %.1f us\n",
-                copyGBs, readGBs, hostUs);
-    std::printf("host overhead per call by sync mode: 0 cudaStreamSynchronize %.1f us | 1 mailbox spin %.1f us | "
-                "2 spin+sync %.1f us (default %d); its kernel alone (events) %.1f us\n", hostUsMode[0], hostUsMode[1],
-                hostUsMode[2], kDefaultSyncModeForReport, tinyKernelUs);
+    std::printf("\nbandwidth: d2d copy %.0f GB/s (read+write), read-only probe %.0f GB/s\n", copyGBs, readGBs);
+    std::printf("tiny call (product): host clock %.1f us per call; its launch alone (events) %.1f us\n", hostUs, tinyKernelUs);
     std::printf("empty kernel, same parameter block, events around it (event + launch overhead): %s\n", emptyLine.c_str());
     for (const std::string& line : tinyLines) std::printf("%s\n", line.c_str());
     if (!g_timeline.empty()) {
       std::printf("\ndebug timeline (%%globaltimer, us after the first streaming block's entry, median of 21 calls):\n");
       for (const std::string& line : g_timeline) std::printf("  %s\n", line.c_str());
     }
-    std::printf("(full = whole call; traj = trajectory only; stream = chunk partials only; %% of floor from full)\n");
-    for (int v : variants) {
-      int th, pk, rd;
-      gpu::testing::variant_shape(v, &th, &pk, &rd);
-      std::printf("\nvariant %d: %d threads, %d x 16 B per thread per state, %d states per round%s\n", v, th, pk, rd,
-                  v == gpu::testing::default_variant() ? " (DEFAULT)" : "");
-      std::printf("%-20s %8s %9s %9s %9s %9s %8s %8s %9s\n", "workload", "MB", "floor us", "full us", "traj us",
-                  "stream us", "% floor", "% strm", "max err");
-      for (const Timed& t : timed) {
-        if (t.variant != v) continue;
-        const double floorUs = t.bytes / (readGBs * 1e9) * 1e6;
-        std::printf("%-20s %8.1f %9.1f %9.1f %9.1f %9.1f %7.0f%% %7.0f%% %9.2g\n", t.name.c_str(), t.bytes / 1e6,
-                    floorUs, t.ms * 1e3, t.msTraj * 1e3, t.msStream * 1e3, 100.0 * floorUs / (t.ms * 1e3),
-                    100.0 * floorUs / (t.msStream * 1e3), t.err);
-      }
+    std::printf("\n(full = whole call; traj = trajectory only; stream = chunk partials only (the shape's stream-only "
+                "tail); %% of floor from full; times of the launch alone, CUDA events)\n");
+    std::printf("%-16s %-12s %8s %9s %9s %9s %9s %8s %8s %9s\n", "workload", "kernel", "MB", "floor us", "full us",
+                "traj us", "stream us", "% floor", "% strm", "max err");
+    for (const Timed& t : timed) {
+      const double floorUs = t.bytes / (readGBs * 1e9) * 1e6;
+      std::printf("%-16s %-12s %8.1f %9.1f %9.1f %9.1f %9.1f %7.0f%% %7.0f%% %9.2g\n", t.workload.c_str(), t.kernel.c_str(),
+                  t.bytes / 1e6, floorUs, t.ms * 1e3, t.msTraj * 1e3, t.msStream * 1e3, 100.0 * floorUs / (t.ms * 1e3),
+                  100.0 * floorUs / (t.msStream * 1e3), t.err);
     }
-    std::printf("\nbest full time per workload:\n");
+    std::printf("\nbest full time per workload (product first):\n");
     for (size_t k = 0; k < timed.size(); ++k) {
-      const std::string base = timed[k].name.substr(0, timed[k].name.rfind(" v"));
-      bool first = true;
-      for (size_t m = 0; m < k; ++m) first = first && timed[m].name.substr(0, timed[m].name.rfind(" v")) != base;
-      if (!first) continue;
+      if (timed[k].kernel != kernels.front().name()) continue;
       const Timed* best = &timed[k];
-      for (size_t m = k; m < timed.size(); ++m)
-        if (timed[m].name.substr(0, timed[m].name.rfind(" v")) == base && timed[m].ms < best->ms) best = &timed[m];
+      for (const Timed& t : timed)
+        if (t.workload == timed[k].workload && t.ms < best->ms) best = &t;
       const double floorUs = best->bytes / (readGBs * 1e9) * 1e6;
-      std::printf("  %-16s best v%d %.1f us (%.0f%% of floor)\n", base.c_str(), best->variant, best->ms * 1e3,
-                  100.0 * floorUs / (best->ms * 1e3));
+      std::printf("  %-16s %s %.1f us (%.0f%% of floor); best %s %.1f us (%.0f%%)\n", timed[k].workload.c_str(),
+                  timed[k].kernel.c_str(), timed[k].ms * 1e3, 100.0 * floorUs / (timed[k].ms * 1e3), best->kernel.c_str(),
+                  best->ms * 1e3, 100.0 * floorUs / (best->ms * 1e3));
     }
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -74,8 +74,9 @@ __global__ void __launch_bounds__(S::kThreads, Tail == kStreamOnly ? 1 : S::kMin
     stamp(l, kTlEntryFirst);
     stamp(l, kTlEntryLast);
   }
-  const int64_t i = static_cast<int64_t>(blockIdx.x) / a.chunks;
-  const int64_t c = static_cast<int64_t>(blockIdx.x) - i * a.chunks;
+  const unsigned int chunks = static_cast<unsigned int>(a.chunks);  // as the product: 32-bit division
+  const int64_t i = blockIdx.x / chunks;
+  const int64_t c = blockIdx.x - static_cast<unsigned int>(i) * chunks;
   d::cosine_partials<Raw, S>(a, i, c, sm);
   if (threadIdx.x == 0) {
     stamp(l, kTlStreamEndFirst);

@@ -18,7 +18,7 @@ namespace gpu {
 namespace detail {
 
 // One thread of the last block: hand the flags to the host and reset them for the next launch.
-__device__ void publish(const StepArgs& a) {
+__device__ inline void publish(const StepArgs& a) {
   Mailbox* m = a.mailbox;
   const unsigned long long latent = atomicExch(&a.book->latentFlag, kNoFlag);
   const unsigned long long reward = atomicExch(&a.book->rewardFlag, kNoFlag);
@@ -35,7 +35,7 @@ __device__ void publish(const StepArgs& a) {
 // Returns (to every thread) whether this block is the last of `total` to arrive at `counter`;
 // the last one resets the counter and sees every other block's writes (as the CUDA samples'
 // threadFenceReduction: every thread fences its own writes, thread 0 counts).
-__device__ bool last_to_arrive(unsigned int* counter, unsigned int total) {
+__device__ inline bool last_to_arrive(unsigned int* counter, unsigned int total) {
   __shared__ int last;
   __threadfence();
   __syncthreads();
@@ -55,8 +55,12 @@ template <class Raw, class Shape>
 __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks)
     advantage_step(const __grid_constant__ StepArgs a) {
   __shared__ PartialsSmem sm;
-  const int64_t i = static_cast<int64_t>(blockIdx.x) / a.chunks;
-  const int64_t c = static_cast<int64_t>(blockIdx.x) - i * a.chunks;
+  // 32-bit division: the host launches at most 2^31 - 1 blocks (prepare's check), so chunks fits
+  // 32 bits; a 64-bit division's inlined routine holds registers the 16-bit streaming loop needs
+  // (with it, ptxas spills advantage_step<F16> on sm_75..89 at the 128-register cap).
+  const unsigned int chunks = static_cast<unsigned int>(a.chunks);
+  const int64_t i = blockIdx.x / chunks;
+  const int64_t c = blockIdx.x - static_cast<unsigned int>(i) * chunks;
   cosine_partials<Raw, Shape>(a, i, c, sm);  // ends with a __syncthreads (flush_states)
   if (!last_to_arrive(a.sampleCount + i, static_cast<unsigned int>(a.chunks))) return;
   finish_sample_block<Raw>(a, i);
@@ -70,7 +74,9 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks)
   if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.groups.count)) && threadIdx.x == 0) publish(a);
 }
 
-__global__ void __launch_bounds__(kThreads, 1) objective_step(const __grid_constant__ StepArgs a) {
+// static: each translation unit that includes this header (the product's advantage_step.cu, the
+// lab's lab_kernels.cu) has its own copy, so that both link into one program
+static __global__ void __launch_bounds__(kThreads, 1) objective_step(const __grid_constant__ StepArgs a) {
   finish_group_block(a, blockIdx.x);
   if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.groups.count)) && threadIdx.x == 0) publish(a);
 }

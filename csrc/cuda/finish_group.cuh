@@ -25,7 +25,7 @@ struct RewardsView {
   }
 };
 
-__device__ void finish_group_block(const StepArgs& a, int64_t b) {
+__device__ inline void finish_group_block(const StepArgs& a, int64_t b) {
   const Options& p = a.p;
   const int64_t K = a.K, N = a.N, T = a.T;
   const int64_t n = group_size(a.groups, b);

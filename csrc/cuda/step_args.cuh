@@ -1,5 +1,5 @@
 // The one parameter block every CUDA kernel of the advantage step receives (by value, as a
-// __grid_constant__), and the fixed shape of the work. Internal to csrc/core/*.cu.
+// __grid_constant__), and the fixed shape of the work. Internal to csrc/cuda (and the lab, which includes the stages).
 #pragma once
 
 #include <cstdint>

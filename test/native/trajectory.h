@@ -1,4 +1,4 @@
-// Trajectory-like latents for the native tests (gpu_core_test.cu, emulation/kernel_test.cpp):
+// Trajectory-like latents for the native tests (bench/lab/harness.cu, emulation/kernel_test.cpp):
 // z_j = (1 - a_j) noise + a_j z_T + small noise, a_j rising with jitter, so that S climbs from ~0 to
 // 1 and q differs between samples. set(i, j, d, value) receives every element as float32.
 #pragma once

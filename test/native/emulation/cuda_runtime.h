@@ -1,7 +1,7 @@
 // A CPU emulation of the part of CUDA that otca's kernels and gpu_runtime.cu use, so that the very
-// kernel lines (csrc/core/advantage_step.cuh and the .cuh files it includes) and the host side of
-// the CUDA backend (csrc/core/gpu_runtime.cu) run on a machine without a GPU, in CI. Found before
-// the real <cuda_runtime.h> by the include path of test/native/emulation/build.sh.
+// kernel lines (csrc/cuda/advantage_step.cuh and the .cuh files it includes) and the host side of
+// the CUDA backend (csrc/cuda/gpu_runtime.cu) run on a machine without a GPU, in CI. Found before
+// the real <cuda_runtime.h> by the include path CMake gives the emulation targets (CMakeLists.txt).
 //
 // What it models: a grid runs one block at a time, in an order set by a seed (any block may be the
 // last to arrive at a counter, as on a GPU); the threads of a block are fibers (ucontext) on one OS
