@@ -167,7 +167,9 @@ export async function objectiveCreditAsync(inputs: ObjectiveInputs, options?: Ot
 
 /** The CPU backend: always compiled and usable. */
 export interface CpuBackendInfo {
+  /** Always: every build has the CPU backend. */
   compiled: true;
+  /** Always. */
   usable: true;
   /** Worker threads a call with `threads: 0` uses (the hardware concurrency). */
   threads: number;
@@ -195,7 +197,9 @@ export interface CudaDeviceInfo {
 
 /** The CUDA backend: whether it was compiled in, whether it can run here, and why not. */
 export interface CudaBackendInfo {
+  /** Whether this binary has the CUDA backend (the prebuild does; a from-source build without nvcc does not). */
   compiled: boolean;
+  /** Whether it can run here: compiled, a driver new enough for its CUDA runtime, a GPU it was built for. */
   usable: boolean;
   /** Why CUDA cannot be used (no driver, no device, ...), with the CUDA error name; absent when usable. */
   reason?: string;
@@ -215,7 +219,13 @@ export interface CudaBackendInfo {
 export interface BackendInfo {
   /** The package version. */
   version: string;
-  backends: { cpu: CpuBackendInfo; cuda: CudaBackendInfo };
+  /** Each backend: compiled in, usable here, and its details. */
+  backends: {
+    /** The multithreaded CPU backend. */
+    cpu: CpuBackendInfo;
+    /** The CUDA backend. */
+    cuda: CudaBackendInfo;
+  };
   /** The path of the loaded native binary (build/Release or prebuilds/). */
   binary: string;
 }

@@ -19,9 +19,13 @@ export type RewardDtype = 'float32' | 'float64';
 
 /** The TypedArray that holds each dtype. */
 export interface DtypeArrayMap {
+  /** IEEE single precision. */
   float32: Float32Array;
+  /** IEEE double precision (rewards only). */
   float64: Float64Array;
+  /** IEEE half precision, as bits (see {@link encodeFloat16}). */
   float16: Uint16Array;
+  /** bfloat16, as bits: the upper half of a float32 (see {@link encodeBFloat16}). */
   bfloat16: Uint16Array;
 }
 

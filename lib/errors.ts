@@ -112,5 +112,6 @@ export function isDetached(view: ArrayBufferView): boolean {
  * its message says why (no driver, no device, a build without CUDA).
  */
 export class DeviceUnavailableError extends Error {
+  /** `'DeviceUnavailableError'`. */
   override name = 'DeviceUnavailableError';
 }

@@ -25,8 +25,11 @@ import { hasMember, member, own } from './own.js';
  * and bfloat16 data are raw bits in a Uint16Array and are decoded exactly.
  */
 export interface ReferenceTensorLike {
+  /** The elements, row-major (float16 / bfloat16 as their bits, decoded exactly). */
   readonly data: ArrayLike<number>;
+  /** The dimensions. */
   readonly shape: readonly number[];
+  /** `'float16'` or `'bfloat16'` for bits; anything else (or nothing) reads `data` as numbers. */
   readonly dtype?: string;
 }
 
@@ -84,6 +87,7 @@ export interface ReferenceOptions {
 
 /** Input of {@link referenceTrajectoryCredit}. */
 export interface ReferenceTrajectoryInput {
+  /** The latent trajectory z, see {@link ReferenceLatents}. */
   latents: ReferenceLatents;
   /** Samples; inferred from tensors' shapes, or from D and the data length. */
   N?: number;
@@ -111,15 +115,21 @@ export interface ReferenceObjectiveInput {
 
 /** Input of {@link referenceAdvantages}. */
 export interface ReferenceInput {
+  /** Row-major [N, K] rewards, or a tensor [N, K]. */
   rewards: ArrayLike<number> | ReferenceTensorLike;
+  /** The latent trajectory z, see {@link ReferenceLatents}. */
   latents: ReferenceLatents;
   /** Contiguous groups of this size (exactly one of groupSize and groupIds). */
   groupSize?: number;
   /** Each sample's group id, integers >= 0: groups of any size, in any order. */
   groupIds?: ArrayLike<number>;
+  /** Objectives; inferred from the rewards' shape, or from N and their length. */
   K?: number;
+  /** Samples; inferred from tensors' shapes, or from D and the data length. */
   N?: number;
+  /** Steps (T+1 states); inferred from tensors' shapes or the list length. */
   T?: number;
+  /** Latent size; inferred from tensors' shapes, or from N and the data length. */
   D?: number;
 }
 

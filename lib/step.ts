@@ -56,7 +56,19 @@ export type LatentsInput = Tensor<LatentDtype> | readonly Tensor<LatentDtype>[];
  * groups of any size >= 1, in any order, as a shuffled batch holds them; results stay in input
  * order, and ids that form contiguous blocks give exactly the groupSize result).
  */
-export type GroupsInput = { groupSize: number; groupIds?: undefined } | { groupIds: Int32Array | readonly number[]; groupSize?: undefined };
+export type GroupsInput =
+  | {
+      /** G: samples per group; groups are contiguous runs of G samples, G dividing N. */
+      groupSize: number;
+      /** Absent where groupSize is given. */
+      groupIds?: undefined;
+    }
+  | {
+      /** Each sample's group id, N integers in [0, 2^31 - 1]: groups of any size, in any order. */
+      groupIds: Int32Array | readonly number[];
+      /** Absent where groupIds are given. */
+      groupSize?: undefined;
+    };
 
 /** Inputs of {@link AdvantageStep.run} and {@link otcaAdvantages}. */
 export type OtcaInputs = {
@@ -106,7 +118,8 @@ export interface OutputTensors {
   fused: Tensor<'float32'>;
 }
 
-type Extra = Omit<OutputTensors, 'advantages'>;
+/** The outputs besides the advantages, which `outputs` asks for. */
+export type Extra = Omit<OutputTensors, 'advantages'>;
 
 /**
  * The result of a run: `backend`, `advantages`, and the outputs asked for. With a literal `outputs`
@@ -128,10 +141,16 @@ export type OtcaResult<O extends OutputsRequest = OutputsRequest> = {
         : Partial<Extra>);
 
 /** The result of phase 1. */
-export type TrajectoryResult = { backend: BackendName } & Pick<OutputTensors, (typeof TRAJECTORY_OUTPUTS)[number]>;
+export type TrajectoryResult = {
+  /** The backend that ran the call. */
+  backend: BackendName;
+} & Pick<OutputTensors, (typeof TRAJECTORY_OUTPUTS)[number]>;
 
 /** The result of phase 2. */
-export type ObjectiveResult = { backend: BackendName } & Pick<OutputTensors, (typeof OBJECTIVE_OUTPUTS)[number]>;
+export type ObjectiveResult = {
+  /** The backend that ran the call. */
+  backend: BackendName;
+} & Pick<OutputTensors, (typeof OBJECTIVE_OUTPUTS)[number]>;
 
 /** Tensors to write results into instead of new ones (a loop that passes them allocates nothing). */
 export type OutputTargets = Partial<OutputTensors>;
