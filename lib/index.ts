@@ -58,6 +58,7 @@ export {
   type ObjectiveInputs,
   type ObjectiveResult,
   type OtcaInputs,
+  type ExtraOutputs,
   type OtcaResult,
   type OutputTargets,
   type OutputTensors,

@@ -168,22 +168,78 @@ export const MAX_OBJECTIVE_FACTOR = 1e9;
 
 /** One option of the schema. */
 export type OptionSpec =
-  | { kind: 'enum'; values: readonly string[]; default: string | undefined; native: boolean; paper: string; doc: string }
-  | { kind: 'choice'; values: readonly number[]; default: number; native: true; paper: string; doc: string }
   | {
-      kind: 'number';
-      /** Inclusive bounds, except `min` where `minExclusive`. */
-      min: number;
-      max: number;
-      minExclusive?: boolean;
-      integer?: boolean;
-      default: number;
-      native: true;
+      /** A string from `values`. */
+      kind: 'enum';
+      /** The allowed values. */
+      values: readonly string[];
+      /** The value an absent option takes (`undefined`: none). */
+      default: string | undefined;
+      /** Whether the native plan parses it (by this name). */
+      native: boolean;
+      /** The paper's equation or section, where there is one. */
       paper: string;
+      /** One line for the README's option table. */
       doc: string;
     }
-  | { kind: 'factors'; default: undefined; native: true; paper: string; doc: string }
-  | { kind: 'device' | 'outputs'; default: string; native: false; paper: string; doc: string };
+  | {
+      /** A number from `values`. */
+      kind: 'choice';
+      /** The allowed values. */
+      values: readonly number[];
+      /** The value an absent option takes (`undefined`: none). */
+      default: number;
+      /** Whether the native plan parses it (by this name). */
+      native: true;
+      /** The paper's equation or section, where there is one. */
+      paper: string;
+      /** One line for the README's option table. */
+      doc: string;
+    }
+  | {
+      /** A number in [min, max]. */
+      kind: 'number';
+      /** The lower bound: inclusive, except where `minExclusive`. */
+      min: number;
+      /** The upper bound, inclusive. */
+      max: number;
+      /** Whether `min` itself is excluded. */
+      minExclusive?: boolean;
+      /** Whether only integers are allowed. */
+      integer?: boolean;
+      /** The value an absent option takes (`undefined`: none). */
+      default: number;
+      /** Whether the native plan parses it (by this name). */
+      native: true;
+      /** The paper's equation or section, where there is one. */
+      paper: string;
+      /** One line for the README's option table. */
+      doc: string;
+    }
+  | {
+      /** K finite numbers, one per objective. */
+      kind: 'factors';
+      /** The value an absent option takes (`undefined`: none). */
+      default: undefined;
+      /** Whether the native plan parses it (by this name). */
+      native: true;
+      /** The paper's equation or section, where there is one. */
+      paper: string;
+      /** One line for the README's option table. */
+      doc: string;
+    }
+  | {
+      /** A device string, or the outputs' names. */
+      kind: 'device' | 'outputs';
+      /** The value an absent option takes (`undefined`: none). */
+      default: string;
+      /** Whether the native plan parses it (by this name). */
+      native: false;
+      /** The paper's equation or section, where there is one. */
+      paper: string;
+      /** One line for the README's option table. */
+      doc: string;
+    };
 
 /**
  * Every option: kind, allowed values or range, default, the paper's reference and a one-line doc

@@ -119,7 +119,7 @@ export interface OutputTensors {
 }
 
 /** The outputs besides the advantages, which `outputs` asks for. */
-export type Extra = Omit<OutputTensors, 'advantages'>;
+export type ExtraOutputs = Omit<OutputTensors, 'advantages'>;
 
 /**
  * The result of a run: `backend`, `advantages`, and the outputs asked for. With a literal `outputs`
@@ -131,14 +131,14 @@ export type OtcaResult<O extends OutputsRequest = OutputsRequest> = {
   /** Adv [N, T]. */
   advantages: Tensor<'float32'>;
 } & (OutputsRequest extends O
-  ? Partial<Extra>
+  ? Partial<ExtraOutputs>
   : O extends 'all'
-    ? Extra
+    ? ExtraOutputs
     : O extends 'advantages'
       ? Record<never, never>
       : O extends readonly (infer Name)[]
         ? Pick<OutputTensors, Name & OutputName>
-        : Partial<Extra>);
+        : Partial<ExtraOutputs>);
 
 /** The result of phase 1. */
 export type TrajectoryResult = {
