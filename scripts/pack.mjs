@@ -36,6 +36,26 @@ function option(name) {
   return i >= 0 && argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[i + 1] : undefined;
 }
 
+/**
+ * CMakeLists.txt with its test and lab targets configured only where their sources exist: the
+ * package holds neither test/ nor bench/, and CMake refuses a target whose sources are missing, even
+ * one never built. A no-op once CMakeLists.txt guards them itself; fails loudly where the sections
+ * it guards are not found.
+ */
+function withoutTestTargets(text) {
+  const guard = (dir) => `EXISTS "\${CMAKE_CURRENT_SOURCE_DIR}/${dir}"`;
+  if (text.includes(guard('test/native'))) return text;
+  const at = text.indexOf('tests and lab');
+  const tests = 'if(NOT MSVC)';
+  const lab = 'if(OTCA_HAVE_CUDA)\n  # The lab';
+  if (at < 0 || text.indexOf(tests, at) < 0 || text.indexOf(lab, at) < 0) {
+    console.error('[pack] CMakeLists.txt: cannot find its test and lab sections to guard; the from-source CMake build would fail');
+    process.exit(1);
+  }
+  const tail = text.slice(at).replace(tests, `if(NOT MSVC AND ${guard('test/native')})`).replace(lab, `if(OTCA_HAVE_CUDA AND ${guard('bench/lab')})\n  # The lab`);
+  return text.slice(0, at) + tail;
+}
+
 function step(script, args) {
   const r = spawnSync(process.execPath, [join(root, 'scripts', script), ...args], { cwd: root, stdio: ['ignore', 2, 2] });
   if (r.status !== 0) process.exit(r.status ?? 1);
@@ -55,7 +75,7 @@ copy('dist/esm');
 copy('prebuilds');
 for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE', 'docs/algorithm.md', 'docs/peers.md']) if (existsSync(join(root, f))) copy(f);
 copy('binding.gyp', 'src/binding.gyp');
-copy('CMakeLists.txt', 'src/CMakeLists.txt');
+writeFileSync(join(stage, 'src', 'CMakeLists.txt'), withoutTestTargets(readFileSync(join(root, 'CMakeLists.txt'), 'utf8')));
 copy('cmake', 'src/cmake');
 for (const dir of ['core', 'cpu', 'cuda', 'addon']) copy(`csrc/${dir}`, `src/csrc/${dir}`);
 copy('scripts/build-from-source.mjs', 'src/build-from-source.mjs');

@@ -7,8 +7,8 @@
 // import, require and a worker_threads Worker load the prebuild and match the reference; one Tensor
 // class and one set of errors for import and require; `otca/tfjs` (tfjs from the checkout), never
 // loaded by `otca`; a bundled copy's error; without the prebuild the load error reads as specified,
-// and the documented from-source build (src/build-from-source.mjs, offline, CPU-only with node-gyp)
-// works, without shadowing a prebuild that has CUDA.
+// and the documented from-source build (src/build-from-source.mjs, offline: node-gyp, and CMake where
+// installed, CPU-only) works, without shadowing a prebuild that has CUDA.
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -253,5 +253,16 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     if (prebuildHasCuda) expect(r.stderr).toContain('OTCA_LOCAL_BUILD_SKIPPED');
     else expect(r.stderr).toBe('');
     expect(json<Check>('check.cjs', { OTCA_PREBUILD: installed }).binary).toBe(built);
+  }, 300_000);
+
+  it.runIf(spawnSync('cmake', ['--version']).status === 0)('the from-source build with CMake (CPU-only here) configures without the repository\'s test sources', () => {
+    rmSync(join(installed, 'build'), { recursive: true, force: true });
+    const r = run(process.execPath, [join(installed, 'src', 'build-from-source.mjs'), '--cpu'], fullPath);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('(CPU only)');
+    const built = join(installed, 'build', 'Release', 'otca.node');
+    const got = json<Check>('check.cjs', { OTCA_PREBUILD: installed });
+    expect(got).toMatchObject({ binary: built, cuda: false });
+    expect(got.worst).toBeLessThan(1e-5);
   }, 300_000);
 });
