@@ -196,6 +196,25 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     }
   });
 
+  it('a checkout is a dependency after its own build (npm link, file:): `npm run build` builds what `exports` names', () => {
+    const dev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(dev.scripts.build).toContain('npm run build:dist');
+    expect(dev.scripts['build:dist']).toBe('node scripts/pack-js.mjs'); // which pack.mjs ran above, in the checkout
+    const linked = join(work, 'linked');
+    mkdirSync(join(linked, 'node_modules'), { recursive: true });
+    symlinkSync(root, join(linked, 'node_modules', 'otca'));
+    for (const file of ['check.mjs', 'check.cjs', 'one-class.mjs']) writeFileSync(join(linked, file), checks[file] as string);
+    for (const file of ['check.mjs', 'check.cjs']) {
+      const r = run(process.execPath, [file], barePath, {}, linked);
+      expect(r.status, `${file}: ${r.stderr}`).toBe(0);
+      const got = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Check;
+      expect(got.binary, file).toBe(join(root, 'build', 'Release', 'otca.node'));
+      expect(got.worst, file).toBeLessThan(1e-5);
+    }
+    const r = run(process.execPath, ['one-class.mjs'], barePath, {}, linked);
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ sameTensor: true, same: true });
+  });
+
   it('has one Tensor class and one set of errors for import and require', () => {
     expect(json('one-class.mjs')).toEqual({ sameTensor: true, esmResultIsCjsTensor: true, same: true, errorAcross: true });
   });
