@@ -15,7 +15,18 @@
  * @packageDocumentation
  */
 
-import { DEFAULT_OPTIONS, MAX_REWARD_MAGNITUDE, MAX_SCORE_MAGNITUDE, PRESETS, type PresetName } from './options.js';
+import {
+  DEFAULT_OPTIONS,
+  MAX_REWARD_MAGNITUDE,
+  MAX_SCORE_MAGNITUDE,
+  PRESETS,
+  type ExplorationMode,
+  type ObjectiveMode,
+  type PresetName,
+  type StdScopeMode,
+  type TemporalMode,
+  type WeightScaleMode,
+} from './options.js';
 import { hasMember, member, own } from './own.js';
 
 // ------------------------------------------------------------------ input types
@@ -46,11 +57,11 @@ export type ReferenceLatents =
  */
 export interface ReferenceOptions {
   /** A peer's options as the starting point (see OtcaOptions.preset); the others override it. */
-  preset?: 'dancegrpo' | 'flow-grpo';
+  preset?: PresetName;
   /** Step weighting: 'tcd' (eq. 8 blended with minWeight) or 'uniform' (w = 1). Default 'tcd'. */
-  temporal?: 'tcd' | 'uniform';
+  temporal?: TemporalMode;
   /** Objective fusion. Default 'moca'. */
-  objective?: 'moca' | 'min-norm' | 'weighted-advantage' | 'weighted-reward';
+  objective?: ObjectiveMode;
   /** Per-objective weights for the weighted modes (a number broadcasts). Default all 1. */
   objectiveWeights?: ArrayLike<number> | number;
   /** Per-objective scale of A (a number broadcasts). Default all 1. */
@@ -58,15 +69,15 @@ export interface ReferenceOptions {
   /** Minimum step weight w_min (paper 6.5). Default 0.5. */
   minWeight?: number;
   /** 'mean' (mean of w over t is 1) or 'sum' (w sums to 1). Default 'mean'. */
-  weightScale?: 'mean' | 'sum';
+  weightScale?: WeightScaleMode;
   /** 1 = Bessel (n-1), 0 = population std. Default 1. */
   stdCorrection?: number;
   /** Std of the rewards over the group or the whole batch (mean stays per group). Default 'group'. */
-  stdScope?: 'group' | 'batch';
+  stdScope?: StdScopeMode;
   /** Clip of the normalised advantage. Default 5. */
   advClip?: number;
   /** Exploration signal e: |q| ('absolute', eq. 12) or |q - mean_g q| ('centered'). Default 'absolute'. */
-  explorationSignal?: 'absolute' | 'centered';
+  explorationSignal?: ExplorationMode;
   /** epsilon of eq. 2. Default 1e-8. */
   epsAdv?: number;
   /** epsilon of eq. 8. Default 1e-6. */
@@ -412,16 +423,16 @@ export function referenceMocaSolve(A: readonly number[], lam: number, epsSolver:
 // ------------------------------------------------------------------ options
 
 interface ResolvedOptions {
-  temporal: 'tcd' | 'uniform';
-  objective: 'moca' | 'min-norm' | 'weighted-advantage' | 'weighted-reward';
+  temporal: TemporalMode;
+  objective: ObjectiveMode;
   objectiveWeights: ArrayLike<number> | number | undefined;
   objectiveScale: ArrayLike<number> | number | undefined;
   minWeight: number;
-  weightScale: 'mean' | 'sum';
+  weightScale: WeightScaleMode;
   stdCorrection: number;
-  stdScope: 'group' | 'batch';
+  stdScope: StdScopeMode;
   advClip: number;
-  explorationSignal: 'absolute' | 'centered';
+  explorationSignal: ExplorationMode;
   epsAdv: number;
   epsTcd: number;
   epsMoca: number;

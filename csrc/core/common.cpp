@@ -64,12 +64,16 @@ std::string js_number(double x) {
   throw RangeError("Expected " + expected + " for " + option + " but received " + js_number(got));
 }
 
+// An enumeration's value against its names (options.h's EnumNames: one table for the count, the
+// message and the binding's encoding).
 template <class E>
-void check_enum(E value, int count, const char* choices, const char* option) {
+void check_enum(E value) {
+  using Names = EnumNames<E>;
   const int v = static_cast<int>(value);
-  if (v < 0 || v >= count)
-    throw RangeError(std::string("Expected one of ") + choices + " for " + option +
-                     " but received " + std::to_string(v));
+  if (v >= 0 && v < Names::kCount) return;
+  std::string choices;
+  for (int k = 0; k < Names::kCount; ++k) choices += std::string(k ? ", '" : "'") + Names::kNames[k] + "'";
+  throw RangeError("Expected one of " + choices + " for " + Names::kOption + " but received " + std::to_string(v));
 }
 
 // objectiveWeights, objectiveScale: |x| <= 1e9 keeps every float32 output finite (lib/validate.ts).
@@ -87,12 +91,11 @@ void check_array(const double* values, int64_t K, const char* option) {
 }  // namespace
 
 void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t K) {
-  check_enum(opt.temporal, 2, "'tcd', 'uniform'", "temporal");
-  check_enum(opt.weightScale, 2, "'mean', 'sum'", "weightScale");
-  check_enum(opt.objective, 4, "'moca', 'min-norm', 'weighted-advantage', 'weighted-reward'",
-             "objective");
-  check_enum(opt.stdScope, 2, "'group', 'batch'", "stdScope");
-  check_enum(opt.exploration, 2, "'absolute', 'centered'", "explorationSignal");
+  check_enum(opt.temporal);
+  check_enum(opt.weightScale);
+  check_enum(opt.objective);
+  check_enum(opt.stdScope);
+  check_enum(opt.exploration);
   if (!(opt.minWeight >= 0.0 && opt.minWeight <= 1.0))
     range_error("number in [0, 1]", "minWeight", opt.minWeight);
   if (opt.stdCorrection != 0 && opt.stdCorrection != 1)
