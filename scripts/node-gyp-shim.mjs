@@ -14,7 +14,7 @@
 //    libstdc++ stays dynamic on purpose: linking it statically (tried) pulls in arc4random and
 //    _dl_find_object and raises the glibc floor from 2.34 to 2.36 on a Debian 12 build machine,
 //    which drops Ubuntu 22.04; the floor is set by the packing machine's glibc and g++ either way.
-//    OTCA_PREBUILD_CLEAN=1 starts from an empty build folder (what `prepack` does).
+//    OTCA_PREBUILD_CLEAN=1 starts from an empty build folder (what `npm run pack:tarball` does).
 // node-gyp's flags are accepted and ignored (--target: N-API, one binary for every Node >= 20).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';

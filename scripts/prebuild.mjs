@@ -5,7 +5,7 @@
 // stripping and tagging apply unchanged and the developer's build/Release is never moved or cleaned.
 //
 //   node scripts/prebuild.mjs            build with cmake-js in build-prebuild/build (incremental)
-//   node scripts/prebuild.mjs --clean    the same from an empty build folder (`prepack` uses this)
+//   node scripts/prebuild.mjs --clean    the same from an empty build folder (`npm run pack:tarball` uses this)
 //   node scripts/prebuild.mjs --reuse [path]
 //                                        no compile: prebuild the existing addon (default
 //                                        build/Release/otca.node, built first if missing or stale by
