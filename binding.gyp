@@ -1,5 +1,6 @@
-# The from-source CPU-only build (`npm run build:cpu` in an installed package): the sources of
-# CMakeLists.txt's `otca` target without CUDA (csrc/cuda/no_cuda.cpp in its place): no cmake, no nvcc.
+# The from-source CPU-only build (in an installed package, where it ships as src/binding.gyp:
+# `node node_modules/otca/src/build-from-source.mjs --gyp`): the sources of CMakeLists.txt's `otca`
+# target without CUDA (csrc/cuda/no_cuda.cpp in its place): no cmake, no nvcc.
 {
   "targets": [
     {

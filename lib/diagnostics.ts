@@ -14,7 +14,14 @@ import { decodeBFloat16, decodeFloat16 } from './reference.js';
  * - a flat array or TypedArray of T numbers (one sample).
  */
 export type DiagnosticsMatrix =
-  | { readonly data: ArrayLike<number>; readonly shape: readonly number[]; readonly dtype?: string }
+  | {
+      /** The values, row-major. */
+      readonly data: ArrayLike<number>;
+      /** `[N, T]`, or `[T]` for one sample. */
+      readonly shape: readonly number[];
+      /** float32 or float64 (the values as they are), or float16 / bfloat16 (bits, decoded exactly). */
+      readonly dtype?: string;
+    }
   | readonly ArrayLike<number>[]
   | ArrayLike<number>;
 
