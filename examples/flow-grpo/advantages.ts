@@ -2,8 +2,17 @@
  * The one place the demo computes advantages: otca's per-step advantages for each arm of the
  * ablation. Every arm is a set of otca options (nothing else differs between arms), except the
  * fixed-profile control, which keeps TCD's average step profile and drops its per-sample part.
+ *
+ * The trainer is a tfjs trainer, so its arms get their advantages as a tfjs trainer would: from
+ * `otca/tfjs`'s `otcaAdvantagesTf`, given the rewards and the sampler's list of states as
+ * `tf.Tensor2D`s. The fixed-profile control needs otca's step weights and fused advantage too,
+ * which `otcaAdvantagesTf` does not return: it calls `otcaAdvantages` on zero-copy views of the
+ * same list.
  */
+import type * as TF from '@tensorflow/tfjs';
 import { Tensor, otcaAdvantages, type OtcaOptions } from '../../lib/index.js';
+import { otcaAdvantagesTf } from '../../lib/tfjs.js';
+import { tfjs } from './tf.js';
 
 /** One arm: a label naming what it computes (and whose trainer computes it), and otca options. */
 export interface Arm {
@@ -64,48 +73,83 @@ export const ARM_NAMES = Object.keys(ARMS) as ArmName[];
 /** Where otca runs ('auto': CUDA where usable, else the CPU). Set by --device. */
 export const advantageSettings: { device: 'auto' | 'cpu' | 'cuda' } = { device: 'auto' };
 
-/** Wall time spent in the advantage step (the otca call with its Tensor views), for the summary. */
+/** Wall time spent in the advantage step (the otca call with making its input tensors), for the summary. */
 export const advantageTiming = { calls: 0, ms: 0 };
 
 export interface StepAdvantages {
   /** [N, T] per-step advantages Adv[i, t]. */
   advantages: Float32Array;
-  /** [N, T] dS (alignment gained by each step). */
-  deltaS: Float32Array;
-  /** [N, T] the step weights w the arm's options give (before the fixed-profile replacement). */
-  stepWeights: Float32Array;
-  /** [N] the fused advantage f. */
-  fused: Float32Array;
-  /** Which backend computed them. */
-  backend: string;
+  /**
+   * The fixed-profile control only (it computes them to get its advantages): otca's step weights
+   * w [N, T] (before the fixed-profile replacement), fused advantage f [N], alignment gains dS
+   * [N, T], and the backend that computed them.
+   */
+  detail?: { stepWeights: Float32Array; fused: Float32Array; deltaS: Float32Array; backend: string };
 }
 
 /**
- * Per-step advantages from the rewards [N, K] and the latent trajectories [N, T+1, D] of groups of
- * `groupSize` samples, for one arm.
+ * Per-step advantages from the rewards [N, K] and the sampler's T+1 states, each [N, D], of
+ * groups of `groupSize` samples, for one arm.
  */
-export function stepAdvantages(
+export async function stepAdvantages(
   arm: ArmName,
   rewards: Float32Array,
   K: number,
-  latents: Float32Array,
+  states: readonly Float32Array[],
   N: number,
-  T: number,
   D: number,
   groupSize: number,
-): StepAdvantages {
+): Promise<StepAdvantages> {
   const spec: Arm = ARMS[arm];
   const t0 = performance.now();
-  // Zero-copy views of the sampler's buffers; every option the arm does not name at otca's defaults.
-  const out = otcaAdvantages(
-    { rewards: Tensor.from(rewards, [N, K]), latents: Tensor.from(latents, [N, T + 1, D]), groupSize },
-    { ...spec.options, device: advantageSettings.device, outputs: ['advantages', 'deltaS', 'stepWeights', 'fused'] },
-  );
-  let advantages = out.advantages.data;
-  if (spec.fixedProfile) advantages = fixedProfileAdvantages(out.stepWeights!.data, out.fused!.data, N, T);
+  // Every option the arm does not name at otca's defaults.
+  const options = { ...spec.options, device: advantageSettings.device };
+  let result: StepAdvantages;
+  if (spec.fixedProfile) {
+    // Zero-copy views of the sampler's states, in the list form (no interleaving).
+    const latents = states.map((s) => Tensor.from(s, [N, D]));
+    const out = otcaAdvantages(
+      { rewards: Tensor.from(rewards, [N, K]), latents, groupSize },
+      { ...options, outputs: ['advantages', 'deltaS', 'stepWeights', 'fused'] },
+    );
+    const T = states.length - 1;
+    const [stepWeights, fused, deltaS] = [out.stepWeights!.data, out.fused!.data, out.deltaS!.data];
+    result = { advantages: fixedProfileAdvantages(stepWeights, fused, N, T), detail: { stepWeights, fused, deltaS, backend: out.backend } };
+  } else {
+    result = { advantages: await tfAdvantages(rewards, K, states, N, D, groupSize, options) };
+  }
   advantageTiming.calls++;
   advantageTiming.ms += performance.now() - t0;
-  return { advantages, deltaS: out.deltaS!.data, stepWeights: out.stepWeights!.data, fused: out.fused!.data, backend: out.backend };
+  return result;
+}
+
+/**
+ * `otcaAdvantagesTf` as a tfjs trainer calls it: the rewards as a `tf.Tensor2D` [N, K], the
+ * states as the list of T+1 `tf.Tensor2D` [N, D]; every tensor made here is disposed here.
+ */
+async function tfAdvantages(
+  rewards: Float32Array,
+  K: number,
+  states: readonly Float32Array[],
+  N: number,
+  D: number,
+  groupSize: number,
+  options: Arm['options'] & { device: OtcaOptions['device'] },
+): Promise<Float32Array> {
+  const tf = tfjs();
+  const r = tf.tensor2d(rewards, [N, K]);
+  const latents = states.map((s) => tf.tensor2d(s, [N, D]));
+  let adv: TF.Tensor2D;
+  try {
+    adv = await otcaAdvantagesTf({ rewards: r, latents, groupSize }, options);
+  } finally {
+    tf.dispose([r, ...latents]);
+  }
+  try {
+    return (await adv.data()) as Float32Array;
+  } finally {
+    adv.dispose();
+  }
 }
 
 /** Adv[i, t] = (mean over samples j of w[j, t]) * f[i]: TCD's average profile without its per-sample part. */

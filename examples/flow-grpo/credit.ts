@@ -94,39 +94,38 @@ export interface CreditStudy {
 export function creditStudy(net: VelocityNet, groups: number, cfg: TrainConfig, seed: number): CreditStudy {
   const { T, G } = cfg;
   const N = groups * G;
-  const S = T + 1;
   const cls = new Int32Array(N);
   for (let b = 0; b < groups; b++) cls.fill(b % NUM_CLASSES, b * G, (b + 1) * G);
   const coefs = sdeCoefs(cfg);
   const r = sdeRollout(net, cls, groupNoise(N, G, new Rng(seed)), coefs, new Rng(seed + 1), true);
   const finals = finalStates(r);
   const rewards = scoreImages(finals, cls);
+  // The sampler's list of states, as zero-copy views (otca takes the list as it is).
   const out = otcaAdvantages(
-    { rewards: Tensor.from(rewards, [N, K]), latents: Tensor.from(r.latents, [N, S, D]), groupSize: G },
+    { rewards: Tensor.from(rewards, [N, K]), latents: r.states.map((s) => Tensor.from(s, [N, D])), groupSize: G },
     { device: advantageSettings.device, outputs: 'all' },
   );
   const deltaS = out.deltaS!.data;
 
-  const stateCls = new Int32Array(N * S);
-  for (let i = 0; i < N; i++) stateCls.fill(cls[i]!, i * S, (i + 1) * S);
-  const decoded: Record<Decode, Float32Array> = {
+  // Each decode: T+1 x [N, D], one [N, D] per state, as the sampler keeps its states.
+  const decoded: Record<Decode, Float32Array[]> = {
     value: odeCompletions(net, r, coefs.sigmas),
-    state: r.latents,
+    state: r.states,
     x0hat: r.x0hat!,
   };
   const rows: CreditRow[] = [];
   for (const decode of DECODES) {
-    const scores = scoreImages(decoded[decode], stateCls); // [(i, j), K], rows in (i, j) order
+    const scores = decoded[decode].map((x) => scoreImages(x, cls)); // T+1 x [N, K]
     const named: [string, (i: number, j: number) => number][] = [
       [
         'sum',
         (i, j) => {
           let s = 0;
-          for (let k = 0; k < K; k++) s += scores[(i * S + j) * K + k]!;
+          for (let k = 0; k < K; k++) s += scores[j]![i * K + k]!;
           return s;
         },
       ],
-      ...REWARD_NAMES.map((n, k): [string, (i: number, j: number) => number] => [n, (i, j) => scores[(i * S + j) * K + k]!]),
+      ...REWARD_NAMES.map((n, k): [string, (i: number, j: number) => number] => [n, (i, j) => scores[j]![i * K + k]!]),
     ];
     for (const [score, f] of named) {
       const dR = new Float32Array(N * T);

@@ -63,7 +63,7 @@ async function runAll(jobs: RunJob[], args: Args, baseWeights: Float32Array): Pr
     for (const job of jobs) {
       const start = performance.now();
       const bar = tty ? multibar.create(job.iters, 0, { name: `${ARMS[job.arm].short.padEnd(9)} s${job.seed}`, r: '', rate: '' }) : undefined;
-      const rec = runJob(job, baseWeights, HIDDEN, (it, r) => bar?.update(it, { r: describeRewards(r), rate: `${((performance.now() - start) / it).toFixed(0)} ms/it` }));
+      const rec = await runJob(job, baseWeights, HIDDEN, (it, r) => bar?.update(it, { r: describeRewards(r), rate: `${((performance.now() - start) / it).toFixed(0)} ms/it` }));
       records.set(key(rec.arm, rec.seed), rec);
       show(rec);
     }

@@ -105,12 +105,16 @@ export interface Rollout {
   N: number;
   T: number;
   cls: Int32Array;
-  /** [N, T+1, D], sampling order: state 0 is the noise, state T the output. */
-  latents: Float32Array;
+  /**
+   * The T+1 states of the trajectories, each [N, D], as the sampler produced them: state 0 is the
+   * noise, state T the output. otca takes this list as it is (`otcaAdvantagesTf`, or
+   * `otcaAdvantages` with one `Tensor.from(state, [N, D])` per state), so nothing is interleaved.
+   */
+  states: Float32Array[];
   /** [N, T]: log pi_old of each step. */
   logProbs: Float32Array;
-  /** [N, T+1, D]: the prediction x0-hat at each state (state T: z_T itself). Only when asked. */
-  x0hat?: Float32Array;
+  /** T+1 x [N, D]: the prediction x0-hat at each state (state T: z_T itself). Only when asked. */
+  x0hat?: Float32Array[];
 }
 
 /**
@@ -128,21 +132,16 @@ export function sdeRollout(
   const tf = tfjs();
   const N = cls.length;
   const T = coefs.a.length;
-  const latents = new Float32Array(N * (T + 1) * D);
+  const states: Float32Array[] = [z0.slice()];
   const logProbs = new Float32Array(N * T);
-  const x0hat = keepX0hat ? new Float32Array(N * (T + 1) * D) : undefined;
-  const z = z0.slice();
-  const zPrev = new Float32Array(N * D);
-  const put = (dst: Float32Array, j: number, src: Float32Array): void => {
-    for (let i = 0; i < N; i++) dst.set(src.subarray(i * D, (i + 1) * D), (i * (T + 1) + j) * D);
-  };
-  put(latents, 0, z);
+  const x0hat: Float32Array[] | undefined = keepX0hat ? [] : undefined;
   const eps = new Float32Array(N * D);
   for (let t = 0; t < T; t++) {
     const sigma = coefs.sigmas[t]!;
     const step = new Int32Array(N).fill(t);
     const sig = new Float32Array(N).fill(sigma);
-    zPrev.set(z);
+    const zPrev = states[t]!;
+    const z = new Float32Array(N * D);
     rng.normals(eps);
     const lp = tf.tidy(() => {
       const zt = tf.tensor2d(zPrev, [N, D]);
@@ -151,7 +150,7 @@ export function sdeRollout(
       if (x0hat) {
         const xh = new Float32Array(N * D);
         for (let k = 0; k < N * D; k++) xh[k] = zPrev[k]! - sigma * vd[k]!;
-        put(x0hat, t, xh);
+        x0hat.push(xh);
       }
       const a = coefs.a[t]!;
       const b = coefs.b[t]!;
@@ -159,11 +158,11 @@ export function sdeRollout(
       for (let k = 0; k < N * D; k++) z[k] = a * zPrev[k]! + b * vd[k]! + c * eps[k]!;
       return logProbGivenVelocity(zt, tf.tensor2d(z, [N, D]), v, step, coefs).dataSync() as Float32Array;
     });
-    put(latents, t + 1, z);
+    states.push(z);
     for (let i = 0; i < N; i++) logProbs[i * T + t] = lp[i]!;
   }
-  if (x0hat) put(x0hat, T, z);
-  return { N, T, cls, latents, logProbs, x0hat };
+  if (x0hat) x0hat.push(states[T]!.slice());
+  return { N, T, cls, states, logProbs, x0hat };
 }
 
 /** Deterministic ODE (Euler) sampling from the given initial noise [N, D]; returns the outputs [N, D]. */
@@ -182,15 +181,15 @@ export function odeSample(net: VelocityNet, cls: Int32Array, noise: Float32Array
 }
 
 /**
- * The deterministic ODE completion of every state of the trajectories: for each sample i and
- * state j = 0..T, the output of the Euler ODE started from z[i, j] at sigma_j (state T: z_T
- * itself). Returns [N, T+1, D]. All completions at the same sigma run as one batch, so the cost is
- * T batched calls of up to N T rows.
+ * The deterministic ODE completion of every state of the trajectories: for each state j = 0..T
+ * and sample i, the output of the Euler ODE started from z[j][i] at sigma_j (state T: z_T
+ * itself). Returns T+1 x [N, D], as the states. All completions at the same sigma run as one
+ * batch (rows in sample-major order (i, j)), so the cost is T batched calls of up to N T rows.
  */
-export function odeCompletions(net: VelocityNet, r: Rollout, sigmas: Float32Array): Float32Array {
+export function odeCompletions(net: VelocityNet, r: Pick<Rollout, 'N' | 'T' | 'cls' | 'states'>, sigmas: Float32Array): Float32Array[] {
   const tf = tfjs();
   const { N, T } = r;
-  const out = r.latents.slice();
+  const out = r.states.map((s) => s.slice());
   for (let t = 0; t < T; t++) {
     // Completions started at j <= t are all at sigma_t now.
     const rows = N * (t + 1);
@@ -199,7 +198,7 @@ export function odeCompletions(net: VelocityNet, r: Rollout, sigmas: Float32Arra
     for (let i = 0; i < N; i++) {
       for (let j = 0; j <= t; j++) {
         const k = i * (t + 1) + j;
-        z.set(out.subarray((i * (T + 1) + j) * D, (i * (T + 1) + j + 1) * D), k * D);
+        z.set(out[j]!.subarray(i * D, (i + 1) * D), k * D);
         cls[k] = r.cls[i]!;
       }
     }
@@ -209,20 +208,15 @@ export function odeCompletions(net: VelocityNet, r: Rollout, sigmas: Float32Arra
     for (let i = 0; i < N; i++) {
       for (let j = 0; j <= t; j++) {
         const k = i * (t + 1) + j;
-        const o = (i * (T + 1) + j) * D;
-        for (let p = 0; p < D; p++) out[o + p] = z[k * D + p]! + ds * v[k * D + p]!;
+        const o = out[j]!;
+        for (let p = 0; p < D; p++) o[i * D + p] = z[k * D + p]! + ds * v[k * D + p]!;
       }
     }
   }
   return out;
 }
 
-/** The last state of each trajectory, [N, D]. */
-export function finalStates(r: Pick<Rollout, 'N' | 'T' | 'latents'>): Float32Array {
-  const out = new Float32Array(r.N * D);
-  for (let i = 0; i < r.N; i++) {
-    const o = (i * (r.T + 1) + r.T) * D;
-    out.set(r.latents.subarray(o, o + D), i * D);
-  }
-  return out;
+/** The last state of each trajectory, [N, D] (the sampler's state T itself, not a copy). */
+export function finalStates(r: Pick<Rollout, 'T' | 'states'>): Float32Array {
+  return r.states[r.T]!;
 }

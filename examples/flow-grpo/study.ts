@@ -48,12 +48,12 @@ export function evalSetFor(seed: number, perClass: number): EvalSet {
 }
 
 /** Train a fresh copy of the base model with one arm and seed; `onIteration` sees each iteration's stats. */
-export function runJob(
+export async function runJob(
   job: RunJob,
   baseWeights: Float32Array,
   hidden: number,
   onIteration?: (it: number, rewards: number[]) => void,
-): RunRecord {
+): Promise<RunRecord> {
   const { cfg } = job;
   const sigmas = sigmaSchedule(cfg.T, cfg.shift);
   const set = evalSetFor(job.seed, job.evalPerClass);
@@ -77,7 +77,7 @@ export function runJob(
   let clip = 0;
   let last: EvalResult | undefined;
   for (let it = 1; it <= job.iters; it++) {
-    const { stats } = trainer.step();
+    const { stats } = await trainer.step();
     rec.train.push(stats.rewards);
     clip += stats.clipFraction;
     if (it % job.evalEvery === 0 || it === job.iters) {

@@ -91,15 +91,14 @@ export class GrpoTrainer {
   logProbOf(r: Rollout, rows: { i: Int32Array; t: Int32Array }): TF.Tensor1D {
     const tf = tfjs();
     const m = rows.i.length;
-    const T = r.T;
     const z = new Float32Array(m * D);
     const zn = new Float32Array(m * D);
     const cls = new Int32Array(m);
     for (let k = 0; k < m; k++) {
       const i = rows.i[k]!;
       const t = rows.t[k]!;
-      z.set(r.latents.subarray((i * (T + 1) + t) * D, (i * (T + 1) + t + 1) * D), k * D);
-      zn.set(r.latents.subarray((i * (T + 1) + t + 1) * D, (i * (T + 1) + t + 2) * D), k * D);
+      z.set(r.states[t]!.subarray(i * D, (i + 1) * D), k * D);
+      zn.set(r.states[t + 1]!.subarray(i * D, (i + 1) * D), k * D);
       cls[k] = r.cls[i]!;
     }
     return transitionLogProb(this.net, tf.tensor2d(z, [m, D]), tf.tensor2d(zn, [m, D]), rows.t, cls, this.coefs);
@@ -124,14 +123,14 @@ export class GrpoTrainer {
   }
 
   /** One GRPO iteration: sample, score, otca advantages, `minibatches` Adam steps. */
-  step(): IterationDetail {
+  async step(): Promise<IterationDetail> {
     const tf = tfjs();
     const { T, G, minibatches } = this.cfg;
     const cls = this.batchClasses();
     const N = cls.length;
     const rollout = sdeRollout(this.net, cls, groupNoise(N, G, this.stream(0)), this.coefs, this.stream(1));
     const rewardMatrix = scoreImages(finalStates(rollout), cls);
-    const adv = stepAdvantages(this.arm, rewardMatrix, K, rollout.latents, N, T, D, G);
+    const adv = await stepAdvantages(this.arm, rewardMatrix, K, rollout.states, N, D, G);
 
     const order = Array.from({ length: T }, (_, t) => t);
     const shuffle = this.stream(2);

@@ -19,18 +19,19 @@ export interface WorkerData {
 export type WorkerMessage =
   | { kind: 'ready'; backend: string }
   | { kind: 'progress'; arm: string; seed: number; it: number; rewards: number[] }
-  | { kind: 'done'; rec: ReturnType<typeof runJob> };
+  | { kind: 'done'; rec: Awaited<ReturnType<typeof runJob>> };
 
 const port = parentPort!;
 const data = workerData as WorkerData;
 const backend = await initBackend(data.backend);
 advantageSettings.device = data.device;
-port.on('message', (job: RunJob | null) => {
+// The main thread posts the next job only after this one's 'done', so jobs run one at a time.
+port.on('message', async (job: RunJob | null) => {
   if (job === null) {
     port.close();
     return;
   }
-  const rec = runJob(job, data.baseWeights, data.hidden, (it, rewards) => {
+  const rec = await runJob(job, data.baseWeights, data.hidden, (it, rewards) => {
     if (it % 5 === 0 || it === job.iters) port.postMessage({ kind: 'progress', arm: job.arm, seed: job.seed, it, rewards } satisfies WorkerMessage);
   });
   port.postMessage({ kind: 'done', rec } satisfies WorkerMessage);

@@ -1,12 +1,14 @@
 // The flow-grpo example on a tiny config: its trainer (shapes, ratio 1 under unchanged parameters,
-// a non-zero policy gradient, per-step advantages equal to the float64 reference's for every arm,
-// one initial noise per group, common random numbers across arms), its per-step credit (ODE
-// completions), its statistics (against scipy's values) and its command line.
+// a non-zero policy gradient, per-step advantages equal to the float64 reference's for every arm
+// and bit-identical to otca's on the interleaved [N, T+1, D] tensor, one initial noise per group,
+// common random numbers across arms, no tfjs tensor left behind per iteration), its per-step
+// credit (ODE completions), its statistics (against scipy's values) and its command line.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tensor, otcaAdvantages } from '../../lib/index.js';
 import { referenceAdvantages } from '../../lib/reference.js';
-import { ARMS, ARM_NAMES, fixedProfileAdvantages } from '../../examples/flow-grpo/advantages.js';
+import { ARMS, ARM_NAMES, fixedProfileAdvantages, stepAdvantages } from '../../examples/flow-grpo/advantages.js';
 import { USAGE, UsageError, parseCli } from '../../examples/flow-grpo/cli.js';
 import { creditStudy, mocaBehaviour } from '../../examples/flow-grpo/credit.js';
 import { D, Rng } from '../../examples/flow-grpo/data.js';
@@ -22,6 +24,14 @@ import { expectClose } from '../helpers/compare.js';
 const cfg: TrainConfig = { T: 4, G: 4, prompts: 2, eta: 0.3, shift: 3, lr: 1e-3, clipRange: 1e-4, minibatches: 2 };
 const N = cfg.G * cfg.prompts;
 
+/** The sampler's list of T+1 states [N, D] interleaved into one [N, T+1, D] buffer (what the demo did before it passed the list). */
+function interleave(states: readonly Float32Array[]): Float32Array {
+  const S = states.length;
+  const out = new Float32Array(N * S * D);
+  for (let i = 0; i < N; i++) for (let j = 0; j < S; j++) out.set(states[j]!.subarray(i * D, (i + 1) * D), (i * S + j) * D);
+  return out;
+}
+
 describe('flow-grpo example trainer', () => {
   let net: VelocityNet;
 
@@ -35,7 +45,8 @@ describe('flow-grpo example trainer', () => {
     const tf = tfjs();
     const cls = new Int32Array(N).map((_, i) => i % 2);
     const r = sdeRollout(net, cls, groupNoise(N, cfg.G, new Rng(10)), sdeCoefs(cfg), new Rng(11));
-    expect(r.latents.length).toBe(N * (cfg.T + 1) * D);
+    expect(r.states).toHaveLength(cfg.T + 1);
+    for (const s of r.states) expect(s.length).toBe(N * D);
     expect(r.logProbs.length).toBe(N * cfg.T);
     const trainer = new GrpoTrainer(net, 'otca', cfg, 5);
     const rows = { i: new Int32Array(N * cfg.T), t: new Int32Array(N * cfg.T) };
@@ -61,15 +72,17 @@ describe('flow-grpo example trainer', () => {
     expect(c.b[1]).toBeCloseTo(ds * (1 + (0.09 * (1 - s0)) / (2 * s0)), 6);
   });
 
-  it.each(ARM_NAMES)('runs GRPO iterations (%s) with the reference advantages and a non-zero gradient', (arm) => {
+  it.each(ARM_NAMES)('runs GRPO iterations (%s) with the reference advantages and a non-zero gradient', async (arm) => {
     const before = net.getWeights();
     const trainer = new GrpoTrainer(net, arm, cfg, 7);
     for (let it = 0; it < 2; it++) {
-      const d = trainer.step();
-      expect(d.rollout.latents.length).toBe(N * (cfg.T + 1) * D);
+      const d = await trainer.step();
+      expect(d.rollout.states).toHaveLength(cfg.T + 1);
       expect(d.rewardMatrix.length).toBe(N * K);
       expect(d.adv.advantages.length).toBe(N * cfg.T);
-      expect(d.adv.backend).toMatch(/^(cpu|cuda:\d+)$/);
+      // Only the fixed-profile control computes otca's other outputs (through otcaAdvantages).
+      expect(d.adv.detail === undefined).toBe(!('fixedProfile' in ARMS[arm]));
+      if (d.adv.detail) expect(d.adv.detail.backend).toMatch(/^(cpu|cuda:\d+)$/);
       expect(d.stats.rewards).toHaveLength(K);
       expect(Number.isFinite(d.stats.loss)).toBe(true);
       // The first minibatch of an iteration runs before any update of that iteration.
@@ -77,36 +90,73 @@ describe('flow-grpo example trainer', () => {
       expect(d.stats.gradNorm).toBeGreaterThan(0);
       const spec = ARMS[arm];
       const ref = referenceAdvantages(
-        { rewards: { data: d.rewardMatrix, shape: [N, K] }, latents: { data: d.rollout.latents, shape: [N, cfg.T + 1, D] }, groupSize: cfg.G },
+        { rewards: { data: d.rewardMatrix, shape: [N, K] }, latents: d.rollout.states, N, groupSize: cfg.G },
         { ...spec.options, outputs: 'all' },
       );
       const expected = 'fixedProfile' in spec ? fixedProfileAdvantages(ref.stepWeights!, ref.fused!, N, cfg.T) : ref.advantages;
       expectClose(d.adv.advantages, expected, 1e-5, `${arm} advantages`);
-      expectClose(d.adv.deltaS, ref.deltaS!, 1e-5, `${arm} deltaS`);
+      if (d.adv.detail) {
+        expectClose(d.adv.detail.deltaS, ref.deltaS!, 1e-5, `${arm} deltaS`);
+        expectClose(d.adv.detail.stepWeights, ref.stepWeights!, 1e-5, `${arm} stepWeights`);
+        expectClose(d.adv.detail.fused, ref.fused!, 1e-5, `${arm} fused`);
+      }
     }
     expect(net.getWeights().some((w, k) => w !== before[k])).toBe(true);
     trainer.dispose();
     net.setWeights(before);
   });
 
-  it('draws one initial noise per group and the same random numbers for every arm of a seed', () => {
+  it('gives every arm the same advantages, bit for bit, as otcaAdvantages on the interleaved [N, T+1, D] tensor', async () => {
+    const cls = new Int32Array(N).map((_, i) => i % 2);
+    const r = sdeRollout(net, cls, groupNoise(N, cfg.G, new Rng(30)), sdeCoefs(cfg), new Rng(31));
+    const rewards = Float32Array.from({ length: N * K }, (_, m) => Math.sin(1.7 * m + 0.3) * 2);
+    const latents = Tensor.from(interleave(r.states), [N, cfg.T + 1, D]);
+    for (const arm of ARM_NAMES) {
+      const spec = ARMS[arm];
+      const got = await stepAdvantages(arm, rewards, K, r.states, N, D, cfg.G);
+      const out = otcaAdvantages(
+        { rewards: Tensor.from(rewards, [N, K]), latents, groupSize: cfg.G },
+        { ...spec.options, outputs: ['advantages', 'stepWeights', 'fused'] },
+      );
+      const want = 'fixedProfile' in spec ? fixedProfileAdvantages(out.stepWeights!.data, out.fused!.data, N, cfg.T) : out.advantages.data;
+      expect(got.advantages, arm).toEqual(want);
+    }
+  });
+
+  it('leaves no tfjs tensor behind per iteration', async () => {
+    const tf = tfjs();
     const before = net.getWeights();
-    const run = (arm: (typeof ARM_NAMES)[number]): Float32Array => {
-      const trainer = new GrpoTrainer(net, arm, cfg, 21);
-      const lat = trainer.step().rollout.latents;
+    for (const arm of ['otca', 'tcd-fixed'] as const) {
+      const trainer = new GrpoTrainer(net, arm, cfg, 17);
+      await trainer.step(); // Adam makes its slots on its first update
+      const count = tf.memory().numTensors;
+      for (let it = 0; it < 3; it++) {
+        await trainer.step();
+        expect(tf.memory().numTensors, `${arm}, iteration ${it + 2}`).toBe(count);
+      }
       trainer.dispose();
       net.setWeights(before);
-      return lat;
+    }
+  });
+
+  it('draws one initial noise per group and the same random numbers for every arm of a seed', async () => {
+    const before = net.getWeights();
+    const run = async (arm: (typeof ARM_NAMES)[number]): Promise<Float32Array[]> => {
+      const trainer = new GrpoTrainer(net, arm, cfg, 21);
+      const states = (await trainer.step()).rollout.states;
+      trainer.dispose();
+      net.setWeights(before);
+      return states;
     };
-    const a = run('dancegrpo');
-    const b = run('otca');
+    const a = await run('dancegrpo');
+    const b = await run('otca');
     // Same parameters at the first iteration and the same streams: identical trajectories.
     expect(b).toEqual(a);
-    const z0 = (i: number): Float32Array => a.slice(i * (cfg.T + 1) * D, i * (cfg.T + 1) * D + D);
+    const z0 = (i: number): Float32Array => a[0]!.slice(i * D, (i + 1) * D);
     expect(z0(1)).toEqual(z0(0)); // same group
     expect(z0(cfg.G)).not.toEqual(z0(0)); // next group
     // Within a group the SDE noise differs, so the final states do.
-    const last = (i: number): Float32Array => a.slice((i * (cfg.T + 1) + cfg.T) * D, (i * (cfg.T + 1) + cfg.T + 1) * D);
+    const last = (i: number): Float32Array => a[cfg.T]!.slice(i * D, (i + 1) * D);
     expect(last(1)).not.toEqual(last(0));
   });
 
@@ -120,14 +170,10 @@ describe('flow-grpo example trainer', () => {
     const coefs = sdeCoefs(cfg);
     const r = sdeRollout(net, cls, groupNoise(N, cfg.G, new Rng(3)), coefs, new Rng(4));
     const done = odeCompletions(net, r, coefs.sigmas);
-    const S = cfg.T + 1;
+    expect(done).toHaveLength(cfg.T + 1);
     for (const j of [0, 2, cfg.T]) {
-      const zj = new Float32Array(N * D);
-      for (let i = 0; i < N; i++) zj.set(r.latents.subarray((i * S + j) * D, (i * S + j + 1) * D), i * D);
-      const direct = odeSample(net, cls, zj, coefs.sigmas.slice(j));
-      const got = new Float32Array(N * D);
-      for (let i = 0; i < N; i++) got.set(done.subarray((i * S + j) * D, (i * S + j + 1) * D), i * D);
-      expectClose(got, direct, 1e-5, `completion from state ${j}`);
+      const direct = odeSample(net, cls, r.states[j]!, coefs.sigmas.slice(j));
+      expectClose(done[j]!, direct, 1e-5, `completion from state ${j}`);
     }
   });
 
