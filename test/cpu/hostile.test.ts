@@ -42,13 +42,17 @@ describe('a worker that ends with a call in flight', () => {
   it('process.exit() inside workers with a call pending: each worker exits with its own code', () => {
     expect(expectClean(runScenario('worker-exit'))).toEqual({ survived: true, codes: [3, 3] });
   });
+  // process.exit races the workers' calls: an error raised by a native method while a worker's
+  // environment is torn down once aborted about one run in five (std::terminate from node-addon-api's
+  // rethrow), so the scenario runs several times (~0.6 s each).
+  const EXIT_RUNS = 8;
   it('process.exit(0) on the main thread while workers have calls pending: exit code 0', () => {
-    expect(expectClean(runScenario('main-exit'))).toEqual({ exiting: true });
+    for (let k = 0; k < EXIT_RUNS; k++) expect(expectClean(runScenario('main-exit'))).toEqual({ exiting: true });
   });
   it.skipIf(!existsSync(simBinary))('the same with device tensors on the simulated CUDA device', () => {
     expect(expectClean(runScenario('worker-terminate', 'cuda:0'))).toEqual({ survived: true, again: 4 });
     expect(expectClean(runScenario('worker-exit', 'cuda:0'))).toEqual({ survived: true, codes: [3, 3] });
-    expect(expectClean(runScenario('main-exit', 'cuda:0'))).toEqual({ exiting: true });
+    for (let k = 0; k < EXIT_RUNS; k++) expect(expectClean(runScenario('main-exit', 'cuda:0'))).toEqual({ exiting: true });
   });
 });
 
