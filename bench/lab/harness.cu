@@ -776,16 +776,16 @@ __global__ void read_probe(const uint4* p, int64_t n, unsigned* out) {
   if (acc == 0x9e3779b9u) out[0] = acc;  // practically never; keeps the loads
 }
 
+// The median interval between two events over `reps` runs after `warm`: run(k, a, b) enqueues the
+// work with a and b recorded around it.
 template <class F>
-double median_ms(int warm, int reps, F launch) {
+double median_between(int warm, int reps, F run) {
   cudaEvent_t a, b;
   CK(cudaEventCreate(&a));
   CK(cudaEventCreate(&b));
   std::vector<float> t;
   for (int k = 0; k < warm + reps; ++k) {
-    CK(cudaEventRecord(a, g_stream));
-    launch(k);
-    CK(cudaEventRecord(b, g_stream));
+    run(k, a, b);
     CK(cudaEventSynchronize(b));
     float ms;
     CK(cudaEventElapsedTime(&ms, a, b));
@@ -797,25 +797,24 @@ double median_ms(int warm, int reps, F launch) {
   return t[t.size() / 2];
 }
 
-// The median of `reps` launches timed by the events the lab's call records right around the launch.
-double median_launch_ms(int warm, int reps, lab::Config cfg, const std::function<void(const lab::Config&, int)>& call) {
-  cudaEvent_t a, b;
-  CK(cudaEventCreate(&a));
-  CK(cudaEventCreate(&b));
-  cfg.start = a;
-  cfg.stop = b;
-  std::vector<float> t;
-  for (int k = 0; k < warm + reps; ++k) {
-    call(cfg, k);
-    CK(cudaEventSynchronize(b));
-    float ms;
-    CK(cudaEventElapsedTime(&ms, a, b));
-    if (k >= warm) t.push_back(ms);
-  }
-  CK(cudaEventDestroy(a));
-  CK(cudaEventDestroy(b));
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+// Events around whatever `launch` enqueues on the stream.
+template <class F>
+double median_ms(int warm, int reps, F launch) {
+  return median_between(warm, reps, [&](int k, cudaEvent_t a, cudaEvent_t b) {
+    CK(cudaEventRecord(a, g_stream));
+    launch(k);
+    CK(cudaEventRecord(b, g_stream));
+  });
+}
+
+// Events the lab's call records right around its launch (the kernel alone, not the host's wait).
+double median_launch_ms(int warm, int reps, const lab::Config& cfg, const std::function<void(const lab::Config&, int)>& call) {
+  return median_between(warm, reps, [&](int k, cudaEvent_t a, cudaEvent_t b) {
+    lab::Config c = cfg;
+    c.start = a;
+    c.stop = b;
+    call(c, k);
+  });
 }
 
 double median_of(std::vector<double> x) {
