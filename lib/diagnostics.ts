@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { decodeBFloat16, decodeFloat16 } from './reference.js';
+import { hasMember, member } from './own.js';
 
 /**
  * A matrix [N, T] as diagnostics accept it:
@@ -110,8 +111,9 @@ function isNumberArrayLike(x: unknown): x is ArrayLike<number> {
 /** Rows of a [N, T] matrix as float64 arrays, validated. */
 function toRows(name: string, x: unknown): Float64Array[] {
   let rows: Float64Array[];
-  if (typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x) && 'data' in x && 'shape' in x) {
-    const t = x as { data: unknown; shape: unknown; dtype?: unknown };
+  // own properties or a class's accessors (Tensor#data), never Object.prototype's
+  if (typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x) && hasMember(x, 'data') && hasMember(x, 'shape')) {
+    const t = { data: member(x, 'data'), shape: member(x, 'shape'), dtype: member(x, 'dtype') };
     const shape = t.shape;
     if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 2) || !shape.every((s) => Number.isInteger(s) && s >= 0)) {
       throw new RangeError(`Expected shape [N, T] for ${name} but received ${Array.isArray(shape) ? `[${shape.join(', ')}]` : describe(shape)}`);

@@ -189,12 +189,16 @@ scenarios['prototype-pollution'] = async () => {
     objective: () => otca.objectiveCredit({ rewards: c.input.rewards, trajectoryScore: q, groupSize: 4 }, { device: 'cpu' }),
     reference: () => otca.referenceAdvantages({ rewards: c.rewards, K: 2, latents: c.latents, N: 4, T: 3, groupSize: 4 }),
     referenceTensors: () => otca.referenceAdvantages(c.input),
+    step: () => otca.createAdvantageStep({ device: 'cpu' }).run(c.input),
+    diagnostics: () => otca.creditDiagnostics({ data: q, shape: [2, 2] }, { data: Float32Array.from([0.3, 0.1, -0.2, 0.4]), shape: [2, 2] }),
   };
   const snapshot = async () => {
     const out = {};
     for (const [name, call] of Object.entries(calls)) {
       const r = await call();
-      out[name] = { keys: Object.keys(r).sort(), values: Object.fromEntries(Object.keys(r).filter((k) => k !== 'backend').map((k) => [k, Array.from(r[k].data ?? r[k])])) };
+      out[name] = name === 'diagnostics'
+        ? r
+        : { keys: Object.keys(r).sort(), values: Object.fromEntries(Object.keys(r).filter((k) => k !== 'backend').map((k) => [k, Array.from(r[k] instanceof otca.Tensor ? r[k].data : r[k])])) };
     }
     return JSON.stringify(out);
   };
@@ -204,7 +208,7 @@ scenarios['prototype-pollution'] = async () => {
     objectiveScale: [3, 3], objectiveWeights: [2, 2], minWeight: 0.9, stdCorrection: 0, advClip: 0.1, epsAdv: 1,
     epsTcd: 0.5, epsMoca: 2, epsSolver: 0.5, outputs: 'all', outputDevice: 'device', threads: 3, device: 'cuda',
     foo: 1, 0: 1, 1: 2, 10: 3, states: [1], trajectoryScore: new Float32Array(4), header: 1, groupSize: 2,
-    N: 2, T: 1, D: 3, K: 4, dtype: 'float16',
+    N: 2, T: 1, D: 3, K: 4, dtype: 'float16', preset: 'flow-grpo', groupIds: [0, 0, 1, 1], data: [1], shape: [1, 1],
   };
   for (const [k, v] of Object.entries(pollution)) Object.prototype[k] = v;
   Array.prototype[5] = 'x';
