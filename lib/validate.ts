@@ -43,6 +43,8 @@ export interface ResolvedOptions {
 }
 
 const OPTION_NAME_SET: ReadonlySet<string> = new Set(OPTION_NAMES);
+/** The options the native plan parses (the schema's `native` flag). */
+const NATIVE_OPTION_NAMES = OPTION_NAMES.filter((name) => OPTION_SCHEMA[name].native);
 
 /** `one of 'a', 'b'` for an enumeration; built only for an error message. */
 function oneOfText(values: readonly (string | number)[]): string {
@@ -145,29 +147,18 @@ export function resolveOptions(value: unknown): ResolvedOptions {
   }
   if (v.device === OPTION_SCHEMA.device.default && own(options, 'device') === undefined) v.device = defaultDevice();
   const deviceString = v.device as DeviceRequest;
-  const native: NativePlanOptions = {
-    temporal: v.temporal as string,
-    weightScale: v.weightScale as string,
-    objective: v.objective as string,
-    stdScope: v.stdScope as string,
-    explorationSignal: v.explorationSignal as string,
-    stdCorrection: v.stdCorrection as number,
-    minWeight: v.minWeight as number,
-    advClip: v.advClip as number,
-    epsAdv: v.epsAdv as number,
-    epsTcd: v.epsTcd as number,
-    epsMoca: v.epsMoca as number,
-    epsSolver: v.epsSolver as number,
-    threads: v.threads as number,
-    objectiveWeights: v.objectiveWeights as Float64Array | undefined,
-    objectiveScale: v.objectiveScale as Float64Array | undefined,
-  };
-  if (native.objectiveWeights !== undefined && native.objectiveScale !== undefined && native.objectiveWeights.length !== native.objectiveScale.length) {
-    throw rangeError(`length ${native.objectiveWeights.length} (as objectiveWeights)`, 'objectiveScale', `length ${native.objectiveScale.length}`, false);
+  // the options the plan parses, by the schema's `native` flag (validated above: their types are
+  // NativePlanOptions')
+  const native = {} as Record<string, unknown>;
+  for (const name of NATIVE_OPTION_NAMES) native[name] = v[name];
+  const weights = native.objectiveWeights as Float64Array | undefined;
+  const scale = native.objectiveScale as Float64Array | undefined;
+  if (weights !== undefined && scale !== undefined && weights.length !== scale.length) {
+    throw rangeError(`length ${weights.length} (as objectiveWeights)`, 'objectiveScale', `length ${scale.length}`, false);
   }
   const outputs = v.outputs as ReadonlySet<OutputName>;
   return {
-    native,
+    native: native as unknown as NativePlanOptions,
     device: parseDevice(deviceString) as ResolvedOptions['device'],
     deviceString,
     outputDevice: v.outputDevice as OutputDeviceMode,
@@ -176,8 +167,8 @@ export function resolveOptions(value: unknown): ResolvedOptions {
       ...(v as object),
       device: deviceString,
       outputs: [...outputs],
-      objectiveWeights: native.objectiveWeights && Array.from(native.objectiveWeights),
-      objectiveScale: native.objectiveScale && Array.from(native.objectiveScale),
+      objectiveWeights: weights && Array.from(weights),
+      objectiveScale: scale && Array.from(scale),
     }) as unknown as ResolvedOptions['values'],
   };
 }
