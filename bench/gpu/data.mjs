@@ -1,8 +1,10 @@
 // Inputs for the GPU benchmark, the GPU tests and the reference cases: flow-like latent
 // trajectories and rewards, dtype conversion, and the case-file format that torch_reference.py
-// reads. Plain ESM with node builtins only (the device machine has no node_modules).
+// reads. Plain ESM with node builtins and dist/ only (the device machine has no node_modules).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { encodeBFloat16, encodeFloat16 } from '../../dist/lib/dtypes.js';
 
 /** mulberry32: a small seeded uniform generator in [0, 1). */
 export function rng(seed) {
@@ -49,49 +51,9 @@ export function makeRewards(N, K, seed) {
   return r;
 }
 
-/** float32 -> bfloat16 bits, round to nearest even (finite inputs). */
-export function toBf16(src) {
-  const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  const out = new Uint16Array(src.length);
-  for (let k = 0; k < src.length; k++) {
-    const b = u[k];
-    out[k] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-  }
-  return out;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 -> float16 bits, round to nearest even (|x| < 65504 assumed). */
-export function toF16(src) {
-  const out = new Uint16Array(src.length);
-  for (let k = 0; k < src.length; k++) {
-    f32[0] = src[k];
-    const x = u32[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    let h;
-    if (exp < 103) {
-      h = 0; // below half of the smallest subnormal
-    } else if (exp < 113) {
-      // subnormal half: value = mant' * 2^-24
-      mant |= 0x800000;
-      const shift = 126 - exp; // 14..23
-      const half = 1 << (shift - 1);
-      const rem = mant & ((1 << shift) - 1);
-      h = mant >>> shift;
-      if (rem > half || (rem === half && (h & 1))) h += 1;
-    } else {
-      h = ((exp - 112) << 10) | (mant >>> 13);
-      const rem = mant & 0x1fff;
-      if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h += 1;
-    }
-    out[k] = sign | h;
-  }
-  return out;
-}
+/** float32 -> bfloat16 / float16 bits, round to nearest even: the library's own encoders. */
+export const toBf16 = (src) => encodeBFloat16(src);
+export const toF16 = (src) => encodeFloat16(src);
 
 /** The latents of a float32 trajectory in `dtype`: Float32Array or Uint16Array of bits. */
 export function convert(z, dtype) {
