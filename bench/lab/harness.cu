@@ -39,9 +39,14 @@
 #include "lab_call.h"
 #include "otca.h"
 #include "otca_math.h"
+#include "outputs.h"
 #include "trajectory.h"
 
 using namespace otca;
+using otca_test::kFields;
+using otca_test::kOutputCount;
+using otca_test::Outs;
+using otca_test::same_bits;
 
 namespace {
 
@@ -97,25 +102,6 @@ std::vector<Kernel> all_kernels() {
 
 // ------------------------------------------------------------------ outputs and comparison
 
-const char* const kFields[] = {"similarity", "deltaS", "rawWeights", "stepWeights", "trajectoryScore",
-                               "objectiveAdvantages", "exploration", "lambda", "coefficients", "fused",
-                               "advantages"};
-
-struct Outs {
-  std::vector<std::vector<float>> v;
-  Outs() = default;
-  Outs(int64_t N, int64_t T, int64_t K) { resize(N, T, K); }
-  void resize(int64_t N, int64_t T, int64_t K) {
-    const int64_t n[11] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
-    v.clear();
-    for (int64_t k : n) v.emplace_back(static_cast<size_t>(k), std::nanf(""));
-  }
-  float* p(int k) { return v[k].data(); }
-  TrajectoryOutputs trajectory() { return {p(0), p(1), p(2), p(3), p(4)}; }
-  ObjectiveOutputs objective() { return {p(5), p(6), p(7), p(8), p(9)}; }
-  AllOutputs all() { return {trajectory(), objective(), p(10)}; }
-};
-
 // Normwise relative error max|a-b| / max|b|; infinity if a holds a non-finite value.
 double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
   double num = 0.0, den = 0.0;
@@ -136,14 +122,10 @@ double tolerance(int field) {
   return 1e-3;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
-}
-
 // Every field within its tolerance; reports the field closest to (or furthest past) it.
 void compare_to(const std::string& what, const Outs& got, const Outs& want, double* worst, const char** worstField) {
   double worstRatio = -1;
-  for (int k = 0; k < 11; ++k) {
+  for (int k = 0; k < kOutputCount; ++k) {
     const double err = rel_err(got.v[k], want.v[k]);
     const double ratio = err / tolerance(k);
     if (ratio > worstRatio) { worstRatio = ratio; *worst = err; *worstField = kFields[k]; }
@@ -321,8 +303,9 @@ struct DevOuts {
   std::vector<float*> p;  // kFields order
   std::vector<size_t> n;
   DevOuts(int64_t N, int64_t T, int64_t K) {
-    n = {size_t(N * (T + 1)), size_t(N * T), size_t(N * T), size_t(N * T), size_t(N), size_t(N * K),
-         size_t(N), size_t(N), size_t(N * K), size_t(N), size_t(N * T)};
+    int64_t sizes[kOutputCount];
+    otca_test::output_sizes(N, T, K, sizes);
+    n.assign(sizes, sizes + kOutputCount);
     p.assign(n.size(), nullptr);
     for (size_t k = 0; k < n.size(); ++k) CK(cudaMalloc(&p[k], n[k] * 4));
   }
@@ -452,7 +435,7 @@ void parity(const Case& cs, const Kernel& k, uint64_t seed) {
   d.poison();
   run_advantages(k, b, d.all());
   const Outs g2 = d.fetch();
-  for (int f = 0; f < 11; ++f) expect(same_bits(g1.v[f], g2.v[f]), name + ": rerun changed " + kFields[f]);
+  for (int f = 0; f < kOutputCount; ++f) expect(same_bits(g1.v[f], g2.v[f]), name + ": rerun changed " + kFields[f]);
 
   // phase 1 then phase 2 == the one call, bit for bit
   d.poison();

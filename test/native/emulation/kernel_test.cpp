@@ -28,9 +28,14 @@
 #include "dtype.h"
 #include "lab_call.h"
 #include "otca.h"
+#include "outputs.h"
 #include "trajectory.h"
 
 using namespace otca;
+using otca_test::kFields;
+using otca_test::kOutputCount;
+using otca_test::Outs;
+using otca_test::same_bits;
 
 namespace {
 
@@ -174,26 +179,6 @@ struct Inputs {
   }
 };
 
-const char* const kFields[] = {"similarity", "deltaS", "rawWeights", "stepWeights", "trajectoryScore",
-                               "objectiveAdvantages", "exploration", "lambda", "coefficients", "fused",
-                               "advantages"};
-
-// Every output, poisoned (NaN bits) before a call so that an unwritten element shows.
-struct Outs {
-  std::vector<std::vector<float>> v;
-  Outs(int64_t N, int64_t T, int64_t K) {
-    const int64_t n[11] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
-    for (int64_t k : n) v.emplace_back(static_cast<size_t>(k), std::nanf(""));
-  }
-  float* p(int k) { return v[k].data(); }
-  TrajectoryOutputs trajectory() { return {p(0), p(1), p(2), p(3), p(4)}; }
-  ObjectiveOutputs objective() { return {p(5), p(6), p(7), p(8), p(9)}; }
-  AllOutputs all() { return {trajectory(), objective(), p(10)}; }
-};
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
-}
 
 // max |got - want| / max(1, max |want|); a NaN anywhere is infinitely far.
 double rel_diff(const std::vector<float>& got, const std::vector<float>& want) {
@@ -266,7 +251,7 @@ void check_case(const Setup& s, const Kernel& kernel, uint64_t seed) {
   Outs emu(N, T, K);
   otca_emulation::set_order_seed(1);
   run_kernel(kernel, in, emu.all());
-  for (int k = 0; k < 11; ++k) {
+  for (int k = 0; k < kOutputCount; ++k) {
     bool written = true;
     for (float x : emu.v[k]) written = written && std::isfinite(x);
     expect(written, name + ": " + kFields[k] + " has an unwritten or non-finite element");
@@ -297,7 +282,7 @@ void check_case(const Setup& s, const Kernel& kernel, uint64_t seed) {
     Outs again(N, T, K);
     otca_emulation::set_order_seed(order);
     run_kernel(kernel, in, again.all());
-    for (int k = 0; k < 11; ++k)
+    for (int k = 0; k < kOutputCount; ++k)
       expect(same_bits(again.v[k], emu.v[k]), name + ": " + kFields[k] + " changes with the block and thread order (seed " +
                                                   std::to_string(order) + ")");
   }
