@@ -284,12 +284,7 @@ void build(Batch& b, const Case& cs, uint64_t seed) {
   CK(cudaMalloc(&b.rewDev, b.rewHost.size()));
   CK(cudaMemcpy(b.rewDev, b.rewHost.data(), b.rewHost.size(), cudaMemcpyHostToDevice));
   if (s.byIds) {
-    b.ids.resize(static_cast<size_t>(N));
-    int64_t at = 0;
-    for (int32_t g = 0, size = 1; at < N; ++g, size = size % static_cast<int32_t>(s.G) + 1)
-      for (int32_t m = 0; m < size && at < N; ++m) b.ids[static_cast<size_t>(at++)] = 100 - 3 * g;
-    std::mt19937 shuffle(static_cast<uint32_t>(N));
-    std::shuffle(b.ids.begin(), b.ids.end(), shuffle);
+    b.ids = scattered_group_ids(N, s.G);
     b.index.build(b.ids.data(), N);
     const size_t bytes = b.index.arrays.size() * sizeof(int64_t);
     CK(cudaMalloc(&b.groupDev, bytes));

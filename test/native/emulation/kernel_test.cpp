@@ -154,14 +154,7 @@ struct Inputs {
       g.count = s.N / s.G;
       return g;
     }
-    if (ids.empty()) {
-      ids.resize(static_cast<size_t>(s.N));
-      int64_t at = 0;
-      for (int32_t b = 0, size = 1; at < s.N; ++b, size = size % static_cast<int32_t>(s.G) + 1)
-        for (int32_t m = 0; m < size && at < s.N; ++m) ids[static_cast<size_t>(at++)] = 100 - 3 * b;  // descending ids
-      std::mt19937 shuffle(static_cast<uint32_t>(s.N));
-      std::shuffle(ids.begin(), ids.end(), shuffle);
-    }
+    if (ids.empty()) ids = scattered_group_ids(s.N, s.G);
     return hostIndex.build(ids.data(), s.N);
   }
   Groups device_groups() {
