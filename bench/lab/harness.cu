@@ -171,16 +171,27 @@ struct Batch {
   GroupIndex index;
   void* groupDev = nullptr;
 
-  void set(int64_t i, int64_t j, int64_t d, float v) {  // after build: overwrite one element
+  // Element (i, j, d) in the host copy, written in the batch's dtype; returns its byte offset.
+  int64_t put_host(int64_t i, int64_t j, int64_t d, float v) {
     const size_t es = dtype_size(cs.dt);
-    const int64_t at = cs.misalign + i * stride + d + (cs.list ? 0 : j * cs.s.D);
-    uint8_t* h = host[cs.list ? j : 0].data() + at * es;
+    const int64_t at = (cs.misalign + i * stride + d + (cs.list ? 0 : j * cs.s.D)) * static_cast<int64_t>(es);
+    uint8_t* h = host[cs.list ? j : 0].data() + at;
     if (cs.dt == DType::Float32) std::memcpy(h, &v, 4);
     else {
       const uint16_t b = cs.dt == DType::BFloat16 ? dtype::float_to_bf16(v) : dtype::float_to_f16(v);
       std::memcpy(h, &b, 2);
     }
-    CK(cudaMemcpy(static_cast<uint8_t*>(dev[cs.list ? j : 0]) + at * es, h, es, cudaMemcpyHostToDevice));
+    return at;
+  }
+  // The host copy to the device, whole.
+  void upload() {
+    for (size_t n = 0; n < dev.size(); ++n) CK(cudaMemcpy(dev[n], host[n].data(), host[n].size(), cudaMemcpyHostToDevice));
+    CK(cudaDeviceSynchronize());  // pageable copies may still be in flight when cudaMemcpy returns
+  }
+  void set(int64_t i, int64_t j, int64_t d, float v) {  // after build: overwrite one element
+    const int64_t at = put_host(i, j, d, v);
+    const size_t es = dtype_size(cs.dt);
+    CK(cudaMemcpy(static_cast<uint8_t*>(dev[cs.list ? j : 0]) + at, host[cs.list ? j : 0].data() + at, es, cudaMemcpyHostToDevice));
     CK(cudaDeviceSynchronize());
   }
   void set_reward(int64_t i, int64_t k, double v) {
@@ -257,17 +268,14 @@ void build(Batch& b, const Case& cs, uint64_t seed) {
     for (int64_t j = 0; j <= T; ++j)
       for (int64_t d = 0; d < D; ++d) {
         float& v = b.zdec[(i * (T + 1) + j) * D + d];
-        const int64_t at = cs.misalign + (cs.list ? i * D + d : (i * (T + 1) + j) * D + d);
-        uint8_t* h = b.host[cs.list ? j : 0].data() + at * es;
-        if (cs.dt == DType::Float32) std::memcpy(h, &v, 4);
-        else {
-          const uint16_t bits = cs.dt == DType::BFloat16 ? dtype::float_to_bf16(v) : dtype::float_to_f16(v);
-          std::memcpy(h, &bits, 2);
+        const int64_t at = b.put_host(i, j, d, v);
+        if (cs.dt != DType::Float32) {  // the reference sees the values as stored
+          uint16_t bits;
+          std::memcpy(&bits, b.host[cs.list ? j : 0].data() + at, 2);
           v = cs.dt == DType::BFloat16 ? dtype::bf16_to_float(bits) : dtype::f16_to_float(bits);
         }
       }
-  for (int64_t n = 0; n < buffers; ++n)
-    CK(cudaMemcpy(b.dev[n], b.host[n].data(), b.host[n].size(), cudaMemcpyHostToDevice));
+  b.upload();
   b.hostStates.resize(T + 1);
   b.devStates.resize(T + 1);
   for (int64_t j = 0; j <= T; ++j) {
@@ -510,16 +518,8 @@ void extreme_scales(const Kernel& k) {
     const int64_t N = cs.s.N, T = cs.s.T, D = cs.s.D;
     for (int64_t i = 0; i < N; ++i)
       for (int64_t j = 0; j <= T; ++j)
-        for (int64_t d = 0; d < D; ++d) {
-          const float v = static_cast<float>(b.zdec[(i * (T + 1) + j) * D + d] * scale);
-          const int64_t at = cs.misalign + (cs.list ? i * D + d : (i * (T + 1) + j) * D + d);
-          uint8_t* h = b.host[cs.list ? j : 0].data() + at * dtype_size(cs.dt);
-          if (cs.dt == DType::Float32) std::memcpy(h, &v, 4);
-          else { const uint16_t bits = dtype::float_to_bf16(v); std::memcpy(h, &bits, 2); }
-        }
-    for (size_t n = 0; n < b.dev.size(); ++n)
-      CK(cudaMemcpy(b.dev[n], b.host[n].data(), b.host[n].size(), cudaMemcpyHostToDevice));
-    CK(cudaDeviceSynchronize());
+        for (int64_t d = 0; d < D; ++d) b.put_host(i, j, d, static_cast<float>(b.zdec[(i * (T + 1) + j) * D + d] * scale));
+    b.upload();
     Outs cpu(N, T, cs.s.K);
     cpu::advantages(b.latents(false), b.rewards(false), b.groups(false), cs.s.opt, b.factors(), cpu.all());
     DevOuts d(N, T, cs.s.K);
