@@ -69,7 +69,7 @@ struct Case {
   int dtype = OTCA_FLOAT32;
   bool list = false, byIds = false, f64Rewards = false;
   int kind = OTCA_KIND_ADVANTAGES;
-  std::vector<double> weights;
+  std::vector<double> weights{};
 };
 
 int64_t output_size(const Case& c, int k) {
