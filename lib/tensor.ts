@@ -364,13 +364,15 @@ export class Tensor<D extends Dtype = Dtype> {
     this.dispose();
   }
 
-  /** @internal For error messages. */
+  /** @internal For error messages (an object made from Tensor.prototype says it is no Tensor). */
   [describeTag](): string {
+    if (!Tensor._is(this)) return FORGED_TENSOR;
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}${this.device === 'cpu' ? '' : ', ' + this.device}${this.#disposed ? ', disposed' : ''})`;
   }
 
   /** A one-line summary, e.g. `Tensor(float32, [12, 16], cpu)`. */
   toString(): string {
+    if (!Tensor._is(this)) return FORGED_TENSOR;
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}, ${this.device}${this.#disposed ? ', disposed' : ''})`;
   }
 
@@ -388,6 +390,14 @@ export class Tensor<D extends Dtype = Dtype> {
   #nativeBuffer(): TypedArrayFor<D> | NativeDeviceBuffer {
     if (this.#disposed) throw this.#disposedError('use it');
     return (this.#data ?? this.#buffer) as TypedArrayFor<D> | NativeDeviceBuffer;
+  }
+
+  /**
+   * @internal Whether `value` is a Tensor that `from`, `empty`, `fromDevicePointer` or a call made
+   * (not merely an object whose prototype is Tensor.prototype, which has none of a Tensor's state).
+   */
+  static _is(value: unknown): value is Tensor {
+    return typeof value === 'object' && value !== null && #disposed in value;
   }
 
   /** @internal The host array or device buffer behind this tensor, for the addon. */
@@ -409,6 +419,14 @@ export class Tensor<D extends Dtype = Dtype> {
   static _wrapDevice(buffer: NativeDeviceBuffer, shape: readonly number[], device: Device): Tensor<'float32'> {
     return new Tensor<'float32'>(null, buffer, Object.freeze([...shape]), 'float32', device);
   }
+}
+
+/** How an object made from Tensor.prototype (not by Tensor.from or Tensor.empty) is described. */
+const FORGED_TENSOR = 'an object made from Tensor.prototype that is no Tensor (make one with Tensor.from or Tensor.empty)';
+
+/** Whether `value` is a real {@link Tensor} (see Tensor._is); an object made from its prototype is not. */
+export function isTensor(value: unknown): value is Tensor {
+  return Tensor._is(value);
 }
 
 /** A frozen copy of `shape` after checking each dimension is an integer >= 0. */
