@@ -205,7 +205,7 @@ function encodeInto(values: ArrayLike<number>, out: Uint16Array | undefined, bit
   }
   if (out !== undefined && !types.isUint16Array(out)) throw typeError('a Uint16Array', `${name}'s out`, out);
   if (out !== undefined && out.length < n) {
-    throw rangeError(`a Uint16Array of length >= ${n} (values.length)`, `${name}'s out`, `length ${out.length}`, false);
+    throw typeError(`a Uint16Array of length >= ${n} (values.length)`, `${name}'s out`, `length ${out.length}`, false);
   }
   const dst = out ?? new Uint16Array(n);
   for (let i = 0; i < n; i++) dst[i] = bits(+values[i]!);

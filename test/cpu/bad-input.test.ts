@@ -159,7 +159,7 @@ const table: Row[] = [
   // ---- helpers and arguments that are no Tensor though made from its prototype
   ['encodeBFloat16 with a fractional length', () => encodeBFloat16({ length: 2.5 } as never), RangeError, /^Expected an integer length >= 0 for encodeBFloat16's values.length but received 2.5$/],
   ['encodeFloat16 with a negative length', () => encodeFloat16({ length: -1 } as never), RangeError, /^Expected an integer length >= 0 for encodeFloat16's values.length but received -1$/],
-  ['encodeFloat16 into a short out', () => encodeFloat16([1, 2, 3], new Uint16Array(2)), RangeError, /^Expected a Uint16Array of length >= 3 \(values.length\) for encodeFloat16's out but received length 2$/],
+  ['encodeFloat16 into a short out', () => encodeFloat16([1, 2, 3], new Uint16Array(2)), TypeError, /^Expected a Uint16Array of length >= 3 \(values.length\) for encodeFloat16's out but received length 2$/],
   ['encodeBFloat16 into a Float32Array', () => encodeBFloat16([1], new Float32Array(1) as never), TypeError, /^Expected a Uint16Array for encodeBFloat16's out but received Float32Array\(1\)$/],
   ['combineCredit(null, o)', () => combineCredit(null as never, { fused: Tensor.from(new Float32Array(N), [N]) }), TypeError, /^Expected phase 1's result \{ stepWeights \} for trajectory but received null$/],
   ['combineCredit(t, 3)', () => combineCredit({ stepWeights: Tensor.from(new Float32Array(N * T), [N, T]) }, 3 as never), TypeError, /^Expected phase 2's result \{ fused \} for objective but received 3$/],
