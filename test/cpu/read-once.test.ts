@@ -130,6 +130,15 @@ describe('options are read once, into one snapshot for the cache key and the pla
     expect(step.options.objectiveWeights).toEqual([2, 1]);
   });
 
+  it('a hole in outputs and an undefined element key apart (one is skipped, the other an error)', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const holed = otcaAdvantages(inputs(), { outputs: [, 'deltaS'] as never });
+    expect(Object.keys(holed).sort()).toEqual(['advantages', 'backend', 'deltaS']);
+    expect(() => otcaAdvantages(inputs(), { outputs: [undefined, 'deltaS'] as never })).toThrow(
+      'Expected an output name for outputs[0] but received undefined',
+    );
+  });
+
   it('changing the options object or its arrays afterwards changes no call', () => {
     const weights = [2, 1];
     const options: OtcaOptions = { objective: 'weighted-advantage', objectiveWeights: weights };
