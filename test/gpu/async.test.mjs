@@ -1,7 +1,8 @@
 // The async API on the GPU (issue 3, "Async on the GPU"): results equal the synchronous call bit for
 // bit, concurrent calls do not mix, inputs the caller dropped stay alive until the kernels are done,
-// the event loop stays free, toAsync('cpu') equals to('cpu'), and the two phases compose to the
-// one-call result exactly, and group ids written while a call runs change nothing. Run with `node --expose-gc --test test/gpu/*.test.mjs`.
+// the event loop stays free, toAsync('cpu') equals to('cpu'), the two phases compose to the
+// one-call result exactly, and group ids written while a call runs change nothing. Run with
+// `node --expose-gc --test test/gpu/*.test.mjs`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { convert, makeRewards, makeTrajectory } from '../../bench/gpu/data.mjs';
