@@ -538,6 +538,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
   }
 }
 
+const NOTHING_TO_COMMIT = (): void => {};
+
 /** The error of a run of a disposed step. */
 function disposedError(): Error {
   return new Error('This AdvantageStep was disposed; create another with createAdvantageStep()');
@@ -584,8 +586,9 @@ function release(c: Call): void {
 
 /**
  * The host inputs of an async run and the output arrays its caller passed, guarded (validate.ts
- * guardAsyncInput): none can go away under it. Returns what to do once the run is done: copy results into the caller's output arrays where
- * the run wrote copies of them (on a Node whose untransferable mark does not stop `transfer()`).
+ * guardAsyncInput): none can go away under it. Returns what to do once the run is done: copy
+ * results into the caller's output arrays where the run wrote copies of them (on a Node whose
+ * untransferable mark does not stop `transfer()`).
  */
 function guardRun(run: NativeRun, given: Call['given']): () => void {
   const host = <A extends ArrayBufferView>(b: NativeBuffer<A> | undefined, name: string): NativeBuffer<A> | undefined =>
@@ -596,12 +599,12 @@ function guardRun(run: NativeRun, given: Call['given']): () => void {
   }
   run.rewards = host(run.rewards, 'rewards');
   run.trajectoryScore = host(run.trajectoryScore, 'trajectoryScore');
-  // run.groupIds is the call's own snapshot (validate.ts checkGroups): nobody else holds it
+  // run.groupIds is the call's own snapshot (validate.ts checkGroups): nobody else holds it.
   // The caller's host outputs are written while the run is in flight: they must not go away either.
   // Fresh result arrays are not guarded: nobody else holds them until the call resolves, and then
   // they are the caller's, to transfer as they like (as a synchronous call's results).
+  if (given === undefined) return NOTHING_TO_COMMIT;
   const copies: [Float32Array, Float32Array][] = [];
-  if (given === undefined) return () => {};
   for (const name of Object.keys(OUTPUT_SLOTS) as OutputName[]) {
     if (given[name] === undefined) continue;
     const k = OUTPUT_SLOTS[name];

@@ -240,6 +240,7 @@ export function optionsKey(options: OptionsSnapshot): string | undefined {
   if (keys.length > 1) keys.sort();
   let key = '';
   for (const k of keys) {
+    if (!OPTION_NAME_SET.has(k)) return undefined;  // an error, which resolveOptions reports (and no name can forge a key)
     const part = keyOf(options[k]);
     if (part === undefined) return undefined;
     key += `${k}=${part};`;
@@ -356,7 +357,6 @@ export function checkInputs(inputs: unknown, allowed: readonly string[]): Record
   }
   return o;
 }
-
 
 /** The inputs of a run, read as own properties (named loads: this is every run's path). */
 export interface RunInputs {

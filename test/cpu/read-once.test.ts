@@ -139,6 +139,13 @@ describe('options are read once, into one snapshot for the cache key and the pla
     );
   });
 
+  it('an unknown option name is an error even where it spells a cached key', () => {
+    otcaAdvantages(inputs(), { temporal: 'uniform', minWeight: 1 });
+    // the key of those options, as one name: it must not find their cached step
+    const forged = { 'temporal=s7:uniform;minWeight': 1 } as OtcaOptions;
+    expect(() => otcaAdvantages(inputs(), forged)).toThrow(/for options but received "temporal=s7:uniform;minWeight"$/);
+  });
+
   it('changing the options object or its arrays afterwards changes no call', () => {
     const weights = [2, 1];
     const options: OtcaOptions = { objective: 'weighted-advantage', objectiveWeights: weights };
