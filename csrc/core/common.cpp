@@ -127,7 +127,8 @@ Groups GroupIndex::build(const int32_t* given, int64_t N) {
   int64_t* members = offsets + B + 1;
   int64_t* groupOf = members + N;
   for (int64_t i = 0; i < N; ++i) {
-    const int64_t b = std::lower_bound(distinct.begin(), distinct.end(), ids[static_cast<size_t>(i)]) - distinct.begin();
+    const int32_t id = ids[static_cast<size_t>(i)];
+    const int64_t b = std::lower_bound(distinct.begin(), distinct.end(), id) - distinct.begin();
     groupOf[i] = b;
     ++offsets[b + 1];
   }

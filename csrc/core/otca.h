@@ -46,7 +46,7 @@ struct GroupIndex {
   std::vector<int64_t> arrays;
   std::vector<int32_t> ids;
   std::vector<int32_t> distinct;
-  Groups build(const int32_t* ids, int64_t N);
+  Groups build(const int32_t* given, int64_t N);
 };
 
 // Phase 1 (trajectoryCredit). Any pointer may be null (not requested).
