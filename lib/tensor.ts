@@ -273,6 +273,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * @throws Error on a disposed tensor, and on a device tensor (use `to('cpu')` or `toAsync('cpu')`).
    */
   get data(): TypedArrayFor<D> {
+    if (!(#disposed in this)) throw forgedReceiver('data');
     if (this.#disposed) throw this.#disposedError('read its data');
     if (this.#data === null) {
       throw new Error(
@@ -284,6 +285,7 @@ export class Tensor<D extends Dtype = Dtype> {
 
   /** The device address of a device tensor (for other libraries), as a bigint. */
   get devicePointer(): bigint {
+    if (!(#disposed in this)) throw forgedReceiver('devicePointer');
     if (this.#disposed) throw this.#disposedError('read its device pointer');
     if (this.#buffer === null) {
       throw new TypeError(`${this.#describe()} is a host tensor: devicePointer exists for device tensors only`);
@@ -293,11 +295,13 @@ export class Tensor<D extends Dtype = Dtype> {
 
   /** Whether `dispose()` was called. */
   get disposed(): boolean {
+    if (!(#disposed in this)) throw forgedReceiver('disposed');
     return this.#disposed;
   }
 
   /** The number of dimensions (`shape.length`). */
   get rank(): number {
+    if (!(#disposed in this)) throw forgedReceiver('rank');
     return this.shape.length;
   }
 
@@ -308,6 +312,7 @@ export class Tensor<D extends Dtype = Dtype> {
    *   Error on a disposed tensor.
    */
   to(device: Device | 'cuda'): Tensor<D> {
+    if (!(#disposed in this)) throw forgedReceiver('to');
     const where = tensorDevice(device, 'device');
     const target = this.#prepareCopy(where);
     if (target === this) return this;
@@ -324,6 +329,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * ```
    */
   async toAsync(device: Device | 'cuda'): Promise<Tensor<D>> {
+    if (!(#disposed in this)) throw forgedReceiver('toAsync');
     const where = tensorDevice(device, 'device');
     const target = this.#prepareCopy(where);
     if (target === this) return this;
@@ -350,6 +356,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * array. Idempotent; any use afterwards throws.
    */
   dispose(): void {
+    if (!(#disposed in this)) throw forgedReceiver('dispose');
     if (this.#disposed) return;
     this.#disposed = true;
     const buffer = this.#buffer;
@@ -423,6 +430,11 @@ export class Tensor<D extends Dtype = Dtype> {
 
 /** How an object made from Tensor.prototype (not by Tensor.from or Tensor.empty) is described. */
 const FORGED_TENSOR = 'an object made from Tensor.prototype that is no Tensor (make one with Tensor.from or Tensor.empty)';
+
+/** The error of a Tensor member used on an object made from Tensor.prototype (V8 would say "Cannot read private member"). */
+function forgedReceiver(member: string): TypeError {
+  return typeError('a Tensor (made by Tensor.from, Tensor.empty, Tensor.fromDevicePointer or a call)', `this of Tensor#${member}`, FORGED_TENSOR, false);
+}
 
 /** Whether `value` is a real {@link Tensor} (see Tensor._is); an object made from its prototype is not. */
 export function isTensor(value: unknown): value is Tensor {
