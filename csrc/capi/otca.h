@@ -228,7 +228,8 @@ OTCA_API const char* otca_output_name(int32_t index);
  *   - on a CPU plan, every [data] pointer host memory; the plan's CPU threads compute.
  *   - on a CUDA plan, every [data] pointer device memory on the plan's device (group_ids, if given,
  *     stay host ids); it runs on a stream of the plan's own, so the caller must have finished
- *     writing the inputs (e.g. torch.cuda.synchronize()), and returns with the outputs written.
+ *     writing the inputs (e.g. torch.cuda.synchronize()), and returns with the outputs written;
+ *     the caller's current device is restored.
  * q: [data] float32 [N] trajectory scores, for OTCA_KIND_OBJECTIVE only (null otherwise).
  * latents are not read by OTCA_KIND_OBJECTIVE, rewards and groups not by OTCA_KIND_TRAJECTORY
  * (pass null). Every struct pointer that is read must be non-null (OTCA_E_TYPE naming it).
