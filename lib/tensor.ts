@@ -30,10 +30,8 @@ export function parseDevice(value: string): { kind: 'auto' | 'cpu' } | { kind: '
 }
 
 /** @internal The error for a CUDA request this build or machine cannot serve, with the reason. */
-export function cudaUnavailable(what: string, reason: string): Error {
-  const err = new DeviceUnavailableError(`CUDA backend not available: ${reason} (asked for ${what}); use device 'cpu' or 'auto'`);
-  (err as Error & { code?: string }).code = 'OTCA_CUDA_UNAVAILABLE';
-  return err;
+export function cudaUnavailable(what: string, reason: string): DeviceUnavailableError {
+  return new DeviceUnavailableError(`CUDA backend not available: ${reason} (asked for ${what}); use device 'cpu' or 'auto'`);
 }
 
 let cudaStatusCache: NativeCudaStatus | undefined;
