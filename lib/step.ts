@@ -88,7 +88,7 @@ export interface TrajectoryInputs {
 export type ObjectiveInputs = {
   /** Rewards r [N, K], float32 or float64; finite, |r| <= 1e100. */
   rewards: Tensor<RewardDtype>;
-  /** The trajectory score q [N] (eq. 11), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
+  /** The trajectory score q [N] (eq. 12), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
   trajectoryScore: Tensor<'float32'> | Float32Array;
 } & GroupsInput;
 
@@ -108,7 +108,7 @@ export interface OutputTensors {
   objectiveAdvantages: Tensor<'float32'>;
   /** c [N, K]: the objective coefficients (Algorithm 1, or the weights). */
   coefficients: Tensor<'float32'>;
-  /** q [N]: the trajectory score sum_t wbar dS (eq. 11). */
+  /** q [N]: the trajectory score sum_t wbar dS (eq. 12). */
   trajectoryScore: Tensor<'float32'>;
   /** e [N]: the exploration signal (eq. 12). */
   exploration: Tensor<'float32'>;
