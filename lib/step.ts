@@ -239,7 +239,7 @@ const KIND_OUTPUTS: readonly (readonly OutputName[])[] = [[], TRAJECTORY_OUTPUTS
  * from rewards, latents and groups; `trajectory` and `objective` are the two phases, for trainers
  * whose groups span several processes or GPUs. Sync methods block the calling thread; the `Async`
  * ones run on the libuv thread pool (see the README, "Async calls and their inputs"). Several runs
- * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)`.
+ * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)` (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+; else call `dispose()`).
  *
  * @typeParam O - the `outputs` option, which types the results' fields.
  */
@@ -322,7 +322,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     this.#plans.clear();
   }
 
-  /** `using step = createAdvantageStep(...)` disposes at the end of the scope. */
+  /** `using step = createAdvantageStep(...)` disposes at the end of the scope (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+). */
   [Symbol.dispose](): void {
     this.dispose();
   }
@@ -616,7 +616,7 @@ function guardRun(run: NativeRun): () => void {
  * @example
  * ```ts
  * import { createAdvantageStep, Tensor } from 'otca';
- * using step = createAdvantageStep({ outputs: ['stepWeights'] });
+ * using step = createAdvantageStep({ outputs: ['stepWeights'] }); // TypeScript 5.2+ or Node 24+; else const + step.dispose()
  * for (const batch of batches) {
  *   const out = step.run({ rewards: batch.rewards, latents: batch.latents, groupSize: 12 });
  *   out.advantages.data;  // Float32Array [N, T]
