@@ -77,6 +77,10 @@ export type WeightScaleMode = 'mean' | 'sum';
 export type StdScopeMode = 'group' | 'batch';
 /** The exploration signal e (eq. 12): `|q|` (`'absolute'`) or `|q - mean_g q|` (`'centered'`). */
 export type ExplorationMode = 'absolute' | 'centered';
+/** Where the fused advantage f is standardised after the fusion: nowhere, over its group, or over the batch. */
+export type FusedNormalizationMode = 'none' | 'group' | 'batch';
+/** How epsAdv stabilises a std: `std + epsAdv` (`'add'`) or `max(std, epsAdv)` (`'floor'`). */
+export type StdStabilizerMode = 'add' | 'floor';
 /** A peer trainer whose advantages a preset reproduces. */
 export type PresetName = 'dancegrpo' | 'flow-grpo';
 
@@ -119,8 +123,27 @@ export interface OtcaOptions {
   advClip?: number;
   /** Exploration signal e (eq. 12): `'absolute'` = |q| as printed, `'centered'` = |q - mean_g q|. Default `'absolute'`. */
   explorationSignal?: ExplorationMode;
-  /** epsilon of eq. 2's denominator (std + eps), in [0, 1e100]. Default 1e-8. */
+  /** epsilon of eq. 2's denominator (std + eps), in [0, 1e100]; also the fused normalisation's. Default 1e-8. */
   epsAdv?: number;
+  /**
+   * Beyond the paper: standardise the fused advantage f after the fusion, `(f - mean) / (std +
+   * epsAdv)` over the sample's group (`'group'`) or the whole batch (`'batch'`), with `stdCorrection`
+   * and `stdStabilizer` as in eq. 2, before the step weights multiply it. `'batch'` is GDPO's
+   * batch-wide step; `'group'` removes MOCA's positive within-group mean. Default `'none'`.
+   */
+  fusedNormalization?: FusedNormalizationMode;
+  /**
+   * How epsAdv stabilises every std of eq. 2 and of `fusedNormalization`: `'add'` divides by
+   * `std + epsAdv` (DanceGRPO, Flow-GRPO, GDPO), `'floor'` by `max(std, epsAdv)` (Flow-Factory).
+   * Default `'add'`.
+   */
+  stdStabilizer?: StdStabilizerMode;
+  /**
+   * Clip bound of the final fused advantage f (after `fusedNormalization`), > 0; `Infinity` disables
+   * it. Distinct from `advClip`, which clips each objective's A[i,k] before the fusion. Default
+   * `Infinity`.
+   */
+  fusedClip?: number;
   /** epsilon of eq. 8 (u = max(0, dS) + eps), in (0, 1e100]. Default 1e-6. */
   epsTcd?: number;
   /** epsilon of eqs. 12 and 14, in [1e-30, 1e100]. Default 1e-6. */
@@ -337,6 +360,32 @@ export const OPTION_SCHEMA = Object.freeze({
     doc: "`'absolute'`: `e = |q| / std(q)`; `'centered'`: `|q - mean(q)| / std(q)`",
   },
   epsAdv: { kind: 'number', min: 0, max: 1e100, default: 1e-8, native: true, paper: 'eq. 2', doc: 'stabiliser of eq. 2, `[0, 1e100]`' },
+  fusedNormalization: {
+    kind: 'enum',
+    values: ['none', 'group', 'batch'],
+    default: 'none',
+    native: true,
+    paper: '',
+    doc: "standardise the fused `f` over its group or the batch after the fusion (`'batch'`: GDPO's step)",
+  },
+  stdStabilizer: {
+    kind: 'enum',
+    values: ['add', 'floor'],
+    default: 'add',
+    native: true,
+    paper: 'eq. 2',
+    doc: "`'add'`: divide by `std + epsAdv`; `'floor'`: by `max(std, epsAdv)` (Flow-Factory); eq. 2 and `fusedNormalization`",
+  },
+  fusedClip: {
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: Infinity,
+    default: Infinity,
+    native: true,
+    paper: '',
+    doc: 'clip of the final fused `f`, after `fusedNormalization` (`Infinity`: none); `advClip` clips each `A` before the fusion',
+  },
   epsTcd: {
     kind: 'number',
     min: 0,
