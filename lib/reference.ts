@@ -20,6 +20,7 @@ import {
   MAX_REWARD_MAGNITUDE,
   MAX_SCORE_MAGNITUDE,
   PRESETS,
+  presetOptions,
   type ExplorationMode,
   type FusedNormalizationMode,
   type ObjectiveMode,
@@ -477,14 +478,15 @@ interface ResolvedOptions {
 
 /**
  * The options as own properties only (nothing on Object.prototype changes the reference either):
- * the preset's under the caller's, then the schema's defaults.
+ * the preset's under the caller's, then the schema's defaults. With K known, the preset's options
+ * for K objectives (presetOptions).
  */
-function resolve(options: ReferenceOptions = {}): ResolvedOptions {
+function resolve(options: ReferenceOptions = {}, K?: number): ResolvedOptions {
   const preset = own(options, 'preset') as PresetName | undefined;
   if (preset !== undefined && !Object.prototype.hasOwnProperty.call(PRESETS, preset)) {
     throw new RangeError(`Expected one of ${Object.keys(PRESETS).map((p) => `'${p}'`).join(', ')} for preset but received ${String(preset)}`);
   }
-  const base: Record<string, unknown> = preset === undefined ? {} : PRESETS[preset];
+  const base: Record<string, unknown> = preset === undefined ? {} : K === undefined ? PRESETS[preset] : presetOptions(preset, K);
   const o = <K extends keyof ResolvedOptions>(key: K): ResolvedOptions[K] => {
     const given = own(options, key);
     const value = given !== undefined ? given : own(base, key);
@@ -586,7 +588,6 @@ export function referenceObjectiveCredit(
   input: ReferenceObjectiveInput,
   options?: ReferenceOptions,
 ): ReferenceObjectiveResult {
-  const o = resolve(options);
   const get = <K extends keyof ReferenceObjectiveInput>(key: K) => own(input, key) as ReferenceObjectiveInput[K];
   const rewardsIn = get('rewards');
   const r = valuesOf(rewardsIn);
@@ -601,6 +602,7 @@ export function referenceObjectiveCredit(
   if (r.length !== N * K) {
     throw new RangeError(`Expected ${N * K} values for rewards but received ${r.length}`);
   }
+  const o = resolve(options, K);  // a preset may branch on K (PRESETS_SINGLE_OBJECTIVE)
   const groups = groupLists(N, get('groupSize'), get('groupIds'));
   for (let i = 0; i < N; i++) {
     for (let k = 0; k < K; k++) {
