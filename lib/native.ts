@@ -43,6 +43,8 @@ export interface NativeRewards {
   dtype: number;
   N: number;
   K: number;
+  /** Per-step rewards [N, T, K]: T; 0 for rewards [N, K]. */
+  T: number;
   data: NativeBuffer<Float32Array | Float64Array>;
   tensor: unknown;
 }
@@ -90,7 +92,9 @@ export const RUN_HEADER = Object.freeze({
   groupSize: 10,
   /** Bit k: output k of {@link OUTPUT_SLOTS} is in `outputs[k]`. */
   outputMask: 11,
-  length: 12,
+  /** Per-step rewards [N, T, K]: T; 0 for rewards [N, K]. */
+  rewardSteps: 12,
+  length: 13,
 } as const);
 
 /** The index of each output in {@link NativeRun.outputs} (csrc/addon/job.h `OutputIndex`; checked when the addon loads). */

@@ -72,7 +72,11 @@ export type GroupsInput =
 
 /** Inputs of {@link AdvantageStep.run} and {@link otcaAdvantages}. */
 export type OtcaInputs = {
-  /** Rewards r [N, K] (K objectives per sample), float32 or float64; finite, |r| <= 1e100. */
+  /**
+   * Rewards r [N, K] (K objectives per sample), or per-step rewards [N, T, K] (a score per sample,
+   * step and objective: eq. 2 and the fusion then run per step; docs/algorithm.md); float32 or
+   * float64; finite, |r| <= 1e100.
+   */
   rewards: Tensor<RewardDtype>;
   /** The latent trajectory z, see {@link LatentsInput}. */
   latents: LatentsInput;
@@ -86,7 +90,7 @@ export interface TrajectoryInputs {
 
 /** Inputs of {@link AdvantageStep.objective} and {@link objectiveCredit} (phase 2). */
 export type ObjectiveInputs = {
-  /** Rewards r [N, K], float32 or float64; finite, |r| <= 1e100. */
+  /** Rewards r [N, K], or per-step rewards [N, T, K]; float32 or float64; finite, |r| <= 1e100. */
   rewards: Tensor<RewardDtype>;
   /** The trajectory score q [N] (eq. 11), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
   trajectoryScore: Tensor<'float32'> | Float32Array;
@@ -104,17 +108,17 @@ export interface OutputTensors {
   stepWeights: Tensor<'float32'>;
   /** wbar [N, T]: the eq. 8 weights (sum 1 over t). */
   rawWeights: Tensor<'float32'>;
-  /** A [N, K]: per-objective group advantages (eq. 2). */
+  /** A [N, K]: per-objective group advantages (eq. 2); [N, T, K] from per-step rewards. */
   objectiveAdvantages: Tensor<'float32'>;
-  /** c [N, K]: the objective coefficients (Algorithm 1, or the weights). */
+  /** c [N, K]: the objective coefficients (Algorithm 1, or the weights); [N, T, K] from per-step rewards. */
   coefficients: Tensor<'float32'>;
   /** q [N]: the trajectory score sum_t wbar dS (eq. 11). */
   trajectoryScore: Tensor<'float32'>;
   /** e [N]: the exploration signal (eq. 12). */
   exploration: Tensor<'float32'>;
-  /** lam [N]: the exploration bias (eq. 14; 0 unless objective 'moca'). */
+  /** lam [N]: the exploration bias (eq. 14; 0 unless objective 'moca'); [N, T] from per-step rewards. */
   lambda: Tensor<'float32'>;
-  /** f [N]: the fused advantage sum_k c_k A_k. */
+  /** f [N]: the fused advantage sum_k c_k A_k (after fusedNormalization and fusedClip); [N, T] from per-step rewards. */
   fused: Tensor<'float32'>;
 }
 
@@ -195,8 +199,8 @@ const CPU_PLACEMENT: Placement = Object.freeze({ device: -1, backend: 'cpu', out
 
 // ---------------------------------------------------------------- the step
 
-/** The number of elements of an output. */
-function outputSize(name: OutputName, N: number, T: number, K: number): number {
+/** The number of elements of an output (S: the steps of per-step rewards, 0 for rewards [N, K]). */
+function outputSize(name: OutputName, N: number, T: number, K: number, S = 0): number {
   switch (name) {
     case 'similarity':
       return N * (T + 1);
@@ -207,14 +211,17 @@ function outputSize(name: OutputName, N: number, T: number, K: number): number {
       return N * T;
     case 'objectiveAdvantages':
     case 'coefficients':
-      return N * K;
+      return N * Math.max(S, 1) * K;
+    case 'lambda':
+    case 'fused':
+      return N * Math.max(S, 1);
     default:
       return N;
   }
 }
 
-/** The output names of each kind of run, and their shapes. */
-function outputShape(name: OutputName, N: number, T: number, K: number): number[] {
+/** The output names of each kind of run, and their shapes (S as in outputSize). */
+function outputShape(name: OutputName, N: number, T: number, K: number, S = 0): number[] {
   switch (name) {
     case 'similarity':
       return [N, T + 1];
@@ -225,7 +232,10 @@ function outputShape(name: OutputName, N: number, T: number, K: number): number[
       return [N, T];
     case 'objectiveAdvantages':
     case 'coefficients':
-      return [N, K];
+      return S > 0 ? [N, S, K] : [N, K];
+    case 'lambda':
+    case 'fused':
+      return S > 0 ? [N, S] : [N];
     default:
       return [N];
   }
@@ -415,12 +425,15 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let rewards: NativeRewards | undefined;
     let groupIds: Int32Array | undefined;
     let trajectoryScore: NativeBuffer<Float32Array> | undefined;
-    let N = 0, T = 0, K = 0;
+    let N = 0, T = 0, K = 0, S = 0;
     let placement: Placement;
     const o = runInputs(inputs, kind);
     if (kind === RUN_KIND.advantages) {
       latents = checkLatents(o.latents);
       rewards = checkRewards(o.rewards, latents.N);
+      if (rewards.T !== 0 && rewards.T !== latents.T) {
+        throw rangeError(`${latents.T} steps (T as in latents)`, 'rewards', `shape [${rewards.N}, ${rewards.T}, ${rewards.K}]`, false);
+      }
       const groups = checkGroups(o.groupSize, o.groupIds, latents.N);
       h[RUN_HEADER.groupSize] = groups.groupSize;
       groupIds = groups.groupIds;
@@ -450,6 +463,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     if (rewards !== undefined) {
       N = rewards.N;
       K = rewards.K;
+      S = rewards.T;
+      h[RUN_HEADER.rewardSteps] = S;
       h[RUN_HEADER.rewardDtype] = rewards.dtype;
       h[RUN_HEADER.rewardN] = N;
       h[RUN_HEADER.K] = K;
@@ -467,7 +482,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
         if (!allowed) throw rangeError(`an output of this call (one of ${(kind === RUN_KIND.advantages ? Object.keys(OUTPUT_SLOTS) : KIND_OUTPUTS[kind]!).join(', ')})`, 'outputs', JSON.stringify(name), false);
         const target = (targets as Record<string, unknown>)[name];
         if (target === undefined) continue;
-        const shape = outputShape(name as OutputName, N, T, K);
+        const shape = outputShape(name as OutputName, N, T, K, S);
         checkOutputTensor(target, name, shape, placement.outputDevice);
         given[name as OutputName] = target as Tensor;
         if (!names.includes(name as OutputName)) extra.push(name as OutputName);
@@ -483,13 +498,13 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
       mask |= 1 << k;
       const target = given?.[name];
       if (target !== undefined) buffers[k] = Tensor._native(target) as NativeBuffer<Float32Array>;
-      else if (placement.outputDevice === 'cpu') buffers[k] = new Float32Array(outputSize(name, N, T, K));
+      else if (placement.outputDevice === 'cpu') buffers[k] = new Float32Array(outputSize(name, N, T, K, S));
       else fresh++;
     }
     let deviceBuffers: NativeDeviceBuffer[] | undefined;
     if (fresh > 0) {
       const freshNames = names.filter((name) => given?.[name] === undefined);
-      deviceBuffers = native().deviceAlloc(deviceIndex(placement.outputDevice), freshNames.map((name) => outputSize(name, N, T, K) * 4));
+      deviceBuffers = native().deviceAlloc(deviceIndex(placement.outputDevice), freshNames.map((name) => outputSize(name, N, T, K, S) * 4));
       freshNames.forEach((name, k) => (buffers[OUTPUT_SLOTS[name]] = deviceBuffers![k]));
     }
     h[RUN_HEADER.outputMask] = mask;
@@ -502,7 +517,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
       groupIds,
       outputs: buffers,
     };
-    const call: Call = { placement, names, given, buffers, deviceBuffers, N, T, K };
+    const call: Call = { placement, names, given, buffers, deviceBuffers, N, T, K, S };
     let plan: NativePlan;
     try {
       plan = this.#plan(placement.device, K);
@@ -549,6 +564,8 @@ interface Call {
   N: number;
   T: number;
   K: number;
+  /** The steps of per-step rewards (0: rewards [N, K]). */
+  S: number;
 }
 
 const EMPTY_SLOTS: readonly undefined[] = new Array(OUTPUT_COUNT).fill(undefined);
@@ -565,7 +582,7 @@ function collect(c: Call): Record<string, unknown> {
       continue;
     }
     const buffer = c.buffers[OUTPUT_SLOTS[name]];
-    const shape = outputShape(name, c.N, c.T, c.K);
+    const shape = outputShape(name, c.N, c.T, c.K, c.S);
     result[name] = onHost
       ? Tensor._wrapResult(buffer as Float32Array, shape)
       : Tensor._wrapDevice(buffer as NativeDeviceBuffer, shape, c.placement.outputDevice);

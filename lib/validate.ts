@@ -460,8 +460,13 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
   if (value.dtype !== 'float32' && value.dtype !== 'float64') {
     throw typeError('dtype float32 or float64', 'rewards', value.dtype, false);
   }
-  if (value.rank !== 2) throw rangeError('rank 2 [N, K]', 'rewards', `shape ${formatShape(value.shape)}`, false);
-  const [rows, K] = value.shape as [number, number];
+  if (value.rank !== 2 && value.rank !== 3) {
+    throw rangeError('rank 2 [N, K] or 3 [N, T, K] (per-step rewards)', 'rewards', `shape ${formatShape(value.shape)}`, false);
+  }
+  const rows = value.shape[0]!;
+  const K = value.shape[value.rank - 1]!;
+  const T = value.rank === 3 ? value.shape[1]! : 0;  // per-step rewards
+  if (value.rank === 3 && T < 1) throw rangeError('T >= 1 steps', 'rewards', `shape ${formatShape(value.shape)}`, false);
   if (rows < 1) throw rangeError('N >= 1 samples', 'rewards', `shape ${formatShape(value.shape)}`, false);
   if (K < 1) throw rangeError('K >= 1 objectives', 'rewards', `shape ${formatShape(value.shape)}`, false);
   if (N !== undefined && rows !== N) {
@@ -469,17 +474,18 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
   }
   const buffer = checkTensorMemory(value, 'rewards') as NativeBuffer<Float32Array | Float64Array>;
   // Device rewards are checked by the CUDA backend, with the same message.
-  if (value.device !== 'cpu') return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data: buffer, tensor: value };
+  if (value.device !== 'cpu') return { dtype: DTYPE_CODE[value.dtype], N: rows, K, T, data: buffer, tensor: value };
   const data = value.data as Float32Array | Float64Array;
   for (let idx = 0; idx < data.length; idx++) {
     const x = data[idx] as number;
     if (!(Math.abs(x) <= MAX_REWARD_MAGNITUDE)) {
-      const i = Math.floor(idx / K);
-      const where = `${describeValue(x)} at sample ${i}, objective ${idx - i * K}`;
+      const row = Math.floor(idx / K);
+      const at = T > 0 ? `sample ${Math.floor(row / T)}, step ${row % T}` : `sample ${row}`;
+      const where = `${describeValue(x)} at ${at}, objective ${idx - row * K}`;
       throw rangeError(Number.isFinite(x) ? '|r| <= 1e+100' : 'finite values', 'rewards', where, false);
     }
   }
-  return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data, tensor: value };
+  return { dtype: DTYPE_CODE[value.dtype], N: rows, K, T, data, tensor: value };
 }
 
 /**

@@ -16,7 +16,8 @@ const char* const kOutputNames[kOutputCount] = {
     "exploration", "lambda", "coefficients", "fused", "advantages"};
 
 const char* const kHeaderSlotNames[kSlotCount] = {"kind", "async", "latentDtype", "N", "T", "D", "stacked",
-                                                  "rewardDtype", "rewardN", "K", "groupSize", "outputMask"};
+                                                  "rewardDtype", "rewardN", "K", "groupSize", "outputMask",
+                                                  "rewardSteps"};
 
 namespace {
 
@@ -160,9 +161,10 @@ void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
   constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
   rew.N = HeaderInteger(env, h, kSlotRewardN, "rewards N", 1, kMax);
   rew.K = HeaderInteger(env, h, kSlotK, "rewards K", 1, kMax);
-  const int64_t nk = CheckedMul(rew.N, rew.K);
+  rew.T = HeaderInteger(env, h, kSlotRewardSteps, "rewards T", 0, kMax);  // 0: [N, K]; T: per-step [N, T, K]
+  const int64_t nk = CheckedMul(CheckedMul(rew.N, otca::reward_rows(rew)), rew.K);
   if (nk < 0 || CheckedMul(nk, 8) < 0) {
-    ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
+    ThrowRange(env, "N*T*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
   }
   const bool f64 = rew.dtype == otca::DType::Float64;
   job.rewards = GetBuffer(env, job, keepAlive, run.rewards,
@@ -313,6 +315,9 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
     if (kind == JobKind::Advantages && job->rew.N != N) {
       ThrowRange(env, "N (" + std::to_string(N) + ") rows as in latents", "rewards", std::to_string(job->rew.N));
     }
+    if (kind == JobKind::Advantages && job->rew.T != 0 && job->rew.T != T) {
+      ThrowRange(env, std::to_string(T) + " steps (as latents)", "rewards", std::to_string(job->rew.T));
+    }
     N = job->rew.N;
     ParseGroups(env, *job, run, h, N, keepAlive);
     if (kind == JobKind::Objective) {
@@ -333,11 +338,12 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
     GetOutput(env, *job, keepAlive, outs, mask, N, kTrajectoryScore);
   }
   if (kind != JobKind::Trajectory) {
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, K), kObjectiveAdvantages);
+    const int64_t rows = CheckedMul(N, otca::reward_rows(job->rew));  // per-step rewards: a row per (sample, step)
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(rows, K), kObjectiveAdvantages);
     GetOutput(env, *job, keepAlive, outs, mask, N, kExploration);
-    GetOutput(env, *job, keepAlive, outs, mask, N, kLambda);
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, K), kCoefficients);
-    GetOutput(env, *job, keepAlive, outs, mask, N, kFused);
+    GetOutput(env, *job, keepAlive, outs, mask, rows, kLambda);
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(rows, K), kCoefficients);
+    GetOutput(env, *job, keepAlive, outs, mask, rows, kFused);
   }
   if (kind == JobKind::Advantages) GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kAdvantages);
 }
