@@ -43,7 +43,8 @@ const table: Row[] = [
   ['N % G != 0', call({ ...ok(), groupSize: 3 }), RangeError, /Expected .*divi.* for groupSize but received 3/],
   // ---- shapes and ranks
   ['rewards rank 1', call({ ...ok(), rewards: Tensor.from(new Float32Array(N), [N]) }), RangeError, /Expected .*\[N, K\].* for rewards but received .*\[4\]/],
-  ['rewards rank 3', call({ ...ok(), rewards: Tensor.from(new Float32Array(N * K), [N, K, 1]) }), RangeError, /for rewards but received .*\[4, 2, 1\]/],
+  ['per-step rewards [N, T, K] whose T is not the latents\' T', call({ ...ok(), rewards: Tensor.from(new Float32Array(N * K), [N, K, 1]) }), RangeError, /^Expected 3 steps \(T as in latents\) for rewards but received shape \[4, 2, 1\]$/],
+  ['rewards rank 4', call({ ...ok(), rewards: Tensor.from(new Float32Array(N * K), [N, K, 1, 1]) }), RangeError, /Expected rank 2 \[N, K\] or 3 \[N, T, K\] .*for rewards but received .*\[4, 2, 1, 1\]/],
   ['K = 0', call({ ...ok(), rewards: Tensor.from(new Float32Array(0), [N, 0]) }), RangeError, /for rewards but received .*\[4, 0\]/],
   ['latents rank 2', call({ ...ok(), latents: Tensor.from(z(), [N, (T + 1) * D]) }), RangeError, /Expected .*\[N, T ?\+ ?1, D\].* for latents but received .*\[4, 32\]/],
   ['T + 1 = 1 (T < 1), stacked', call({ ...ok(), latents: Tensor.from(new Float32Array(N * D), [N, 1, D]) }), RangeError, /for latents but received .*\[4, 1, 8\]/],
