@@ -17,10 +17,10 @@ namespace detail {
 // Reward k of sample i at the view's step (rows = T for per-step rewards [N, T, K], else 1).
 struct RewardsView {
   const void* data;
-  int64_t K;
+  int64_t stride;  // rows * K
   int f64;
-  int64_t rows, t;
-  __device__ int64_t index(int64_t i, int64_t k) const { return (i * rows + t) * K + k; }
+  int64_t offset;  // t * K
+  __device__ int64_t index(int64_t i, int64_t k) const { return i * stride + offset + k; }
   __device__ double operator()(int64_t i, int64_t k) const {
     const int64_t at = index(i, k);
     return f64 ? static_cast<const double*>(data)[at]
@@ -30,7 +30,9 @@ struct RewardsView {
 
 __device__ inline void finish_group_block(const StepArgs& a, int64_t b) {
   const Options& p = a.p;
-  const int64_t K = a.K, N = a.N, T = a.T, steps = a.rewardRows;
+  const int64_t K = a.K, N = a.N, T = a.T;
+  // 32-bit (fill_objectives checks it fits): with 64-bit steps the step loop spills on sm_90
+  const int steps = static_cast<int>(a.rewardRows);
   const int64_t n = group_size(a.groups, b);
   const auto member = [&](int64_t m) { return group_member(a.groups, b, m); };
   const double* weights = K <= kInlineObjectives ? a.weights : a.weightsDev;
@@ -54,9 +56,20 @@ __device__ inline void finish_group_block(const StepArgs& a, int64_t b) {
   const auto qm = [&](int64_t m) {
     return static_cast<double>(qCached ? qCache[m] : __ldcg(q + member(m)));
   };
-  // per-step rewards: everything below once per step t, the scores' statistics once
-  for (int64_t t = 0; t < steps; ++t) {
-    const RewardsView r{a.rewards, K, a.rewardsF64, steps, t};
+  // the scores' statistics before the step loop (inside it, they spill on sm_90)
+  __syncthreads();
+  if (threadIdx.x == blockDim.x - 1) {
+    qGroup = math::stats_of(qm, n, p.stdCorrection);
+    if (a.mode == kObjective)
+      for (int64_t m = 0; m < n; ++m)
+        if (!(fabs(qm(m)) <= math::kMaxScoreMagnitude)) {
+          atomicMin(&a.book->scoreFlag, static_cast<unsigned long long>(member(m)));
+          break;
+        }
+  }
+  // per-step rewards: everything below once per step t
+  for (int t = 0; t < steps; ++t) {
+    const RewardsView r{a.rewards, steps * K, a.rewardsF64, t * K};
     for (int64_t x = threadIdx.x; x < rows * K; x += blockDim.x) {
       const int64_t row = x / K, k = x % K;
       const int64_t i = wholeBatch ? row : member(row);
@@ -94,15 +107,6 @@ __device__ inline void finish_group_block(const StepArgs& a, int64_t b) {
       }
       centre[2 * k] = s.mean;
       centre[2 * k + 1] = spread;
-    }
-    if (t == 0 && threadIdx.x == blockDim.x - 1) {
-      qGroup = math::stats_of(qm, n, p.stdCorrection);
-      if (a.mode == kObjective)
-        for (int64_t m = 0; m < n; ++m)
-          if (!(fabs(qm(m)) <= math::kMaxScoreMagnitude)) {
-            atomicMin(&a.book->scoreFlag, static_cast<unsigned long long>(member(m)));
-            break;
-          }
     }
     __syncthreads();
 

@@ -169,6 +169,8 @@ void fill_objectives(detail::Call& call, const Rewards& rew, const Groups& group
   a.groups = groups;
   a.rewards = rew.data;
   a.rewardsF64 = rew.dtype == DType::Float64;
+  if (reward_rows(rew) > 0x7fffffff)
+    range_error("at most 2147483647 steps", "rewards", std::to_string(rew.T));
   a.rewardRows = reward_rows(rew);
   if (rew.K <= detail::kInlineObjectives) {
     for (int64_t k = 0; k < rew.K; ++k) {
