@@ -88,10 +88,18 @@ export type PresetName = 'dancegrpo' | 'flow-grpo' | 'gdpo' | 'flow-factory' | '
  * Options of `createAdvantageStep`, `otcaAdvantages`, `trajectoryCredit` and `objectiveCredit`.
  * Every field is optional and has the default of {@link OPTION_SCHEMA}; unknown names are an error.
  * Each phase reads the options it needs (the same object can be passed to both).
+ *
+ * A call reads its options exactly once, when it starts: the object's own enumerable string-keyed
+ * properties (those object spread and `Object.assign` read), each getter run once, and the elements
+ * of `objectiveWeights`, `objectiveScale` and `outputs` read once into a copy. Non-enumerable and
+ * inherited properties are ignored. Changing the object (or its arrays) afterwards changes neither
+ * that call nor a later one.
  */
 export interface OtcaOptions {
   /**
-   * Start from the options of a peer trainer, reproducing its advantages exactly: `'dancegrpo'`
+   * Start from the options of a peer trainer, reproducing its advantages to float32 precision (tested
+   * against ports of the peers' code: ~1e-7 against their formulas, ~6e-6 against their float32
+   * arithmetic): `'dancegrpo'`
    * (each reward normalised per group, Bessel std, eps 1e-8, clip 5, summed with objectiveWeights;
    * uniform over steps) or `'flow-grpo'` (the weighted sum of rewards normalised with the mean per
    * group and the population std over the batch, eps 1e-4, clip 5; uniform over steps). Options
@@ -284,7 +292,7 @@ export const OPTION_SCHEMA = Object.freeze({
     default: undefined,
     native: false,
     paper: '',
-    doc: "a peer's advantages exactly (docs/peers.md); options beside it override it",
+    doc: "a peer's advantages, to float32 precision (docs/peers.md); options beside it override it",
   },
   temporal: {
     kind: 'enum',

@@ -23,7 +23,7 @@ import {
   type NativeRun,
 } from './native.js';
 import { OBJECTIVE_OUTPUTS, TRAJECTORY_OUTPUTS, type OtcaOptions, type OutputName, type OutputsRequest } from './options.js';
-import { cudaReason, cudaStatus, deviceIndex, requireCuda, Tensor, type Device } from './tensor.js';
+import { cudaReason, cudaStatus, deviceIndex, isTensor, requireCuda, Tensor, type Device } from './tensor.js';
 import {
   checkGroups,
   checkLatents,
@@ -32,6 +32,7 @@ import {
   checkRewards,
   checkTrajectoryScore,
   guardAsyncInput,
+  readOptions,
   resolveOptions,
   runInputs,
   type ResolvedOptions,
@@ -92,7 +93,7 @@ export interface TrajectoryInputs {
 export type ObjectiveInputs = {
   /** Rewards r [N, K], or per-step rewards [N, T, K]; float32 or float64; finite, |r| <= 1e100. */
   rewards: Tensor<RewardDtype>;
-  /** The trajectory score q [N] (eq. 11), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
+  /** The trajectory score q [N] (eq. 12), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
   trajectoryScore: Tensor<'float32'> | Float32Array;
 } & GroupsInput;
 
@@ -112,7 +113,7 @@ export interface OutputTensors {
   objectiveAdvantages: Tensor<'float32'>;
   /** c [N, K]: the objective coefficients (Algorithm 1, or the weights); [N, T, K] from per-step rewards. */
   coefficients: Tensor<'float32'>;
-  /** q [N]: the trajectory score sum_t wbar dS (eq. 11). */
+  /** q [N]: the trajectory score sum_t wbar dS (eq. 12). */
   trajectoryScore: Tensor<'float32'>;
   /** e [N]: the exploration signal (eq. 12). */
   exploration: Tensor<'float32'>;
@@ -249,7 +250,7 @@ const KIND_OUTPUTS: readonly (readonly OutputName[])[] = [[], TRAJECTORY_OUTPUTS
  * from rewards, latents and groups; `trajectory` and `objective` are the two phases, for trainers
  * whose groups span several processes or GPUs. Sync methods block the calling thread; the `Async`
  * ones run on the libuv thread pool (see the README, "Async calls and their inputs"). Several runs
- * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)`.
+ * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)` (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+; else call `dispose()`).
  *
  * @typeParam O - the `outputs` option, which types the results' fields.
  */
@@ -336,13 +337,18 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     this.#singleObjectivePlans.clear();
   }
 
-  /** `using step = createAdvantageStep(...)` disposes at the end of the scope. */
+  /** `using step = createAdvantageStep(...)` disposes at the end of the scope (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+). */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  /** The plan of `device`, made on first use. */
+  /**
+   * The plan of `device`, made on first use; never on a disposed step (a getter of the inputs or of
+   * the output targets may have disposed it during this call's validation). Calls with one objective
+   * use the preset's K = 1 plan where it branches on K (PRESETS_SINGLE_OBJECTIVE).
+   */
   #plan(device: number, K: number): NativePlan {
+    if (this.#disposed) throw disposedError();
     const single = K === 1 ? this.#resolved.nativeSingleObjective : undefined;
     const plans = single === undefined ? this.#plans : this.#singleObjectivePlans;
     let plan = plans.get(device);
@@ -359,7 +365,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
    */
   #place(latents: readonly unknown[] | undefined, first: unknown, firstArgument: string, second: unknown): Placement {
     const opts = this.#resolved;
-    const onHost = (t: unknown): boolean => !(t instanceof Tensor) || t.device === 'cpu';
+    const onHost = (t: unknown): boolean => !isTensor(t) || t.device === 'cpu';
     if (opts.device.kind === 'cpu' && onHost(first) && onHost(second) && (latents === undefined || latents.every(onHost))) {
       return CPU_PLACEMENT;  // the common case, without the checks' closures
     }
@@ -369,7 +375,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let inputDevice: Device | undefined;
     let firstName = '';
     const visit = (value: unknown, name: () => string): void => {
-      if (!(value instanceof Tensor) || value.device === 'cpu') return;
+      if (!isTensor(value) || value.device === 'cpu') return;
       if (inputDevice === undefined) {
         inputDevice = value.device;
         firstName = name();
@@ -418,7 +424,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
 
   /** Validates, places, allocates (or checks the caller's outputs), runs, and wraps the results. */
   #call(kind: number, inputs: unknown, targets: OutputTargets | undefined, async: boolean): Record<string, unknown> | Promise<Record<string, unknown>> {
-    if (this.#disposed) throw new Error('This AdvantageStep was disposed; create another with createAdvantageStep()');
+    if (this.#disposed) throw disposedError();
     const h = this.#header;
     h.fill(0);
     let latents: NativeLatents | undefined;
@@ -534,7 +540,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let pending: Promise<void>;
     let commit: () => void;
     try {
-      commit = guardRun(run);
+      commit = guardRun(run, call.given);
       pending = runPlan(plan, kind, run, true);
     } catch (e) {
       release(call);
@@ -552,6 +558,13 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     commit();
     return collect(call);
   }
+}
+
+const NOTHING_TO_COMMIT = (): void => {};
+
+/** The error of a run of a disposed step. */
+function disposedError(): Error {
+  return new Error('This AdvantageStep was disposed; create another with createAdvantageStep()');
 }
 
 /** What a run needs once the native call is done. */
@@ -596,11 +609,12 @@ function release(c: Call): void {
 }
 
 /**
- * The host buffers of an async run, guarded (validate.ts guardAsyncInput): none can go away under
- * it. Returns what to do once the run is done: copy results into the caller's output arrays where
- * the run wrote copies of them (on a Node whose untransferable mark does not stop `transfer()`).
+ * The host inputs of an async run and the output arrays its caller passed, guarded (validate.ts
+ * guardAsyncInput): none can go away under it. Returns what to do once the run is done: copy
+ * results into the caller's output arrays where the run wrote copies of them (on a Node whose
+ * untransferable mark does not stop `transfer()`).
  */
-function guardRun(run: NativeRun): () => void {
+function guardRun(run: NativeRun, given: Call['given']): () => void {
   const host = <A extends ArrayBufferView>(b: NativeBuffer<A> | undefined, name: string): NativeBuffer<A> | undefined =>
     b !== undefined && ArrayBuffer.isView(b) ? guardAsyncInput(b as A, name) : b;
   if (run.states !== undefined) {
@@ -609,10 +623,14 @@ function guardRun(run: NativeRun): () => void {
   }
   run.rewards = host(run.rewards, 'rewards');
   run.trajectoryScore = host(run.trajectoryScore, 'trajectoryScore');
-  run.groupIds = host(run.groupIds, 'groupIds') as Int32Array | undefined;
-  // the caller's host outputs are written while the run is in flight: they must not go away either
+  // run.groupIds is the call's own snapshot (validate.ts checkGroups): nobody else holds it.
+  // The caller's host outputs are written while the run is in flight: they must not go away either.
+  // Fresh result arrays are not guarded: nobody else holds them until the call resolves, and then
+  // they are the caller's, to transfer as they like (as a synchronous call's results).
+  if (given === undefined) return NOTHING_TO_COMMIT;
   const copies: [Float32Array, Float32Array][] = [];
   for (const name of Object.keys(OUTPUT_SLOTS) as OutputName[]) {
+    if (given[name] === undefined) continue;
     const k = OUTPUT_SLOTS[name];
     const b = run.outputs[k];
     if (b === undefined || !ArrayBuffer.isView(b)) continue;
@@ -639,7 +657,7 @@ function guardRun(run: NativeRun): () => void {
  * @example
  * ```ts
  * import { createAdvantageStep, Tensor } from 'otca';
- * using step = createAdvantageStep({ outputs: ['stepWeights'] });
+ * using step = createAdvantageStep({ outputs: ['stepWeights'] }); // TypeScript 5.2+ or Node 24+; else const + step.dispose()
  * for (const batch of batches) {
  *   const out = step.run({ rewards: batch.rewards, latents: batch.latents, groupSize: 12 });
  *   out.advantages.data;  // Float32Array [N, T]
@@ -649,5 +667,5 @@ function guardRun(run: NativeRun): () => void {
 export function createAdvantageStep<const O extends OutputsRequest = 'advantages'>(
   options?: OtcaOptions & { outputs?: O },
 ): AdvantageStep<O> {
-  return new AdvantageStep<O>(resolveOptions(options));
+  return new AdvantageStep<O>(resolveOptions(readOptions(options)));
 }

@@ -181,9 +181,10 @@ void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
   }
 }
 
-// groupSize from the header, or groupIds: an Int32Array of N integers >= 0 (copied into the run's
-// slot when it runs; held meanwhile).
-void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, int64_t N, bool keepAlive) {
+// groupSize from the header, or groupIds: an Int32Array of N integers >= 0, read once, here, into
+// the job's own copy, which is checked and from which the groups are built (never the caller's array
+// again: an async run must not see a write made while it is in flight).
+void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, int64_t N) {
   job.groupSize = HeaderInteger(env, h, kSlotGroupSize, "groupSize", 0, N);
   if (job.groupSize > 0) {
     if (N % job.groupSize != 0) {
@@ -191,12 +192,15 @@ void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, i
     }
     return;
   }
-  const auto* ids = static_cast<const int32_t*>(
-      GetTypedArray(env, job, keepAlive, run.groupIds, napi_int32_array, "Int32Array", N, "groupIds"));
+  const auto* given = static_cast<const int32_t*>(
+      GetTypedArray(env, job, false, run.groupIds, napi_int32_array, "Int32Array", N, "groupIds"));
+  std::vector<int32_t>& ids = job.groupIdCopy;
+  ids.assign(given, given + N);
   for (int64_t i = 0; i < N; ++i) {
-    if (ids[i] < 0) ThrowRange(env, "integers >= 0", "groupIds", std::to_string(ids[i]) + " at sample " + std::to_string(i));
+    const int32_t id = ids[static_cast<size_t>(i)];
+    if (id < 0) ThrowRange(env, "integers >= 0", "groupIds", std::to_string(id) + " at sample " + std::to_string(i));
   }
-  job.groupIds = ids;
+  job.groupIds = ids.data();
 }
 
 // Output `index` where the header's mask has it.
@@ -319,7 +323,7 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
       ThrowRange(env, std::to_string(T) + " steps (as latents)", "rewards", std::to_string(job->rew.T));
     }
     N = job->rew.N;
-    ParseGroups(env, *job, run, h, N, keepAlive);
+    ParseGroups(env, *job, run, h, N);
     if (kind == JobKind::Objective) {
       job->trajectoryScore = GetBuffer(env, *job, keepAlive, run.trajectoryScore,
                                        napi_float32_array, "Float32Array", N, 4, "trajectoryScore");
