@@ -518,13 +518,15 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
   if (value.dtype !== 'float32' && value.dtype !== 'float64') {
     throw typeError('dtype float32 or float64', 'rewards', value.dtype, false);
   }
-  if (value.rank !== 2 && value.rank !== 3) {
-    throw rangeError('rank 2 [N, K] or 3 [N, T, K] (per-step rewards)', 'rewards', `shape ${formatShape(value.shape)}`, false);
+  const shape = value.shape;
+  const rank = shape.length;
+  if (rank !== 2 && rank !== 3) {
+    throw rangeError('rank 2 [N, K] or 3 [N, T, K] (per-step rewards)', 'rewards', `shape ${formatShape(shape)}`, false);
   }
-  const rows = value.shape[0]!;
-  const K = value.shape[value.rank - 1]!;
-  const T = value.rank === 3 ? value.shape[1]! : 0;  // per-step rewards
-  if (value.rank === 3 && T < 1) throw rangeError('T >= 1 steps', 'rewards', `shape ${formatShape(value.shape)}`, false);
+  const rows = shape[0]!;
+  const K = shape[rank - 1]!;
+  const T = rank === 3 ? shape[1]! : 0;  // per-step rewards
+  if (rank === 3 && T < 1) throw rangeError('T >= 1 steps', 'rewards', `shape ${formatShape(shape)}`, false);
   if (rows < 1) throw rangeError('N >= 1 samples', 'rewards', `shape ${formatShape(value.shape)}`, false);
   if (K < 1) throw rangeError('K >= 1 objectives', 'rewards', `shape ${formatShape(value.shape)}`, false);
   if (N !== undefined && rows !== N) {
