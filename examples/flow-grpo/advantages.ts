@@ -14,12 +14,15 @@ import { Tensor, otcaAdvantages, type OtcaOptions } from '../../lib/index.js';
 import { otcaAdvantagesTf } from '../../lib/tfjs.js';
 import { tfjs } from './tf.js';
 
+// TEMPORARY until the presets branch lands fusedNormalization and preset 'gdpo' in OtcaOptions.
+type PendingOptions = { fusedNormalization?: 'group'; preset?: 'gdpo' };
+
 /** One arm: a label naming what it computes (and whose trainer computes it), and otca options. */
 export interface Arm {
   label: string;
   /** Short label for tables and curves. */
   short: string;
-  options: Pick<OtcaOptions, 'objective' | 'temporal' | 'stdScope' | 'stdCorrection' | 'epsAdv' | 'objectiveWeights'>;
+  options: Pick<OtcaOptions, 'objective' | 'temporal' | 'stdScope' | 'stdCorrection' | 'epsAdv' | 'objectiveWeights'> & PendingOptions;
   /** Replace each step's weight w[i, t] by its mean over the batch's samples (the fixed-profile control). */
   fixedProfile?: boolean;
 }
@@ -65,10 +68,30 @@ export const ARMS = {
     short: 'OTCA',
     options: { objective: 'moca', temporal: 'tcd' },
   },
+  // The arms the 2026-12-07 study adds: MOCA's fused advantage standardised within its group
+  // (removing its positive within-group mean), and GDPO's fusion, the multi-reward baseline the
+  // field has moved to (each reward z-scored in its group, summed, the sum z-scored over the batch).
+  'moca-group': {
+    label: "MOCA, f standardised in its group (moca, uniform, fusedNormalization 'group')",
+    short: 'MOCA+grp',
+    options: { objective: 'moca', temporal: 'uniform', fusedNormalization: 'group' },
+  },
+  'otca-group': {
+    label: "OTCA, f standardised in its group (moca, tcd, fusedNormalization 'group')",
+    short: 'OTCA+grp',
+    options: { objective: 'moca', temporal: 'tcd', fusedNormalization: 'group' },
+  },
+  gdpo: {
+    label: "GDPO (preset 'gdpo': per-reward group z-score, sum, batch z-score)",
+    short: 'GDPO',
+    options: { preset: 'gdpo' },
+  },
 } as const satisfies Record<string, Arm>;
 
 export type ArmName = keyof typeof ARMS;
 export const ARM_NAMES = Object.keys(ARMS) as ArmName[];
+/** The six arms of the 2026-12-05 study (the default of a plain `npm run demo` and of `--full`). */
+export const STUDY_1205_ARMS: readonly ArmName[] = ['flow-grpo', 'dancegrpo', 'tcd', 'tcd-fixed', 'moca', 'otca'];
 
 /** Where otca runs ('auto': CUDA where usable, else the CPU). Set by --device. */
 export const advantageSettings: { device: 'auto' | 'cpu' | 'cuda' } = { device: 'auto' };
@@ -103,14 +126,14 @@ export async function stepAdvantages(
   const spec: Arm = ARMS[arm];
   const t0 = performance.now();
   // Every option the arm does not name at otca's defaults.
-  const options = { ...spec.options, device: advantageSettings.device };
+  const options = { ...spec.options, device: advantageSettings.device } as Arm['options'] & { device: OtcaOptions['device'] };
   let result: StepAdvantages;
   if (spec.fixedProfile) {
     // Zero-copy views of the sampler's states, in the list form (no interleaving).
     const latents = states.map((s) => Tensor.from(s, [N, D]));
     const out = otcaAdvantages(
       { rewards: Tensor.from(rewards, [N, K]), latents, groupSize },
-      { ...options, outputs: ['advantages', 'deltaS', 'stepWeights', 'fused'] },
+      { ...(options as OtcaOptions), outputs: ['advantages', 'deltaS', 'stepWeights', 'fused'] },
     );
     const T = states.length - 1;
     const [stepWeights, fused, deltaS] = [out.stepWeights!.data, out.fused!.data, out.deltaS!.data];
@@ -141,7 +164,7 @@ async function tfAdvantages(
   const latents = states.map((s) => tf.tensor2d(s, [N, D]));
   let adv: TF.Tensor2D;
   try {
-    adv = await otcaAdvantagesTf({ rewards: r, latents, groupSize }, options);
+    adv = await otcaAdvantagesTf({ rewards: r, latents, groupSize }, options as OtcaOptions);
   } finally {
     tf.dispose([r, ...latents]);
   }
