@@ -24,9 +24,9 @@ export const HELDOUT_PLAN = {
   /** Adam learning rates tried for every arm (factor 3 apart). */
   lrGrid: [1e-4, 3e-4, 1e-3] as readonly number[],
   /** GRPO iterations per run (tuning and evaluation alike). */
-  iters: 90,
-  /** Held-out evaluation every this many iterations (and at 0 and the end): checkpoints 0, 18, ..., 90. */
-  evalEvery: 18,
+  iters: 100,
+  /** Held-out evaluation every this many iterations (and at 0 and the end): checkpoints 0, 20, ..., 100. */
+  evalEvery: 20,
   /** Held-out prompts per class per seed (4 classes: 128 prompts/initial noises). */
   evalPerClass: 32,
   /** Where the report goes. */
