@@ -92,7 +92,10 @@ export function chooseRates(runs: RunRecord[], base: Map<number, HeldoutBase>, s
       return { lr, judge: m((x) => x.judge), balance: m((x) => x.balance), seeds: rs.length };
     });
     let best = 0;
-    for (let k = 1; k < rows.length; k++) if (rows[k]!.judge > rows[best]!.judge) best = k;
+    for (let k = 1; k < rows.length; k++) {
+      const [a, b] = [rows[k]!, rows[best]!];
+      if (a.judge > b.judge || (a.judge === b.judge && a.lr < b.lr)) best = k;
+    }
     const sorted = [...grid].sort((a, b) => a - b);
     const lr = rows[best]!.lr;
     return { arm, grid: rows, lr, atEdge: grid.length > 1 && (lr === sorted[0] || lr === sorted[sorted.length - 1]) };
