@@ -65,6 +65,9 @@ export interface NativePlanOptions {
   epsMoca: number;
   epsSolver: number;
   threads: number;
+  fusedNormalization: string;
+  stdStabilizer: string;
+  fusedClip: number;
   objectiveWeights: Float64Array | undefined;
   objectiveScale: Float64Array | undefined;
 }

@@ -20,10 +20,13 @@ import {
   MAX_REWARD_MAGNITUDE,
   MAX_SCORE_MAGNITUDE,
   PRESETS,
+  presetOptions,
   type ExplorationMode,
+  type FusedNormalizationMode,
   type ObjectiveMode,
   type PresetName,
   type StdScopeMode,
+  type StdStabilizerMode,
   type TemporalMode,
   type WeightScaleMode,
 } from './options.js';
@@ -78,8 +81,14 @@ export interface ReferenceOptions {
   advClip?: number;
   /** Exploration signal e: |q| ('absolute', eq. 12) or |q - mean_g q| ('centered'). Default 'absolute'. */
   explorationSignal?: ExplorationMode;
-  /** epsilon of eq. 2. Default 1e-8. */
+  /** epsilon of eq. 2 (and of the fused normalisation). Default 1e-8. */
   epsAdv?: number;
+  /** Standardise f after the fusion over its group or the batch. Default 'none'. */
+  fusedNormalization?: FusedNormalizationMode;
+  /** std + epsAdv ('add') or max(std, epsAdv) ('floor'), in eq. 2 and the fused normalisation. Default 'add'. */
+  stdStabilizer?: StdStabilizerMode;
+  /** Clip of the final f. Default Infinity (none). */
+  fusedClip?: number;
   /** epsilon of eq. 8. Default 1e-6. */
   epsTcd?: number;
   /** epsilon of eqs. 12 and 14. Default 1e-6. */
@@ -354,6 +363,13 @@ function groupLists(N: number, groupSize: number | undefined, groupIds: ArrayLik
   return [...byId.keys()].sort((a, b) => a - b).map((id) => byId.get(id)!);
 }
 
+/** (x - mean) / (std + epsAdv), or / max(std, epsAdv) for stdStabilizer 'floor'; 0 where that denominator is 0. */
+function standardise(x: number, mean: number, std: number, o: ResolvedOptions): number {
+  const denominator = o.stdStabilizer === 'floor' ? Math.max(std, o.epsAdv) : std + o.epsAdv;
+  // a zero denominator (std 0, epsAdv 0) means equal values: 0, never NaN
+  return denominator > 0 ? (x - mean) / denominator : 0;
+}
+
 /**
  * Section 1 for one column of values: per-group mean; std over the group or the batch. Returns
  * the normalised and clipped values (not yet scaled), in sample order.
@@ -366,12 +382,30 @@ function normalise(values: readonly number[], groups: readonly number[][], o: Re
     const gs = meanStd(group, o.stdCorrection);
     const spread = o.stdScope === 'batch' ? batch.std : gs.std;
     members.forEach((i, m) => {
-      // a zero denominator (std 0, epsAdv 0) means equal values: A = 0, never NaN
-      const denominator = spread + o.epsAdv;
-      const a = denominator > 0 ? (group[m]! - gs.mean) / denominator : 0;
-      out[i] = clip(a, -o.advClip, o.advClip);
+      out[i] = clip(standardise(group[m]!, gs.mean, spread, o), -o.advClip, o.advClip);
     });
   }
+  return out;
+}
+
+/**
+ * The final fused advantages from the fusion's f (docs/algorithm.md, "Beyond the paper"): f
+ * standardised over its group or the batch (fusedNormalization), then clipped at fusedClip.
+ */
+function finalFused(f: Float64Array, groups: readonly number[][], o: ResolvedOptions): Float64Array {
+  const out = new Float64Array(f.length);
+  if (o.fusedNormalization === 'batch') {
+    const batch = meanStd(Array.from(f), o.stdCorrection);
+    for (let i = 0; i < f.length; i++) out[i] = standardise(f[i]!, batch.mean, batch.std, o);
+  } else if (o.fusedNormalization === 'group') {
+    for (const members of groups) {
+      const gs = meanStd(members.map((i) => f[i]!), o.stdCorrection);
+      for (const i of members) out[i] = standardise(f[i]!, gs.mean, gs.std, o);
+    }
+  } else {
+    out.set(f);
+  }
+  for (let i = 0; i < f.length; i++) out[i] = clip(out[i]!, -o.fusedClip, o.fusedClip);
   return out;
 }
 
@@ -437,18 +471,22 @@ interface ResolvedOptions {
   epsTcd: number;
   epsMoca: number;
   epsSolver: number;
+  fusedNormalization: FusedNormalizationMode;
+  stdStabilizer: StdStabilizerMode;
+  fusedClip: number;
 }
 
 /**
  * The options as own properties only (nothing on Object.prototype changes the reference either):
- * the preset's under the caller's, then the schema's defaults.
+ * the preset's under the caller's, then the schema's defaults. With K known, the preset's options
+ * for K objectives (presetOptions).
  */
-function resolve(options: ReferenceOptions = {}): ResolvedOptions {
+function resolve(options: ReferenceOptions = {}, K?: number): ResolvedOptions {
   const preset = own(options, 'preset') as PresetName | undefined;
   if (preset !== undefined && !Object.prototype.hasOwnProperty.call(PRESETS, preset)) {
     throw new RangeError(`Expected one of ${Object.keys(PRESETS).map((p) => `'${p}'`).join(', ')} for preset but received ${String(preset)}`);
   }
-  const base: Record<string, unknown> = preset === undefined ? {} : PRESETS[preset];
+  const base: Record<string, unknown> = preset === undefined ? {} : K === undefined ? PRESETS[preset] : presetOptions(preset, K);
   const o = <K extends keyof ResolvedOptions>(key: K): ResolvedOptions[K] => {
     const given = own(options, key);
     const value = given !== undefined ? given : own(base, key);
@@ -469,6 +507,9 @@ function resolve(options: ReferenceOptions = {}): ResolvedOptions {
     epsTcd: o('epsTcd'),
     epsMoca: o('epsMoca'),
     epsSolver: o('epsSolver'),
+    fusedNormalization: o('fusedNormalization'),
+    stdStabilizer: o('stdStabilizer'),
+    fusedClip: o('fusedClip'),
   };
 }
 
@@ -547,7 +588,6 @@ export function referenceObjectiveCredit(
   input: ReferenceObjectiveInput,
   options?: ReferenceOptions,
 ): ReferenceObjectiveResult {
-  const o = resolve(options);
   const get = <K extends keyof ReferenceObjectiveInput>(key: K) => own(input, key) as ReferenceObjectiveInput[K];
   const rewardsIn = get('rewards');
   const r = valuesOf(rewardsIn);
@@ -562,6 +602,7 @@ export function referenceObjectiveCredit(
   if (r.length !== N * K) {
     throw new RangeError(`Expected ${N * K} values for rewards but received ${r.length}`);
   }
+  const o = resolve(options, K);  // a preset may branch on K (PRESETS_SINGLE_OBJECTIVE)
   const groups = groupLists(N, get('groupSize'), get('groupIds'));
   for (let i = 0; i < N; i++) {
     for (let k = 0; k < K; k++) {
@@ -639,7 +680,7 @@ export function referenceObjectiveCredit(
       fused[i] = f;
     }
   }
-  return { objectiveAdvantages: A, exploration, lambda, coefficients, fused };
+  return { objectiveAdvantages: A, exploration, lambda, coefficients, fused: finalFused(fused, groups, o) };
 }
 
 // ------------------------------------------------------------------ the whole step

@@ -249,6 +249,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
   #resolved: ResolvedOptions;
   /** The native plans, by backend device (-1: the CPU), made on first use. */
   #plans = new Map<number, NativePlan>();
+  /** The plans of calls with one objective, where the preset branches on K (options.nativeSingleObjective). */
+  #singleObjectivePlans = new Map<number, NativePlan>();
   #header = new Float64Array(RUN_HEADER.length);
   /** The outputs each kind of run returns without output targets (RUN_KIND order). */
   #names: readonly (readonly OutputName[])[];
@@ -320,6 +322,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     this.#disposed = true;
     for (const plan of this.#plans.values()) plan.dispose();
     this.#plans.clear();
+    for (const plan of this.#singleObjectivePlans.values()) plan.dispose();
+    this.#singleObjectivePlans.clear();
   }
 
   /** `using step = createAdvantageStep(...)` disposes at the end of the scope. */
@@ -328,11 +332,13 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
   }
 
   /** The plan of `device`, made on first use. */
-  #plan(device: number): NativePlan {
-    let plan = this.#plans.get(device);
+  #plan(device: number, K: number): NativePlan {
+    const single = K === 1 ? this.#resolved.nativeSingleObjective : undefined;
+    const plans = single === undefined ? this.#plans : this.#singleObjectivePlans;
+    let plan = plans.get(device);
     if (plan === undefined) {
-      plan = new (native().NativePlan)(device, this.#resolved.native);
-      this.#plans.set(device, plan);
+      plan = new (native().NativePlan)(device, single ?? this.#resolved.native);
+      plans.set(device, plan);
     }
     return plan;
   }
@@ -499,7 +505,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     const call: Call = { placement, names, given, buffers, deviceBuffers, N, T, K };
     let plan: NativePlan;
     try {
-      plan = this.#plan(placement.device);
+      plan = this.#plan(placement.device, K);
       if (!async) runPlan(plan, kind, run, false);
     } catch (e) {
       release(call);

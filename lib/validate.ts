@@ -20,6 +20,7 @@ import {
   OPTION_SCHEMA,
   OUTPUT_NAMES,
   PRESETS,
+  PRESETS_SINGLE_OBJECTIVE,
   type DeviceRequest,
   type OptionSpec,
   type OtcaOptions,
@@ -34,6 +35,8 @@ import { parseDevice, Tensor } from './tensor.js';
 /** Options after validation: the plan's native options, the device, the outputs. */
 export interface ResolvedOptions {
   native: NativePlanOptions;
+  /** The plan's options for calls with one objective, where the preset branches on K (PRESETS_SINGLE_OBJECTIVE). */
+  nativeSingleObjective?: NativePlanOptions;
   device: { kind: 'auto' | 'cpu' } | { kind: 'cuda'; index: number };
   deviceString: string;
   outputDevice: OutputDeviceMode;
@@ -157,8 +160,19 @@ export function resolveOptions(value: unknown): ResolvedOptions {
     throw rangeError(`length ${weights.length} (as objectiveWeights)`, 'objectiveScale', `length ${scale.length}`, false);
   }
   const outputs = v.outputs as ReadonlySet<OutputName>;
+  // a preset that branches on K: its K = 1 options, under the caller's
+  const single = preset === undefined ? undefined : PRESETS_SINGLE_OBJECTIVE[preset];
+  let nativeSingleObjective: NativePlanOptions | undefined;
+  if (single !== undefined) {
+    const n = { ...native };
+    for (const name of Object.keys(single) as (keyof OtcaOptions)[]) {
+      if (own(options, name) === undefined) n[name] = optionValue(name, own(single, name));
+    }
+    nativeSingleObjective = n as unknown as NativePlanOptions;
+  }
   return {
     native: native as unknown as NativePlanOptions,
+    nativeSingleObjective,
     device: parseDevice(deviceString) as ResolvedOptions['device'],
     deviceString,
     outputDevice: v.outputDevice as OutputDeviceMode,

@@ -158,6 +158,8 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
     add(otca::Objective{});
     add(otca::StdScope{});
     add(otca::Exploration{});
+    add(otca::FusedNormalization{});
+    add(otca::StdStabilizer{});
     r.Set("enums", enums);
     const otca::Options d;
     Napi::Object defaults = Napi::Object::New(env);
@@ -174,6 +176,9 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
     defaults.Set("epsMoca", d.epsMoca);
     defaults.Set("epsSolver", d.epsSolver);
     defaults.Set("threads", d.threads);
+    defaults.Set("fusedNormalization", otca::enum_name(d.fusedNormalization));
+    defaults.Set("stdStabilizer", otca::enum_name(d.stdStabilizer));
+    defaults.Set("fusedClip", d.fusedClip);
     r.Set("defaults", defaults);
     return r;
   }

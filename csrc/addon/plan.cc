@@ -121,6 +121,9 @@ Plan::Plan(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Plan>(info) {
   opt.objective = EnumOption<otca::Objective>(env, o);
   opt.stdScope = EnumOption<otca::StdScope>(env, o);
   opt.exploration = EnumOption<otca::Exploration>(env, o);
+  opt.fusedNormalization = EnumOption<otca::FusedNormalization>(env, o);
+  opt.stdStabilizer = EnumOption<otca::StdStabilizer>(env, o);
+  opt.fusedClip = NumberOption(env, o, "fusedClip");
   const double correction = NumberOption(env, o, "stdCorrection");
   if (correction != 0 && correction != 1) ThrowRange(env, "0 or 1", "stdCorrection", std::to_string(correction));
   opt.stdCorrection = static_cast<int32_t>(correction);

@@ -96,11 +96,14 @@ void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t 
   check_enum(opt.objective);
   check_enum(opt.stdScope);
   check_enum(opt.exploration);
+  check_enum(opt.fusedNormalization);
+  check_enum(opt.stdStabilizer);
   if (!(opt.minWeight >= 0.0 && opt.minWeight <= 1.0))
     range_error("number in [0, 1]", "minWeight", opt.minWeight);
   if (opt.stdCorrection != 0 && opt.stdCorrection != 1)
     range_error("0 or 1", "stdCorrection", opt.stdCorrection);
   if (!(opt.advClip > 0.0)) range_error("number > 0", "advClip", opt.advClip);
+  if (!(opt.fusedClip > 0.0)) range_error("number > 0", "fusedClip", opt.fusedClip);
   // the limits of lib/validate.ts (MAX_EPS, MIN_EPS_MOCA)
   if (!(opt.epsAdv >= 0.0 && opt.epsAdv <= 1e100)) range_error("number in [0, 1e+100]", "epsAdv", opt.epsAdv);
   if (!(opt.epsTcd > 0.0 && opt.epsTcd <= 1e100)) range_error("number in (0, 1e+100]", "epsTcd", opt.epsTcd);

@@ -33,6 +33,7 @@ struct Workspace {
   std::vector<float> w, q, f;              // w [N][T], q and f [N] where the caller asked for none
   std::vector<double> centre, spread, A;   // [K+1]: one group's statistics, one sample's A
   std::vector<double> batchSpread;         // [K+1]: stdScope 'batch'
+  std::vector<double> fused;               // [N]: f before the fused normalisation
 };
 
 Workspace* workspace_create() { return new Workspace(); }
@@ -138,6 +139,8 @@ void finish_groups(const Rewards& rew, const float* q, const Groups& groups, con
   double* centre = at_least(w.centre, K + 1);
   double* spread = at_least(w.spread, K + 1);
   double* A = at_least(w.A, K);
+  const bool normalised = p.fusedNormalization != FusedNormalization::None;
+  double* fused = normalised ? at_least(w.fused, N) : nullptr;
   const auto advantageOf = [&](int64_t k) { return A[k]; };
   for (int64_t b = 0; b < groups.count; ++b) {
     const int64_t n = group_size(groups, b);
@@ -170,8 +173,18 @@ void finish_groups(const Rewards& rew, const float* q, const Groups& groups, con
           out.coefficients[i * K + k] = static_cast<float>(math::fused_coefficient(fz, k, weight(k)));
       if (out.exploration) out.exploration[i] = static_cast<float>(fz.e);
       if (out.lambda) out.lambda[i] = static_cast<float>(fz.lam);
-      if (out.fused) out.fused[i] = static_cast<float>(fz.f);
+      if (normalised) fused[i] = fz.f;
+      else if (out.fused) out.fused[i] = static_cast<float>(math::final_fused(fz.f, math::Stats{}, p));
     }
+    if (p.fusedNormalization == FusedNormalization::Group) {
+      const math::Stats fGroup = math::stats_of([&](int64_t m) { return fused[member(m)]; }, n, p.stdCorrection);
+      for (int64_t m = 0; out.fused && m < n; ++m)
+        out.fused[member(m)] = static_cast<float>(math::final_fused(fused[member(m)], fGroup, p));
+    }
+  }
+  if (p.fusedNormalization == FusedNormalization::Batch) {  // every f of the batch first, in sample order
+    const math::Stats fBatch = math::stats_of([&](int64_t i) { return fused[i]; }, N, p.stdCorrection);
+    for (int64_t i = 0; out.fused && i < N; ++i) out.fused[i] = static_cast<float>(math::final_fused(fused[i], fBatch, p));
   }
 }
 

@@ -119,8 +119,27 @@ __device__ inline void finish_group_block(const StepArgs& a, int64_t b) {
         a.c[i * K + k] = static_cast<float>(math::fused_coefficient(fz, k, weights[k]));
     if (a.e) a.e[i] = static_cast<float>(fz.e);
     if (a.lam) a.lam[i] = static_cast<float>(fz.lam);
-    if (a.f) a.f[i] = static_cast<float>(fz.f);
-    a.fF[i] = static_cast<float>(fz.f);
+    if (p.fusedNormalization == FusedNormalization::None) {
+      const float f = static_cast<float>(math::final_fused(fz.f, math::Stats{}, p));
+      if (a.f) a.f[i] = f;
+      a.fF[i] = f;
+    } else {
+      a.fD[i] = fz.f;
+    }
+  }
+  // fusedNormalization 'batch': the batch's last group finishes every f and Adv (finish_batch_block)
+  if (p.fusedNormalization == FusedNormalization::Batch) return;
+  if (p.fusedNormalization == FusedNormalization::Group) {
+    __shared__ math::Stats fGroup;
+    __syncthreads();
+    if (threadIdx.x == 0) fGroup = math::stats_of([&](int64_t m) { return a.fD[member(m)]; }, n, p.stdCorrection);
+    __syncthreads();
+    for (int64_t m = threadIdx.x; m < n; m += blockDim.x) {
+      const int64_t i = member(m);
+      const float f = static_cast<float>(math::final_fused(a.fD[i], fGroup, p));
+      if (a.f) a.f[i] = f;
+      a.fF[i] = f;
+    }
   }
   if (!a.adv) return;
   __syncthreads();
@@ -129,6 +148,25 @@ __device__ inline void finish_group_block(const StepArgs& a, int64_t b) {
     const int64_t i = member(m);
     a.adv[i * T + t] = math::effective_advantage(__ldcg(a.wF + i * T + t), a.fF[i]);
   }
+}
+
+// fusedNormalization 'batch', run by the block that finished the batch's last group: the batch's
+// statistics of f in sample order (as the CPU backend sums them), then every f and Adv.
+__device__ inline void finish_batch_block(const StepArgs& a) {
+  const Options& p = a.p;
+  const int64_t N = a.N, T = a.T;
+  __shared__ math::Stats fBatch;
+  if (threadIdx.x == 0) fBatch = math::stats_of([&](int64_t i) { return __ldcg(a.fD + i); }, N, p.stdCorrection);
+  __syncthreads();
+  for (int64_t i = threadIdx.x; i < N; i += blockDim.x) {
+    const float f = static_cast<float>(math::final_fused(__ldcg(a.fD + i), fBatch, p));
+    if (a.f) a.f[i] = f;
+    a.fF[i] = f;
+  }
+  if (!a.adv) return;
+  __syncthreads();
+  for (int64_t x = threadIdx.x; x < N * T; x += blockDim.x)
+    a.adv[x] = math::effective_advantage(__ldcg(a.wF + x), a.fF[x / T]);
 }
 
 }  // namespace detail

@@ -86,6 +86,7 @@ detail::Layout layout_for(int64_t N, int64_t T, int64_t chunks, int64_t K, int64
   l.qF = take(sizeof(float) * N);
   l.fF = take(sizeof(float) * N);
   l.Ad = take(sizeof(double) * N * K);
+  l.fD = take(sizeof(double) * N);
   l.gstat = take(sizeof(double) * 2 * B * (K + 1));
   l.statesDev = take(sizeof(void*) * (T + 1));
   l.objDev = take(sizeof(double) * 2 * K);
@@ -213,6 +214,7 @@ void bind_workspace(detail::Call& call, const Latents* lat, const ObjectiveFacto
   if (!a.qF) a.qF = reinterpret_cast<float*>(base + l.qF);
   a.fF = reinterpret_cast<float*>(base + l.fF);
   a.Ad = reinterpret_cast<double*>(base + l.Ad);
+  a.fD = reinterpret_cast<double*>(base + l.fD);
   a.gstat = reinterpret_cast<double*>(base + l.gstat);
   a.mailbox = c.mailboxDev;
 

@@ -89,6 +89,7 @@ struct StepArgs {
   float* qF = nullptr;      // [N]    q as float32 (the caller's trajectoryScore, or scratch)
   float* fF = nullptr;      // [N]    f as float32
   double* Ad = nullptr;     // [N][K] A in float64
+  double* fD = nullptr;     // [N]    f before the fused normalisation (fusedNormalization)
   double* gstat = nullptr;  // [B][K+1][2] group centre and spread per objective (+ R)
   Mailbox* mailbox = nullptr;
 };

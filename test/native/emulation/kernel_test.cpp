@@ -435,7 +435,40 @@ std::vector<Setup> cases(Scope scope) {
     s.weights = {0.5, 2};
     c.push_back(s);
   }
+  // beyond the paper: f standardised over its group or the batch (a second pass over every group's
+  // f for 'batch'), the floor stabiliser, the clip of the final f
+  {
+    Setup s{"f32 tensor N12/4 T8 D700 K3 fused batch floor clip", 12, 4, 8, 700, 3};
+    s.opt.fusedNormalization = FusedNormalization::Batch;
+    s.opt.stdStabilizer = StdStabilizer::Floor;
+    s.opt.epsAdv = 1e-6;
+    s.opt.fusedClip = 1.25;
+    c.push_back(s);
+    s = Setup{"bf16 list N13/ids T5 D300 K3 w-adv fused group", 13, 4, 5, 300, 3, DType::BFloat16, true};
+    s.byIds = true;
+    s.opt.objective = Objective::WeightedAdvantage;
+    s.opt.fusedNormalization = FusedNormalization::Group;
+    s.weights = {0.5, 1, 2};
+    c.push_back(s);
+    s = Setup{"f16 tensor N10/ids T3 D100 K1 w-reward fused batch, f64 rewards", 10, 3, 3, 100, 1, DType::Float16};
+    s.byIds = true;
+    s.rewF64 = true;
+    s.opt.objective = Objective::WeightedReward;
+    s.opt.fusedNormalization = FusedNormalization::Batch;
+    s.opt.advClip = __builtin_huge_val();
+    s.weights = {3};
+    c.push_back(s);
+    s = Setup{"f32 list N8/4 T4 D64 K2 moca clip only", 8, 4, 4, 64, 2, DType::Float32, true};
+    s.opt.fusedClip = 0.1;
+    s.opt.stdStabilizer = StdStabilizer::Floor;
+    c.push_back(s);
+  }
   if (!quick) {
+    {
+      Setup s{"f32 tensor N300/300 T2 D64 K2 fused batch (a group past the shared-memory staging)", 300, 300, 2, 64, 2};
+      s.opt.fusedNormalization = FusedNormalization::Batch;
+      c.push_back(s);
+    }
     c.push_back({"f32 tensor N300/300 T2 D64 K4 (a group past the shared-memory staging)", 300, 300, 2, 64, 4});
     c.push_back({"bf16 list N2/2 T300 D24 K2 (a long trajectory)", 2, 2, 300, 24, 2, DType::BFloat16, true});
     c.push_back({"bf16 tensor N2/2 T3 D17000+3 K3 (several chunks, a ragged tail)", 2, 2, 3, 17003, 3, DType::BFloat16});
