@@ -14,15 +14,12 @@ import { Tensor, otcaAdvantages, type OtcaOptions } from '../../lib/index.js';
 import { otcaAdvantagesTf } from '../../lib/tfjs.js';
 import { tfjs } from './tf.js';
 
-// TEMPORARY until the presets branch lands fusedNormalization and preset 'gdpo' in OtcaOptions.
-type PendingOptions = { fusedNormalization?: 'group'; preset?: 'gdpo' };
-
 /** One arm: a label naming what it computes (and whose trainer computes it), and otca options. */
 export interface Arm {
   label: string;
   /** Short label for tables and curves. */
   short: string;
-  options: Pick<OtcaOptions, 'objective' | 'temporal' | 'stdScope' | 'stdCorrection' | 'epsAdv' | 'objectiveWeights'> & PendingOptions;
+  options: Pick<OtcaOptions, 'objective' | 'temporal' | 'stdScope' | 'stdCorrection' | 'epsAdv' | 'objectiveWeights' | 'fusedNormalization' | 'preset'>;
   /** Replace each step's weight w[i, t] by its mean over the batch's samples (the fixed-profile control). */
   fixedProfile?: boolean;
 }
@@ -126,14 +123,14 @@ export async function stepAdvantages(
   const spec: Arm = ARMS[arm];
   const t0 = performance.now();
   // Every option the arm does not name at otca's defaults.
-  const options = { ...spec.options, device: advantageSettings.device } as Arm['options'] & { device: OtcaOptions['device'] };
+  const options = { ...spec.options, device: advantageSettings.device };
   let result: StepAdvantages;
   if (spec.fixedProfile) {
     // Zero-copy views of the sampler's states, in the list form (no interleaving).
     const latents = states.map((s) => Tensor.from(s, [N, D]));
     const out = otcaAdvantages(
       { rewards: Tensor.from(rewards, [N, K]), latents, groupSize },
-      { ...(options as OtcaOptions), outputs: ['advantages', 'deltaS', 'stepWeights', 'fused'] },
+      { ...options, outputs: ['advantages', 'deltaS', 'stepWeights', 'fused'] },
     );
     const T = states.length - 1;
     const [stepWeights, fused, deltaS] = [out.stepWeights!.data, out.fused!.data, out.deltaS!.data];
@@ -164,7 +161,7 @@ async function tfAdvantages(
   const latents = states.map((s) => tf.tensor2d(s, [N, D]));
   let adv: TF.Tensor2D;
   try {
-    adv = await otcaAdvantagesTf({ rewards: r, latents, groupSize }, options as OtcaOptions);
+    adv = await otcaAdvantagesTf({ rewards: r, latents, groupSize }, options);
   } finally {
     tf.dispose([r, ...latents]);
   }
