@@ -20,7 +20,7 @@ null and residual, and a report (RESULTS.md, curves.svg, samples.svg/.png, resul
   --study ${STUDY_ID}   the pre-registered ${STUDY_ID} study: held-out judge and balance as endpoints,
                        8 arms, each arm's learning rate tuned on ${HELDOUT_PLAN.tuningSeeds.length} tuning seeds over
                        ${HELDOUT_PLAN.lrGrid.join(', ')}, then 8 evaluation seeds x ${HELDOUT_PLAN.iters} iterations
-                       (about 35 minutes on 2 idle cores); report in ${HELDOUT_PLAN.out}
+                       (about 15 minutes on 2 idle cores); report in ${HELDOUT_PLAN.out}
   --tuning-seeds N     with --study: number of tuning seeds (default ${HELDOUT_PLAN.tuningSeeds.length}; a smaller or larger
                        number is not the pre-registered study)
   --lrs a,b,...        with --study: the learning-rate grid (default ${HELDOUT_PLAN.lrGrid.join(',')})
