@@ -82,16 +82,24 @@ export type FusedNormalizationMode = 'none' | 'group' | 'batch';
 /** How epsAdv stabilises a std: `std + epsAdv` (`'add'`) or `max(std, epsAdv)` (`'floor'`). */
 export type StdStabilizerMode = 'add' | 'floor';
 /** A peer trainer whose advantages a preset reproduces. */
-export type PresetName = 'dancegrpo' | 'flow-grpo' | 'gdpo' | 'flow-factory';
+export type PresetName = 'dancegrpo' | 'flow-grpo' | 'gdpo' | 'flow-factory' | 'g2rpo';
 
 /**
  * Options of `createAdvantageStep`, `otcaAdvantages`, `trajectoryCredit` and `objectiveCredit`.
  * Every field is optional and has the default of {@link OPTION_SCHEMA}; unknown names are an error.
  * Each phase reads the options it needs (the same object can be passed to both).
+ *
+ * A call reads its options exactly once, when it starts: the object's own enumerable string-keyed
+ * properties (those object spread and `Object.assign` read), each getter run once, and the elements
+ * of `objectiveWeights`, `objectiveScale` and `outputs` read once into a copy. Non-enumerable and
+ * inherited properties are ignored. Changing the object (or its arrays) afterwards changes neither
+ * that call nor a later one.
  */
 export interface OtcaOptions {
   /**
-   * Start from the options of a peer trainer, reproducing its advantages exactly: `'dancegrpo'`
+   * Start from the options of a peer trainer, reproducing its advantages to float32 precision (tested
+   * against ports of the peers' code: ~1e-7 against their formulas, ~6e-6 against their float32
+   * arithmetic): `'dancegrpo'`
    * (each reward normalised per group, Bessel std, eps 1e-8, clip 5, summed with objectiveWeights;
    * uniform over steps) or `'flow-grpo'` (the weighted sum of rewards normalised with the mean per
    * group and the population std over the batch, eps 1e-4, clip 5; uniform over steps). Options
@@ -102,7 +110,9 @@ export interface OtcaOptions {
    * (the preset resolves where K is known: see {@link PRESETS_SINGLE_OBJECTIVE}). `'flow-factory'`
    * (Flow-Factory's AdvantageProcessor defaults, one process): each reward normalised per group by
    * max(population std, 1e-6), the weighted sum, normalised over the batch the same way, clamped at
-   * 5 once at the end. Default: none (otca's own defaults).
+   * 5 once at the end. `'g2rpo'` (Granular-GRPO, with per-step rewards [N, T, K]): each reward
+   * normalised per group at each step (Bessel std + 1e-8), summed unweighted, clamped at 5 once.
+   * Default: none (otca's own defaults).
    */
   preset?: PresetName;
   /** Temporal credit: `'tcd'` gives w = w_min + (1 - w_min) T wbar (eqs. 6-8); `'uniform'` gives w = 1. Default `'tcd'`. */
@@ -278,11 +288,11 @@ export type OptionSpec =
 export const OPTION_SCHEMA = Object.freeze({
   preset: {
     kind: 'enum',
-    values: ['dancegrpo', 'flow-grpo', 'gdpo', 'flow-factory'],
+    values: ['dancegrpo', 'flow-grpo', 'gdpo', 'flow-factory', 'g2rpo'],
     default: undefined,
     native: false,
     paper: '',
-    doc: "a peer's advantages exactly (docs/peers.md); options beside it override it",
+    doc: "a peer's advantages, to float32 precision (docs/peers.md); options beside it override it",
   },
   temporal: {
     kind: 'enum',
@@ -473,6 +483,10 @@ export const DEFAULT_OPTIONS = Object.freeze(
  *   default aggregation), one process: each reward `(r - mean) / max(np.std, 1e-6)` per group (groups
  *   from unique ids, any sizes: `groupIds`), times its weight, summed, the sum standardised over the
  *   batch the same way, then clamped to [-5, 5] once before the loss (`adv_clip_range`).
+ * - `g2rpo`: Granular-GRPO (github.com/bcmi/Granular-GRPO), `fastvideo/train_g2rpo_hps.py`
+ *   `train_one_step`, as its description reads (its lines are not checked here): per-step rewards
+ *   [N, T, K] (one column per reward model and granularity), each z-scored within its group at each
+ *   step (torch's unbiased std + 1e-8), summed without weights, the sum clamped at 5.
  */
 export const PRESETS: Readonly<Record<PresetName, Readonly<OtcaOptions>>> = Object.freeze({
   dancegrpo: Object.freeze({
@@ -511,6 +525,17 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<OtcaOptions>>> = Obje
     epsAdv: 1e-6,
     advClip: Infinity,
     fusedNormalization: 'batch',
+    fusedClip: 5,
+  }),
+  g2rpo: Object.freeze({
+    objective: 'weighted-advantage',
+    temporal: 'uniform',
+    stdScope: 'group',
+    stdCorrection: 1,
+    stdStabilizer: 'add',
+    epsAdv: 1e-8,
+    advClip: Infinity,
+    fusedNormalization: 'none',
     fusedClip: 5,
   }),
 });

@@ -131,6 +131,11 @@ export interface ReferenceObjectiveInput {
   K?: number;
   /** Samples; inferred from trajectoryScore's length. */
   N?: number;
+  /**
+   * Per-step rewards: the T of rewards [N, T, K] (inferred from a rank-3 tensor); 0 or absent:
+   * rewards [N, K], one per sample.
+   */
+  rewardSteps?: number;
 }
 
 /** Input of {@link referenceAdvantages}. */
@@ -151,6 +156,8 @@ export interface ReferenceInput {
   T?: number;
   /** Latent size; inferred from tensors' shapes, or from N and the data length. */
   D?: number;
+  /** Per-step rewards [N, T, K]: T (it must equal the latents' T); inferred from a rank-3 rewards tensor. */
+  rewardSteps?: number;
 }
 
 /** Phase 1 results (float64). */
@@ -167,17 +174,17 @@ export interface ReferenceTrajectoryResult {
   trajectoryScore: Float64Array;
 }
 
-/** Phase 2 results (float64). */
+/** Phase 2 results (float64). With per-step rewards [N, T, K], every field but e has a step axis. */
 export interface ReferenceObjectiveResult {
-  /** A [N, K] (eq. 2 times objectiveScale) */
+  /** A [N, K] (eq. 2 times objectiveScale); [N, T, K] for per-step rewards */
   objectiveAdvantages: Float64Array;
-  /** e [N] (eq. 12) */
+  /** e [N] (eq. 12; per sample, from q) */
   exploration: Float64Array;
-  /** lam [N] (eq. 14 for 'moca', 0 otherwise) */
+  /** lam [N] (eq. 14 for 'moca', 0 otherwise); [N, T] for per-step rewards */
   lambda: Float64Array;
-  /** c [N, K] */
+  /** c [N, K]; [N, T, K] for per-step rewards */
   coefficients: Float64Array;
-  /** f [N] */
+  /** f [N]; [N, T] for per-step rewards */
   fused: Float64Array;
 }
 
@@ -516,7 +523,7 @@ function resolve(options: ReferenceOptions = {}, K?: number): ResolvedOptions {
 // ------------------------------------------------------------------ phase 1: TCD
 
 /**
- * Phase 1 (docs/algorithm.md sections 2 and 3: TCD, eqs. 6-8, and q, eq. 11): S, dS, wbar, w and q from the latents alone.
+ * Phase 1 (docs/algorithm.md sections 2 and 3: TCD, eqs. 6-8, and q, eq. 12): S, dS, wbar, w and q from the latents alone.
  * Throws RangeError on a non-finite latent, naming the first (sample, state).
  */
 export function referenceTrajectoryCredit(
@@ -596,24 +603,26 @@ export function referenceObjectiveCredit(
   if (q.length !== N) {
     throw new RangeError(`Expected ${N} values for trajectoryScore but received ${q.length}`);
   }
+  // per-step rewards [N, T, K]: a rank-3 tensor, or rewardSteps given (0 or absent: [N, K])
+  const shape = isTensorLike(rewardsIn) ? tensorFields(rewardsIn).shape : undefined;
+  const S = checkInteger('rewardSteps', get('rewardSteps') ?? (shape?.length === 3 ? shape[1] : 0), 0);
+  const steps = Math.max(S, 1);
   let K = get('K');
-  if (K === undefined && isTensorLike(rewardsIn)) K = tensorFields(rewardsIn).shape[1];
-  K = checkInteger('K', K ?? r.length / N, 1);
-  if (r.length !== N * K) {
-    throw new RangeError(`Expected ${N * K} values for rewards but received ${r.length}`);
+  if (K === undefined && shape !== undefined) K = shape[shape.length - 1];
+  K = checkInteger('K', K ?? r.length / (N * steps), 1);
+  if (r.length !== N * steps * K) {
+    throw new RangeError(`Expected ${N * steps * K} values for rewards but received ${r.length}`);
   }
   const o = resolve(options, K);  // a preset may branch on K (PRESETS_SINGLE_OBJECTIVE)
   const groups = groupLists(N, get('groupSize'), get('groupIds'));
+  const at = (i: number, t: number, k: number) => r[(i * steps + t) * K + k]!;
   for (let i = 0; i < N; i++) {
-    for (let k = 0; k < K; k++) {
-      const v = r[i * K + k]!;
-      if (!Number.isFinite(v)) {
-        throw new RangeError(
-          `Expected finite values for rewards but received ${String(v)} at sample ${i}, objective ${k}`,
-        );
-      }
-      if (Math.abs(v) > MAX_REWARD_MAGNITUDE) {
-        throw new RangeError(`Expected |r| <= 1e+100 for rewards but received ${String(v)} at sample ${i}, objective ${k}`);
+    for (let t = 0; t < steps; t++) {
+      for (let k = 0; k < K; k++) {
+        const v = at(i, t, k);
+        const where = S > 0 ? `at sample ${i}, step ${t}, objective ${k}` : `at sample ${i}, objective ${k}`;
+        if (!Number.isFinite(v)) throw new RangeError(`Expected finite values for rewards but received ${String(v)} ${where}`);
+        if (Math.abs(v) > MAX_REWARD_MAGNITUDE) throw new RangeError(`Expected |r| <= 1e+100 for rewards but received ${String(v)} ${where}`);
       }
     }
   }
@@ -627,60 +636,71 @@ export function referenceObjectiveCredit(
   const weights = perObjective('objectiveWeights', o.objectiveWeights, K);
   const scale = perObjective('objectiveScale', o.objectiveScale, K);
 
-  // Section 1: A[i,k] per objective column.
-  const A = new Float64Array(N * K);
-  for (let k = 0; k < K; k++) {
-    const column: number[] = [];
-    for (let i = 0; i < N; i++) column.push(r[i * K + k]!);
-    const a = normalise(column, groups, o);
-    for (let i = 0; i < N; i++) A[i * K + k] = a[i]! * scale[k]!;
-  }
-
-  // 'weighted-reward': normalise R_i = sum_k w_k r[i,k] as in section 1 (no objectiveScale).
-  let weightedReward: number[] = [];
-  if (o.objective === 'weighted-reward') {
-    const R: number[] = [];
-    for (let i = 0; i < N; i++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += weights[k]! * r[i * K + k]!;
-      R.push(s);
-    }
-    weightedReward = normalise(R, groups, o);
-  }
-
+  // Eq. 12: e per sample, from q (per sample whatever the rewards).
   const exploration = new Float64Array(N);
-  const lambda = new Float64Array(N);
-  const coefficients = new Float64Array(N * K);
-  const fused = new Float64Array(N);
   for (const members of groups) {
     const qGroup = meanStd(members.map((i) => q[i]!), o.stdCorrection);
     for (const i of members) {
-      const Ai = Array.from(A.subarray(i * K, (i + 1) * K));
-      // Eq. 12.
       const num = o.explorationSignal === 'centered' ? Math.abs(q[i]! - qGroup.mean) : Math.abs(q[i]!);
-      const e = num / (qGroup.std + o.epsMoca);
-      exploration[i] = e;
-      // Eq. 14.
-      let s = 0;
-      for (const a of Ai) s += a;
-      const lamMoca = (Math.max(0, s) / (Math.abs(s) + o.epsMoca)) * Math.tanh(e);
-
-      let c: number[];
-      if (o.objective === 'moca' || o.objective === 'min-norm') {
-        const lam = o.objective === 'moca' ? lamMoca : 0;
-        lambda[i] = o.objective === 'moca' ? lamMoca : 0;
-        c = referenceMocaSolve(Ai, lam, o.epsSolver);
-      } else {
-        c = weights;
-      }
-      let f = 0;
-      for (let k = 0; k < K; k++) f += c[k]! * Ai[k]!;
-      if (o.objective === 'weighted-reward') f = weightedReward[i]!;
-      for (let k = 0; k < K; k++) coefficients[i * K + k] = c[k]!;
-      fused[i] = f;
+      exploration[i] = num / (qGroup.std + o.epsMoca);
     }
   }
-  return { objectiveAdvantages: A, exploration, lambda, coefficients, fused: finalFused(fused, groups, o) };
+
+  // Each step t on its own (one step where the rewards are per sample): rows (i, t) of the outputs.
+  const A = new Float64Array(N * steps * K);
+  const lambda = new Float64Array(N * steps);
+  const coefficients = new Float64Array(N * steps * K);
+  const fused = new Float64Array(N * steps);
+  for (let t = 0; t < steps; t++) {
+    const row = (i: number) => i * steps + t;
+    // Section 1: A[i,t,k] per objective column of step t.
+    for (let k = 0; k < K; k++) {
+      const column: number[] = [];
+      for (let i = 0; i < N; i++) column.push(at(i, t, k));
+      const a = normalise(column, groups, o);
+      for (let i = 0; i < N; i++) A[row(i) * K + k] = a[i]! * scale[k]!;
+    }
+
+    // 'weighted-reward': normalise R_i = sum_k w_k r[i,t,k] as in section 1 (no objectiveScale).
+    let weightedReward: number[] = [];
+    if (o.objective === 'weighted-reward') {
+      const R: number[] = [];
+      for (let i = 0; i < N; i++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += weights[k]! * at(i, t, k);
+        R.push(sum);
+      }
+      weightedReward = normalise(R, groups, o);
+    }
+
+    const f = new Float64Array(N);
+    for (const members of groups) {
+      for (const i of members) {
+        const Ai = Array.from(A.subarray(row(i) * K, (row(i) + 1) * K));
+        // Eq. 14, with the step's advantages and the sample's e.
+        let sum = 0;
+        for (const a of Ai) sum += a;
+        const lamMoca = (Math.max(0, sum) / (Math.abs(sum) + o.epsMoca)) * Math.tanh(exploration[i]!);
+
+        let c: number[];
+        if (o.objective === 'moca' || o.objective === 'min-norm') {
+          const lam = o.objective === 'moca' ? lamMoca : 0;
+          lambda[row(i)] = lam;
+          c = referenceMocaSolve(Ai, lam, o.epsSolver);
+        } else {
+          c = weights;
+        }
+        let fi = 0;
+        for (let k = 0; k < K; k++) fi += c[k]! * Ai[k]!;
+        if (o.objective === 'weighted-reward') fi = weightedReward[i]!;
+        for (let k = 0; k < K; k++) coefficients[row(i) * K + k] = c[k]!;
+        f[i] = fi;
+      }
+    }
+    const final = finalFused(f, groups, o);
+    for (let i = 0; i < N; i++) fused[row(i)] = final[i]!;
+  }
+  return { objectiveAdvantages: A, exploration, lambda, coefficients, fused };
 }
 
 // ------------------------------------------------------------------ the whole step
@@ -706,20 +726,26 @@ export function referenceAdvantages(input: ReferenceInput, options?: ReferenceOp
   const K = get('K');
   let N0 = get('N');
   if (N0 === undefined && isTensorLike(rewards)) N0 = tensorFields(rewards).shape[0];
-  if (N0 === undefined && K !== undefined) N0 = valuesOf(rewards).length / K;
+  if (N0 === undefined && K !== undefined) N0 = valuesOf(rewards).length / (K * Math.max(get('rewardSteps') ?? 0, 1));
   const traj = referenceTrajectoryCredit(
     { latents: get('latents'), N: N0, T: get('T'), D: get('D') },
     options,
   );
   const N = traj.trajectoryScore.length;
   const T = traj.deltaS.length / N;
+  const rewardShape = isTensorLike(rewards) ? tensorFields(rewards).shape : undefined;
+  const rewardSteps = get('rewardSteps') ?? (rewardShape?.length === 3 ? rewardShape[1] : 0);
+  if (rewardSteps > 0 && rewardSteps !== T) {
+    throw new RangeError(`Expected ${T} steps (as latents) for rewards but received ${String(rewardSteps)}`);
+  }
   const obj = referenceObjectiveCredit(
-    { rewards, trajectoryScore: traj.trajectoryScore, groupSize: get('groupSize'), groupIds: get('groupIds'), K, N },
+    { rewards, trajectoryScore: traj.trajectoryScore, groupSize: get('groupSize'), groupIds: get('groupIds'), K, N, rewardSteps },
     options,
   );
+  // Adv[i,t] = w[i,t] * f[i], or w[i,t] * f[i,t] for per-step rewards
   const advantages = new Float64Array(N * T);
   for (let i = 0; i < N; i++) {
-    for (let t = 0; t < T; t++) advantages[i * T + t] = traj.stepWeights[i * T + t]! * obj.fused[i]!;
+    for (let t = 0; t < T; t++) advantages[i * T + t] = traj.stepWeights[i * T + t]! * obj.fused[rewardSteps > 0 ? i * T + t : i]!;
   }
   return { ...traj, ...obj, advantages };
 }

@@ -23,7 +23,7 @@ import {
   type NativeRun,
 } from './native.js';
 import { OBJECTIVE_OUTPUTS, TRAJECTORY_OUTPUTS, type OtcaOptions, type OutputName, type OutputsRequest } from './options.js';
-import { cudaReason, cudaStatus, deviceIndex, requireCuda, Tensor, type Device } from './tensor.js';
+import { cudaReason, cudaStatus, deviceIndex, isTensor, requireCuda, Tensor, type Device } from './tensor.js';
 import {
   checkGroups,
   checkLatents,
@@ -32,6 +32,7 @@ import {
   checkRewards,
   checkTrajectoryScore,
   guardAsyncInput,
+  readOptions,
   resolveOptions,
   runInputs,
   type ResolvedOptions,
@@ -72,7 +73,11 @@ export type GroupsInput =
 
 /** Inputs of {@link AdvantageStep.run} and {@link otcaAdvantages}. */
 export type OtcaInputs = {
-  /** Rewards r [N, K] (K objectives per sample), float32 or float64; finite, |r| <= 1e100. */
+  /**
+   * Rewards r [N, K] (K objectives per sample), or per-step rewards [N, T, K] (a score per sample,
+   * step and objective: eq. 2 and the fusion then run per step; docs/algorithm.md); float32 or
+   * float64; finite, |r| <= 1e100.
+   */
   rewards: Tensor<RewardDtype>;
   /** The latent trajectory z, see {@link LatentsInput}. */
   latents: LatentsInput;
@@ -86,9 +91,9 @@ export interface TrajectoryInputs {
 
 /** Inputs of {@link AdvantageStep.objective} and {@link objectiveCredit} (phase 2). */
 export type ObjectiveInputs = {
-  /** Rewards r [N, K], float32 or float64; finite, |r| <= 1e100. */
+  /** Rewards r [N, K], or per-step rewards [N, T, K]; float32 or float64; finite, |r| <= 1e100. */
   rewards: Tensor<RewardDtype>;
-  /** The trajectory score q [N] (eq. 11), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
+  /** The trajectory score q [N] (eq. 12), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
   trajectoryScore: Tensor<'float32'> | Float32Array;
 } & GroupsInput;
 
@@ -104,17 +109,17 @@ export interface OutputTensors {
   stepWeights: Tensor<'float32'>;
   /** wbar [N, T]: the eq. 8 weights (sum 1 over t). */
   rawWeights: Tensor<'float32'>;
-  /** A [N, K]: per-objective group advantages (eq. 2). */
+  /** A [N, K]: per-objective group advantages (eq. 2); [N, T, K] from per-step rewards. */
   objectiveAdvantages: Tensor<'float32'>;
-  /** c [N, K]: the objective coefficients (Algorithm 1, or the weights). */
+  /** c [N, K]: the objective coefficients (Algorithm 1, or the weights); [N, T, K] from per-step rewards. */
   coefficients: Tensor<'float32'>;
-  /** q [N]: the trajectory score sum_t wbar dS (eq. 11). */
+  /** q [N]: the trajectory score sum_t wbar dS (eq. 12). */
   trajectoryScore: Tensor<'float32'>;
   /** e [N]: the exploration signal (eq. 12). */
   exploration: Tensor<'float32'>;
-  /** lam [N]: the exploration bias (eq. 14; 0 unless objective 'moca'). */
+  /** lam [N]: the exploration bias (eq. 14; 0 unless objective 'moca'); [N, T] from per-step rewards. */
   lambda: Tensor<'float32'>;
-  /** f [N]: the fused advantage sum_k c_k A_k. */
+  /** f [N]: the fused advantage sum_k c_k A_k (after fusedNormalization and fusedClip); [N, T] from per-step rewards. */
   fused: Tensor<'float32'>;
 }
 
@@ -195,8 +200,8 @@ const CPU_PLACEMENT: Placement = Object.freeze({ device: -1, backend: 'cpu', out
 
 // ---------------------------------------------------------------- the step
 
-/** The number of elements of an output. */
-function outputSize(name: OutputName, N: number, T: number, K: number): number {
+/** The number of elements of an output (S: the steps of per-step rewards, 0 for rewards [N, K]). */
+function outputSize(name: OutputName, N: number, T: number, K: number, S = 0): number {
   switch (name) {
     case 'similarity':
       return N * (T + 1);
@@ -207,14 +212,17 @@ function outputSize(name: OutputName, N: number, T: number, K: number): number {
       return N * T;
     case 'objectiveAdvantages':
     case 'coefficients':
-      return N * K;
+      return N * Math.max(S, 1) * K;
+    case 'lambda':
+    case 'fused':
+      return N * Math.max(S, 1);
     default:
       return N;
   }
 }
 
-/** The output names of each kind of run, and their shapes. */
-function outputShape(name: OutputName, N: number, T: number, K: number): number[] {
+/** The output names of each kind of run, and their shapes (S as in outputSize). */
+function outputShape(name: OutputName, N: number, T: number, K: number, S = 0): number[] {
   switch (name) {
     case 'similarity':
       return [N, T + 1];
@@ -225,7 +233,10 @@ function outputShape(name: OutputName, N: number, T: number, K: number): number[
       return [N, T];
     case 'objectiveAdvantages':
     case 'coefficients':
-      return [N, K];
+      return S > 0 ? [N, S, K] : [N, K];
+    case 'lambda':
+    case 'fused':
+      return S > 0 ? [N, S] : [N];
     default:
       return [N];
   }
@@ -239,7 +250,7 @@ const KIND_OUTPUTS: readonly (readonly OutputName[])[] = [[], TRAJECTORY_OUTPUTS
  * from rewards, latents and groups; `trajectory` and `objective` are the two phases, for trainers
  * whose groups span several processes or GPUs. Sync methods block the calling thread; the `Async`
  * ones run on the libuv thread pool (see the README, "Async calls and their inputs"). Several runs
- * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)`.
+ * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)` (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+; else call `dispose()`).
  *
  * @typeParam O - the `outputs` option, which types the results' fields.
  */
@@ -326,13 +337,18 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     this.#singleObjectivePlans.clear();
   }
 
-  /** `using step = createAdvantageStep(...)` disposes at the end of the scope. */
+  /** `using step = createAdvantageStep(...)` disposes at the end of the scope (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+). */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  /** The plan of `device`, made on first use. */
+  /**
+   * The plan of `device`, made on first use; never on a disposed step (a getter of the inputs or of
+   * the output targets may have disposed it during this call's validation). Calls with one objective
+   * use the preset's K = 1 plan where it branches on K (PRESETS_SINGLE_OBJECTIVE).
+   */
   #plan(device: number, K: number): NativePlan {
+    if (this.#disposed) throw disposedError();
     const single = K === 1 ? this.#resolved.nativeSingleObjective : undefined;
     const plans = single === undefined ? this.#plans : this.#singleObjectivePlans;
     let plan = plans.get(device);
@@ -349,7 +365,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
    */
   #place(latents: readonly unknown[] | undefined, first: unknown, firstArgument: string, second: unknown): Placement {
     const opts = this.#resolved;
-    const onHost = (t: unknown): boolean => !(t instanceof Tensor) || t.device === 'cpu';
+    const onHost = (t: unknown): boolean => !isTensor(t) || t.device === 'cpu';
     if (opts.device.kind === 'cpu' && onHost(first) && onHost(second) && (latents === undefined || latents.every(onHost))) {
       return CPU_PLACEMENT;  // the common case, without the checks' closures
     }
@@ -359,7 +375,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let inputDevice: Device | undefined;
     let firstName = '';
     const visit = (value: unknown, name: () => string): void => {
-      if (!(value instanceof Tensor) || value.device === 'cpu') return;
+      if (!isTensor(value) || value.device === 'cpu') return;
       if (inputDevice === undefined) {
         inputDevice = value.device;
         firstName = name();
@@ -408,19 +424,22 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
 
   /** Validates, places, allocates (or checks the caller's outputs), runs, and wraps the results. */
   #call(kind: number, inputs: unknown, targets: OutputTargets | undefined, async: boolean): Record<string, unknown> | Promise<Record<string, unknown>> {
-    if (this.#disposed) throw new Error('This AdvantageStep was disposed; create another with createAdvantageStep()');
+    if (this.#disposed) throw disposedError();
     const h = this.#header;
     h.fill(0);
     let latents: NativeLatents | undefined;
     let rewards: NativeRewards | undefined;
     let groupIds: Int32Array | undefined;
     let trajectoryScore: NativeBuffer<Float32Array> | undefined;
-    let N = 0, T = 0, K = 0;
+    let N = 0, T = 0, K = 0, S = 0;
     let placement: Placement;
     const o = runInputs(inputs, kind);
     if (kind === RUN_KIND.advantages) {
       latents = checkLatents(o.latents);
       rewards = checkRewards(o.rewards, latents.N);
+      if (rewards.T !== 0 && rewards.T !== latents.T) {
+        throw rangeError(`${latents.T} steps (T as in latents)`, 'rewards', `shape [${rewards.N}, ${rewards.T}, ${rewards.K}]`, false);
+      }
       const groups = checkGroups(o.groupSize, o.groupIds, latents.N);
       h[RUN_HEADER.groupSize] = groups.groupSize;
       groupIds = groups.groupIds;
@@ -450,6 +469,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     if (rewards !== undefined) {
       N = rewards.N;
       K = rewards.K;
+      S = rewards.T;
+      h[RUN_HEADER.rewardSteps] = S;
       h[RUN_HEADER.rewardDtype] = rewards.dtype;
       h[RUN_HEADER.rewardN] = N;
       h[RUN_HEADER.K] = K;
@@ -467,7 +488,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
         if (!allowed) throw rangeError(`an output of this call (one of ${(kind === RUN_KIND.advantages ? Object.keys(OUTPUT_SLOTS) : KIND_OUTPUTS[kind]!).join(', ')})`, 'outputs', JSON.stringify(name), false);
         const target = (targets as Record<string, unknown>)[name];
         if (target === undefined) continue;
-        const shape = outputShape(name as OutputName, N, T, K);
+        const shape = outputShape(name as OutputName, N, T, K, S);
         checkOutputTensor(target, name, shape, placement.outputDevice);
         given[name as OutputName] = target as Tensor;
         if (!names.includes(name as OutputName)) extra.push(name as OutputName);
@@ -483,13 +504,13 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
       mask |= 1 << k;
       const target = given?.[name];
       if (target !== undefined) buffers[k] = Tensor._native(target) as NativeBuffer<Float32Array>;
-      else if (placement.outputDevice === 'cpu') buffers[k] = new Float32Array(outputSize(name, N, T, K));
+      else if (placement.outputDevice === 'cpu') buffers[k] = new Float32Array(outputSize(name, N, T, K, S));
       else fresh++;
     }
     let deviceBuffers: NativeDeviceBuffer[] | undefined;
     if (fresh > 0) {
       const freshNames = names.filter((name) => given?.[name] === undefined);
-      deviceBuffers = native().deviceAlloc(deviceIndex(placement.outputDevice), freshNames.map((name) => outputSize(name, N, T, K) * 4));
+      deviceBuffers = native().deviceAlloc(deviceIndex(placement.outputDevice), freshNames.map((name) => outputSize(name, N, T, K, S) * 4));
       freshNames.forEach((name, k) => (buffers[OUTPUT_SLOTS[name]] = deviceBuffers![k]));
     }
     h[RUN_HEADER.outputMask] = mask;
@@ -502,7 +523,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
       groupIds,
       outputs: buffers,
     };
-    const call: Call = { placement, names, given, buffers, deviceBuffers, N, T, K };
+    const call: Call = { placement, names, given, buffers, deviceBuffers, N, T, K, S };
     let plan: NativePlan;
     try {
       plan = this.#plan(placement.device, K);
@@ -519,7 +540,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let pending: Promise<void>;
     let commit: () => void;
     try {
-      commit = guardRun(run);
+      commit = guardRun(run, call.given);
       pending = runPlan(plan, kind, run, true);
     } catch (e) {
       release(call);
@@ -539,6 +560,13 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
   }
 }
 
+const NOTHING_TO_COMMIT = (): void => {};
+
+/** The error of a run of a disposed step. */
+function disposedError(): Error {
+  return new Error('This AdvantageStep was disposed; create another with createAdvantageStep()');
+}
+
 /** What a run needs once the native call is done. */
 interface Call {
   placement: Placement;
@@ -549,6 +577,8 @@ interface Call {
   N: number;
   T: number;
   K: number;
+  /** The steps of per-step rewards (0: rewards [N, K]). */
+  S: number;
 }
 
 const EMPTY_SLOTS: readonly undefined[] = new Array(OUTPUT_COUNT).fill(undefined);
@@ -565,7 +595,7 @@ function collect(c: Call): Record<string, unknown> {
       continue;
     }
     const buffer = c.buffers[OUTPUT_SLOTS[name]];
-    const shape = outputShape(name, c.N, c.T, c.K);
+    const shape = outputShape(name, c.N, c.T, c.K, c.S);
     result[name] = onHost
       ? Tensor._wrapResult(buffer as Float32Array, shape)
       : Tensor._wrapDevice(buffer as NativeDeviceBuffer, shape, c.placement.outputDevice);
@@ -579,11 +609,12 @@ function release(c: Call): void {
 }
 
 /**
- * The host buffers of an async run, guarded (validate.ts guardAsyncInput): none can go away under
- * it. Returns what to do once the run is done: copy results into the caller's output arrays where
- * the run wrote copies of them (on a Node whose untransferable mark does not stop `transfer()`).
+ * The host inputs of an async run and the output arrays its caller passed, guarded (validate.ts
+ * guardAsyncInput): none can go away under it. Returns what to do once the run is done: copy
+ * results into the caller's output arrays where the run wrote copies of them (on a Node whose
+ * untransferable mark does not stop `transfer()`).
  */
-function guardRun(run: NativeRun): () => void {
+function guardRun(run: NativeRun, given: Call['given']): () => void {
   const host = <A extends ArrayBufferView>(b: NativeBuffer<A> | undefined, name: string): NativeBuffer<A> | undefined =>
     b !== undefined && ArrayBuffer.isView(b) ? guardAsyncInput(b as A, name) : b;
   if (run.states !== undefined) {
@@ -592,10 +623,14 @@ function guardRun(run: NativeRun): () => void {
   }
   run.rewards = host(run.rewards, 'rewards');
   run.trajectoryScore = host(run.trajectoryScore, 'trajectoryScore');
-  run.groupIds = host(run.groupIds, 'groupIds') as Int32Array | undefined;
-  // the caller's host outputs are written while the run is in flight: they must not go away either
+  // run.groupIds is the call's own snapshot (validate.ts checkGroups): nobody else holds it.
+  // The caller's host outputs are written while the run is in flight: they must not go away either.
+  // Fresh result arrays are not guarded: nobody else holds them until the call resolves, and then
+  // they are the caller's, to transfer as they like (as a synchronous call's results).
+  if (given === undefined) return NOTHING_TO_COMMIT;
   const copies: [Float32Array, Float32Array][] = [];
   for (const name of Object.keys(OUTPUT_SLOTS) as OutputName[]) {
+    if (given[name] === undefined) continue;
     const k = OUTPUT_SLOTS[name];
     const b = run.outputs[k];
     if (b === undefined || !ArrayBuffer.isView(b)) continue;
@@ -622,7 +657,7 @@ function guardRun(run: NativeRun): () => void {
  * @example
  * ```ts
  * import { createAdvantageStep, Tensor } from 'otca';
- * using step = createAdvantageStep({ outputs: ['stepWeights'] });
+ * using step = createAdvantageStep({ outputs: ['stepWeights'] }); // TypeScript 5.2+ or Node 24+; else const + step.dispose()
  * for (const batch of batches) {
  *   const out = step.run({ rewards: batch.rewards, latents: batch.latents, groupSize: 12 });
  *   out.advantages.data;  // Float32Array [N, T]
@@ -632,5 +667,5 @@ function guardRun(run: NativeRun): () => void {
 export function createAdvantageStep<const O extends OutputsRequest = 'advantages'>(
   options?: OtcaOptions & { outputs?: O },
 ): AdvantageStep<O> {
-  return new AdvantageStep<O>(resolveOptions(options));
+  return new AdvantageStep<O>(resolveOptions(readOptions(options)));
 }

@@ -30,10 +30,8 @@ export function parseDevice(value: string): { kind: 'auto' | 'cpu' } | { kind: '
 }
 
 /** @internal The error for a CUDA request this build or machine cannot serve, with the reason. */
-export function cudaUnavailable(what: string, reason: string): Error {
-  const err = new DeviceUnavailableError(`CUDA backend not available: ${reason} (asked for ${what}); use device 'cpu' or 'auto'`);
-  (err as Error & { code?: string }).code = 'OTCA_CUDA_UNAVAILABLE';
-  return err;
+export function cudaUnavailable(what: string, reason: string): DeviceUnavailableError {
+  return new DeviceUnavailableError(`CUDA backend not available: ${reason} (asked for ${what}); use device 'cpu' or 'auto'`);
 }
 
 let cudaStatusCache: NativeCudaStatus | undefined;
@@ -132,6 +130,7 @@ function checkDtype(dtype: unknown): Dtype {
  * @example
  * ```ts
  * const rewards = Tensor.from(new Float32Array(N * K), [N, K]);            // float32, inferred
+ * // `using`: TypeScript 5.2+ or Node 24+ (else `const`, and `latents.dispose()` when done)
  * using latents = Tensor.from(bits, [N, T + 1, D], 'bfloat16').to('cuda:0'); // a device copy
  * const out = otcaAdvantages({ rewards, latents, groupSize: G });           // runs on cuda:0
  * const adv = out.advantages.to('cpu').data;                                // Float32Array [N, T]
@@ -227,7 +226,7 @@ export class Tensor<D extends Dtype = Dtype> {
    *   message); RangeError for a device index past the last device or a bad shape.
    * @example
    * ```ts
-   * using out = Tensor.empty([N, T], 'float32', 'cuda:0');
+   * using out = Tensor.empty([N, T], 'float32', 'cuda:0'); // TypeScript 5.2+ or Node 24+; else const + out.dispose()
    * ```
    */
   static empty<T extends Dtype = 'float32'>(shape: readonly number[], dtype?: T, device: Device | 'cuda' = 'cpu'): Tensor<T> {
@@ -273,6 +272,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * @throws Error on a disposed tensor, and on a device tensor (use `to('cpu')` or `toAsync('cpu')`).
    */
   get data(): TypedArrayFor<D> {
+    if (!(#disposed in this)) throw forgedReceiver('data');
     if (this.#disposed) throw this.#disposedError('read its data');
     if (this.#data === null) {
       throw new Error(
@@ -284,6 +284,7 @@ export class Tensor<D extends Dtype = Dtype> {
 
   /** The device address of a device tensor (for other libraries), as a bigint. */
   get devicePointer(): bigint {
+    if (!(#disposed in this)) throw forgedReceiver('devicePointer');
     if (this.#disposed) throw this.#disposedError('read its device pointer');
     if (this.#buffer === null) {
       throw new TypeError(`${this.#describe()} is a host tensor: devicePointer exists for device tensors only`);
@@ -293,11 +294,13 @@ export class Tensor<D extends Dtype = Dtype> {
 
   /** Whether `dispose()` was called. */
   get disposed(): boolean {
+    if (!(#disposed in this)) throw forgedReceiver('disposed');
     return this.#disposed;
   }
 
   /** The number of dimensions (`shape.length`). */
   get rank(): number {
+    if (!(#disposed in this)) throw forgedReceiver('rank');
     return this.shape.length;
   }
 
@@ -308,6 +311,7 @@ export class Tensor<D extends Dtype = Dtype> {
    *   Error on a disposed tensor.
    */
   to(device: Device | 'cuda'): Tensor<D> {
+    if (!(#disposed in this)) throw forgedReceiver('to');
     const where = tensorDevice(device, 'device');
     const target = this.#prepareCopy(where);
     if (target === this) return this;
@@ -324,6 +328,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * ```
    */
   async toAsync(device: Device | 'cuda'): Promise<Tensor<D>> {
+    if (!(#disposed in this)) throw forgedReceiver('toAsync');
     const where = tensorDevice(device, 'device');
     const target = this.#prepareCopy(where);
     if (target === this) return this;
@@ -350,6 +355,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * array. Idempotent; any use afterwards throws.
    */
   dispose(): void {
+    if (!(#disposed in this)) throw forgedReceiver('dispose');
     if (this.#disposed) return;
     this.#disposed = true;
     const buffer = this.#buffer;
@@ -359,18 +365,20 @@ export class Tensor<D extends Dtype = Dtype> {
     if (buffer !== null) native().deviceRelease(buffer);
   }
 
-  /** `using t = ...` disposes at the end of the scope. */
+  /** `using t = ...` disposes at the end of the scope (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+). */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  /** @internal For error messages. */
+  /** @internal For error messages (an object made from Tensor.prototype says it is no Tensor). */
   [describeTag](): string {
+    if (!Tensor._is(this)) return FORGED_TENSOR;
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}${this.device === 'cpu' ? '' : ', ' + this.device}${this.#disposed ? ', disposed' : ''})`;
   }
 
   /** A one-line summary, e.g. `Tensor(float32, [12, 16], cpu)`. */
   toString(): string {
+    if (!Tensor._is(this)) return FORGED_TENSOR;
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}, ${this.device}${this.#disposed ? ', disposed' : ''})`;
   }
 
@@ -388,6 +396,14 @@ export class Tensor<D extends Dtype = Dtype> {
   #nativeBuffer(): TypedArrayFor<D> | NativeDeviceBuffer {
     if (this.#disposed) throw this.#disposedError('use it');
     return (this.#data ?? this.#buffer) as TypedArrayFor<D> | NativeDeviceBuffer;
+  }
+
+  /**
+   * @internal Whether `value` is a Tensor that `from`, `empty`, `fromDevicePointer` or a call made
+   * (not merely an object whose prototype is Tensor.prototype, which has none of a Tensor's state).
+   */
+  static _is(value: unknown): value is Tensor {
+    return typeof value === 'object' && value !== null && #disposed in value;
   }
 
   /** @internal The host array or device buffer behind this tensor, for the addon. */
@@ -409,6 +425,19 @@ export class Tensor<D extends Dtype = Dtype> {
   static _wrapDevice(buffer: NativeDeviceBuffer, shape: readonly number[], device: Device): Tensor<'float32'> {
     return new Tensor<'float32'>(null, buffer, Object.freeze([...shape]), 'float32', device);
   }
+}
+
+/** How an object made from Tensor.prototype (not by Tensor.from or Tensor.empty) is described. */
+const FORGED_TENSOR = 'an object made from Tensor.prototype that is no Tensor (make one with Tensor.from or Tensor.empty)';
+
+/** The error of a Tensor member used on an object made from Tensor.prototype (V8 would say "Cannot read private member"). */
+function forgedReceiver(member: string): TypeError {
+  return typeError('a Tensor (made by Tensor.from, Tensor.empty, Tensor.fromDevicePointer or a call)', `this of Tensor#${member}`, FORGED_TENSOR, false);
+}
+
+/** Whether `value` is a real {@link Tensor} (see Tensor._is); an object made from its prototype is not. */
+export function isTensor(value: unknown): value is Tensor {
+  return Tensor._is(value);
 }
 
 /** A frozen copy of `shape` after checking each dimension is an integer >= 0. */

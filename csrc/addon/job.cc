@@ -16,7 +16,8 @@ const char* const kOutputNames[kOutputCount] = {
     "exploration", "lambda", "coefficients", "fused", "advantages"};
 
 const char* const kHeaderSlotNames[kSlotCount] = {"kind", "async", "latentDtype", "N", "T", "D", "stacked",
-                                                  "rewardDtype", "rewardN", "K", "groupSize", "outputMask"};
+                                                  "rewardDtype", "rewardN", "K", "groupSize", "outputMask",
+                                                  "rewardSteps"};
 
 namespace {
 
@@ -160,9 +161,10 @@ void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
   constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
   rew.N = HeaderInteger(env, h, kSlotRewardN, "rewards N", 1, kMax);
   rew.K = HeaderInteger(env, h, kSlotK, "rewards K", 1, kMax);
-  const int64_t nk = CheckedMul(rew.N, rew.K);
+  rew.T = HeaderInteger(env, h, kSlotRewardSteps, "rewards T", 0, kMax);  // 0: [N, K]; T: per-step [N, T, K]
+  const int64_t nk = CheckedMul(CheckedMul(rew.N, otca::reward_rows(rew)), rew.K);
   if (nk < 0 || CheckedMul(nk, 8) < 0) {
-    ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
+    ThrowRange(env, "N*T*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
   }
   const bool f64 = rew.dtype == otca::DType::Float64;
   job.rewards = GetBuffer(env, job, keepAlive, run.rewards,
@@ -179,9 +181,10 @@ void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
   }
 }
 
-// groupSize from the header, or groupIds: an Int32Array of N integers >= 0 (copied into the run's
-// slot when it runs; held meanwhile).
-void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, int64_t N, bool keepAlive) {
+// groupSize from the header, or groupIds: an Int32Array of N integers >= 0, read once, here, into
+// the job's own copy, which is checked and from which the groups are built (never the caller's array
+// again: an async run must not see a write made while it is in flight).
+void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, int64_t N) {
   job.groupSize = HeaderInteger(env, h, kSlotGroupSize, "groupSize", 0, N);
   if (job.groupSize > 0) {
     if (N % job.groupSize != 0) {
@@ -189,12 +192,15 @@ void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, i
     }
     return;
   }
-  const auto* ids = static_cast<const int32_t*>(
-      GetTypedArray(env, job, keepAlive, run.groupIds, napi_int32_array, "Int32Array", N, "groupIds"));
+  const auto* given = static_cast<const int32_t*>(
+      GetTypedArray(env, job, false, run.groupIds, napi_int32_array, "Int32Array", N, "groupIds"));
+  std::vector<int32_t>& ids = job.groupIdCopy;
+  ids.assign(given, given + N);
   for (int64_t i = 0; i < N; ++i) {
-    if (ids[i] < 0) ThrowRange(env, "integers >= 0", "groupIds", std::to_string(ids[i]) + " at sample " + std::to_string(i));
+    const int32_t id = ids[static_cast<size_t>(i)];
+    if (id < 0) ThrowRange(env, "integers >= 0", "groupIds", std::to_string(id) + " at sample " + std::to_string(i));
   }
-  job.groupIds = ids;
+  job.groupIds = ids.data();
 }
 
 // Output `index` where the header's mask has it.
@@ -313,8 +319,11 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
     if (kind == JobKind::Advantages && job->rew.N != N) {
       ThrowRange(env, "N (" + std::to_string(N) + ") rows as in latents", "rewards", std::to_string(job->rew.N));
     }
+    if (kind == JobKind::Advantages && job->rew.T != 0 && job->rew.T != T) {
+      ThrowRange(env, std::to_string(T) + " steps (as latents)", "rewards", std::to_string(job->rew.T));
+    }
     N = job->rew.N;
-    ParseGroups(env, *job, run, h, N, keepAlive);
+    ParseGroups(env, *job, run, h, N);
     if (kind == JobKind::Objective) {
       job->trajectoryScore = GetBuffer(env, *job, keepAlive, run.trajectoryScore,
                                        napi_float32_array, "Float32Array", N, 4, "trajectoryScore");
@@ -333,11 +342,12 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
     GetOutput(env, *job, keepAlive, outs, mask, N, kTrajectoryScore);
   }
   if (kind != JobKind::Trajectory) {
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, K), kObjectiveAdvantages);
+    const int64_t rows = CheckedMul(N, otca::reward_rows(job->rew));  // per-step rewards: a row per (sample, step)
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(rows, K), kObjectiveAdvantages);
     GetOutput(env, *job, keepAlive, outs, mask, N, kExploration);
-    GetOutput(env, *job, keepAlive, outs, mask, N, kLambda);
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, K), kCoefficients);
-    GetOutput(env, *job, keepAlive, outs, mask, N, kFused);
+    GetOutput(env, *job, keepAlive, outs, mask, rows, kLambda);
+    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(rows, K), kCoefficients);
+    GetOutput(env, *job, keepAlive, outs, mask, rows, kFused);
   }
   if (kind == JobKind::Advantages) GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kAdvantages);
 }

@@ -39,7 +39,7 @@ extern const char* const kOutputNames[kOutputCount];
 // nine (each N-API property read by name costs ~0.1 us).
 enum HeaderSlot : int {
   kSlotKind, kSlotAsync, kSlotLatentDtype, kSlotN, kSlotT, kSlotD, kSlotStacked, kSlotRewardDtype, kSlotRewardN,
-  kSlotK, kSlotGroupSize, kSlotOutputMask, kSlotCount
+  kSlotK, kSlotGroupSize, kSlotOutputMask, kSlotRewardSteps, kSlotCount
 };
 extern const char* const kHeaderSlotNames[kSlotCount];
 
@@ -52,7 +52,11 @@ struct Job {
   otca::Rewards rew;
   Buffer rewards, trajectoryScore;
   int64_t groupSize = 0;              // > 0, or 0 where groupIds were given
-  const int32_t* groupIds = nullptr;  // host [N]
+  // The run's group ids [N] where groupIds were given: a copy taken on the JS thread when the run
+  // starts, the one read of the caller's array; checked and used alone (a write to the caller's
+  // array while an async run is in flight changes nothing). Its memory is kept between runs.
+  std::vector<int32_t> groupIdCopy;
+  const int32_t* groupIds = nullptr;  // groupIdCopy.data(), or null
   Buffer outputs[kOutputCount];
   // Async runs hold every input and output (TypedArrays and device views) until the work is done;
   // every run holds the device allocations it touches, so a dispose() meanwhile frees nothing early.

@@ -116,9 +116,12 @@ void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t 
   check_array(factors.scale, K, "objectiveScale");
 }
 
-Groups GroupIndex::build(const int32_t* ids, int64_t N) {
+Groups GroupIndex::build(const int32_t* given, int64_t N) {
+  // `given` is read once, into `ids`: memory another thread writes meanwhile gives one grouping
+  // (the ids as they were read), never a sample whose group was not counted
+  ids.assign(given, given + N);
   // groups in ascending id order: rank the distinct ids, then a counting sort of the samples
-  distinct.assign(ids, ids + N);
+  distinct.assign(ids.begin(), ids.end());
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   const int64_t B = static_cast<int64_t>(distinct.size());
@@ -127,7 +130,8 @@ Groups GroupIndex::build(const int32_t* ids, int64_t N) {
   int64_t* members = offsets + B + 1;
   int64_t* groupOf = members + N;
   for (int64_t i = 0; i < N; ++i) {
-    const int64_t b = std::lower_bound(distinct.begin(), distinct.end(), ids[i]) - distinct.begin();
+    const int32_t id = ids[static_cast<size_t>(i)];
+    const int64_t b = std::lower_bound(distinct.begin(), distinct.end(), id) - distinct.begin();
     groupOf[i] = b;
     ++offsets[b + 1];
   }
@@ -168,6 +172,7 @@ void check_rewards_shape(const Rewards& rew) {
                     dtype_name(rew.dtype));
   if (rew.K < 1) throw_range("at least 1 objective (K >= 1)", "rewards", std::to_string(rew.K));
   if (rew.N < 0) throw_range("integer >= 0", "rewards' sample count N", std::to_string(rew.N));
+  if (rew.T < 0) throw_range("integer >= 0", "rewards' step count T", std::to_string(rew.T));
   if (rew.N > 0 && !rew.data) throw_range("a buffer", "rewards", "none");
 }
 
@@ -202,6 +207,15 @@ void throw_non_finite_latent(double v, int64_t sample, int64_t state) {
 
 void throw_bad_reward(double v, int64_t sample, int64_t objective) {
   const std::string where = " at sample " + std::to_string(sample) + ", objective " + std::to_string(objective);
+  if (!std::isfinite(v)) throw_range("finite values", "rewards", non_finite_name(v) + where);
+  throw_range("|r| <= 1e+100", "rewards", js_number(v) + where);
+}
+
+void throw_bad_reward_at(const Rewards& rew, double v, int64_t flat) {
+  const int64_t row = flat / rew.K, k = flat % rew.K;
+  if (rew.T <= 0) throw_bad_reward(v, row, k);
+  const std::string where = " at sample " + std::to_string(row / rew.T) + ", step " + std::to_string(row % rew.T) +
+                            ", objective " + std::to_string(k);
   if (!std::isfinite(v)) throw_range("finite values", "rewards", non_finite_name(v) + where);
   throw_range("|r| <= 1e+100", "rewards", js_number(v) + where);
 }

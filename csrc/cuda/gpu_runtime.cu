@@ -71,7 +71,7 @@ void use_device(int device) {
 constexpr size_t kAlign = 256;
 size_t round_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
-detail::Layout layout_for(int64_t N, int64_t T, int64_t chunks, int64_t K, int64_t B, int64_t nCap) {
+detail::Layout layout_for(int64_t N, int64_t T, int64_t chunks, int64_t K, int64_t B, int64_t nCap, int64_t rows) {
   detail::Layout l{};
   size_t at = 0;
   const auto take = [&](size_t bytes) { const size_t here = at; at += round_up(bytes); return here; };
@@ -84,9 +84,9 @@ detail::Layout layout_for(int64_t N, int64_t T, int64_t chunks, int64_t K, int64
   l.prod = take(sizeof(double) * N * T);
   l.wF = take(sizeof(float) * N * T);
   l.qF = take(sizeof(float) * N);
-  l.fF = take(sizeof(float) * N);
+  l.fF = take(sizeof(float) * N * rows);
   l.Ad = take(sizeof(double) * N * K);
-  l.fD = take(sizeof(double) * N);
+  l.fD = take(sizeof(double) * N * rows);
   l.gstat = take(sizeof(double) * 2 * B * (K + 1));
   l.statesDev = take(sizeof(void*) * (T + 1));
   l.objDev = take(sizeof(double) * 2 * K);
@@ -106,7 +106,7 @@ void release_workspace(Context& c) noexcept {
 void reserve_workspace(detail::Call& call, int64_t N, int64_t T, int64_t chunks, int64_t K, int64_t B) {
   Context& c = *call.ctx;
   const int64_t nCap = N > c.nCapacity ? N : c.nCapacity;
-  call.layout = layout_for(N, T, chunks, K, B, nCap);
+  call.layout = layout_for(N, T, chunks, K, B, nCap, call.a.rewardRows);
   if (call.layout.total <= c.bytes && N <= c.nCapacity) return;
   release_workspace(c);
   const size_t bytes = call.layout.total + call.layout.total / 4;  // headroom for a slightly larger call
@@ -169,6 +169,9 @@ void fill_objectives(detail::Call& call, const Rewards& rew, const Groups& group
   a.groups = groups;
   a.rewards = rew.data;
   a.rewardsF64 = rew.dtype == DType::Float64;
+  if (reward_rows(rew) > 0x7fffffff)
+    range_error("at most 2147483647 steps", "rewards", std::to_string(rew.T));
+  a.rewardRows = reward_rows(rew);
   if (rew.K <= detail::kInlineObjectives) {
     for (int64_t k = 0; k < rew.K; ++k) {
       a.weights[k] = f.weights ? f.weights[k] : 1.0;
@@ -364,11 +367,10 @@ void check_flags(Call& call) {
   const Rewards* rew = call.rew;
   const Latents* lat = call.lat;
   if (rewardFlag != kNoFlag && rew) {
-    const int64_t i = static_cast<int64_t>(rewardFlag / rew->K), k = static_cast<int64_t>(rewardFlag % rew->K);
     const size_t size = rew->dtype == DType::Float64 ? 8 : 4;
     const char* p = static_cast<const char*>(rew->data) + rewardFlag * size;
     const double v = size == 8 ? read_back<double>(p, c) : read_back<float>(p, c);
-    otca::detail::throw_bad_reward(v, i, k);
+    otca::detail::throw_bad_reward_at(*rew, v, static_cast<int64_t>(rewardFlag));
   }
   if (latentFlag != kNoFlag && lat) {
     const int64_t i = static_cast<int64_t>(latentFlag / (lat->T + 1));
@@ -410,9 +412,9 @@ Status status() {
     if (e != cudaSuccess) {
       cudaGetLastError();
       s.reason = error_text(e);
-      // The runtime says "driver too old" also where there is no driver at all: say which.
+      // The runtime says "driver too old" also where there is no driver at all: say that first.
       if (s.driverVersion == 0 && e == cudaErrorInsufficientDriver)
-        s.reason += " (no NVIDIA driver was found: libcuda.so.1 did not load)";
+        s.reason = "no NVIDIA driver was found (libcuda.so.1 did not load): " + s.reason;
       else if (e == cudaErrorInsufficientDriver)
         s.reason += " (driver supports CUDA " + std::to_string(s.driverVersion / 1000) + "." +
                     std::to_string(s.driverVersion % 1000 / 10) + ", this build needs " +
@@ -583,6 +585,8 @@ void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups
   otca::detail::check_latents_shape(lat);
   if (rew.N != lat.N)
     range_error(std::to_string(lat.N) + " samples (as latents)", "rewards", std::to_string(rew.N));
+  if (rew.T != 0 && rew.T != lat.T)
+    range_error(std::to_string(lat.T) + " steps (as latents)", "rewards", std::to_string(rew.T));
   otca::detail::check_rewards_shape(rew);
   otca::detail::check_groups(groups, rew.N);
   if (lat.N == 0) return;

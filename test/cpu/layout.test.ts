@@ -18,7 +18,7 @@ function sources(dir: string): string[] {
 // Macros a conditional in csrc may test: the compilers', the CUDA compiler's, and the one the CMake
 // build generates (the architecture list). Macros a file defines for itself are allowed too.
 const PLATFORM_MACROS = new Set([
-  '__GNUC__', '__clang__', '__x86_64__', '__i386__', '__SSE2__', '__CUDA_ARCH__', '__CUDACC__', '_MSC_VER', '_WIN32',
+  '__GNUC__', '__clang__', '__x86_64__', '__i386__', '__SSE2__', '__CUDA_ARCH__', '__CUDACC__', '_MSC_VER', '_WIN32', '__linux__', '__GLIBC__',
   'OTCA_HAVE_CUDA_CONFIG', 'OTCA_CUDA_ARCHITECTURES_STRING',
 ]);
 

@@ -205,6 +205,42 @@ test('fused normalisation, the floor stabiliser and the fused clip: device equal
   }
 });
 
+test('per-step rewards [N, T, K]: device equals the CPU backend, groupIds, sync and async, the two phases', async (t) => {
+  if (skipWithoutCuda(t)) return;
+  const modes = [{}, { objective: 'weighted-advantage', fusedNormalization: 'batch', fusedClip: 1.5 }, { preset: 'g2rpo' },
+    { objective: 'weighted-reward', stdScope: 'batch', fusedNormalization: 'group' }];
+  for (const [m, opts] of modes.entries()) {
+    const c = hostCase({ N: 13, G: 13, T: 4, D: 150, K: 3, dtype: 'float32', seed: 80 + m });
+    const groupIds = Int32Array.from([3, 0, 1, 3, 2, 0, 3, 1, 2, 0, 3, 5, 1]);
+    const r = Float32Array.from({ length: c.N * c.T * c.K }, (_, x) => Math.sin(1.3 * x + m) + 0.1 * (x % 7));
+    const latents = Tensor.from(c.z, [c.N, c.T + 1, c.D], c.dtype);
+    const rewards = Tensor.from(r, [c.N, c.T, c.K]);
+    const devRewards = upload(r, [c.N, c.T, c.K], 'float32');
+    const inputs = { rewards, latents, groupIds };
+    const cpu = otca.otcaAdvantages(inputs, { ...opts, device: 'cpu', outputs: 'all' });
+    const dev = otca.otcaAdvantages({ ...inputs, rewards: devRewards }, { ...opts, device: DEV, outputs: 'all' });
+    const devAsync = await otca.otcaAdvantagesAsync(inputs, { ...opts, device: DEV, outputs: 'all' });
+    const want = Object.fromEntries(FIELDS.map((f) => [f, download(cpu[f])]));
+    compareAll(dev, want, 10 * TOL_CPU, `per-step ${JSON.stringify(opts)}`, 13);
+    assert.deepEqual(dev.fused.shape, [c.N, c.T]);
+    for (const f of FIELDS) {
+      const a = download(dev[f]);
+      const b = download(devAsync[f]);
+      assert.deepEqual(new Uint32Array(b.buffer, b.byteOffset, b.length), new Uint32Array(a.buffer, a.byteOffset, a.length),
+        `per-step ${JSON.stringify(opts)}: async ${f} differs from the synchronous call`);
+    }
+    // the two phases on the device compose to the one call
+    const p1 = otca.trajectoryCredit({ latents }, { ...opts, device: DEV, outputDevice: 'cpu' });
+    const p2 = otca.objectiveCredit({ rewards, trajectoryScore: p1.trajectoryScore, groupIds }, { ...opts, device: DEV, outputDevice: 'cpu' });
+    const adv = otca.combineCredit(p1, p2);
+    const one = download(dev.advantages);
+    assert.deepEqual(new Uint32Array(adv.data.buffer), new Uint32Array(one.buffer, one.byteOffset, one.length), `per-step ${JSON.stringify(opts)}: phases`);
+    releaseAll(dev);
+    releaseAll(devAsync);
+    release(devRewards);
+  }
+});
+
 test('reruns are bit-identical', (t) => {
   if (skipWithoutCuda(t)) return;
   const c = hostCase({ N: 12, G: 12, T: 16, D: 65_539, K: 3, dtype: 'bfloat16', seed: 50 });

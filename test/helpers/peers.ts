@@ -388,3 +388,29 @@ export function flowFactoryAdvantages(rewards: ArrayLike<number>, K: number, gro
   const bnStd = Math.max(npStd(combined), 1e-6);
   return combined.map((c) => clamp((c - bnMean) / bnStd, clip));
 }
+
+// ------------------------------------------------------------------ G2RPO (from the issue's description)
+
+/**
+ * G2RPO's per-step advantages, ported from issue 20's description of bcmi/Granular-GRPO at commit
+ * ef6ec9f, fastvideo/train_g2rpo_hps.py, `train_one_step` (lines ~615-632, the clamp at ~659-661).
+ * NOT read from the source: the repository could not be fetched where this port was written, so the
+ * lines are unchecked. As described: per-step rewards [N, T] for each reward model and granularity
+ * (here K columns), each z-scored within its group of `num_generations` contiguous samples at each
+ * step, with torch's unbiased std + 1e-8; the K terms summed without weights; the sum clamped at +-5.
+ * Float64. `rewards` row-major [N, T, K]; returns [N, T].
+ */
+export function g2rpoAdvantagesFromDescription(rewards: ArrayLike<number>, N: number, T: number, K: number, numGenerations: number, clip = 5): Float64Array {
+  const out = new Float64Array(N * T);
+  for (let t = 0; t < T; t++) {
+    for (let k = 0; k < K; k++) {
+      for (let start = 0; start < N; start += numGenerations) {
+        const group = Array.from({ length: numGenerations }, (_, m) => rewards[((start + m) * T + t) * K + k]!);
+        const mean = mean64(group);
+        const std = std64Bessel(group) + 1e-8;
+        group.forEach((r, m) => (out[(start + m) * T + t]! += (r - mean) / std));
+      }
+    }
+  }
+  return out.map((a) => clamp(a, clip));
+}
