@@ -295,7 +295,7 @@ function writeHeldoutReport(args: Args, cfg: TrainConfig, o: HeldoutOutcome, tfB
     `Command: \`${command}\`; run ${date}; ${o.seconds.total.toFixed(0)} s in all (tuning ${o.seconds.tuning.toFixed(0)} s, evaluation ${o.seconds.evaluation.toFixed(0)} s, ` +
       `${args.jobs} worker thread(s)); tfjs backend ${tfBackend}; Node ${process.version}; ${machine()}.`,
     '',
-    `The plan (hypotheses, endpoints, tests, verdict rule, tuning protocol, arms, sizes) is examples/flow-grpo/PREREGISTRATION-${STUDY_ID}.md, committed before any tuning or evaluation run; ` +
+    `The plan (hypotheses, endpoints, tests, verdict rule, tuning protocol, arms, sizes) is examples/flow-grpo/PREREGISTRATION-2026-12-07.md, committed before any tuning or evaluation run; ` +
       'study-heldout.ts applies it. The 2026-12-05 study and its report (results/2026-12-05-full) stay as they were.',
     '',
     `Setting: as 2026-12-05 (${SIDE}x${SIDE} images, T = ${cfg.T}, G = ${cfg.G} from one initial noise, ${cfg.prompts} prompts per iteration, K = ${K} rewards ` +
