@@ -182,11 +182,10 @@ void read_rewards(Run& r, const otca_rewards* given, const otca::PlanState& plan
     throw_type("float32 or float64", "rewards dtype", otca::dtype_name(static_cast<otca::DType>(w.dtype)));
   }
   otca::check_integer(w.N, 1, kMaxCount, "rewards N");
-  if (w.T != 0)
-    throw_range("0 (the C ABI takes one reward row per sample; per-step rewards are not wired in yet)", "rewards T",
-                std::to_string(w.T));
+  otca::check_integer(w.T, 0, kMaxCount, "rewards T");  // 0: [N, K]; T: per-step [N, T, K], as the addon's rewardSteps
   otca::check_integer(w.K, 1, kMaxCount, "rewards K");
-  otca::check_reward_count(w.N, 1, w.K);
+  r.rew.T = w.T;
+  otca::check_reward_count(w.N, otca::reward_rows(r.rew), w.K);
   if (w.data == nullptr) throw_type("a pointer", "rewards", "null");
   otca::check_factor_lengths(plan.options, w.K);
   r.rew.dtype = static_cast<otca::DType>(w.dtype);
@@ -264,6 +263,8 @@ Run read_run(const otca::PlanState& plan, int32_t kind, const otca_latents* late
   if (r.kind != otca::RunKind::Trajectory) {
     read_rewards(r, rewards, plan);
     if (r.kind == otca::RunKind::Advantages) otca::check_same_rows(r.lat.N, r.rew.N);
+    if (r.kind == otca::RunKind::Advantages && r.rew.T != 0 && r.rew.T != r.lat.T)  // the addon's words
+      throw_range(std::to_string(r.lat.T) + " steps (as latents)", "rewards", std::to_string(r.rew.T));
     read_groups(r, groups, device);
     if (r.kind == otca::RunKind::Objective) {
       if (q == nullptr) throw_type("a pointer", "trajectoryScore", "null");
@@ -448,15 +449,20 @@ otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, int64_t N, 
       otca::check_integer(T, 1, kMaxCount, "T");
       otca::check_integer(D, 1, kMaxCount, "D");
       otca::check_latent_count(N, T, D, 4);
+    } else {
+      otca::check_integer(T, 0, kMaxCount, "T");  // the rewards' T: 0 for one reward row per sample
     }
+    // phase 2's rows per sample: the whole step sizes for per-step rewards (T rows, the most it can
+    // be given), so one size holds for [N, K] and [N, T, K] rewards; an objective run for its rewards' T
+    const int64_t rows = k == otca::RunKind::Trajectory ? 1 : T > 0 ? T : 1;
     if (k != otca::RunKind::Trajectory) {
       otca::check_integer(K, 1, kMaxCount, "K");
-      otca::check_reward_count(N, 1, K);
+      otca::check_reward_count(N, rows, K);
       otca::check_integer(num_groups, 1, N, "num_groups");
     }
     *bytes = otca::gpu::enqueue_workspace_bytes(kind, N, k == otca::RunKind::Objective ? 0 : T, D,
                                                 k == otca::RunKind::Trajectory ? 0 : K,
-                                                k == otca::RunKind::Trajectory ? 0 : num_groups);
+                                                k == otca::RunKind::Trajectory ? 0 : num_groups, rows);
   });
 }
 

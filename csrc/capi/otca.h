@@ -166,12 +166,16 @@ typedef struct otca_latents {
   int64_t sample_stride;           /* elements; 0: contiguous */
 } otca_latents;
 
-/* Row-major rewards [N, K] (one score per sample and objective). T is reserved for per-step
- * rewards [N, T, K]: 0 (OTCA_E_RANGE otherwise: the core has them, this ABI does not wire them in yet). */
+/* Row-major rewards: T = 0 for [N, K] (one score per sample and objective), T >= 1 for per-step
+ * rewards [N, T, K] (a score per sample, step and objective; element (i, t, k) at (i*T + t)*K + k),
+ * as the Node package's rewards of shape [N, T, K]. For OTCA_KIND_ADVANTAGES a per-step T must be
+ * the latents' T (OTCA_E_RANGE: "Expected 4 steps (as latents) for rewards but received 3"); for
+ * OTCA_KIND_OBJECTIVE it is the rewards' own. Per-step rewards give phase 2 a row per (sample, step):
+ * see the outputs' shapes below. */
 typedef struct otca_rewards {
   uint32_t struct_size;
   int32_t dtype; /* OTCA_FLOAT32 or OTCA_FLOAT64 */
-  int64_t N, T, K; /* N >= 1, T == 0, K >= 1 */
+  int64_t N, T, K; /* N >= 1, T >= 0, K >= 1 */
   const void* data; /* [data] */
 } otca_rewards;
 
@@ -198,18 +202,20 @@ OTCA_API otca_status otca_group_index(const int32_t* ids, int64_t N, int64_t* ou
 
 /* ----------------------------------------------------------------------------- runs: outputs */
 
-/* The outputs, in the core's order; each [data] float32, null = not requested. */
+/* The outputs, in the core's order; each [data] float32, null = not requested. R is phase 2's rows
+ * per sample: 1 for rewards [N, K], the rewards' T for per-step rewards [N, T, K] (then A and c are
+ * [N, T, K], lam and f [N, T]; e stays [N]). */
 typedef enum otca_output {
   OTCA_OUT_SIMILARITY = 0,            /* S    [N, T+1]  phase 1 */
   OTCA_OUT_DELTA_S = 1,               /* dS   [N, T]    phase 1 */
   OTCA_OUT_RAW_WEIGHTS = 2,           /* wbar [N, T]    phase 1 */
   OTCA_OUT_STEP_WEIGHTS = 3,          /* w    [N, T]    phase 1 */
   OTCA_OUT_TRAJECTORY_SCORE = 4,      /* q    [N]       phase 1 */
-  OTCA_OUT_OBJECTIVE_ADVANTAGES = 5,  /* A    [N, K]    phase 2 */
+  OTCA_OUT_OBJECTIVE_ADVANTAGES = 5,  /* A    [N, R, K] phase 2 ([N, K] when R = 1) */
   OTCA_OUT_EXPLORATION = 6,           /* e    [N]       phase 2 */
-  OTCA_OUT_LAMBDA = 7,                /* lam  [N]       phase 2 */
-  OTCA_OUT_COEFFICIENTS = 8,          /* c    [N, K]    phase 2 */
-  OTCA_OUT_FUSED = 9,                 /* f    [N]       phase 2 */
+  OTCA_OUT_LAMBDA = 7,                /* lam  [N, R]    phase 2 */
+  OTCA_OUT_COEFFICIENTS = 8,          /* c    [N, R, K] phase 2 */
+  OTCA_OUT_FUSED = 9,                 /* f    [N, R]    phase 2 */
   OTCA_OUT_ADVANTAGES = 10,           /* Adv  [N, T]    the whole step only */
   OTCA_OUTPUT_COUNT = 11
 } otca_output;
@@ -249,7 +255,9 @@ OTCA_API otca_status otca_run(otca_plan* plan, int32_t kind, const otca_latents*
 #define OTCA_STATUS_BYTES 32
 
 /* The [device] scratch otca_run_cuda needs for a shape (K, num_groups: 0 for a trajectory run;
- * num_groups: the groups' B, or N when not known, an upper bound). The bytes do not depend on the
+ * num_groups: the groups' B, or N when not known, an upper bound). T: the latents' T, except for
+ * OTCA_KIND_OBJECTIVE, where it is the rewards' T (0 for [N, K] rewards, else per-step). For
+ * OTCA_KIND_ADVANTAGES the size holds for [N, K] and per-step [N, T, K] rewards alike. The bytes do not depend on the
  * dtypes or pointers, so one block can be reserved per shape (and captured in a CUDA graph).
  * OTCA_E_DEVICE in a build without CUDA. */
 OTCA_API otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, int64_t N, int64_t T, int64_t D,
@@ -259,7 +267,7 @@ OTCA_API otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, in
  * allocation, no host memory shared between runs (so any number of runs may be in flight, and the
  * call may be captured into a CUDA graph). The caller's current device is restored.
  *   every [data] pointer: [device] memory on the plan's device; groups: group_size or a device
- *   index (OTCA_E_TYPE for group_ids); any T and K.
+ *   index (OTCA_E_TYPE for group_ids); any T and K, rewards [N, K] or per-step [N, T, K].
  *   workspace: [device], at least otca_workspace_size() bytes, 256-byte aligned, not used by
  *     another run in flight (the run zeroes what it needs on the stream).
  *   status: [device] OTCA_STATUS_BYTES, written by the run (reset on the stream first).

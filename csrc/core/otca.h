@@ -182,7 +182,8 @@ void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups
 // The states come from lat.states (T+1 host pointers) or, where it is null, from latentBase (one
 // [N, T+1, D] array, state j at latentBase + j*D elements); a list takes at most 64 states.
 constexpr size_t kStatusBytes = 32;
-size_t enqueue_workspace_bytes(int mode, int64_t N, int64_t T, int64_t D, int64_t K, int64_t B);
+// rows: phase 2's rows per sample (the rewards' T for per-step rewards, else 1).
+size_t enqueue_workspace_bytes(int mode, int64_t N, int64_t T, int64_t D, int64_t K, int64_t B, int64_t rows);
 void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, void* status, int mode,
              const Latents* lat, const void* latentBase, const Rewards* rew, const float* trajectoryScore,
              const Groups& groups, const Options& opt, const ObjectiveFactors& factors, const AllOutputs& out);

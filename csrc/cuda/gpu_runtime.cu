@@ -655,13 +655,13 @@ void upload(unsigned long long* out, int64_t count, cudaStream_t s, int device, 
 
 }  // namespace
 
-size_t enqueue_workspace_bytes(int mode, int64_t N, int64_t T, int64_t D, int64_t K, int64_t B) {
+size_t enqueue_workspace_bytes(int mode, int64_t N, int64_t T, int64_t D, int64_t K, int64_t B, int64_t rows) {
   // float32's chunks: the most of any dtype, so the size holds for every dtype
   const bool latents = mode != 2;  // the whole step and phase 1 stream latents
   const int64_t chunks = latents ? stream_chunks(D, DType::Float32) : 0;
   const int64_t steps = latents ? T : 0;
   const int64_t objectives = mode == 1 ? 0 : K;
-  return layout_for(N, steps, chunks, objectives, mode == 1 ? 0 : B, N, 1).total;  // one reward row per sample
+  return layout_for(N, steps, chunks, objectives, mode == 1 ? 0 : B, N, rows).total;  // rows: reward rows per sample
 }
 
 void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, void* status, int mode,
@@ -683,13 +683,13 @@ void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, v
   }
   if (hasRewards) {
     if (!rew) range_error("rewards", "rewards", "none");
-    if (rew->T != 0)  // the status word's flags and the NaN fill count one reward row per sample
-      range_error("0 (one reward row per sample in the enqueue mode)", "rewards T", std::to_string(rew->T));
     check_options(opt, factors, rew->K);
     otca::detail::check_rewards_shape(*rew);
     otca::detail::check_groups(groups, rew->N);
     if (hasLatents && rew->N != lat->N)
       range_error(std::to_string(lat->N) + " samples (as latents)", "rewards", std::to_string(rew->N));
+    if (hasLatents && rew->T != 0 && rew->T != lat->T)
+      range_error(std::to_string(lat->T) + " steps (as latents)", "rewards", std::to_string(rew->T));
     if (mode == 2 && !trajectoryScore) range_error("a buffer", "trajectoryScore", "none");
   } else {
     check_options(opt, ObjectiveFactors{}, 0);
@@ -755,8 +755,8 @@ void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, v
                                                             : launch::advantage_step(a, call.dtype, s);
   check(launched, "launching the advantage kernel", device);
   detail::Poison p{};
-  const int64_t T = a.T, K = a.K;
-  const int64_t counts[detail::kPoisonOutputs] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
+  const int64_t T = a.T, K = a.K, R = N * a.rewardRows;  // R: phase 2's rows, a row per (sample, step) for per-step rewards
+  const int64_t counts[detail::kPoisonOutputs] = {N * (T + 1), N * T, N * T, N * T, N, R * K, N, R, R * K, R, N * T};
   float* outs[detail::kPoisonOutputs] = {out.trajectory.similarity, out.trajectory.deltaS, out.trajectory.rawWeights,
                                          out.trajectory.stepWeights, out.trajectory.trajectoryScore,
                                          out.objective.objectiveAdvantages, out.objective.exploration,
@@ -790,11 +790,11 @@ void check_status(int device, void* stream, const void* status, int mode, const 
   if (m.finished != 1ull)
     throw DeviceError("cudaErrorUnknown while reading the status word on " + device_name(device) +
                       " (the run did not publish its result: it was not enqueued, or its stream failed)");
-  if (mode != 1 && m.rewardFlag != detail::kNoFlag && rew) {
-    const int64_t i = static_cast<int64_t>(m.rewardFlag / rew->K), k = static_cast<int64_t>(m.rewardFlag % rew->K);
+  if (mode != 1 && m.rewardFlag != detail::kNoFlag && rew) {  // the flag: the reward's flat index, any T
     const bool f64 = rew->dtype == DType::Float64;
     const char* p = static_cast<const char*>(rew->data) + m.rewardFlag * (f64 ? 8 : 4);
-    otca::detail::throw_bad_reward(f64 ? read_value<double>(p, device) : read_value<float>(p, device), i, k);
+    otca::detail::throw_bad_reward_at(*rew, f64 ? read_value<double>(p, device) : read_value<float>(p, device),
+                                      static_cast<int64_t>(m.rewardFlag));
   }
   if (mode != 2 && m.latentFlag != detail::kNoFlag && lat) {
     // the flag is the first (sample, state) holding a non-finite element: scan that row on the host

@@ -8,7 +8,8 @@
 #include "otca.h"
 
 extern "C" int ref_advantages(const ref_options* o, int dtype, int64_t N, int64_t T, int64_t D, const void* latents,
-                              int reward_dtype, int64_t K, const void* rewards, int64_t group_size,
+                              int reward_dtype, int64_t K, int64_t reward_steps, const void* rewards,
+                              int64_t group_size,
                               const int32_t* group_ids, float* const* out, char* error) {
   try {
     otca::Options opt;
@@ -44,6 +45,7 @@ extern "C" int ref_advantages(const ref_options* o, int dtype, int64_t N, int64_
     rew.data = rewards;
     rew.N = N;
     rew.K = K;
+    rew.T = reward_steps;
     otca::GroupIndex index;
     otca::Groups g;
     if (group_size > 0) {

@@ -19,10 +19,11 @@ typedef struct ref_options {
 } ref_options;
 
 /* The whole step on the CPU backend: latents one [N, T+1, D] array of `dtype`, rewards [N, K]
- * float32 or float64, groups of group_size or by ids; every output (AllOutputs' order) non-null.
+ * (reward_steps 0) or per-step [N, reward_steps, K], float32 or float64, groups of group_size or
+ * by ids; every output (AllOutputs' order) non-null.
  * Returns 0, or 1 with the exception's message in `error` (256 bytes). */
 int ref_advantages(const ref_options* o, int dtype, int64_t N, int64_t T, int64_t D, const void* latents,
-                   int reward_dtype, int64_t K, const void* rewards, int64_t group_size, const int32_t* group_ids,
+                   int reward_dtype, int64_t K, int64_t reward_steps, const void* rewards, int64_t group_size, const int32_t* group_ids,
                    float* const* outputs, char* error);
 
 #ifdef __cplusplus

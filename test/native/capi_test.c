@@ -1,8 +1,8 @@
 /* The C ABI's test: C99 against csrc/capi/otca.h only, linked to libotca.so as a front end is.
  *   - every entry point; the option table, names and kinds;
- *   - random cases (every option, dtype, layout, groups by size, ids or index, both phases): the
- *     bits of otca_run equal the core's own CPU call (capi_reference.cpp) and phase 1 + phase 2
- *     equal the whole step;
+ *   - random cases (every option, dtype, layout, groups by size, ids or index, both phases, rewards
+ *     [N, K] and per-step [N, T, K]): the bits of otca_run equal the core's own CPU call
+ *     (capi_reference.cpp) and phase 1 + phase 2 equal the whole step;
  *   - bad options and inputs: the status, the exact message and the argument it names;
  *   - several threads running one plan at once, each getting its own case's bits; the last error
  *     per thread;
@@ -79,6 +79,7 @@ static const char* const kStdStabilizer[] = {"add", "floor"};
 
 typedef struct Case {
   int64_t N, T, D, K, group_size;
+  int64_t steps; /* the rewards' T: 0 for [N, K], T for per-step rewards [N, T, K] */
   int dtype, reward_dtype, list, by_ids;
   ref_options ref;
   double weights[6], scale[6];
@@ -91,9 +92,10 @@ typedef struct Case {
   otca_options* options;
 } Case;
 
+/* The core's shapes: phase 2 has R rows per sample (the rewards' T for per-step rewards, else 1). */
 static int64_t output_size(const Case* c, int k) {
-  const int64_t N = c->N, T = c->T, K = c->K;
-  const int64_t n[OTCA_OUTPUT_COUNT] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
+  const int64_t N = c->N, T = c->T, K = c->K, R = N * (c->steps > 0 ? c->steps : 1);
+  const int64_t n[OTCA_OUTPUT_COUNT] = {N * (T + 1), N * T, N * T, N * T, N, R * K, N, R, R * K, R, N * T};
   return n[k];
 }
 
@@ -107,6 +109,7 @@ static void make_case(Case* c, int index) {
   c->T = 1 + below(index % 7 == 3 ? 36 : 6);
   c->D = 1 + below(index % 5 == 0 ? 5000 : 300);
   c->K = 1 + below(5);
+  c->steps = index % 4 == 2 ? c->T : 0; /* every fourth case per-step rewards [N, T, K] */
   c->dtype = (int[]){OTCA_FLOAT32, OTCA_FLOAT16, OTCA_BFLOAT16}[below(3)];
   c->reward_dtype = below(2) ? OTCA_FLOAT64 : OTCA_FLOAT32;
   c->list = (int)below(2);
@@ -175,8 +178,9 @@ static void make_case(Case* c, int index) {
       memcpy((char*)c->states[j] + i * c->D * es, (char*)c->latents + (i * per + j * c->D) * es, (size_t)(c->D * es));
     c->state_ptrs[j] = c->states[j];
   }
-  c->rewards = malloc((size_t)(c->N * c->K * 8));
-  for (int64_t x = 0; x < c->N * c->K; ++x) {
+  const int64_t rewardCount = c->N * (c->steps > 0 ? c->steps : 1) * c->K;
+  c->rewards = malloc((size_t)(rewardCount * 8));
+  for (int64_t x = 0; x < rewardCount; ++x) {
     const double v = below(6) == 0 ? 0.5 : uniform() * 4 - 1; /* ties now and then */
     if (c->reward_dtype == OTCA_FLOAT64) ((double*)c->rewards)[x] = v;
     else ((float*)c->rewards)[x] = (float)v;
@@ -185,8 +189,8 @@ static void make_case(Case* c, int index) {
   for (int64_t i = 0; i < c->N; ++i) c->ids[i] = (int32_t)(7 * below(groups) + 3); /* scattered, unequal */
   for (int k = 0; k < OTCA_OUTPUT_COUNT; ++k) c->expected[k] = malloc((size_t)output_size(c, k) * 4);
   char error[256];
-  const int bad = ref_advantages(&c->ref, c->dtype, c->N, c->T, c->D, c->latents, c->reward_dtype, c->K, c->rewards,
-                                 c->group_size, c->ids, c->expected, error);
+  const int bad = ref_advantages(&c->ref, c->dtype, c->N, c->T, c->D, c->latents, c->reward_dtype, c->K, c->steps,
+                                 c->rewards, c->group_size, c->ids, c->expected, error);
   if (bad) printf("FAIL case %d: the reference threw %s\n", index, error);
 }
 
@@ -218,6 +222,7 @@ static otca_rewards rewards_of(const Case* c) {
   r.struct_size = sizeof r;
   r.dtype = c->reward_dtype;
   r.N = c->N;
+  r.T = c->steps;
   r.K = c->K;
   r.data = c->rewards;
   return r;
@@ -258,9 +263,9 @@ static void check_case(int index) {
   Case c;
   make_case(&c, index);
   char what[256];
-  snprintf(what, sizeof what, "case %d (N %lld T %lld D %lld K %lld dtype %d %s %s)", index, (long long)c.N,
-           (long long)c.T, (long long)c.D, (long long)c.K, c.dtype, c.list ? "list" : "array",
-           c.by_ids ? "ids" : "size");
+  snprintf(what, sizeof what, "case %d (N %lld T %lld D %lld K %lld%s dtype %d %s %s)", index, (long long)c.N,
+           (long long)c.T, (long long)c.D, (long long)c.K, c.steps ? " per-step" : "", c.dtype,
+           c.list ? "list" : "array", c.by_ids ? "ids" : "size");
   otca_plan* plan = NULL;
   expect(otca_plan_create(c.options, -1, &plan) == OTCA_OK && plan != NULL, what);
   const otca_latents l = latents_of(&c);
@@ -313,6 +318,19 @@ static void check_case(int index) {
            "a corrupted group index is refused");
     outs_free(&viaIndex);
     free(index_block);
+  }
+  /* per-step rewards: a bad reward names its sample, step and objective, as the core does */
+  if (c.steps > 0) {
+    const int64_t at = ((c.N - 1) * c.steps + c.steps - 1) * c.K + c.K - 1;
+    if (c.reward_dtype == OTCA_FLOAT64) ((double*)c.rewards)[at] = INFINITY;
+    else ((float*)c.rewards)[at] = NAN;
+    char reference[256];
+    expect(ref_advantages(&c.ref, c.dtype, c.N, c.T, c.D, c.latents, c.reward_dtype, c.K, c.steps, c.rewards,
+                          c.group_size, c.ids, c.expected, reference) == 1 &&
+               strstr(reference, ", step ") != NULL,
+           "the core refuses a bad per-step reward, naming its step");
+    expect_error(otca_run(plan, OTCA_KIND_ADVANTAGES, &l, &r, NULL, &g, &all.o), OTCA_E_RANGE, reference, "rewards",
+                 "a bad per-step reward");
   }
   outs_free(&two);
   outs_free(&all);
@@ -378,8 +396,8 @@ static void check_threads(void) {
     char error[256];
     cases[t].ref = d;
     expect(ref_advantages(&d, cases[t].dtype, cases[t].N, cases[t].T, cases[t].D, cases[t].latents,
-                          cases[t].reward_dtype, cases[t].K, cases[t].rewards, cases[t].group_size, cases[t].ids,
-                          cases[t].expected, error) == 0,
+                          cases[t].reward_dtype, cases[t].K, cases[t].steps, cases[t].rewards, cases[t].group_size,
+                          cases[t].ids, cases[t].expected, error) == 0,
            "threads: reference");
   }
   otca_options_set_number(NULL, "minWeight", 1); /* an error on this thread only */
@@ -514,11 +532,36 @@ static void check_input_errors(void) {
            (long long)(c.N + 1));
   expect_error(otca_run(plan, 0, &l, &r, NULL, &g, &s.o), OTCA_E_RANGE, want, "rewards", "rows differ");
   r = r0;
-  r.T = 3;
+  r.T = c.T + 1; /* per-step rewards of another T than the latents': the addon's words */
+  snprintf(want, sizeof want, "Expected %lld steps (as latents) for rewards but received %lld", (long long)c.T,
+           (long long)(c.T + 1));
+  expect_error(otca_run(plan, 0, &l, &r, NULL, &g, &s.o), OTCA_E_RANGE, want, "rewards", "per-step T differs");
+  Outs big; /* an objective run's T is the rewards' own: T + 1 rows of c.N * K rewards, the T + 1 rows out */
+  Case wide = c;
+  wide.steps = c.T + 1;
+  outs_make(&big, &wide);
+  double* wideRewards = malloc((size_t)(c.N * (c.T + 1) * c.K) * sizeof(double));
+  for (int64_t x = 0; x < c.N * (c.T + 1) * c.K; ++x) wideRewards[x] = (double)(x % 7) - 3;
+  otca_rewards rw = r0;
+  rw.dtype = OTCA_FLOAT64;
+  rw.T = c.T + 1;
+  rw.data = wideRewards;
+  otca_outputs ob = big.o;
+  for (int k = 0; k < 5; ++k) ob.data[k] = NULL;
+  ob.data[OTCA_OUT_ADVANTAGES] = NULL;
+  float* q = malloc((size_t)c.N * sizeof(float));
+  for (int64_t i = 0; i < c.N; ++i) q[i] = (float)(0.1 * (double)(i % 3));
+  expect(otca_run(plan, OTCA_KIND_OBJECTIVE, NULL, &rw, q, &g, &ob) == OTCA_OK, "an objective run of its own T");
+  int written = 1;
+  for (int k = 5; k < OTCA_OUT_ADVANTAGES; ++k)
+    for (int64_t x = 0; x < output_size(&wide, k); ++x) written &= !isnan(big.v[k][x]);
+  expect(written, "an objective run of per-step rewards writes every row of A, e, lam, c, f");
+  free(q);
+  free(wideRewards);
+  outs_free(&big);
+  r.T = -1;
   expect_error(otca_run(plan, 0, &l, &r, NULL, &g, &s.o), OTCA_E_RANGE,
-               "Expected 0 (the C ABI takes one reward row per sample; per-step rewards are not wired in yet) for rewards "
-               "T but received 3", "rewards",
-               "per-step rewards");
+               "Expected integer in [0, 9007199254740991] for rewards T but received -1", "rewards", "rewards T -1");
   r = r0;
   r.dtype = OTCA_BFLOAT16;
   expect_error(otca_run(plan, 0, &l, &r, NULL, &g, &s.o), OTCA_E_TYPE,
@@ -581,8 +624,8 @@ static void check_input_errors(void) {
     ((uint16_t*)c.latents)[at] = c.dtype == OTCA_BFLOAT16 ? 0x7fc0 : 0x7e00; /* NaN */
   }
   if (c.list) memcpy((char*)c.states[1] + ((c.N - 1) * c.D + c.D - 1) * es, (char*)c.latents + at * es, es);
-  expect(ref_advantages(&c.ref, c.dtype, c.N, c.T, c.D, c.latents, c.reward_dtype, c.K, c.rewards, c.group_size, c.ids,
-                        c.expected, reference) == 1,
+  expect(ref_advantages(&c.ref, c.dtype, c.N, c.T, c.D, c.latents, c.reward_dtype, c.K, c.steps, c.rewards,
+                        c.group_size, c.ids, c.expected, reference) == 1,
          "the core refuses a non-finite latent");
   expect_error(otca_run(plan, 0, &l, &r, NULL, &g, &s.o), OTCA_E_RANGE, reference, "latents", "a non-finite latent");
   if (c.dtype == OTCA_FLOAT32) ((float*)c.latents)[at] = keep32;
@@ -590,8 +633,8 @@ static void check_input_errors(void) {
   if (c.list) memcpy((char*)c.states[1] + ((c.N - 1) * c.D + c.D - 1) * es, (char*)c.latents + at * es, es);
   if (c.reward_dtype == OTCA_FLOAT64) ((double*)c.rewards)[c.K - 1] = 1e300;
   else ((float*)c.rewards)[c.K - 1] = NAN;
-  expect(ref_advantages(&c.ref, c.dtype, c.N, c.T, c.D, c.latents, c.reward_dtype, c.K, c.rewards, c.group_size, c.ids,
-                        c.expected, reference) == 1,
+  expect(ref_advantages(&c.ref, c.dtype, c.N, c.T, c.D, c.latents, c.reward_dtype, c.K, c.steps, c.rewards,
+                        c.group_size, c.ids, c.expected, reference) == 1,
          "the core refuses a bad reward");
   expect_error(otca_run(plan, 0, &l, &r, NULL, &g, &s.o), OTCA_E_RANGE, reference, "rewards", "a bad reward");
   expect(strcmp(otca_last_error(), reference) == 0, "the last error stays until the next failure");

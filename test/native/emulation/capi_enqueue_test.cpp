@@ -4,7 +4,8 @@
 //   - otca_run_cuda with a caller's workspace (filled with garbage first) and status word gives the
 //     bits of the synchronous otca_run on the same CUDA plan, for the whole step and both phases,
 //     every latent dtype, both layouts, groups by size and by a device group index, more than 64
-//     states (one array or a list) and more than 16 objectives (the upload kernel);
+//     states (one array or a list) and more than 16 objectives (the upload kernel), rewards [N, K]
+//     and per-step [N, T, K] (the whole step and phase 2);
 //     a second run in the same workspace gives the same bits;
 //   - a non-finite latent, a bad reward or a bad trajectory score: every requested output NaN, and
 //     otca_check_status returns the synchronous path's status and message (and the CPU plan's);
@@ -70,11 +71,15 @@ struct Case {
   bool list = false, byIds = false, f64Rewards = false;
   int kind = OTCA_KIND_ADVANTAGES;
   std::vector<double> weights{};
+  int64_t steps = 0;  // the rewards' T: 0 for [N, K], else per-step rewards [N, steps, K]
 };
 
+// phase 2's rows per sample: the rewards' T for per-step rewards, else 1
+int64_t reward_rows(const Case& c) { return c.steps > 0 ? c.steps : 1; }
+
 int64_t output_size(const Case& c, int k) {
-  const int64_t N = c.N, T = c.T, K = c.K;
-  const int64_t n[OTCA_OUTPUT_COUNT] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
+  const int64_t N = c.N, T = c.T, K = c.K, R = N * reward_rows(c);
+  const int64_t n[OTCA_OUTPUT_COUNT] = {N * (T + 1), N * T, N * T, N * T, N, R * K, N, R, R * K, R, N * T};
   return n[k];
 }
 
@@ -134,8 +139,9 @@ struct Inputs {
       std::memcpy(array->p, host.data(), host.size());
       lat.data = array->p;
     }
-    rewards = std::make_unique<Device>(static_cast<size_t>(c.N * c.K) * 8);
-    for (int64_t x = 0; x < c.N * c.K; ++x) {
+    const int64_t rewardCount = c.N * reward_rows(c) * c.K;
+    rewards = std::make_unique<Device>(static_cast<size_t>(rewardCount) * 8);
+    for (int64_t x = 0; x < rewardCount; ++x) {
       const double v = x % 7 == 3 ? 0.5 : u(rng) * 2;
       if (c.f64Rewards) rewards->as<double>()[x] = v;
       else rewards->as<float>()[x] = static_cast<float>(v);
@@ -143,6 +149,7 @@ struct Inputs {
     rew.struct_size = sizeof rew;
     rew.dtype = c.f64Rewards ? OTCA_FLOAT64 : OTCA_FLOAT32;
     rew.N = c.N;
+    rew.T = c.steps;
     rew.K = c.K;
     rew.data = rewards->p;
     q = std::make_unique<Device>(static_cast<size_t>(c.N) * 4);
@@ -215,7 +222,9 @@ otca_status enqueue(otca_plan* plan, const Inputs& in, Outs& out, Enqueued& e, s
   const Case& c = in.c;
   size_t bytes = 0;
   if (!e.workspace) {
-    const otca_status st = otca_workspace_size(plan, c.kind, c.N, c.T, c.D, c.K, in.groupCount, &bytes);
+    // an objective run's T is its rewards' (0 for [N, K]); the whole step's the latents'
+    const int64_t T = c.kind == OTCA_KIND_OBJECTIVE ? c.steps : c.T;
+    const otca_status st = otca_workspace_size(plan, c.kind, c.N, T, c.D, c.K, in.groupCount, &bytes);
     expect(st == OTCA_OK && bytes > 0, c.name + ": otca_workspace_size");
     e.workspace = std::make_unique<Device>(bytes - shrink);
     std::memset(e.workspace->p, 0x5a, e.workspace->bytes);  // counters and flags as a caller's block holds them
@@ -310,6 +319,21 @@ void check_refusals() {
                        nullptr, nullptr) == OTCA_E_RANGE &&
              std::string(otca_last_error_argument()) == "status",
          "no status word is refused, naming status");
+  otca_rewards steps = in.rew;  // per-step rewards of 2 steps for latents of 3: the synchronous path's words
+  steps.T = 2;
+  expect(otca_run_cuda(gpu, 0, &in.lat, &steps, nullptr, &in.groups, &out.o, ok.workspace->p, ok.workspace->bytes,
+                       ok.status->p, nullptr) == OTCA_E_RANGE &&
+             std::string(otca_last_error()) == "Expected 3 steps (as latents) for rewards but received 2" &&
+             std::string(otca_last_error_argument()) == "rewards",
+         "per-step rewards of another T than the latents' are refused, naming rewards");
+  size_t bytes = 0;
+  expect(otca_workspace_size(gpu, OTCA_KIND_OBJECTIVE, 8, -1, 0, 2, 2, &bytes) == OTCA_E_RANGE &&
+             std::string(otca_last_error()) == "Expected integer in [0, 9007199254740991] for T but received -1",
+         "otca_workspace_size refuses an objective run's T below 0 (the rewards' T)");
+  size_t one = 0, perStep = 0;
+  expect(otca_workspace_size(gpu, OTCA_KIND_OBJECTIVE, 8, 0, 0, 2, 2, &one) == OTCA_OK &&
+             otca_workspace_size(gpu, OTCA_KIND_OBJECTIVE, 8, 5, 0, 2, 2, &perStep) == OTCA_OK && perStep > one,
+         "an objective run of per-step rewards needs more workspace than one of [N, K] rewards");
   Device fresh(OTCA_STATUS_BYTES);
   std::memset(fresh.p, 0, OTCA_STATUS_BYTES);
   expect(otca_check_status(gpu, 0, &in.lat, &in.rew, nullptr, fresh.p, nullptr) == OTCA_E_DEVICE,
@@ -348,6 +372,22 @@ int main() {
     o.kind = OTCA_KIND_OBJECTIVE;
     cases.push_back(o);
   }
+  {  // per-step rewards [N, T, K]: A and c [N, T, K], lam and f [N, T]
+    Case a{"per-step f32 array N8/2 T4 D3000 K3", 8, 2, 4, 3000, 3};
+    a.steps = 4;
+    cases.push_back(a);
+    Case b{"per-step bf16 list N6/ids T5 D500 K2 f64 rewards", 6, 3, 5, 500, 2, OTCA_BFLOAT16, true, true, true};
+    b.steps = 5;
+    cases.push_back(b);
+    Case k{"per-step f16 array N4/2 T3 D100 K20 (objective factors past 16)", 4, 2, 3, 100, 20, OTCA_FLOAT16};
+    for (int x = 0; x < 20; ++x) k.weights.push_back(0.1 * (x + 1));
+    k.steps = 3;
+    cases.push_back(k);
+    Case o{"per-step objective N10/ids T7 K3", 10, 4, 1, 8, 3, OTCA_FLOAT32, false, true};
+    o.kind = OTCA_KIND_OBJECTIVE;
+    o.steps = 7;  // the rewards' own T
+    cases.push_back(o);
+  }
   uint64_t seed = 1;
   for (const Case& c : cases) {
     const int before = g_failures;
@@ -367,6 +407,13 @@ int main() {
   {
     Case c{"bad inputs f64 rewards", 4, 2, 2, 10, 2, OTCA_FLOAT32, false, false, true};
     check_bad(c, "a reward past 1e100", [](Inputs& in) { in.rewards->as<double>()[5] = 1e300; });
+    Case p{"bad inputs per-step rewards", 6, 3, 4, 300, 2};
+    p.steps = 4;  // (sample 5, step 3, objective 1): the last reward, so its NaN fill covers every row
+    check_bad(p, "a NaN per-step reward", [](Inputs& in) { in.rewards->as<float>()[(5 * 4 + 3) * 2 + 1] = NAN; });
+    Case po{"bad inputs per-step objective", 6, 3, 1, 8, 2};
+    po.kind = OTCA_KIND_OBJECTIVE;
+    po.steps = 3;
+    check_bad(po, "an Infinity per-step reward", [](Inputs& in) { in.rewards->as<float>()[(2 * 3 + 1) * 2] = INFINITY; });
     Case o{"bad score", 4, 2, 1, 8, 3};
     o.kind = OTCA_KIND_OBJECTIVE;
     check_bad(o, "a NaN trajectory score", [](Inputs& in) { in.q->as<float>()[1] = NAN; });
