@@ -5,7 +5,7 @@
 //      ml_dtypes, pytest; numpy where the system has none): skipped when already there;
 //   2. the C ABI library build/Release/libotca.so (CMake target otca_capi), built when missing or
 //      older than csrc/ (the package loads it from the checkout);
-//   3. pytest test/python, with the package imported from python/.
+//   3. pytest test/python, with the package imported from python/ (`--bench`: bench/python/bench.py instead).
 // Arguments after `--` go to pytest. OTCA_PYTHON=path uses that interpreter instead of the venv.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -64,4 +64,6 @@ if (stale) {
 const dash = process.argv.indexOf('--');
 const extra = dash >= 0 ? process.argv.slice(dash + 1) : [];
 const env = { ...process.env, PYTHONPATH: [join(root, 'python'), process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONDONTWRITEBYTECODE: '1' };
+// `--bench`: the Python benchmark (bench/python/bench.py) instead of the tests
+if (process.argv.includes('--bench')) process.exit(run(python, [join(root, 'bench', 'python', 'bench.py'), ...extra], { env }));
 process.exit(run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', join(root, 'test', 'python'), ...extra], { env }));

@@ -16,7 +16,7 @@ import otca.distributed  # noqa: E402
 
 def main() -> None:
     out_dir = sys.argv[1]
-    dist.init_process_group("gloo")
+    dist.init_process_group(os.environ.get("OTCA_DIST_BACKEND", "gloo"))
     rank, world = dist.get_rank(), dist.get_world_size()
     data = np.load(os.path.join(out_dir, "batch.npz"))
     counts = [int(c) for c in data["counts"]]
@@ -24,9 +24,12 @@ def main() -> None:
     sl = slice(start, start + counts[rank])
     rewards = torch.from_numpy(np.ascontiguousarray(data["rewards"][sl]))
     latents = torch.from_numpy(np.ascontiguousarray(data["latents"][sl])).to(torch.bfloat16)
+    if os.environ.get("OTCA_DIST_CUDA") == "1":  # one GPU per rank
+        torch.cuda.set_device(rank)
+        rewards, latents = rewards.cuda(), latents.cuda()
     adv = otca.distributed.advantages(rewards, latents, group_ids=torch.from_numpy(data["ids"][sl]), min_weight=0.25, objective="moca")
     assert isinstance(adv, torch.Tensor) and adv.shape == (counts[rank], latents.shape[1] - 1)
-    np.save(os.path.join(out_dir, f"rank-{rank}.npy"), adv.numpy())
+    np.save(os.path.join(out_dir, f"rank-{rank}.npy"), adv.cpu().numpy())
     dist.destroy_process_group()
 
 
