@@ -10,7 +10,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-sys.path.insert(0, os.environ["OTCA_PYTHON_PACKAGE"])
+if os.environ.get("OTCA_PYTHON_PACKAGE"):  # the checkout's package (else the installed one)
+    sys.path.insert(0, os.environ["OTCA_PYTHON_PACKAGE"])
 import otca.distributed  # noqa: E402
 
 

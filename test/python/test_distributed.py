@@ -23,7 +23,7 @@ def test_three_gloo_ranks_give_the_single_process_bits(tmp_path) -> None:
     latents = np.cumsum(rng.normal(size=(N, T + 1, D)), axis=1).astype(np.float32)
     ids = rng.integers(0, 4, size=N).astype(np.int64)  # 4 prompts scattered over the 3 ranks
     np.savez(tmp_path / "batch.npz", rewards=rewards, latents=latents, ids=ids, counts=np.array(counts))
-    env = {**os.environ, "OTCA_PYTHON_PACKAGE": str(ROOT / "python"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OTCA_PYTHON_PACKAGE": "" if os.environ.get("OTCA_TEST_INSTALLED") == "1" else str(ROOT / "python"), "OMP_NUM_THREADS": "1"}
     r = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "3", "--master-port", "0",
          str(ROOT / "test" / "python" / "dist_worker.py"), str(tmp_path)],
