@@ -5,6 +5,7 @@ that can fail runs here, before any work, with messages that name the Python arg
 from __future__ import annotations
 
 import ctypes
+import numbers
 import sys
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -235,8 +236,6 @@ def _F32_TABLE() -> dict:
 
 
 def group_size_value(group_size: Any, N: int) -> int:
-    import numbers
-
     if not isinstance(group_size, numbers.Integral) or isinstance(group_size, bool):
         raise type_error("integer >= 1", "group_size", group_size)
     g = int(group_size)

@@ -65,7 +65,7 @@ def output_shapes(N: int, T: int, K: int, per_step: bool) -> Dict[str, Tuple[int
 class _Structs:
     """One thread's ctypes argument blocks, reused by every run of a step on that thread."""
 
-    __slots__ = ("latents", "rewards", "groups", "outputs", "latents_p", "rewards_p", "groups_p", "outputs_p")
+    __slots__ = ("latents", "rewards", "groups", "outputs", "latents_p", "rewards_p", "groups_p", "outputs_p", "set_outputs")
 
     def __init__(self) -> None:
         self.latents = n.Latents(struct_size=ctypes.sizeof(n.Latents))
@@ -76,6 +76,7 @@ class _Structs:
         self.rewards_p = ctypes.byref(self.rewards)
         self.groups_p = ctypes.byref(self.groups)
         self.outputs_p = ctypes.byref(self.outputs)
+        self.set_outputs: List[int] = []  # the output slots the last run filled (cleared by the next)
 
 
 class AdvantageStep:
@@ -232,21 +233,22 @@ class AdvantageStep:
 
     def _alloc(self, names: Sequence[str], shapes: Mapping[str, Tuple[int, ...]], s: _Structs, like_torch: bool, device: int) -> Dict[str, Any]:
         data = s.outputs.data
-        for i in range(n.OUTPUT_COUNT):
+        for i in s.set_outputs:
             data[i] = None
+        s.set_outputs = slots = [n.OUTPUT_INDEX[name] for name in names]
         out: Dict[str, Any] = {}
         if not like_torch:
-            for name in names:
+            for name, slot in zip(names, slots):
                 arr = np.empty(shapes[name], np.float32)
                 out[name] = arr
-                data[n.OUTPUT_INDEX[name]] = a.np_ptr(arr)
+                data[slot] = a.np_ptr(arr)
             return out
         torch = a.torch_module()
         dev = "cpu" if device < 0 else f"cuda:{device}"
-        for name in names:
+        for name, slot in zip(names, slots):
             t = torch.empty(shapes[name], dtype=torch.float32, device=dev)
             out[name] = t
-            data[n.OUTPUT_INDEX[name]] = t.data_ptr()
+            data[slot] = t.data_ptr()
         return out
 
     def _call(self, kind: int, device: int, s: _Structs, lat: Optional[a.LatentsInput], rew: Optional[a.Input],
