@@ -33,12 +33,6 @@ struct ArgName {
   }
 };
 
-// a * b without overflow, or -1.
-int64_t CheckedMul(int64_t a, int64_t b) {
-  if (a < 0 || b < 0) return -1;
-  if (a != 0 && b > std::numeric_limits<int64_t>::max() / a) return -1;
-  return a * b;
-}
 
 // The TypedArray `v`, of element type `type`, not detached, with exactly `length` elements.
 // Returns its data pointer; registers it for keep-alive when asked.
@@ -83,7 +77,7 @@ Buffer GetBuffer(Napi::Env env, Job& job, bool keepAlive, const Napi::Value& v,
   if (view->device != device) {
     ThrowRange(env, "a buffer on cuda:" + std::to_string(device) + " (the call's device)", arg.str(), where());
   }
-  if (length < 0 || CheckedMul(length, static_cast<int64_t>(esize)) < 0 ||
+  if (length < 0 || otca::checked_mul(length, static_cast<int64_t>(esize)) < 0 ||
       view->bytes != static_cast<size_t>(length) * esize) {
     ThrowRange(env, std::to_string(length) + " elements (" + std::to_string(length) + " x " +
                std::to_string(esize) + " bytes)", arg.str(), std::to_string(view->bytes) + " bytes");
@@ -125,13 +119,10 @@ void ParseLatents(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
   const Napi::Value& sv = run.states;
   if (!sv.IsArray()) ThrowType(env, "Array", "states", Describe(sv));
   Napi::Array states = sv.As<Napi::Array>();
-  const int64_t nd = CheckedMul(lat.N, lat.D);
-  const int64_t per = CheckedMul(lat.T + 1, lat.D);
-  const int64_t total = CheckedMul(lat.N, per);
-  if (nd < 0 || per < 0 || total < 0 || CheckedMul(total, static_cast<int64_t>(esize)) < 0) {
-    ThrowRange(env, "N*(T+1)*D that fits in memory", "latents", "N=" + std::to_string(lat.N) +
-               ", T=" + std::to_string(lat.T) + ", D=" + std::to_string(lat.D));
-  }
+  const int64_t nd = otca::checked_mul(lat.N, lat.D);
+  const int64_t per = otca::checked_mul(lat.T + 1, lat.D);
+  const int64_t total = otca::checked_mul(lat.N, per);
+  TranslateErrors(env, [&] { otca::check_latent_count(lat.N, lat.T, lat.D, esize); });
   job.stacked = stacked;
   job.latentBuffers.clear();
   if (stacked) {
@@ -160,23 +151,14 @@ void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
   constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
   rew.N = HeaderInteger(env, h, kSlotRewardN, "rewards N", 1, kMax);
   rew.K = HeaderInteger(env, h, kSlotK, "rewards K", 1, kMax);
-  const int64_t nk = CheckedMul(rew.N, rew.K);
-  if (nk < 0 || CheckedMul(nk, 8) < 0) {
-    ThrowRange(env, "N*K that fits in memory", "rewards", std::to_string(rew.N) + "x" + std::to_string(rew.K));
-  }
+  TranslateErrors(env, [&] { otca::check_reward_count(rew.N, rew.K); });
+  const int64_t nk = rew.N * rew.K;
   const bool f64 = rew.dtype == otca::DType::Float64;
   job.rewards = GetBuffer(env, job, keepAlive, run.rewards,
                           f64 ? napi_float64_array : napi_float32_array,
                           f64 ? "Float64Array" : "Float32Array", nk, f64 ? 8 : 4, "rewards");
   rew.data = nullptr;  // set in Run()
-  const std::vector<double>& w = job.plan->weights;
-  const std::vector<double>& s = job.plan->scale;
-  for (const auto* arr : {&w, &s}) {
-    if (!arr->empty() && static_cast<int64_t>(arr->size()) != rew.K) {
-      ThrowRange(env, "length K (" + std::to_string(rew.K) + ")", arr == &w ? "objectiveWeights" : "objectiveScale",
-                 "length " + std::to_string(arr->size()));
-    }
-  }
+  TranslateErrors(env, [&] { otca::check_factor_lengths(job.plan->options, rew.K); });
 }
 
 // groupSize from the header, or groupIds: an Int32Array of N integers >= 0 (copied into the run's
@@ -184,16 +166,12 @@ void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
 void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, int64_t N, bool keepAlive) {
   job.groupSize = HeaderInteger(env, h, kSlotGroupSize, "groupSize", 0, N);
   if (job.groupSize > 0) {
-    if (N % job.groupSize != 0) {
-      ThrowRange(env, "N (" + std::to_string(N) + ") divisible by groupSize", "groupSize", std::to_string(job.groupSize));
-    }
+    TranslateErrors(env, [&] { otca::check_group_size(job.groupSize, N); });
     return;
   }
   const auto* ids = static_cast<const int32_t*>(
       GetTypedArray(env, job, keepAlive, run.groupIds, napi_int32_array, "Int32Array", N, "groupIds"));
-  for (int64_t i = 0; i < N; ++i) {
-    if (ids[i] < 0) ThrowRange(env, "integers >= 0", "groupIds", std::to_string(ids[i]) + " at sample " + std::to_string(i));
-  }
+  TranslateErrors(env, [&] { otca::check_group_ids(ids, N); });
   job.groupIds = ids;
 }
 
@@ -310,9 +288,7 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
   if (kind != JobKind::Trajectory) {
     ParseRewards(env, *job, run, h, keepAlive);
     K = job->rew.K;
-    if (kind == JobKind::Advantages && job->rew.N != N) {
-      ThrowRange(env, "N (" + std::to_string(N) + ") rows as in latents", "rewards", std::to_string(job->rew.N));
-    }
+    if (kind == JobKind::Advantages) TranslateErrors(env, [&] { otca::check_same_rows(N, job->rew.N); });
     N = job->rew.N;
     ParseGroups(env, *job, run, h, N, keepAlive);
     if (kind == JobKind::Objective) {
@@ -326,20 +302,20 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
   if (!ov.IsArray()) ThrowType(env, "Array", "outputs", Describe(ov));
   Napi::Array outs = ov.As<Napi::Array>();
   if (kind != JobKind::Objective) {
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T + 1), kSimilarity);
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kDeltaS);
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kRawWeights);
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kStepWeights);
+    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, T + 1), kSimilarity);
+    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, T), kDeltaS);
+    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, T), kRawWeights);
+    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, T), kStepWeights);
     GetOutput(env, *job, keepAlive, outs, mask, N, kTrajectoryScore);
   }
   if (kind != JobKind::Trajectory) {
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, K), kObjectiveAdvantages);
+    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, K), kObjectiveAdvantages);
     GetOutput(env, *job, keepAlive, outs, mask, N, kExploration);
     GetOutput(env, *job, keepAlive, outs, mask, N, kLambda);
-    GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, K), kCoefficients);
+    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, K), kCoefficients);
     GetOutput(env, *job, keepAlive, outs, mask, N, kFused);
   }
-  if (kind == JobKind::Advantages) GetOutput(env, *job, keepAlive, outs, mask, CheckedMul(N, T), kAdvantages);
+  if (kind == JobKind::Advantages) GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, T), kAdvantages);
 }
 
 namespace {
@@ -387,25 +363,26 @@ void Job::Run() {
 }
 
 void Job::RunCpu() {
-  auto slot = plan->Take();
-  lat.states = StatePointers(*this, slot->states, [](const Buffer& b) -> const void* { return b.host; });
+  // stacked: the core places the states in the run's slot; a list: its T+1 pointers here
+  const void* base = nullptr;
+  lat.states = nullptr;
+  if (!latentBuffers.empty()) {
+    if (stacked) {
+      base = latentBuffers[0].host;
+    } else {
+      hostStates.clear();
+      for (const Buffer& b : latentBuffers) hostStates.push_back(b.host);
+      lat.states = hostStates.data();
+    }
+  }
   rew.data = rewards.host;
   void* out[kOutputCount];
   for (int k = 0; k < kOutputCount; ++k) out[k] = outputs[k].host;
-  const otca::AllOutputs o = OutputPointers(out);
-  const otca::Options& opt = plan->options;
-  switch (kind) {
-    case JobKind::Advantages:
-      otca::cpu::advantages(lat, rew, HostGroups(*this, slot->groups, rew.N), opt, plan->factors(), o, slot->cpu);
-      break;
-    case JobKind::Trajectory:
-      otca::cpu::trajectory_credit(lat, opt, o.trajectory, slot->cpu);
-      break;
-    case JobKind::Objective:
-      otca::cpu::objective_credit(rew, static_cast<const float*>(trajectoryScore.host),
-                                  HostGroups(*this, slot->groups, rew.N), opt, plan->factors(), o.objective, slot->cpu);
-      break;
-  }
+  otca::GroupsArg groups;
+  groups.size = groupSize;
+  groups.ids = groupIds;
+  otca::run_cpu(*plan, static_cast<otca::RunKind>(kind), lat, base, rew, static_cast<const float*>(trajectoryScore.host),
+                groups, OutputPointers(out));
 }
 
 // Host inputs (and group arrays) are copied into the context's staging block on its stream, host
@@ -455,16 +432,16 @@ void Job::RunCuda() {
     out[k] = !outputs[k].present() ? nullptr : outputs[k].host == nullptr ? outputs[k].device : place(outputs[k].bytes);
   }
   const otca::AllOutputs o = OutputPointers(out);
-  const otca::Options& opt = plan->options;
+  const otca::Options& opt = plan->options.options;
   switch (kind) {
     case JobKind::Advantages:
-      otca::gpu::advantages(ctx, lat, rew, groups, opt, plan->factors(), o);
+      otca::gpu::advantages(ctx, lat, rew, groups, opt, plan->options.factors(), o);
       break;
     case JobKind::Trajectory:
       otca::gpu::trajectory_credit(ctx, lat, opt, o.trajectory);
       break;
     case JobKind::Objective:
-      otca::gpu::objective_credit(ctx, rew, q, groups, opt, plan->factors(), o.objective);
+      otca::gpu::objective_credit(ctx, rew, q, groups, opt, plan->options.factors(), o.objective);
       break;
   }
   bool copiedBack = false;

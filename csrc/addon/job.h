@@ -13,9 +13,13 @@
 #include "device_memory.h"
 #include "otca.h"
 
+namespace otca {
+struct PlanState;  // csrc/core/plan.h
+}  // namespace otca
+
 namespace otca_addon {
 
-struct PlanState;
+using PlanState = otca::PlanState;
 
 enum class JobKind : int { Advantages = 0, Trajectory = 1, Objective = 2 };
 
@@ -54,6 +58,7 @@ struct Job {
   int64_t groupSize = 0;              // > 0, or 0 where groupIds were given
   const int32_t* groupIds = nullptr;  // host [N]
   Buffer outputs[kOutputCount];
+  std::vector<const void*> hostStates;  // a CPU run's T+1 state pointers of a list of states
   // Async runs hold every input and output (TypedArrays and device views) until the work is done;
   // every run holds the device allocations it touches, so a dispose() meanwhile frees nothing early.
   // Released on the JS thread (the Job is destroyed there).

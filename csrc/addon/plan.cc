@@ -12,90 +12,52 @@ namespace {
 // Random, fixed: marks the plan objects made by this addon (napi_type_tag_object, N-API 8).
 constexpr napi_type_tag kPlanTag = {0x6f7463615f706c61ULL, 0x4e1d8c2b7f90a365ULL};
 
-// An enumeration option by name (options.h's tables).
-template <class E>
-E EnumOption(Napi::Env env, const Napi::Object& o) {
-  const char* option = otca::EnumNames<E>::kOption;
-  const Napi::Value v = GetOwn(env, o, option);
-  std::string names;
-  for (int k = 0; k < otca::EnumNames<E>::kCount; ++k)
-    names += (k ? ", '" : "'") + std::string(otca::EnumNames<E>::kNames[k]) + "'";
-  if (!v.IsString()) ThrowType(env, "one of " + names, option, Describe(v));
-  E value;
-  if (!otca::enum_from_name(v.As<Napi::String>().Utf8Value().c_str(), &value))
-    ThrowRange(env, "one of " + names, option, "'" + v.As<Napi::String>().Utf8Value() + "'");
-  return value;
-}
-
-double NumberOption(Napi::Env env, const Napi::Object& o, const char* option) {
-  const Napi::Value v = GetOwn(env, o, option);
-  if (!v.IsNumber()) ThrowType(env, "number", option, Describe(v));
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-// objectiveWeights / objectiveScale: a Float64Array (copied: it is small), or undefined for all 1.
-std::vector<double> FactorOption(Napi::Env env, const Napi::Object& o, const char* option) {
-  const Napi::Value v = GetOwn(env, o, option);
-  if (v.IsUndefined()) return {};
-  const TypedArrayMemory m = TypedArrayOf(env, v, "Float64Array or undefined", option);
-  if (m.type != napi_float64_array || m.detached || m.length == 0)
-    ThrowType(env, "a live, non-empty Float64Array or undefined", option, "another value");
-  const double* p = static_cast<const double*>(m.data);
-  return std::vector<double>(p, p + m.length);
-}
-
-void DeleteSlot(PlanState::Slot* s) {
-  otca::cpu::workspace_destroy(s->cpu);
-  otca::gpu::context_destroy(s->gpu);
-  delete s;
+// One option of `o` by the core's table (options.h OTCA_NATIVE_OPTIONS): the JS value's kind here,
+// its value by the core's setter (the same checks and messages as the C ABI's).
+void ReadOption(Napi::Env env, const Napi::Object& o, const otca::OptionInfo& info, otca::PlanOptions& p) {
+  const Napi::Value v = GetOwn(env, o, info.name);
+  switch (info.kind) {
+    case otca::OptionKind::Enum: {
+      if (!v.IsString()) ThrowType(env, otca::enum_choices(info.name), info.name, Describe(v));
+      const std::string s = v.As<Napi::String>().Utf8Value();
+      TranslateErrors(env, [&] { p.set_enum(info.name, s.c_str()); });
+      return;
+    }
+    case otca::OptionKind::Number: {
+      if (!v.IsNumber()) ThrowType(env, "number", info.name, Describe(v));
+      const double d = v.As<Napi::Number>().DoubleValue();
+      TranslateErrors(env, [&] { p.set_number(info.name, d); });
+      return;
+    }
+    case otca::OptionKind::Factors: {
+      // a Float64Array (copied: it is small), or undefined for all 1
+      if (v.IsUndefined()) return;
+      const TypedArrayMemory m = TypedArrayOf(env, v, "Float64Array or undefined", info.name);
+      if (m.type != napi_float64_array || m.detached || m.length == 0)
+        ThrowType(env, "a live, non-empty Float64Array or undefined", info.name, "another value");
+      TranslateErrors(env, [&] {
+        p.set_factors(info.name, static_cast<const double*>(m.data), static_cast<int64_t>(m.length));
+      });
+      return;
+    }
+  }
 }
 
 // Runs a Job on the libuv pool (async_task.h: a completion that never throws). The job holds its
 // inputs, outputs and plan until it is destroyed, on the JS thread, after the run.
 class JobTask : public AsyncTask {
  public:
-  JobTask(std::unique_ptr<Job> job, std::shared_ptr<PlanState> plan) : job_(std::move(job)), plan_(std::move(plan)) {}
+  JobTask(std::unique_ptr<Job> job, std::shared_ptr<otca::PlanState> plan) : job_(std::move(job)), plan_(std::move(plan)) {}
 
  protected:
   void Execute() override { job_->Run(); }
 
  private:
   std::unique_ptr<Job> job_;
-  std::shared_ptr<PlanState> plan_;  // the plan's state lives until the run is done, disposed or not
+  std::shared_ptr<otca::PlanState> plan_;  // the plan's state lives until the run is done, disposed or not
 };
 
 }  // namespace
-
-PlanState::Lease PlanState::Take() {
-  Slot* s = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!idle_.empty()) {
-      s = idle_.back();
-      idle_.pop_back();
-    }
-  }
-  if (s == nullptr) {
-    s = new Slot();
-    try {
-      if (device < 0) s->cpu = otca::cpu::workspace_create();
-      else s->gpu = otca::gpu::context_create(device);
-    } catch (...) {
-      DeleteSlot(s);
-      throw;
-    }
-  }
-  return Lease(*this, s);
-}
-
-void PlanState::Give(Slot* slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  idle_.push_back(slot);
-}
-
-PlanState::~PlanState() {
-  for (Slot* s : idle_) DeleteSlot(s);
-}
 
 Napi::Function Plan::Define(Napi::Env env) {
   return DefineClass(env, "NativePlan",
@@ -113,37 +75,10 @@ Plan::Plan(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Plan>(info) {
     ThrowRange(env, "integer in [-1, 1023]", "device", d.ToString().Utf8Value());
   if (!info[1].IsObject()) ThrowType(env, "an options object", "options", Describe(info[1]));
   const Napi::Object o = info[1].As<Napi::Object>();
-  auto state = std::make_shared<PlanState>();
+  auto state = std::make_shared<otca::PlanState>();
   state->device = static_cast<int>(device);
-  otca::Options& opt = state->options;
-  opt.temporal = EnumOption<otca::Temporal>(env, o);
-  opt.weightScale = EnumOption<otca::WeightScale>(env, o);
-  opt.objective = EnumOption<otca::Objective>(env, o);
-  opt.stdScope = EnumOption<otca::StdScope>(env, o);
-  opt.exploration = EnumOption<otca::Exploration>(env, o);
-  const double correction = NumberOption(env, o, "stdCorrection");
-  if (correction != 0 && correction != 1) ThrowRange(env, "0 or 1", "stdCorrection", std::to_string(correction));
-  opt.stdCorrection = static_cast<int32_t>(correction);
-  opt.minWeight = NumberOption(env, o, "minWeight");
-  opt.advClip = NumberOption(env, o, "advClip");
-  opt.epsAdv = NumberOption(env, o, "epsAdv");
-  opt.epsTcd = NumberOption(env, o, "epsTcd");
-  opt.epsMoca = NumberOption(env, o, "epsMoca");
-  opt.epsSolver = NumberOption(env, o, "epsSolver");
-  const double threads = NumberOption(env, o, "threads");
-  if (!(threads >= 0 && threads <= 4096) || std::floor(threads) != threads)
-    ThrowRange(env, "integer in [0, 4096]", "threads", std::to_string(threads));
-  opt.threads = static_cast<int32_t>(threads);
-  state->weights = FactorOption(env, o, "objectiveWeights");
-  state->scale = FactorOption(env, o, "objectiveScale");
-  TranslateErrors(env, [&] {
-    const int64_t K = static_cast<int64_t>(std::max(state->weights.size(), state->scale.size()));
-    if (!state->weights.empty() && !state->scale.empty() && state->weights.size() != state->scale.size())
-      throw otca::RangeError("Expected objectiveScale of the length of objectiveWeights (" +
-                             std::to_string(state->weights.size()) + ") for objectiveScale but received length " +
-                             std::to_string(state->scale.size()));
-    otca::check_options(opt, state->factors(), K);
-  });
+  for (int k = 0; const otca::OptionInfo* option = otca::option_info(k); ++k) ReadOption(env, o, *option, state->options);
+  TranslateErrors(env, [&] { state->options.check(); });
   state_ = std::move(state);
 }
 

@@ -30,11 +30,9 @@ const char* dtype_name(DType dt) {
   return "unknown dtype";
 }
 
-namespace {
-
 // A double as JavaScript's String(x) writes it (shortest round-trip digits), so that messages
 // read the same as the TypeScript checks': 1.5, 1e-8, -Infinity, NaN, 1e+21.
-std::string js_number(double x) {
+std::string detail::js_number(double x) {
   if (std::isnan(x)) return "NaN";
   if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
   if (x == 0) return "0";
@@ -59,6 +57,10 @@ std::string js_number(double x) {
   const std::string mantissa = k == 1 ? digits : digits.substr(0, 1) + "." + digits.substr(1);
   return sign + mantissa + "e" + (n - 1 >= 0 ? "+" : "-") + std::to_string(std::abs(n - 1));
 }
+
+namespace {
+
+using detail::js_number;
 
 [[noreturn]] void range_error(const std::string& expected, const char* option, double got) {
   throw RangeError("Expected " + expected + " for " + option + " but received " + js_number(got));
@@ -101,14 +103,14 @@ void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t 
   if (opt.stdCorrection != 0 && opt.stdCorrection != 1)
     range_error("0 or 1", "stdCorrection", opt.stdCorrection);
   if (!(opt.advClip > 0.0)) range_error("number > 0", "advClip", opt.advClip);
-  // the limits of lib/validate.ts (MAX_EPS, MIN_EPS_MOCA)
+  // the limits of lib/options.ts (the eps options' ranges)
   if (!(opt.epsAdv >= 0.0 && opt.epsAdv <= 1e100)) range_error("number in [0, 1e+100]", "epsAdv", opt.epsAdv);
   if (!(opt.epsTcd > 0.0 && opt.epsTcd <= 1e100)) range_error("number in (0, 1e+100]", "epsTcd", opt.epsTcd);
   if (!(opt.epsMoca >= 1e-30 && opt.epsMoca <= 1e100))
     range_error("number in [1e-30, 1e+100]", "epsMoca", opt.epsMoca);
   if (!(opt.epsSolver >= 0.0 && opt.epsSolver <= 1e100))
     range_error("number in [0, 1e+100]", "epsSolver", opt.epsSolver);
-  if (opt.threads < 0) range_error("integer >= 0", "threads", opt.threads);
+  if (opt.threads < 0 || opt.threads > kMaxThreads) range_error("integer in [0, 4096]", "threads", opt.threads);
   check_array(factors.weights, K, "objectiveWeights");
   check_array(factors.scale, K, "objectiveScale");
 }

@@ -18,6 +18,9 @@ void check_rewards_shape(const Rewards& rew);
 // The groups cover N samples: a size dividing N, or count >= 1 groups with their arrays.
 void check_groups(const Groups& groups, int64_t N);
 
+// A double as JavaScript's String(x) writes it (1.5, 1e-8, -Infinity, NaN, 1e+21).
+std::string js_number(double x);
+
 // RangeError "Expected <expected> for <what> but received <got>".
 [[noreturn]] void throw_range(const std::string& expected, const char* what, const std::string& got);
 

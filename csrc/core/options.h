@@ -39,6 +39,21 @@ struct Options {
   int32_t threads = 0;  // CPU backend: 0 or more than the hardware concurrency = all of it
 };
 
+// Every native option by name, once: ENUM(field, Enum) (its name is EnumNames<Enum>::kOption),
+// NUMBER(field) (an Options field of that name, double or int32_t), FACTORS(name) (K doubles
+// beside the Options: ObjectiveFactors). check_options, the plan's setters by name (plan.h: the
+// addon's parsing and the C ABI) and the C ABI's option list expand it, so a new option is one
+// line here (and its field above, its check in check_options).
+#define OTCA_NATIVE_OPTIONS(ENUM, NUMBER, FACTORS)                                                  \
+  ENUM(temporal, Temporal) ENUM(weightScale, WeightScale) ENUM(objective, Objective)               \
+  ENUM(stdScope, StdScope) ENUM(exploration, Exploration)                                         \
+  NUMBER(stdCorrection) NUMBER(minWeight) NUMBER(advClip) NUMBER(epsAdv) NUMBER(epsTcd)          \
+  NUMBER(epsMoca) NUMBER(epsSolver) NUMBER(threads)                                               \
+  FACTORS(objectiveWeights) FACTORS(objectiveScale)
+
+// The CPU backend's most threads (lib/options.ts: threads is an integer in [0, 4096]).
+constexpr int32_t kMaxThreads = 4096;
+
 // objectiveWeights and objectiveScale: K values each in host memory, or null for all 1.
 struct ObjectiveFactors {
   const double* weights = nullptr;

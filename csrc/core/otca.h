@@ -167,6 +167,20 @@ void objective_credit(Context& c, const Rewards& rew, const float* trajectorySco
                       const Options& opt, const ObjectiveFactors& factors, const ObjectiveOutputs& out);
 void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups& groups, const Options& opt,
                 const ObjectiveFactors& factors, const AllOutputs& out);
+// ---- enqueue mode (the C ABI's otca_run_cuda): a run on the caller's stream, in the caller's
+// workspace, its non-finite flags in the caller's status word; no synchronisation, allocation or
+// host memory shared with another run. mode: 0 the whole step, 1 phase 1, 2 phase 2 (RunKind).
+// The states come from lat.states (T+1 host pointers) or, where it is null, from latentBase (one
+// [N, T+1, D] array, state j at latentBase + j*D elements); a list takes at most 64 states.
+constexpr size_t kStatusBytes = 32;
+size_t enqueue_workspace_bytes(int mode, int64_t N, int64_t T, int64_t D, int64_t K, int64_t B);
+void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, void* status, int mode,
+             const Latents* lat, const void* latentBase, const Rewards* rew, const float* trajectoryScore,
+             const Groups& groups, const Options& opt, const ObjectiveFactors& factors, const AllOutputs& out);
+// Synchronises `stream`, reads the status word of an enqueued run with these inputs and throws the
+// error the synchronous path throws (RangeError), or DeviceError where the run did not finish.
+void check_status(int device, void* stream, const void* status, int mode, const Latents* lat,
+                  const void* latentBase, const Rewards* rew, const float* trajectoryScore);
 }  // namespace gpu
 
 }  // namespace otca

@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include "advantage_step.cuh"
+#include "enqueue.cuh"
 #include "gpu_launch.cuh"
 #include "step_args.cuh"
 
@@ -34,6 +35,21 @@ cudaError_t first_non_finite(const StepArgs& a, int dtype, int64_t i, unsigned l
     case 2: detail::first_non_finite<detail::F16><<<256, 256, 0, stream>>>(a, i, first); break;
     default: detail::first_non_finite<detail::Bf16><<<256, 256, 0, stream>>>(a, i, first); break;
   }
+  return cudaGetLastError();
+}
+
+cudaError_t state_table(const detail::StateTable& t, cudaStream_t stream) {
+  detail::state_table<<<1, 256, 0, stream>>>(t);
+  return cudaGetLastError();
+}
+
+cudaError_t upload_values(const detail::ValueUpload& u, cudaStream_t stream) {
+  detail::upload_values<<<1, 256, 0, stream>>>(u);
+  return cudaGetLastError();
+}
+
+cudaError_t poison_outputs(const detail::Poison& p, cudaStream_t stream) {
+  detail::poison_outputs<<<64, 256, 0, stream>>>(p);
   return cudaGetLastError();
 }
 

@@ -4,6 +4,7 @@
 // CPU backend's RangeErrors.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "dtype.h"
 #include "gpu_launch.cuh"
 #include "internal.h"
 #include "otca.h"
@@ -145,7 +147,8 @@ void begin(detail::Call& call, Context& c) {
   c.busy = true;
 }
 
-void fill_latents(detail::Call& call, const Latents& lat, int64_t chunkBytes) {
+// The inline state pointers from lat.states, or from `base` (one [N, T+1, D] array) where it is null.
+void fill_latents(detail::Call& call, const Latents& lat, int64_t chunkBytes, const void* base = nullptr) {
   StepArgs& a = call.a;
   const int64_t chunk = chunkBytes / static_cast<int64_t>(dtype_size(lat.dtype));
   a.N = lat.N;
@@ -157,7 +160,9 @@ void fill_latents(detail::Call& call, const Latents& lat, int64_t chunkBytes) {
   if (blocks > 0x7fffffffLL || a.chunks > 0xffffffffLL)
     range_error("at most 2^31-1 blocks of " + std::to_string(chunk) + " elements", "latents",
                 std::to_string(blocks) + " blocks");
-  for (int64_t j = 0; j <= lat.T && j < detail::kInlineStates; ++j) a.states[j] = lat.states[j];
+  const size_t stateBytes = static_cast<size_t>(lat.D) * dtype_size(lat.dtype);
+  for (int64_t j = 0; j <= lat.T && j < detail::kInlineStates; ++j)
+    a.states[j] = lat.states ? lat.states[j] : static_cast<const char*>(base) + static_cast<size_t>(j) * stateBytes;
   call.dtype = static_cast<int>(lat.dtype);
   call.lat = &lat;
 }
@@ -196,15 +201,11 @@ void bind_outputs(StepArgs& a, const ObjectiveOutputs& out) {
   a.f = out.fused;
 }
 
-// Points the arguments at the workspace and copies what does not fit in the parameter block.
-void bind_workspace(detail::Call& call, const Latents* lat, const ObjectiveFactors& f) {
-  StepArgs& a = call.a;
-  Context& c = *call.ctx;
-  const detail::Layout& l = call.layout;
-  char* base = c.dev;
+// Points the arguments at a workspace laid out as `l` at `base`, counters for nCapacity samples.
+void bind_scratch(StepArgs& a, const detail::Layout& l, char* base, int64_t nCapacity) {
   a.book = reinterpret_cast<Bookkeeping*>(base + l.book);
   a.sampleCount = reinterpret_cast<unsigned int*>(base + l.counters);
-  a.groupCount = a.sampleCount + c.nCapacity;
+  a.groupCount = a.sampleCount + nCapacity;
   a.part = reinterpret_cast<double*>(base + l.part);
   a.sums = reinterpret_cast<double*>(base + l.sums);
   a.Sd = reinterpret_cast<double*>(base + l.Sd);
@@ -214,6 +215,15 @@ void bind_workspace(detail::Call& call, const Latents* lat, const ObjectiveFacto
   a.fF = reinterpret_cast<float*>(base + l.fF);
   a.Ad = reinterpret_cast<double*>(base + l.Ad);
   a.gstat = reinterpret_cast<double*>(base + l.gstat);
+}
+
+// Points the arguments at the context's workspace and copies what does not fit in the parameter block.
+void bind_workspace(detail::Call& call, const Latents* lat, const ObjectiveFactors& f) {
+  StepArgs& a = call.a;
+  Context& c = *call.ctx;
+  const detail::Layout& l = call.layout;
+  char* base = c.dev;
+  bind_scratch(a, l, base, c.nCapacity);
   a.mailbox = c.mailboxDev;
 
   const bool manyStates = lat && a.T + 1 > detail::kInlineStates;
@@ -587,6 +597,214 @@ void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups
   detail::Call call;
   detail::prepare_advantages(call, c, lat, rew, groups, opt, factors, out);
   run_shipped(call);
+}
+
+// ------------------------------------------------------------------ enqueue mode
+
+namespace {
+
+// Selects `device` for the scope and gives the caller back its own current device after.
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    if (cudaGetDevice(&previous_) != cudaSuccess) {
+      cudaGetLastError();
+      previous_ = -1;
+    }
+    if (previous_ != device) check(cudaSetDevice(device), "selecting the device", device);
+  }
+  ~DeviceScope() {
+    int current = -1;
+    if (previous_ >= 0 && cudaGetDevice(&current) == cudaSuccess && current != previous_) cudaSetDevice(previous_);
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
+int64_t stream_chunks(int64_t D, DType dt) {
+  const int64_t chunk = detail::kShippedChunkBytes / static_cast<int64_t>(dtype_size(dt));
+  return (D + chunk - 1) / chunk;
+}
+
+static_assert(sizeof(Mailbox) == kStatusBytes, "the status word is the mailbox's layout");
+
+}  // namespace
+
+size_t enqueue_workspace_bytes(int mode, int64_t N, int64_t T, int64_t D, int64_t K, int64_t B) {
+  // float32's chunks: the most of any dtype, so the size holds for every dtype
+  const bool latents = mode != 2;  // the whole step and phase 1 stream latents
+  const int64_t chunks = latents ? stream_chunks(D, DType::Float32) : 0;
+  const int64_t steps = latents ? T : 0;
+  const int64_t objectives = mode == 1 ? 0 : K;
+  return layout_for(N, steps, chunks, objectives, mode == 1 ? 0 : B, N).total;
+}
+
+void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, void* status, int mode,
+             const Latents* lat, const void* latentBase, const Rewards* rew, const float* trajectoryScore,
+             const Groups& groups, const Options& opt, const ObjectiveFactors& factors, const AllOutputs& out) {
+  const bool hasLatents = mode != 2, hasRewards = mode != 1;
+  if (hasLatents) {
+    if (!lat) range_error("latents", "latents", "none");
+    if (lat->states) {
+      otca::detail::check_latents_shape(*lat);
+    } else {  // one array: the shape without the T+1 pointers, then the array
+      Latents shape = *lat;
+      shape.N = 0;
+      otca::detail::check_latents_shape(shape);
+      if (lat->N > 1 && lat->sampleStride < lat->D)
+        range_error("sampleStride >= D", "latents", std::to_string(lat->sampleStride));
+      if (!latentBase) range_error("a buffer", "latents", "none");
+    }
+    if (lat->states && lat->T + 1 > detail::kInlineStates)
+      range_error("at most " + std::to_string(detail::kInlineStates) + " states as a list (one [N, T+1, D] array takes any T)",
+                  "latents", std::to_string(lat->T + 1) + " states");
+  }
+  if (hasRewards) {
+    if (!rew) range_error("rewards", "rewards", "none");
+    check_options(opt, factors, rew->K);
+    otca::detail::check_rewards_shape(*rew);
+    otca::detail::check_groups(groups, rew->N);
+    if (hasLatents && rew->N != lat->N)
+      range_error(std::to_string(lat->N) + " samples (as latents)", "rewards", std::to_string(rew->N));
+    if (mode == 2 && !trajectoryScore) range_error("a buffer", "trajectoryScore", "none");
+  } else {
+    check_options(opt, ObjectiveFactors{}, 0);
+  }
+  const int64_t N = hasLatents ? lat->N : rew->N;
+  if (N < 1) range_error("integer >= 1", "N", std::to_string(N));
+  if (!status || reinterpret_cast<uintptr_t>(status) % 8 != 0)
+    range_error("8-byte aligned device memory of " + std::to_string(kStatusBytes) + " bytes", "status",
+                status ? "a misaligned pointer" : "none");
+
+  detail::Call call;  // no context: the caller's stream, workspace and status word
+  StepArgs& a = call.a;
+  a.mode = mode == 0 ? detail::kBoth : mode == 1 ? detail::kTrajectory : detail::kObjective;
+  a.p = opt;
+  if (hasLatents) fill_latents(call, *lat, detail::kShippedChunkBytes, latentBase);
+  if (hasRewards) fill_objectives(call, *rew, groups, factors);
+  if (mode == 2) {
+    a.N = rew->N;
+    a.T = 0;
+    a.qIn = trajectoryScore;
+  }
+  if (hasLatents) bind_outputs(a, out.trajectory);
+  if (hasRewards) bind_outputs(a, out.objective);
+  if (mode == 0) a.adv = out.advantages;
+  call.layout = layout_for(N, a.T, a.chunks, hasRewards ? rew->K : 0, hasRewards ? groups.count : 0, N);
+  const detail::Layout& l = call.layout;
+  if (!workspace || reinterpret_cast<uintptr_t>(workspace) % kAlign != 0)
+    range_error("256-byte aligned device memory", "workspace", workspace ? "a misaligned pointer" : "none");
+  if (workspaceBytes < l.total)
+    range_error("at least " + std::to_string(l.total) + " bytes (the workspace size of this shape)", "workspace",
+                std::to_string(workspaceBytes) + " bytes");
+
+  const DeviceScope scope(device);
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  char* base = static_cast<char*>(workspace);
+  bind_scratch(a, l, base, N);
+  a.mailbox = static_cast<Mailbox*>(status);
+  // the counters 0 and the flags none (a caller's block holds anything), the status word unpublished
+  check(cudaMemsetAsync(base, 0, l.first, s), "clearing the workspace", device);
+  check(cudaMemsetAsync(base, 0xff, 3 * sizeof(unsigned long long), s), "clearing the workspace", device);
+  check(cudaMemsetAsync(status, 0, kStatusBytes, s), "clearing the status word", device);
+  if (hasLatents && a.T + 1 > detail::kInlineStates) {  // one array: its state pointers, on the device
+    detail::StateTable t{static_cast<const char*>(latentBase), static_cast<int64_t>(lat->D * dtype_size(lat->dtype)),
+                         a.T + 1, reinterpret_cast<const void**>(base + l.statesDev)};
+    check(launch::state_table(t, s), "writing the latent state pointers", device);
+    a.statesDev = reinterpret_cast<const void* const*>(base + l.statesDev);
+  }
+  if (hasRewards && a.K > detail::kInlineObjectives) {  // the factors, carried by launches
+    double* dst = reinterpret_cast<double*>(base + l.objDev);
+    for (int64_t at = 0; at < 2 * a.K; at += detail::kUploadValues) {
+      detail::ValueUpload u{};
+      u.out = dst + at;
+      u.count = static_cast<int>(std::min<int64_t>(detail::kUploadValues, 2 * a.K - at));
+      for (int k = 0; k < u.count; ++k) {
+        const int64_t x = at + k;
+        const double* src = x < a.K ? factors.weights : factors.scale;
+        u.values[k] = src ? src[x < a.K ? x : x - a.K] : 1.0;
+      }
+      check(launch::upload_values(u, s), "copying the objective weights", device);
+    }
+    a.weightsDev = dst;
+    a.scaleDev = dst + a.K;
+  }
+  const cudaError_t launched = a.mode == detail::kObjective ? launch::objective_step(a, s)
+                                                            : launch::advantage_step(a, call.dtype, s);
+  check(launched, "launching the advantage kernel", device);
+  detail::Poison p{};
+  const int64_t T = a.T, K = a.K;
+  const int64_t counts[detail::kPoisonOutputs] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
+  float* outs[detail::kPoisonOutputs] = {out.trajectory.similarity, out.trajectory.deltaS, out.trajectory.rawWeights,
+                                         out.trajectory.stepWeights, out.trajectory.trajectoryScore,
+                                         out.objective.objectiveAdvantages, out.objective.exploration,
+                                         out.objective.lambda, out.objective.coefficients, out.objective.fused,
+                                         out.advantages};
+  for (int k = 0; k < detail::kPoisonOutputs; ++k) {
+    p.out[k] = outs[k];
+    p.count[k] = counts[k];
+  }
+  p.status = static_cast<const Mailbox*>(status);
+  p.mode = a.mode;
+  check(launch::poison_outputs(p, s), "launching the non-finite check", device);
+}
+
+namespace {
+template <class T>
+T read_value(const void* p, int device) {
+  T v{};
+  check(cudaMemcpy(&v, p, sizeof(T), cudaMemcpyDeviceToHost), "reading a bad input value back", device);
+  return v;
+}
+}  // namespace
+
+void check_status(int device, void* stream, const void* status, int mode, const Latents* lat,
+                  const void* latentBase, const Rewards* rew, const float* trajectoryScore) {
+  if (!status) range_error("a status word", "status", "none");
+  const DeviceScope scope(device);
+  check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "running the advantage kernel", device);
+  Mailbox m{};
+  check(cudaMemcpy(&m, status, sizeof m, cudaMemcpyDeviceToHost), "reading the status word", device);
+  if (m.finished != 1ull)
+    throw DeviceError("cudaErrorUnknown while reading the status word on " + device_name(device) +
+                      " (the run did not publish its result: it was not enqueued, or its stream failed)");
+  if (mode != 1 && m.rewardFlag != detail::kNoFlag && rew) {
+    const int64_t i = static_cast<int64_t>(m.rewardFlag / rew->K), k = static_cast<int64_t>(m.rewardFlag % rew->K);
+    const bool f64 = rew->dtype == DType::Float64;
+    const char* p = static_cast<const char*>(rew->data) + m.rewardFlag * (f64 ? 8 : 4);
+    otca::detail::throw_bad_reward(f64 ? read_value<double>(p, device) : read_value<float>(p, device), i, k);
+  }
+  if (mode != 2 && m.latentFlag != detail::kNoFlag && lat) {
+    // the flag is the first (sample, state) holding a non-finite element: scan that row on the host
+    const int64_t i = static_cast<int64_t>(m.latentFlag / (lat->T + 1)), j = static_cast<int64_t>(m.latentFlag % (lat->T + 1));
+    const size_t esize = dtype_size(lat->dtype);
+    const char* state = lat->states ? static_cast<const char*>(lat->states[j])
+                                    : static_cast<const char*>(latentBase) + static_cast<size_t>(j * lat->D) * esize;
+    std::string row(static_cast<size_t>(lat->D) * esize, '\0');
+    check(cudaMemcpy(&row[0], state + static_cast<size_t>(i * lat->sampleStride) * esize, row.size(),
+                     cudaMemcpyDeviceToHost), "reading a bad input value back", device);
+    for (int64_t d = 0; d < lat->D; ++d) {
+      float v;
+      const char* e = row.data() + d * esize;
+      if (lat->dtype == DType::Float32) {
+        std::memcpy(&v, e, 4);
+      } else {
+        uint16_t h;
+        std::memcpy(&h, e, 2);
+        v = lat->dtype == DType::BFloat16 ? dtype::bf16_to_float(h) : dtype::f16_to_float(h);
+      }
+      if (!std::isfinite(v)) otca::detail::throw_non_finite_latent(v, i, j);
+    }
+    throw DeviceError("cudaErrorUnknown while scanning sample " + std::to_string(i) + ", state " + std::to_string(j) +
+                      " for non-finite latents on " + device_name(device) + " (the kernel flagged it, the scan found none)");
+  }
+  if (mode == 2 && m.scoreFlag != detail::kNoFlag && trajectoryScore) {
+    const int64_t i = static_cast<int64_t>(m.scoreFlag);
+    otca::detail::throw_bad_score(read_value<float>(trajectoryScore + i, device), i);
+  }
 }
 
 }  // namespace gpu

@@ -45,5 +45,14 @@ void advantages(Context&, const Latents&, const Rewards&, const Groups&, const O
   no_cuda();
 }
 
+size_t enqueue_workspace_bytes(int, int64_t, int64_t, int64_t, int64_t, int64_t) { no_cuda(); }
+void enqueue(int, void*, void*, size_t, void*, int, const Latents*, const void*, const Rewards*, const float*,
+             const Groups&, const Options&, const ObjectiveFactors&, const AllOutputs&) {
+  no_cuda();
+}
+void check_status(int, void*, const void*, int, const Latents*, const void*, const Rewards*, const float*) {
+  no_cuda();
+}
+
 }  // namespace gpu
 }  // namespace otca

@@ -93,6 +93,32 @@ struct StepArgs {
   Mailbox* mailbox = nullptr;
 };
 
+// The parameter blocks of the enqueue mode's small kernels (enqueue.cuh).
+// state j of one [N, T+1, D] array at base + j * stateBytes, for j < count
+struct StateTable {
+  const char* base;
+  int64_t stateBytes;
+  int64_t count;
+  const void** out;
+};
+
+// up to kUploadValues doubles carried by the launch itself
+constexpr int kUploadValues = 256;
+struct ValueUpload {
+  double values[kUploadValues];
+  double* out;
+  int count;
+};
+
+// every output of a run (AllOutputs' order) and its length, and the run's status word
+constexpr int kPoisonOutputs = 11;
+struct Poison {
+  float* out[kPoisonOutputs];
+  int64_t count[kPoisonOutputs];
+  const Mailbox* status;
+  int mode;
+};
+
 }  // namespace detail
 }  // namespace gpu
 }  // namespace otca

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "advantage_step.cuh"
+#include "enqueue.cuh"
 #include "gpu_launch.cuh"
 #include "lab_call.h"
 #include "lab_kernels.cuh"
@@ -372,6 +373,20 @@ cudaError_t first_non_finite(const StepArgs& a, int dtype, int64_t i, unsigned l
     case 2: body(detail::F16{}); break;
     default: body(detail::Bf16{}); break;
   }
+  return cudaSuccess;
+}
+
+// the enqueue mode's grid-stride kernels, on small grids (every element still covered)
+cudaError_t state_table(const detail::StateTable& t, cudaStream_t) {
+  otca_emulation::launch(1, 32, [&t] { detail::state_table(t); }, otca_emulation::order_seed());
+  return cudaSuccess;
+}
+cudaError_t upload_values(const detail::ValueUpload& u, cudaStream_t) {
+  otca_emulation::launch(1, 32, [&u] { detail::upload_values(u); }, otca_emulation::order_seed());
+  return cudaSuccess;
+}
+cudaError_t poison_outputs(const detail::Poison& p, cudaStream_t) {
+  otca_emulation::launch(2, 32, [&p] { detail::poison_outputs(p); }, otca_emulation::order_seed());
   return cudaSuccess;
 }
 
