@@ -87,56 +87,81 @@ def from_dlpack(x: Any, argument: str) -> Any:
 class Input:
     """One array as the ABI reads it."""
 
-    __slots__ = ("array", "torch", "device", "dtype", "shape", "ptr")
+    __slots__ = ("array", "torch", "device", "dtype", "shape", "ptr", "sample_stride")
 
-    def __init__(self, array: Any, torch: bool, device: int, dtype: int, shape: Tuple[int, ...], ptr: int):
+    def __init__(self, array: Any, torch: bool, device: int, dtype: int, shape: Tuple[int, ...], ptr: int, sample_stride: int = 0):
         self.array = array
         self.torch = torch
         self.device = device  # -1: host; N: cuda:N
         self.dtype = dtype
         self.shape = shape
         self.ptr = ptr
+        self.sample_stride = sample_stride  # elements between samples; 0: contiguous
+
+
+def _sample_stride(shape: Sequence[int], strides: Sequence[int], unit: int) -> int:
+    """The sample stride (in elements) of an array whose every sample is contiguous (its dims after
+    the first C-contiguous), e.g. ``z[:, j]`` of a stacked [N, T+1, D] or ``z.unbind(1)``; 0 where the
+    samples are not contiguous rows (then the array is refused)."""
+    expected = unit
+    for d, st in zip(reversed(shape[1:]), reversed(strides[1:])):
+        if d != 1 and st != expected:
+            return 0
+        expected *= d
+    first = strides[0]
+    if first % unit != 0 or first < expected or first <= 0:
+        return 0
+    return first // unit
 
 
 def device_name(device: int) -> str:
     return "cpu" if device < 0 else f"cuda:{device}"
 
 
-def array_input(x: Any, argument: str, dtypes: str, np_table: dict, torch_table: dict) -> Input:
-    """A numpy array or torch tensor of one of the dtypes of the tables, C-contiguous."""
+def array_input(x: Any, argument: str, dtypes: str, np_table: dict, torch_table: dict, strided: bool = False) -> Input:
+    """A numpy array or torch tensor of one of the dtypes of the tables, C-contiguous (with
+    `strided`, latents: each sample contiguous, any sample stride)."""
     if type(x) is np.ndarray or isinstance(x, np.ndarray):
         code = np_table.get(x.dtype)
         if code is None:
             raise type_error(f"dtype {dtypes}", argument, str(x.dtype), False)
+        stride = 0
         if not x.flags.c_contiguous:
-            raise value_error(CONTIGUOUS, argument, f"a non-contiguous {describe(x)}", False)
+            stride = _sample_stride(x.shape, x.strides, x.itemsize) if strided and x.ndim >= 2 else 0
+            if stride == 0:
+                raise value_error(CONTIGUOUS, argument, f"a non-contiguous {describe(x)}", False)
+            return Input(x, False, -1, code, x.shape, x.__array_interface__["data"][0], stride)
         return Input(x, False, -1, code, x.shape, np_ptr(x) if x.size else 0)
     if not is_torch(x):
         x = from_dlpack(x, argument)
-        return array_input(x, argument, dtypes, np_table, torch_table)
+        return array_input(x, argument, dtypes, np_table, torch_table, strided)
     if not torch_table:
         torch_module()
     code = torch_table.get(x.dtype)
     if code is None:
         raise type_error(f"dtype {dtypes}", argument, str(x.dtype).replace("torch.", ""), False)
+    stride = 0
     if not x.is_contiguous():
-        raise value_error(CONTIGUOUS, argument, f"a non-contiguous {describe(x)}", False)
+        stride = _sample_stride(x.shape, x.stride(), 1) if strided and x.dim() >= 2 else 0
+        if stride == 0:
+            raise value_error(CONTIGUOUS, argument, f"a non-contiguous {describe(x)}", False)
     if x.is_cuda:
         device = x.get_device()
     elif x.device.type == "cpu":
         device = -1
     else:
         raise value_error("a tensor on the CPU or a CUDA device", argument, describe(x), False)
-    return Input(x, True, device, code, tuple(x.shape), x.data_ptr())
+    return Input(x, True, device, code, tuple(x.shape), x.data_ptr(), stride)
 
 
 class LatentsInput:
     """The latents: one array [N, T+1, D] / [N, T+1, *dims], or a list of T+1 arrays [N, *dims]."""
 
-    __slots__ = ("torch", "device", "dtype", "N", "T", "D", "ptr", "ptrs", "keep")
+    __slots__ = ("torch", "device", "dtype", "N", "T", "D", "ptr", "ptrs", "keep", "sample_stride")
 
     def __init__(self) -> None:
         self.ptrs: Optional[List[int]] = None
+        self.sample_stride = 0
 
 
 _LATENTS_KINDS = "an array [N, T+1, D] or [N, T+1, *dims], or a list of T+1 arrays [N, *dims]"
@@ -147,7 +172,7 @@ def latents_input(x: Any) -> LatentsInput:
     if isinstance(x, (list, tuple)):
         if len(x) < 2:
             raise value_error("a list of T+1 >= 2 arrays [N, *dims] (T >= 1)", "latents", f"a list of {len(x)}", False)
-        states = [array_input(s, f"latents[{j}]", LATENT_DTYPES, NP_LATENT, _TORCH_LATENT) for j, s in enumerate(x)]
+        states = [array_input(s, f"latents[{j}]", LATENT_DTYPES, NP_LATENT, _TORCH_LATENT, True) for j, s in enumerate(x)]
         first = states[0]
         if len(first.shape) < 2:
             raise value_error("rank >= 2 [N, *dims]", "latents[0]", f"shape {format_shape(first.shape)}", False)
@@ -165,6 +190,10 @@ def latents_input(x: Any) -> LatentsInput:
                 raise value_error(
                     f"shape {format_shape(first.shape)} (as latents[0])", f"latents[{j}]", f"shape {format_shape(s.shape)}", False
                 )
+            if s.sample_stride != first.sample_stride:  # the ABI takes one sample stride for every state
+                raise value_error(
+                    f"the sample stride of latents[0] ({first.sample_stride or 'contiguous'}; call .contiguous())",
+                    f"latents[{j}]", f"sample stride {s.sample_stride or 'contiguous'}", False)
         N = first.shape[0]
         D = 1
         for d in first.shape[1:]:
@@ -173,12 +202,13 @@ def latents_input(x: Any) -> LatentsInput:
         out.N, out.T, out.D = N, len(states) - 1, D
         out.ptr = 0
         out.ptrs = [s.ptr for s in states]
+        out.sample_stride = first.sample_stride
         out.keep = states
         shape_text = format_shape(first.shape)
     else:
         if not (isinstance(x, np.ndarray) or is_torch(x) or hasattr(x, "__dlpack__")):
             raise type_error(_LATENTS_KINDS, "latents", x)
-        a = array_input(x, "latents", LATENT_DTYPES, NP_LATENT, _TORCH_LATENT)
+        a = array_input(x, "latents", LATENT_DTYPES, NP_LATENT, _TORCH_LATENT, True)
         shape = a.shape
         if len(shape) < 3:
             raise value_error(
@@ -193,6 +223,7 @@ def latents_input(x: Any) -> LatentsInput:
         out.torch, out.device, out.dtype = a.torch, a.device, a.dtype
         out.N, out.T, out.D = shape[0], shape[1] - 1, D
         out.ptr = a.ptr
+        out.sample_stride = a.sample_stride
         out.keep = a
         shape_text = format_shape(shape)
     if out.N < 1:

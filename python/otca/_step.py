@@ -197,7 +197,7 @@ class AdvantageStep:
     @staticmethod
     def _fill_latents(s: _Structs, lat: a.LatentsInput) -> Any:
         L = s.latents
-        L.dtype, L.N, L.T, L.D = lat.dtype, lat.N, lat.T, lat.D
+        L.dtype, L.N, L.T, L.D, L.sample_stride = lat.dtype, lat.N, lat.T, lat.D, lat.sample_stride
         if lat.ptrs is None:
             L.data, L.states = lat.ptr, None
             return None

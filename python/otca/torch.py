@@ -66,6 +66,15 @@ def _advantages_fake(
     return rewards.new_empty((rewards.shape[0], T), dtype=torch.float32)
 
 
+@torch.compiler.assume_constant_result
+def _options_text(options: Any) -> str:
+    """The options checked and as the op's string argument; a constant of the traced graph (run once,
+    at trace time, so the checks' errors come from there and nothing of them is traced)."""
+    given = dict(options)
+    resolve_options(given)
+    return json.dumps(given, sort_keys=True)
+
+
 def advantages(
     rewards: torch.Tensor,
     latents: Union[torch.Tensor, Sequence[torch.Tensor]],
@@ -87,7 +96,7 @@ def advantages(
             adv = otca.torch.advantages(rewards, latents, group_size=12)
             return -(adv * log_ratio.exp()).mean()
     """
-    resolve_options(options)  # the errors now, in the caller's frame
+    text = _options_text(tuple(sorted(options.items())))
     stacked = isinstance(latents, torch.Tensor)
     states = [latents] if stacked else list(latents)
     ids = None
@@ -95,5 +104,4 @@ def advantages(
         ids = group_ids if isinstance(group_ids, torch.Tensor) else torch.as_tensor(group_ids, dtype=torch.int64)
     elif group_size is None:
         raise TypeError("Expected exactly one of group_size and group_ids but received neither")
-    text = json.dumps(options, sort_keys=True)
     return _advantages_op(rewards, states, stacked, int(group_size or 0), ids, text, bool(check))

@@ -25,7 +25,7 @@ def test_three_gloo_ranks_give_the_single_process_bits(tmp_path) -> None:
     np.savez(tmp_path / "batch.npz", rewards=rewards, latents=latents, ids=ids, counts=np.array(counts))
     env = {**os.environ, "OTCA_PYTHON_PACKAGE": "" if os.environ.get("OTCA_TEST_INSTALLED") == "1" else str(ROOT / "python"), "OMP_NUM_THREADS": "1"}
     r = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "3", "--master-port", "0",
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "3",
          str(ROOT / "test" / "python" / "dist_worker.py"), str(tmp_path)],
         env=env, capture_output=True, text=True, timeout=300,
     )

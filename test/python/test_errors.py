@@ -103,8 +103,25 @@ def test_non_contiguous_inputs_name_the_argument_and_say_contiguous() -> None:
     t = torch.from_numpy(z).transpose(0, 1).contiguous().transpose(0, 1)
     raises(ValueError, r"\.contiguous\(\).* for latents but received a non-contiguous torch\.Tensor", step.run, torch.from_numpy(rewards), t, group_size=3)
     raises(ValueError, r"for rewards but received a non-contiguous", step.run, np.asfortranarray(np.ones((6, 3), np.float32)), z, group_size=3)
-    states = [z[:, j] for j in range(z.shape[1])]  # views with a sample stride: not contiguous
+    states = [z[:, j, ::2] for j in range(z.shape[1])]  # samples not contiguous rows
     raises(ValueError, r"for latents\[0\] but received a non-contiguous", step.run, rewards, states, group_size=3)
+
+
+def test_sample_strided_views_are_read_in_place() -> None:
+    """Samples that are contiguous rows at any stride (z[:, j] of a stacked array, torch's unbind(1),
+    a slice of the samples) are read in place through the ABI's sample stride: the same bits."""
+    rewards, z = batch(np.random.default_rng(31), N=6, T=4, D=16)
+    step = otca.AdvantageStep()
+    want = step.run(rewards, z, group_size=3)
+    assert np.array_equal(step.run(rewards, [z[:, j] for j in range(5)], group_size=3), want)
+    tz = torch.from_numpy(z)
+    assert np.array_equal(step.run(torch.from_numpy(rewards), list(tz.unbind(1)), group_size=3).numpy(), want)
+    big = np.zeros((12, 5, 16), np.float32)
+    big[::2] = z
+    assert np.array_equal(step.run(rewards, big[::2], group_size=3), want)  # every other sample of a larger batch
+    mixed = [z[:, 0].copy()] + [z[:, j] for j in range(1, 5)]
+    raises(ValueError, r"^Expected the sample stride of latents\[0\] \(contiguous; call \.contiguous\(\)\) for latents\[1\] but received sample stride 80$",
+           step.run, rewards, mixed, group_size=3)
 
 
 def test_list_states_must_agree() -> None:

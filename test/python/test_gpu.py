@@ -140,7 +140,7 @@ def test_distributed_on_one_gpu(tmp_path, backend) -> None:
     ids = rng.integers(0, 3, size=N)
     np.savez(tmp_path / "batch.npz", rewards=rewards, latents=latents, ids=ids, counts=np.array(counts))
     env = {**os.environ, "OTCA_PYTHON_PACKAGE": "" if os.environ.get("OTCA_TEST_INSTALLED") == "1" else str(ROOT / "python"), "OTCA_DIST_BACKEND": backend, "OTCA_DIST_CUDA": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "1", "--master-port", "0",
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "1",
                         str(ROOT / "test" / "python" / "dist_worker.py"), str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     got = np.load(tmp_path / "rank-0.npy")
