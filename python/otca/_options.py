@@ -167,12 +167,12 @@ def resolve_options(options: Mapping[str, Any]) -> ResolvedOptions:
     return ResolvedOptions(values, device, native)
 
 
-_FACTOR_OPTIONS = tuple(name for name in OPTION_NAMES if OPTIONS[name]["kind"] == "factors")
+FACTOR_OPTIONS = tuple(name for name in OPTION_NAMES if OPTIONS[name]["kind"] == "factors")
 
 
 def check_options_for_k(resolved: ResolvedOptions, K: int) -> None:
     """objective_weights and objective_scale, once K is known, must have K entries."""
-    for name in _FACTOR_OPTIONS:
+    for name in FACTOR_OPTIONS:
         arr = resolved.values.get(name)
         if arr is not None and len(arr) != K:
             raise value_error(f"length K ({K})", name, f"length {len(arr)}", False)

@@ -13,7 +13,7 @@ import numpy as np
 from . import _arrays as a
 from . import _native as n
 from ._errors import describe, type_error, value_error
-from ._options import ResolvedOptions, check_options_for_k, resolve_options
+from ._options import FACTOR_OPTIONS, ResolvedOptions, check_options_for_k, resolve_options
 from ._schema import OBJECTIVE_OUTPUTS, OUTPUT_NAMES, TRAJECTORY_OUTPUTS
 
 ArrayLike = Any  # numpy.ndarray, torch.Tensor, or any object with __dlpack__
@@ -21,6 +21,7 @@ OutputsRequest = Union[str, Sequence[str]]
 
 _ALL = frozenset(OUTPUT_NAMES)
 _ONLY_ADVANTAGES = ("advantages",)
+_ADVANTAGES_SLOT = [n.OUTPUT_INDEX["advantages"]]
 _OUTPUTS_TEXT = "'advantages', 'all' or a list of output names (" + ", ".join(OUTPUT_NAMES) + ")"
 
 
@@ -119,6 +120,9 @@ class AdvantageStep:
         self._local = threading.local()
         self._workspace_sizes: Dict[Tuple[int, ...], int] = {}
         self._host_plan = self._plan(-1) if self._resolved.device[0] != "cuda" else None
+        # the short path of run(): a host plan and no per-objective factors to check against K
+        self._has_factors = any(self._resolved.values.get(name) is not None for name in FACTOR_OPTIONS)
+        self._fast = self._host_plan is not None and not self._has_factors
 
     @property
     def options(self) -> Dict[str, Any]:
@@ -132,6 +136,7 @@ class AdvantageStep:
             lib.otca_plan_destroy(plan)
         self._plans = {}
         self._host_plan = None
+        self._fast = False
         if self._options_handle is not None:
             lib.otca_options_destroy(self._options_handle)
             self._options_handle = None
@@ -302,6 +307,11 @@ class AdvantageStep:
             CPU (without it, a non-finite input makes the call's outputs NaN). Ignored on the CPU,
             where every call is checked.
         """
+        if (self._fast and type(latents) is np.ndarray and type(rewards) is np.ndarray and type(group_size) is int
+                and group_ids is None and type(outputs) is str and outputs == "advantages"):
+            out = self._run_numpy(rewards, latents, group_size)
+            if out is not None:
+                return out
         names = _ONLY_ADVANTAGES if type(outputs) is str and outputs == "advantages" else outputs_request(outputs)
         lat = a.latents_input(latents)
         rew = a.rewards_input(rewards, lat.N)
@@ -309,7 +319,7 @@ class AdvantageStep:
             a.same_device(rew, lat.device, "rewards", "latents")
         device = self._device_for(lat.device, "latents", latents)
         K = rew.shape[-1]
-        if self._resolved.values.get("objective_weights") is not None or self._resolved.values.get("objective_scale") is not None:
+        if self._has_factors:
             check_options_for_k(self._resolved, K)
         s = self._structs()
         keep_states = self._fill_latents(s, lat)
@@ -326,6 +336,37 @@ class AdvantageStep:
         self._call(n.KIND_ADVANTAGES, device, s, lat, rew, None, K, B, check)
         del keep_states, keep_groups
         return out["advantages"] if names is _ONLY_ADVANTAGES else out
+
+    def _run_numpy(self, rewards: np.ndarray, latents: np.ndarray, group_size: int) -> Optional[np.ndarray]:
+        """The common call in its shortest form (numpy [N, T+1, D] and [N, K], C-contiguous, a group
+        size, the advantages only, a host plan): the same checks as the general path, which takes
+        over (with its messages) wherever one fails. None then."""
+        if latents.ndim != 3 or rewards.ndim != 2 or not (latents.flags.c_contiguous and rewards.flags.c_contiguous):
+            return None
+        ld, rd = a.NP_LATENT.get(latents.dtype), a.NP_REWARD.get(rewards.dtype)
+        N, S, D = latents.shape
+        rows, K = rewards.shape
+        plan = self._host_plan
+        if ld is None or rd is None or N < 1 or S < 2 or D < 1 or rows != N or K < 1 or group_size < 1 or N % group_size or plan is None:
+            return None
+        s = self._structs()
+        L = s.latents
+        L.dtype, L.N, L.T, L.D, L.data, L.states, L.sample_stride = ld, N, S - 1, D, a.np_ptr(latents), None, 0
+        R = s.rewards
+        R.dtype, R.N, R.T, R.K, R.data = rd, N, 0, K, a.np_ptr(rewards)
+        G = s.groups
+        G.group_size, G.group_ids, G.index, G.group_count = group_size, None, None, 0
+        out = np.empty((N, S - 1), np.float32)
+        data = s.outputs.data
+        if s.set_outputs is not _ADVANTAGES_SLOT:
+            for i in s.set_outputs:
+                data[i] = None
+            s.set_outputs = _ADVANTAGES_SLOT
+        data[n.OUTPUT_INDEX["advantages"]] = a.np_ptr(out)
+        status = self._lib.otca_run(plan, n.KIND_ADVANTAGES, s.latents_p, s.rewards_p, None, s.groups_p, s.outputs_p)
+        if status != n.OK:
+            raise n.error(status)
+        return out
 
     def trajectory_credit(self, latents: Any, *, check: bool = False) -> Dict[str, Any]:
         """Phase 1, per sample from its own latents: ``similarity`` S [N, T+1], ``delta_s`` dS [N, T],
