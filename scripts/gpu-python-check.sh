@@ -63,7 +63,7 @@ step() {
   ((limit > left)) && limit=$left
   echo "== $name (limit ${limit} s): $*"
   local t=$(date +%s)
-  timeout --kill-after=5 "$limit" "$@" >"$OUT/logs/$name.log" 2>&1
+  timeout --kill-after=5 "$limit" bash -c "$*" >"$OUT/logs/$name.log" 2>&1  # the steps are functions (exported below)
   local rc=$?
   tail -n 25 "$OUT/logs/$name.log"
   local verdict=ok
@@ -83,9 +83,11 @@ env_step() {
 
 install_step() {
   "$PY" -m venv --system-site-packages "$VENV" || return 1
-  local t=$(date +%s.%N)
+  # where $PY is itself a virtual environment (the dry run), its packages too (after the venv's own)
+  "$PY" -c "import site; print('\n'.join(site.getsitepackages()))" >"$("$VPY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/_parent_site.pth"
+  local t=$(date +%s%N)
   "$VPY" -m pip install --quiet --no-index --find-links "$WHEELS" "$WHEEL" || return 1
-  echo "installed in $(echo "$(date +%s.%N) - $t" | bc) s"
+  echo "wheel installed in $((($(date +%s%N) - t) / 1000000)) ms"
   if ! "$VPY" -c "import pytest" 2>/dev/null; then
     "$VPY" -m pip install --quiet --no-index --find-links "$WHEELS" pytest || { echo "no pytest on the device and none in $WHEELS"; return 1; }
   fi
@@ -108,6 +110,8 @@ bench_step() {
   fi
 }
 
+export -f env_step install_step info_step tests_step bench_step
+export ROOT WHEELS WHEEL OUT WORK PY VENV VPY DRY
 if ((DRY)); then
   echo "DRY RUN (no GPU expected): the GPU tests skip, the benchmark runs its quick CPU pass without Node's column"
 fi
