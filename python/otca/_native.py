@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ._errors import DeviceUnavailableError
 from ._schema import OPTIONS, OUTPUT_ABI_NAMES
 
 #: The OTCA_ABI_VERSION this binding was written for.
@@ -225,9 +224,7 @@ def error(status: int) -> Exception:
         return TypeError(text)
     if status == E_RANGE:
         return ValueError(text)
-    if status == E_DEVICE:
-        if "not compiled" in text or "not usable" in text or "no CUDA" in text.lower():
-            return DeviceUnavailableError(text)
+    if status == E_DEVICE:  # a CUDA failure (a plan that cannot be made is DeviceUnavailableError: _step)
         return RuntimeError(text)
     if status == E_NO_MEMORY:
         return MemoryError(text)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _arrays as a
 from . import _native as n
-from ._errors import describe, type_error, value_error
+from ._errors import DeviceUnavailableError, describe, type_error, value_error
 from ._options import FACTOR_OPTIONS, ResolvedOptions, check_options_for_k, resolve_options
 from ._schema import OBJECTIVE_OUTPUTS, OUTPUT_NAMES, TRAJECTORY_OUTPUTS
 
@@ -169,7 +169,10 @@ class AdvantageStep:
                 if self._options_handle is None:
                     raise RuntimeError("this AdvantageStep was closed")
                 plan = ctypes.c_void_p()
-                n.check(self._lib.otca_plan_create(self._options_handle, device, ctypes.byref(plan)))
+                status = self._lib.otca_plan_create(self._options_handle, device, ctypes.byref(plan))
+                if status == n.E_DEVICE:  # CUDA not compiled in, or this device cannot be used: why, from the core
+                    raise DeviceUnavailableError(str(n.error(status)))
+                n.check(status)
                 self._plans[device] = plan
         return plan
 
