@@ -12,6 +12,7 @@
         "csrc/addon/job.cc",
         "csrc/addon/plan.cc",
         "csrc/core/common.cpp",
+        "csrc/core/plan.cc",
         "csrc/cpu/cosine_partials.cpp",
         "csrc/cpu/cpu_backend.cpp",
         "csrc/cpu/thread_pool.cpp",

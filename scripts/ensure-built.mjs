@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Builds what `npm test` needs, only where it is missing or stale (quick when nothing changed):
-//  - the addon build/Release/otca.node, against csrc/**, CMakeLists.txt, cmake/*.cmake, binding.gyp
-//    (cmake-js; node-gyp from binding.gyp, CPU-only, where cmake is not installed);
+//  - the addon build/Release/otca.node and the C ABI build/Release/libotca.so (the Python package's
+//    library), against csrc/**, CMakeLists.txt, cmake/*.cmake, binding.gyp (cmake-js builds both, the
+//    default targets; node-gyp from binding.gyp, CPU-only, the addon only, where cmake is not installed);
 //  - the TypeScript dist/, against lib/**, bench/**, examples/**, tsconfig.json.
 //  - with `--tests`, also CMake's test targets in build/ (CMakeLists.txt): otca_simulated (the addon
 //    over a simulated CUDA device, build/simulated/build/Release/otca.node, on which `npm test` runs
-//    test/gpu where there is no GPU), otca_core_test, otca_emulated_kernels(_asan). ninja rebuilds
+//    test/gpu where there is no GPU), otca_core_test, otca_emulated_kernels(_asan), otca_capi_test(_asan),
+//    otca_emulated_capi (the C ABI's test, and its CUDA paths on the emulation). ninja rebuilds
 //    only what changed.
 // `--force` rebuilds all. Set OTCA_CUDA=OFF for a CPU-only cmake build.
 import { spawnSync } from 'node:child_process';
@@ -57,13 +59,14 @@ const jobs = String(Math.max(1, Math.min(availableParallelism(), 8)));
 
 // ---- native
 const nativeOut = 'build/Release/otca.node';
+const capiOut = process.platform === 'linux' ? 'build/Release/libotca.so' : undefined;  // the C ABI (cmake only)
 const nativeSrc = newestMtime(['csrc', 'CMakeLists.txt', 'cmake', 'binding.gyp'], (p) =>
   /\.(cc|cpp|h|hpp|cu|cuh|cmake|gyp|txt)$/.test(p),
 );
 let cmakeUsed = false;
 // cmake-js compile with this script's parallelism and log level, then `extra`.
 const cmakeJs = (extra) => run(bin('cmake-js'), ['compile', '--parallel', jobs, '--log-level', 'warn', ...extra]);
-if (force || mtime(nativeOut) < nativeSrc) {
+if (force || mtime(nativeOut) < nativeSrc || (capiOut && hasCmake() && mtime(capiOut) < nativeSrc)) {
   let ok;
   if (hasCmake()) {
     // A failed cmake-js build fails here (no silent CPU-only fallback: CI must see a broken CUDA build).
@@ -83,7 +86,8 @@ if (force || mtime(nativeOut) < nativeSrc) {
 
 // ---- the test targets (CMake only: where there is no cmake they are not built, and the tests that
 // need them skip saying so)
-const testTargets = ['otca_simulated', 'otca_core_test', 'otca_emulated_kernels', 'otca_emulated_kernels_asan'];
+const testTargets = ['otca_simulated', 'otca_core_test', 'otca_emulated_kernels', 'otca_emulated_kernels_asan',
+  'otca_capi_test', 'otca_capi_test_asan', 'otca_emulated_capi'];
 if (tests && !hasCmake()) {
   console.log('[ensure-built] cmake not found: the native test targets (simulated device, core test, emulated kernels) are not built');
 } else if (tests) {
@@ -91,9 +95,10 @@ if (tests && !hasCmake()) {
     // build/ came from node-gyp (or not at all): configure it with cmake-js first
     if (!cmakeJs(cmakeArgs)) process.exit(1);
   }
-  const testSrc = Math.max(nativeSrc, newestMtime(['test/native', 'bench/lab'], (p) => /\.(cc|cpp|h|cu|cuh)$/.test(p)));
+  const testSrc = Math.max(nativeSrc, newestMtime(['test/native', 'bench/lab'], (p) => /\.(c|cc|cpp|h|cu|cuh)$/.test(p)));
   const stamp = 'build/.tests-built';
-  const outputs = ['build/simulated/build/Release/otca.node', 'build/otca_core_test', 'build/otca_emulated_kernels', 'build/otca_emulated_kernels_asan'];
+  const outputs = ['build/simulated/build/Release/otca.node', 'build/otca_core_test', 'build/otca_emulated_kernels', 'build/otca_emulated_kernels_asan',
+    'build/otca_capi_test', 'build/otca_capi_test_asan', 'build/otca_emulated_capi'];
   if (force || mtime(stamp) < testSrc || outputs.some((p) => mtime(p) < testSrc)) {
     const ok = run('cmake', ['--build', 'build', '--parallel', jobs, '--target', ...testTargets]);
     if (!ok) {

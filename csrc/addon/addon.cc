@@ -153,27 +153,21 @@ class OtcaAddon : public Napi::Addon<OtcaAddon> {
       using E = decltype(tag);
       enums.Set(otca::EnumNames<E>::kOption, list(otca::EnumNames<E>::kNames, otca::EnumNames<E>::kCount));
     };
-    add(otca::Temporal{});
-    add(otca::WeightScale{});
-    add(otca::Objective{});
-    add(otca::StdScope{});
-    add(otca::Exploration{});
+#define OTCA_ADD_ENUM(field, E) add(otca::E{});
+#define OTCA_SKIP(...)
+    OTCA_NATIVE_OPTIONS(OTCA_ADD_ENUM, OTCA_SKIP, OTCA_SKIP)
+#undef OTCA_ADD_ENUM
+#undef OTCA_SKIP
     r.Set("enums", enums);
     const otca::Options d;
-    Napi::Object defaults = Napi::Object::New(env);
-    defaults.Set("temporal", otca::enum_name(d.temporal));
-    defaults.Set("weightScale", otca::enum_name(d.weightScale));
-    defaults.Set("objective", otca::enum_name(d.objective));
-    defaults.Set("stdScope", otca::enum_name(d.stdScope));
-    defaults.Set("explorationSignal", otca::enum_name(d.exploration));
-    defaults.Set("stdCorrection", d.stdCorrection);
-    defaults.Set("minWeight", d.minWeight);
-    defaults.Set("advClip", d.advClip);
-    defaults.Set("epsAdv", d.epsAdv);
-    defaults.Set("epsTcd", d.epsTcd);
-    defaults.Set("epsMoca", d.epsMoca);
-    defaults.Set("epsSolver", d.epsSolver);
-    defaults.Set("threads", d.threads);
+    Napi::Object defaults = Napi::Object::New(env);  // every option of the table but the factors
+#define OTCA_DEFAULT_ENUM(field, E) defaults.Set(otca::EnumNames<otca::E>::kOption, otca::enum_name(d.field));
+#define OTCA_DEFAULT_NUMBER(field) defaults.Set(#field, Napi::Number::New(env, static_cast<double>(d.field)));
+#define OTCA_SKIP(...)
+    OTCA_NATIVE_OPTIONS(OTCA_DEFAULT_ENUM, OTCA_DEFAULT_NUMBER, OTCA_SKIP)
+#undef OTCA_DEFAULT_ENUM
+#undef OTCA_DEFAULT_NUMBER
+#undef OTCA_SKIP
     r.Set("defaults", defaults);
     return r;
   }

@@ -150,9 +150,9 @@ typedef enum otca_kind {
 
 /* The T + 1 latent states of N samples, in one of two layouts:
  *   data != null:   one [N, T+1, D] array; element (i, j, d) at data[i*sample_stride + j*D + d]
- *                   (sample_stride 0: (T+1)*D, contiguous).
+ *                   (sample_stride 0: (T+1)*D, contiguous; else at least (T+1)*D).
  *   states != null: T+1 arrays [N, D] (a list, as trainers keep them); element (i, j, d) at
- *                   states[j][i*sample_stride + d] (sample_stride 0: D).
+ *                   states[j][i*sample_stride + d] (sample_stride 0: D; else at least D).
  * Exactly one of data and states. `states` itself is [host]; the arrays are [data].
  * otca_run_cuda takes at most 64 states (T <= 63) as a list; a single array has no such limit. */
 typedef struct otca_latents {
@@ -175,8 +175,8 @@ typedef struct otca_rewards {
 
 /* Which samples form a group. Exactly one of:
  *   group_size > 0:  contiguous groups of that size (it divides N);
- *   group_ids:       [host] N int32 ids >= 0, any order (otca_run only; for otca_run_cuda build
- *                    the index below from them);
+ *   group_ids:       [host] N int32 ids >= 0, any order (otca_run, on either plan; otca_run_cuda
+ *                    refuses them with OTCA_E_TYPE naming "groupIds": build the index below);
  *   index:           the block otca_group_index wrote for these ids, group_count its B: [host] for
  *                    otca_run on a CPU plan, [device] for otca_run_cuda and a CUDA plan's otca_run
  *                    (its contents are not checked on the device: pass it unchanged). */
@@ -231,7 +231,8 @@ OTCA_API const char* otca_output_name(int32_t index);
  *     stay host ids); it runs on a stream of the plan's own, so the caller must have finished
  *     writing the inputs (e.g. torch.cuda.synchronize()), and returns with the outputs written.
  * q: [data] float32 [N] trajectory scores, for OTCA_KIND_OBJECTIVE only (null otherwise).
- * latents: null for OTCA_KIND_OBJECTIVE; rewards and groups: null for OTCA_KIND_TRAJECTORY.
+ * latents are not read by OTCA_KIND_OBJECTIVE, rewards and groups not by OTCA_KIND_TRAJECTORY
+ * (pass null). Every struct pointer that is read must be non-null (OTCA_E_TYPE naming it).
  * A non-finite latent or reward gives OTCA_E_RANGE naming the first one ("Expected finite values
  * for latents but received NaN at sample 3, state 1"), and the outputs are then unspecified. */
 OTCA_API otca_status otca_run(otca_plan* plan, int32_t kind, const otca_latents* latents,
@@ -246,7 +247,8 @@ OTCA_API otca_status otca_run(otca_plan* plan, int32_t kind, const otca_latents*
 
 /* The [device] scratch otca_run_cuda needs for a shape (K, num_groups: 0 for a trajectory run;
  * num_groups: the groups' B, or N when not known, an upper bound). The bytes do not depend on the
- * dtypes or pointers, so one block can be reserved per shape (and captured in a CUDA graph). */
+ * dtypes or pointers, so one block can be reserved per shape (and captured in a CUDA graph).
+ * OTCA_E_DEVICE in a build without CUDA. */
 OTCA_API otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, int64_t N, int64_t T, int64_t D,
                                          int64_t K, int64_t num_groups, size_t* bytes);
 
@@ -254,11 +256,16 @@ OTCA_API otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, in
  * allocation, no host memory shared between runs (so any number of runs may be in flight, and the
  * call may be captured into a CUDA graph). The caller's current device is restored.
  *   every [data] pointer: [device] memory on the plan's device; groups: group_size or a device
- *   index (OTCA_E_RANGE for group_ids); latents as a list: at most 64 states.
+ *   index (OTCA_E_TYPE for group_ids); latents as a list: at most 64 states (OTCA_E_RANGE; one
+ *   array takes any T); any K.
  *   workspace: [device], at least otca_workspace_size() bytes, 256-byte aligned, not used by
  *     another run in flight (the run zeroes what it needs on the stream).
  *   status: [device] OTCA_STATUS_BYTES, written by the run (reset on the stream first).
  *   stream: a cudaStream_t (null: the legacy default stream).
+ * What it enqueues: three memsets (the workspace's counters and flags, the status word), the step's
+ * kernel, and a small kernel that fills the outputs with NaN where the status word holds a flag
+ * (a kernel of its own, so the streaming kernel's registers stay as they are); with more than 64
+ * states or 16 objectives, one more small kernel each, whose launch carries the values.
  * The arguments are checked here, synchronously (the same messages as otca_run); the values are
  * not, as that needs a synchronisation. Instead, when a latent, reward or trajectory score is not
  * finite (or a reward |r| > 1e100, a score |q| > 4), every requested output of the run is filled

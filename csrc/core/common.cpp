@@ -93,11 +93,11 @@ void check_array(const double* values, int64_t K, const char* option) {
 }  // namespace
 
 void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t K) {
-  check_enum(opt.temporal);
-  check_enum(opt.weightScale);
-  check_enum(opt.objective);
-  check_enum(opt.stdScope);
-  check_enum(opt.exploration);
+#define OTCA_CHECK_ENUM(field, E) check_enum(opt.field);
+#define OTCA_SKIP(...)
+  OTCA_NATIVE_OPTIONS(OTCA_CHECK_ENUM, OTCA_SKIP, OTCA_SKIP)
+#undef OTCA_CHECK_ENUM
+#undef OTCA_SKIP
   if (!(opt.minWeight >= 0.0 && opt.minWeight <= 1.0))
     range_error("number in [0, 1]", "minWeight", opt.minWeight);
   if (opt.stdCorrection != 0 && opt.stdCorrection != 1)

@@ -4,7 +4,11 @@
 // - the CUDA backend's own code (csrc/cuda: the shipped kernel and host side) and the lab's shapes and
 //   tails on the CPU emulation of CUDA (test/native/emulation): against the CPU backend, every dtype
 //   and layout, any block and thread order, the two phases, groups by ids, the error messages;
-// - the same small cases under AddressSanitizer + UBSan (an access past a device allocation shows).
+// - the same small cases under AddressSanitizer + UBSan (an access past a device allocation shows);
+// - the C ABI (test/native/capi_test.c, C against csrc/capi/otca.h, linked to libotca.so): every entry
+//   point, the core's bits on random cases, errors with their messages and argument names, threads;
+//   the same under AddressSanitizer + UBSan; and its CUDA paths (otca_run_cuda, otca_check_status)
+//   on the emulation (test/native/emulation/capi_enqueue_test.cpp).
 // Speed and the memory model need the real device (bench/lab, scripts/gpu-check.sh).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -46,6 +50,27 @@ describe.skipIf(noCmake)(`native tests${noCmake ? ' (skipped: cmake not found, t
       UBSAN_OPTIONS: 'print_stacktrace=1',
     });
     expect(out).toMatch(/^PASSED: \d+ checks, 0 failed$/m);
+    expect(out).not.toMatch(/AddressSanitizer|runtime error:/);
+  }, 600_000);
+
+  it('the C ABI: libotca.so against the core, errors, threads', () => {
+    expect(existsSync(join(root, 'build', 'Release', 'libotca.so')), 'build/Release/libotca.so is built by default').toBe(true);
+    expect(runBinary('otca_capi_test', [])).toMatch(/^capi_test: all passed$/m);
+  }, 600_000);
+
+  it('the C ABI under AddressSanitizer + UBSan (leaks included)', () => {
+    const out = runBinary('otca_capi_test_asan', [], { UBSAN_OPTIONS: 'print_stacktrace=1' });
+    expect(out).toMatch(/^capi_test: all passed$/m);
+    expect(out).not.toMatch(/AddressSanitizer|LeakSanitizer|runtime error:/);
+  }, 600_000);
+
+  it("the C ABI's CUDA paths on the emulation: the enqueued run, NaN outputs, otca_check_status", () => {
+    const out = runBinary('otca_emulated_capi', [], {
+      ASAN_OPTIONS: 'detect_stack_use_after_return=0:abort_on_error=0',
+      UBSAN_OPTIONS: 'print_stacktrace=1',
+    });
+    expect(out).toMatch(/^PASSED: \d+ checks, 0 failed$/m);
+    expect(out).toMatch(/^ok +non-finite inputs: NaN outputs, otca_check_status's messages$/m);
     expect(out).not.toMatch(/AddressSanitizer|runtime error:/);
   }, 600_000);
 });
