@@ -119,6 +119,7 @@ class AdvantageStep:
         self._plan_lock = threading.Lock()
         self._local = threading.local()
         self._workspace_sizes: Dict[Tuple[int, ...], int] = {}
+        self._captured: List[Any] = []  # host buffers that captured CUDA graphs read at replay
         self._host_plan = self._plan(-1) if self._resolved.device[0] != "cuda" else None
         # the short path of run(): a host plan and no per-objective factors to check against K
         self._has_factors = any(self._resolved.values.get(name) is not None for name in FACTOR_OPTIONS)
@@ -237,6 +238,9 @@ class AdvantageStep:
         index = torch.empty(B + 1 + 2 * N, dtype=torch.int64, device=f"cuda:{device}")
         index.copy_(host[: B + 1 + 2 * N], non_blocking=True)
         g.group_ids, g.index, g.group_count = None, index.data_ptr(), B
+        if torch.cuda.is_current_stream_capturing():
+            # a CUDA graph replays the copy from this pinned buffer: it lives as long as the step
+            self._captured.append((host, index))
         return (ids, host, index)
 
     def _alloc(self, names: Sequence[str], shapes: Mapping[str, Tuple[int, ...]], s: _Structs, like_torch: bool, device: int) -> Dict[str, Any]:

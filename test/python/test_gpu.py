@@ -81,17 +81,23 @@ def test_cuda_graph_capture_and_replay_match_eager() -> None:
     s.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(s):
         step.run(sr, sz, group_size=4)  # warm-up: the plan and the workspace size
+        step.run(sr, sz, group_ids=[0, 1, 2] * 4)
     torch.cuda.current_stream().wait_stream(s)
     g = torch.cuda.CUDAGraph()
     with torch.cuda.graph(g):
         out = step.run(sr, sz, group_size=4)
+    g2 = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g2):  # host group ids: the index's pinned copy is kept for the replays
+        out_ids = step.run(sr, sz, group_ids=[0, 1, 2] * 4)
     for seed in (53, 54):
         r2, z2 = inputs(seed=seed, dtype=torch.bfloat16)
         sr.copy_(r2)
         sz.copy_(z2)
         g.replay()
+        g2.replay()
         torch.cuda.synchronize()
         assert same_bits(out, step.run(sr, sz, group_size=4))
+        assert same_bits(out_ids, step.run(sr, sz, group_ids=[0, 1, 2] * 4))
 
 
 def test_non_finite_inputs_give_nan_outputs_and_check_raises() -> None:
