@@ -17,22 +17,26 @@ import {
 } from './step.js';
 import { rangeError, typeError } from './errors.js';
 import { member } from './own.js';
-import { cudaReason, Tensor } from './tensor.js';
-import { optionsKey, resolveOptions } from './validate.js';
+import { cudaReason, isTensor, Tensor } from './tensor.js';
+import { optionsKey, readOptions, resolveOptions } from './validate.js';
 
 /** Steps of the one-shot calls, by their resolved options; the least recently used go first. */
 const steps = new Map<string, AdvantageStep>();
 const MAX_STEPS = 16;
 
-/** The step for `options`: a kept one where equal options were seen, else a new one. */
+/**
+ * The step for `options`: a kept one where equal options were seen, else a new one. The options are
+ * read once (validate.ts readOptions), and the key and the plan are both made from that snapshot.
+ */
 function stepFor(options: unknown): AdvantageStep {
-  const key = optionsKey(options);
-  if (key === undefined) return new AdvantageStep(resolveOptions(options));  // options of a kind the key does not cover
+  const snapshot = readOptions(options);
+  const key = optionsKey(snapshot);
+  if (key === undefined) return new AdvantageStep(resolveOptions(snapshot));  // options of a kind the key does not cover
   let step = steps.get(key);
   if (step !== undefined) {
     steps.delete(key);  // re-inserted below: most recent last
   } else {
-    step = new AdvantageStep(resolveOptions(options));
+    step = new AdvantageStep(resolveOptions(snapshot));
     if (steps.size >= MAX_STEPS) {
       const [oldest, evicted] = steps.entries().next().value as [string, AdvantageStep];
       steps.delete(oldest);
@@ -137,12 +141,14 @@ export function combineCredit(
   trajectory: { stepWeights: Tensor<'float32'> },
   objective: { fused: Tensor<'float32'> },
 ): Tensor<'float32'> {
+  if (typeof trajectory !== 'object' || trajectory === null) throw typeError("phase 1's result { stepWeights }", 'trajectory', trajectory);
+  if (typeof objective !== 'object' || objective === null) throw typeError("phase 2's result { fused }", 'objective', objective);
   const w = member(trajectory, 'stepWeights');
   const f = member(objective, 'fused');
-  if (!(w instanceof Tensor) || w.dtype !== 'float32' || w.rank !== 2) {
+  if (!isTensor(w) || w.dtype !== 'float32' || w.rank !== 2) {
     throw typeError('float32 Tensor [N, T] (phase 1\'s stepWeights)', 'trajectory.stepWeights', w);
   }
-  if (!(f instanceof Tensor) || f.dtype !== 'float32' || f.rank !== 1) throw typeError('float32 Tensor [N] (phase 2\'s fused)', 'objective.fused', f);
+  if (!isTensor(f) || f.dtype !== 'float32' || f.rank !== 1) throw typeError('float32 Tensor [N] (phase 2\'s fused)', 'objective.fused', f);
   const [N, T] = w.shape as [number, number];
   if (f.shape[0] !== N) throw rangeError(`shape [${N}] (N as in trajectory.stepWeights)`, 'objective.fused', `shape [${f.shape.join(', ')}]`, false);
   if (w.device !== 'cpu' || f.device !== 'cpu') {

@@ -99,7 +99,10 @@ function describe(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return `an array of length ${x.length}`;
   if (ArrayBuffer.isView(x)) return `${x.constructor.name} of length ${(x as unknown as ArrayLike<number>).length}`;
-  if (typeof x === 'object') return 'an object without data and shape';
+  if (typeof x === 'object') {
+    const missing = ['data', 'shape'].filter((key) => !hasMember(x, key));
+    return missing.length === 0 ? 'an object' : `an object without ${missing.join(' and ')}`;
+  }
   return `${typeof x} ${String(x)}`;
 }
 

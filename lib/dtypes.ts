@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { types } from 'node:util';
+import { rangeError, typeError } from './errors.js';
 
 /**
  * The element types otca reads. `float16` and `bfloat16` are raw IEEE half / bfloat16 bits in a
@@ -199,10 +200,14 @@ function encodeInto(values: ArrayLike<number>, out: Uint16Array | undefined, bit
     throw new TypeError(`Expected an array of numbers for ${name}'s values but received ${values === null ? 'null' : typeof values}`);
   }
   const n = values.length;
-  const dst = out ?? new Uint16Array(n);
-  if (!types.isUint16Array(dst) || dst.length < n) {
-    throw new TypeError(`Expected a Uint16Array of length >= ${n} for ${name}'s out`);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw rangeError('an integer length >= 0', `${name}'s values.length`, n);
   }
+  if (out !== undefined && !types.isUint16Array(out)) throw typeError('a Uint16Array', `${name}'s out`, out);
+  if (out !== undefined && out.length < n) {
+    throw typeError(`a Uint16Array of length >= ${n} (values.length)`, `${name}'s out`, `length ${out.length}`, false);
+  }
+  const dst = out ?? new Uint16Array(n);
   for (let i = 0; i < n; i++) dst[i] = bits(+values[i]!);
   return dst;
 }

@@ -84,6 +84,12 @@ export type PresetName = 'dancegrpo' | 'flow-grpo';
  * Options of `createAdvantageStep`, `otcaAdvantages`, `trajectoryCredit` and `objectiveCredit`.
  * Every field is optional and has the default of {@link OPTION_SCHEMA}; unknown names are an error.
  * Each phase reads the options it needs (the same object can be passed to both).
+ *
+ * A call reads its options exactly once, when it starts: the object's own enumerable string-keyed
+ * properties (those object spread and `Object.assign` read), each getter run once, and the elements
+ * of `objectiveWeights`, `objectiveScale` and `outputs` read once into a copy. Non-enumerable and
+ * inherited properties are ignored. Changing the object (or its arrays) afterwards changes neither
+ * that call nor a later one.
  */
 export interface OtcaOptions {
   /**

@@ -23,7 +23,7 @@ import {
   type NativeRun,
 } from './native.js';
 import { OBJECTIVE_OUTPUTS, TRAJECTORY_OUTPUTS, type OtcaOptions, type OutputName, type OutputsRequest } from './options.js';
-import { cudaReason, cudaStatus, deviceIndex, requireCuda, Tensor, type Device } from './tensor.js';
+import { cudaReason, cudaStatus, deviceIndex, isTensor, requireCuda, Tensor, type Device } from './tensor.js';
 import {
   checkGroups,
   checkLatents,
@@ -32,6 +32,7 @@ import {
   checkRewards,
   checkTrajectoryScore,
   guardAsyncInput,
+  readOptions,
   resolveOptions,
   runInputs,
   type ResolvedOptions,
@@ -327,8 +328,12 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     this.dispose();
   }
 
-  /** The plan of `device`, made on first use. */
+  /**
+   * The plan of `device`, made on first use; never on a disposed step (a getter of the inputs or of
+   * the output targets may have disposed it during this call's validation).
+   */
   #plan(device: number): NativePlan {
+    if (this.#disposed) throw disposedError();
     let plan = this.#plans.get(device);
     if (plan === undefined) {
       plan = new (native().NativePlan)(device, this.#resolved.native);
@@ -343,7 +348,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
    */
   #place(latents: readonly unknown[] | undefined, first: unknown, firstArgument: string, second: unknown): Placement {
     const opts = this.#resolved;
-    const onHost = (t: unknown): boolean => !(t instanceof Tensor) || t.device === 'cpu';
+    const onHost = (t: unknown): boolean => !isTensor(t) || t.device === 'cpu';
     if (opts.device.kind === 'cpu' && onHost(first) && onHost(second) && (latents === undefined || latents.every(onHost))) {
       return CPU_PLACEMENT;  // the common case, without the checks' closures
     }
@@ -353,7 +358,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let inputDevice: Device | undefined;
     let firstName = '';
     const visit = (value: unknown, name: () => string): void => {
-      if (!(value instanceof Tensor) || value.device === 'cpu') return;
+      if (!isTensor(value) || value.device === 'cpu') return;
       if (inputDevice === undefined) {
         inputDevice = value.device;
         firstName = name();
@@ -402,7 +407,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
 
   /** Validates, places, allocates (or checks the caller's outputs), runs, and wraps the results. */
   #call(kind: number, inputs: unknown, targets: OutputTargets | undefined, async: boolean): Record<string, unknown> | Promise<Record<string, unknown>> {
-    if (this.#disposed) throw new Error('This AdvantageStep was disposed; create another with createAdvantageStep()');
+    if (this.#disposed) throw disposedError();
     const h = this.#header;
     h.fill(0);
     let latents: NativeLatents | undefined;
@@ -513,7 +518,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let pending: Promise<void>;
     let commit: () => void;
     try {
-      commit = guardRun(run);
+      commit = guardRun(run, call.given);
       pending = runPlan(plan, kind, run, true);
     } catch (e) {
       release(call);
@@ -531,6 +536,13 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     commit();
     return collect(call);
   }
+}
+
+const NOTHING_TO_COMMIT = (): void => {};
+
+/** The error of a run of a disposed step. */
+function disposedError(): Error {
+  return new Error('This AdvantageStep was disposed; create another with createAdvantageStep()');
 }
 
 /** What a run needs once the native call is done. */
@@ -573,11 +585,12 @@ function release(c: Call): void {
 }
 
 /**
- * The host buffers of an async run, guarded (validate.ts guardAsyncInput): none can go away under
- * it. Returns what to do once the run is done: copy results into the caller's output arrays where
- * the run wrote copies of them (on a Node whose untransferable mark does not stop `transfer()`).
+ * The host inputs of an async run and the output arrays its caller passed, guarded (validate.ts
+ * guardAsyncInput): none can go away under it. Returns what to do once the run is done: copy
+ * results into the caller's output arrays where the run wrote copies of them (on a Node whose
+ * untransferable mark does not stop `transfer()`).
  */
-function guardRun(run: NativeRun): () => void {
+function guardRun(run: NativeRun, given: Call['given']): () => void {
   const host = <A extends ArrayBufferView>(b: NativeBuffer<A> | undefined, name: string): NativeBuffer<A> | undefined =>
     b !== undefined && ArrayBuffer.isView(b) ? guardAsyncInput(b as A, name) : b;
   if (run.states !== undefined) {
@@ -586,10 +599,14 @@ function guardRun(run: NativeRun): () => void {
   }
   run.rewards = host(run.rewards, 'rewards');
   run.trajectoryScore = host(run.trajectoryScore, 'trajectoryScore');
-  run.groupIds = host(run.groupIds, 'groupIds') as Int32Array | undefined;
-  // the caller's host outputs are written while the run is in flight: they must not go away either
+  // run.groupIds is the call's own snapshot (validate.ts checkGroups): nobody else holds it.
+  // The caller's host outputs are written while the run is in flight: they must not go away either.
+  // Fresh result arrays are not guarded: nobody else holds them until the call resolves, and then
+  // they are the caller's, to transfer as they like (as a synchronous call's results).
+  if (given === undefined) return NOTHING_TO_COMMIT;
   const copies: [Float32Array, Float32Array][] = [];
   for (const name of Object.keys(OUTPUT_SLOTS) as OutputName[]) {
+    if (given[name] === undefined) continue;
     const k = OUTPUT_SLOTS[name];
     const b = run.outputs[k];
     if (b === undefined || !ArrayBuffer.isView(b)) continue;
@@ -626,5 +643,5 @@ function guardRun(run: NativeRun): () => void {
 export function createAdvantageStep<const O extends OutputsRequest = 'advantages'>(
   options?: OtcaOptions & { outputs?: O },
 ): AdvantageStep<O> {
-  return new AdvantageStep<O>(resolveOptions(options));
+  return new AdvantageStep<O>(resolveOptions(readOptions(options)));
 }

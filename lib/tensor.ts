@@ -273,6 +273,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * @throws Error on a disposed tensor, and on a device tensor (use `to('cpu')` or `toAsync('cpu')`).
    */
   get data(): TypedArrayFor<D> {
+    if (!(#disposed in this)) throw forgedReceiver('data');
     if (this.#disposed) throw this.#disposedError('read its data');
     if (this.#data === null) {
       throw new Error(
@@ -284,6 +285,7 @@ export class Tensor<D extends Dtype = Dtype> {
 
   /** The device address of a device tensor (for other libraries), as a bigint. */
   get devicePointer(): bigint {
+    if (!(#disposed in this)) throw forgedReceiver('devicePointer');
     if (this.#disposed) throw this.#disposedError('read its device pointer');
     if (this.#buffer === null) {
       throw new TypeError(`${this.#describe()} is a host tensor: devicePointer exists for device tensors only`);
@@ -293,11 +295,13 @@ export class Tensor<D extends Dtype = Dtype> {
 
   /** Whether `dispose()` was called. */
   get disposed(): boolean {
+    if (!(#disposed in this)) throw forgedReceiver('disposed');
     return this.#disposed;
   }
 
   /** The number of dimensions (`shape.length`). */
   get rank(): number {
+    if (!(#disposed in this)) throw forgedReceiver('rank');
     return this.shape.length;
   }
 
@@ -308,6 +312,7 @@ export class Tensor<D extends Dtype = Dtype> {
    *   Error on a disposed tensor.
    */
   to(device: Device | 'cuda'): Tensor<D> {
+    if (!(#disposed in this)) throw forgedReceiver('to');
     const where = tensorDevice(device, 'device');
     const target = this.#prepareCopy(where);
     if (target === this) return this;
@@ -324,6 +329,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * ```
    */
   async toAsync(device: Device | 'cuda'): Promise<Tensor<D>> {
+    if (!(#disposed in this)) throw forgedReceiver('toAsync');
     const where = tensorDevice(device, 'device');
     const target = this.#prepareCopy(where);
     if (target === this) return this;
@@ -350,6 +356,7 @@ export class Tensor<D extends Dtype = Dtype> {
    * array. Idempotent; any use afterwards throws.
    */
   dispose(): void {
+    if (!(#disposed in this)) throw forgedReceiver('dispose');
     if (this.#disposed) return;
     this.#disposed = true;
     const buffer = this.#buffer;
@@ -364,13 +371,15 @@ export class Tensor<D extends Dtype = Dtype> {
     this.dispose();
   }
 
-  /** @internal For error messages. */
+  /** @internal For error messages (an object made from Tensor.prototype says it is no Tensor). */
   [describeTag](): string {
+    if (!Tensor._is(this)) return FORGED_TENSOR;
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}${this.device === 'cpu' ? '' : ', ' + this.device}${this.#disposed ? ', disposed' : ''})`;
   }
 
   /** A one-line summary, e.g. `Tensor(float32, [12, 16], cpu)`. */
   toString(): string {
+    if (!Tensor._is(this)) return FORGED_TENSOR;
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}, ${this.device}${this.#disposed ? ', disposed' : ''})`;
   }
 
@@ -388,6 +397,14 @@ export class Tensor<D extends Dtype = Dtype> {
   #nativeBuffer(): TypedArrayFor<D> | NativeDeviceBuffer {
     if (this.#disposed) throw this.#disposedError('use it');
     return (this.#data ?? this.#buffer) as TypedArrayFor<D> | NativeDeviceBuffer;
+  }
+
+  /**
+   * @internal Whether `value` is a Tensor that `from`, `empty`, `fromDevicePointer` or a call made
+   * (not merely an object whose prototype is Tensor.prototype, which has none of a Tensor's state).
+   */
+  static _is(value: unknown): value is Tensor {
+    return typeof value === 'object' && value !== null && #disposed in value;
   }
 
   /** @internal The host array or device buffer behind this tensor, for the addon. */
@@ -409,6 +426,19 @@ export class Tensor<D extends Dtype = Dtype> {
   static _wrapDevice(buffer: NativeDeviceBuffer, shape: readonly number[], device: Device): Tensor<'float32'> {
     return new Tensor<'float32'>(null, buffer, Object.freeze([...shape]), 'float32', device);
   }
+}
+
+/** How an object made from Tensor.prototype (not by Tensor.from or Tensor.empty) is described. */
+const FORGED_TENSOR = 'an object made from Tensor.prototype that is no Tensor (make one with Tensor.from or Tensor.empty)';
+
+/** The error of a Tensor member used on an object made from Tensor.prototype (V8 would say "Cannot read private member"). */
+function forgedReceiver(member: string): TypeError {
+  return typeError('a Tensor (made by Tensor.from, Tensor.empty, Tensor.fromDevicePointer or a call)', `this of Tensor#${member}`, FORGED_TENSOR, false);
+}
+
+/** Whether `value` is a real {@link Tensor} (see Tensor._is); an object made from its prototype is not. */
+export function isTensor(value: unknown): value is Tensor {
+  return Tensor._is(value);
 }
 
 /** A frozen copy of `shape` after checking each dimension is an integer >= 0. */

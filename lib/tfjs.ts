@@ -17,10 +17,19 @@ import { otcaAdvantagesAsync } from './api.js';
 import { isTfTensor, rangeError, typeError } from './errors.js';
 import type { OtcaOptions } from './options.js';
 import { member, own } from './own.js';
+import type { GroupsInput, OtcaInputs } from './step.js';
 import { Tensor as OtcaTensor } from './tensor.js';
+import { readOnce, readOptions } from './validate.js';
 
-/** The inputs of {@link otcaAdvantagesTf}: those of `otcaAdvantages`, as tfjs tensors. */
-export interface TfInputs {
+/**
+ * The inputs of {@link otcaAdvantagesTf}: those of `otcaAdvantages`, as tfjs tensors, with the groups
+ * as there: exactly one of `groupSize` (contiguous groups of G samples) and `groupIds` (each
+ * sample's group id: an Int32Array or array of N integers >= 0).
+ */
+export type TfInputs = TfTensorInputs & GroupsInput;
+
+/** The tensors of {@link TfInputs}. */
+export interface TfTensorInputs {
   /** Rewards r [N, K], float32: K reward models' scores of each of the N samples. */
   rewards: Tensor2D;
   /**
@@ -28,8 +37,6 @@ export interface TfInputs {
    * a sampler keeps (state 0 the initial noise, state T the final latent), float32.
    */
   latents: Tensor3D | readonly Tensor2D[];
-  /** G, the samples per group (the outputs of one prompt); groups are contiguous runs of G samples. */
-  groupSize: number;
 }
 
 /** The options of {@link otcaAdvantagesTf}: those of `otcaAdvantages` but `outputs` (it returns the advantages). */
@@ -50,8 +57,11 @@ async function hostTensor(t: unknown, argument: string, rank: number): Promise<O
  * result as a new `tf.Tensor2D` [N, T] (dispose it when done, as any tfjs tensor). The values are
  * read with `data()`, so a GPU backend (webgl, webgpu) downloads them without blocking; the
  * computation runs on otca's own backends (`options.device`: the CPU, or CUDA where usable).
- * @param inputs - `{ rewards [N, K], latents [N, T+1, D] or T+1 x [N, D], groupSize }`, float32.
- * @param options - the options of `otcaAdvantages` (objective, temporal, minWeight, ...).
+ * @param inputs - `{ rewards [N, K], latents [N, T+1, D] or T+1 x [N, D], groupSize }` (float32),
+ *   or with `groupIds` instead of `groupSize`, as for `otcaAdvantages`.
+ * @param options - the options of `otcaAdvantages` (objective, temporal, minWeight, ...), read once
+ *   when the call starts as there (own enumerable properties; `outputs` and `outputDevice` are set
+ *   by this function).
  * @returns Adv [N, T], float32: step t of sample i gets `w[i,t] * f[i]`.
  * @throws TypeError / RangeError naming the argument on bad input (a rejected promise).
  * @example
@@ -63,7 +73,11 @@ async function hostTensor(t: unknown, argument: string, rank: number): Promise<O
  * ```
  */
 export async function otcaAdvantagesTf(inputs: TfInputs, options?: TfOptions): Promise<Tensor2D> {
-  if (typeof inputs !== 'object' || inputs === null) throw typeError('{ rewards, latents, groupSize }', 'inputs', inputs);
+  if (typeof inputs !== 'object' || inputs === null) throw typeError('{ rewards, latents, groupSize or groupIds }', 'inputs', inputs);
+  // read once, when the call starts (as every call reads them: validate.ts readOptions)
+  const opts = { ...readOptions(options), outputs: 'advantages', outputDevice: 'cpu' } as OtcaOptions & { outputs: 'advantages' };
+  const groupSize = member(inputs, 'groupSize');
+  const groupIds = readOnce(member(inputs, 'groupIds'));  // as they are now, not once the tensors' data came
   const latents: unknown = member(inputs, 'latents');
   const rewards = hostTensor(member(inputs, 'rewards'), 'rewards', 2);
   let states: Promise<OtcaTensor<'float32'> | OtcaTensor<'float32'>[]>;
@@ -74,8 +88,9 @@ export async function otcaAdvantagesTf(inputs: TfInputs, options?: TfOptions): P
     states = hostTensor(latents, 'latents', 3);
   }
   const [r, z] = await Promise.all([rewards, states]);
-  const opts = { ...(options ?? {}), outputs: 'advantages', outputDevice: 'cpu' } as OtcaOptions & { outputs: 'advantages' };
-  const out = await otcaAdvantagesAsync({ rewards: r, latents: z, groupSize: member(inputs, 'groupSize') as number }, opts);
+  // the groups go as given, so that they are checked as by otcaAdvantages (exactly one of the two)
+  const groups = { groupSize, groupIds } as unknown as GroupsInput;
+  const out = await otcaAdvantagesAsync({ rewards: r, latents: z, ...groups } as OtcaInputs, opts);
   const adv = out.advantages;
   return tensor2d(adv.data, adv.shape as [number, number], 'float32');
 }

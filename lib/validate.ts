@@ -29,7 +29,7 @@ import {
 } from './options.js';
 import { own } from './own.js';
 import type { StepOptions } from './step.js';
-import { parseDevice, Tensor } from './tensor.js';
+import { isTensor, parseDevice, Tensor } from './tensor.js';
 
 /** Options after validation: the plan's native options, the device, the outputs. */
 export interface ResolvedOptions {
@@ -127,25 +127,80 @@ function defaultDevice(): string {
 }
 
 /**
- * Resolves and checks a call's options (own properties only: nothing on Object.prototype changes a
- * call): a preset's options first, then the caller's over them, then each option's default.
+ * A call's options as read, once: the snapshot from which both the one-shot functions' cache key
+ * ({@link optionsKey}) and the plan ({@link resolveOptions}) are made, so that the two can never
+ * disagree. Made by {@link readOptions}: plain data properties, nothing inherited.
  */
-export function resolveOptions(value: unknown): ResolvedOptions {
-  const options: object = value === undefined || value === null ? {} : (value as object);
-  if (typeof options !== 'object' || Array.isArray(options)) throw typeError('an options object', 'options', options);
+export type OptionsSnapshot = { readonly [name: string]: unknown } & { readonly [snapshotBrand]: true };
+declare const snapshotBrand: unique symbol;
+
+/**
+ * The snapshot's constructor: its objects inherit nothing (their prototype is an empty object whose
+ * own prototype is null, so no key added to Object.prototype is ever seen) and, unlike those of
+ * `Object.create(null)`, stay fast-mode objects, which keeps the one-shot call's key cheap.
+ */
+const Snapshot = function Snapshot() {} as unknown as new () => Record<string, unknown>;
+Snapshot.prototype = Object.freeze(Object.create(null));
+const NO_OPTIONS = Object.freeze(new Snapshot()) as OptionsSnapshot;
+const hasOwn = Object.prototype.hasOwnProperty;
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+
+/**
+ * Reads a call's options exactly once (`undefined` and `null`: none): the own enumerable
+ * string-keyed properties, as object spread and `Object.assign` read them, each getter run once;
+ * non-enumerable and inherited properties are ignored. Arrays and Float64Array/Float32Array values
+ * (objectiveWeights, objectiveScale, outputs) are copied, each element read once (holes stay holes),
+ * so that nothing the caller does afterwards, and no getter, can make the key and the plan differ.
+ */
+export function readOptions(value: unknown): OptionsSnapshot {
+  if (value === undefined || value === null) return NO_OPTIONS;
+  if (typeof value !== 'object' || Array.isArray(value)) throw typeError('an options object', 'options', value);
+  const snapshot = new Snapshot();
+  const keys = Object.keys(value);
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    // as Object.assign: a key an earlier getter deleted or made non-enumerable is skipped
+    if (!isEnumerable.call(value, key)) continue;
+    snapshot[key] = readOnce((value as Record<string, unknown>)[key]);
+  }
+  return snapshot as OptionsSnapshot;
+}
+
+/**
+ * A value as read now: an array copied (its length and each own element read once, holes kept),
+ * a live Float64Array, Float32Array or Int32Array copied; anything else as it is.
+ */
+export function readOnce(x: unknown): unknown {
+  if (typeof x !== 'object' || x === null) return x;
+  if (Array.isArray(x)) {
+    const n = x.length;
+    const copy: unknown[] = new Array(n);
+    for (let k = 0; k < n; k++) if (hasOwn.call(x, k)) copy[k] = x[k];
+    return copy;
+  }
+  if ((types.isFloat64Array(x) || types.isFloat32Array(x) || types.isInt32Array(x)) && !isDetached(x)) return x.slice();
+  return x;
+}
+
+/**
+ * Resolves and checks a call's options, read once by {@link readOptions} (own enumerable properties
+ * only: nothing on Object.prototype changes a call): a preset's options first, then the caller's
+ * over them, then each option's default.
+ */
+export function resolveOptions(options: OptionsSnapshot): ResolvedOptions {
   for (const key of Object.keys(options)) {
     if (!OPTION_NAME_SET.has(key)) {
       throw rangeError(`an option name (one of ${OPTION_NAMES.join(', ')})`, 'options', JSON.stringify(key), false);
     }
   }
-  const preset = optionValue('preset', own(options, 'preset')) as PresetName | undefined;
+  const preset = optionValue('preset', options.preset) as PresetName | undefined;
   const base: OtcaOptions = preset === undefined ? {} : PRESETS[preset];
   const v = {} as Record<keyof OtcaOptions, unknown>;
   for (const name of OPTION_NAMES) {
-    const given = own(options, name);
+    const given = options[name];
     v[name] = optionValue(name, given !== undefined ? given : own(base, name));
   }
-  if (v.device === OPTION_SCHEMA.device.default && own(options, 'device') === undefined) v.device = defaultDevice();
+  if (v.device === OPTION_SCHEMA.device.default && options.device === undefined) v.device = defaultDevice();
   const deviceString = v.device as DeviceRequest;
   // the options the plan parses, by the schema's `native` flag (validated above: their types are
   // NativePlanOptions')
@@ -174,18 +229,19 @@ export function resolveOptions(value: unknown): ResolvedOptions {
 }
 
 /**
- * A key that identifies what `resolveOptions(value)` resolves to, from the caller's own option
- * values alone (numbers by their exact text, so Infinity, NaN and null differ), without validating
- * them; undefined where a value is of a kind it does not key (then nothing is cached). The one-shot
+ * A key that identifies what `resolveOptions(options)` resolves to, from the same snapshot
+ * (numbers by their exact text, so Infinity, NaN and null differ), without validating it;
+ * undefined where a value is of a kind it does not key (then nothing is cached). The one-shot
  * functions look their step up by it, so a repeated call with equal options parses nothing twice.
  */
-export function optionsKey(value: unknown): string | undefined {
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const keys = Object.keys(value).sort();
+export function optionsKey(options: OptionsSnapshot): string | undefined {
+  const keys = Object.keys(options);
+  if (keys.length === 0) return '';
+  if (keys.length > 1) keys.sort();
   let key = '';
   for (const k of keys) {
-    const part = keyOf((value as Record<string, unknown>)[k]);
+    if (!OPTION_NAME_SET.has(k)) return undefined;  // an error, which resolveOptions reports (and no name can forge a key)
+    const part = keyOf(options[k]);
     if (part === undefined) return undefined;
     key += `${k}=${part};`;
   }
@@ -197,7 +253,7 @@ function keyOf(x: unknown): string | undefined {
     case 'number':
       return `n${Object.is(x, -0) ? '-0' : String(x)}`;
     case 'string':
-      return `s${JSON.stringify(x)}`;
+      return `s${x.length}:${x}`;  // length-prefixed: no escaping needed to keep keys apart
     case 'undefined':
       return 'u';
     case 'object': {
@@ -207,7 +263,11 @@ function keyOf(x: unknown): string | undefined {
       const arr = x as ArrayLike<unknown>;
       let s = `${typed}[`;
       for (let k = 0; k < arr.length; k++) {
-        const part = keyOf(Array.isArray(x) && !Object.prototype.hasOwnProperty.call(x, k) ? undefined : arr[k]);
+        if (Array.isArray(x) && !hasOwn.call(x, k)) {
+          s += 'h,';  // a hole: `outputs` skips it where an undefined element is an error
+          continue;
+        }
+        const part = keyOf(arr[k]);
         if (part === undefined) return undefined;
         s += `${part},`;
       }
@@ -277,7 +337,7 @@ function indexed(argument: string, index: number): string {
 
 /** A checked inputs object: no unknown keys; the allowed ones read as own properties only. */
 export function checkInputs(inputs: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || inputs instanceof Tensor) {
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || isTensor(inputs)) {
     throw typeError(`an object { ${allowed.join(', ')} }`, 'inputs', inputs);
   }
   const o: Record<string, unknown> = {};
@@ -298,8 +358,6 @@ export function checkInputs(inputs: unknown, allowed: readonly string[]): Record
   return o;
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /** The inputs of a run, read as own properties (named loads: this is every run's path). */
 export interface RunInputs {
   rewards: unknown;
@@ -315,7 +373,7 @@ export interface RunInputs {
  */
 export function runInputs(inputs: unknown, kind: number): RunInputs {
   const allowed = RUN_INPUT_NAMES[kind]!;
-  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || inputs instanceof Tensor) {
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs) || isTensor(inputs)) {
     throw typeError(`an object { ${allowed.join(', ')} }`, 'inputs', inputs);
   }
   const o = inputs as Record<string, unknown>;
@@ -391,7 +449,7 @@ const LATENT_DTYPES = ['float32', 'float16', 'bfloat16'];
 /** Latents: one Tensor [N, T+1, D] or a list of T+1 Tensors [N, D] of one dtype and shape. */
 export function checkLatents(input: unknown): NativeLatents {
   const kinds = 'Tensor [N, T+1, D] or a list of T+1 Tensors [N, D]';
-  if (input instanceof Tensor) {
+  if (isTensor(input)) {
     const value = input as Tensor;
     checkLatentDtype(value.dtype, 'latents');
     if (value.rank !== 3) {
@@ -407,7 +465,7 @@ export function checkLatents(input: unknown): NativeLatents {
   if (value.length < 2) throw rangeError('a list of T+1 >= 2 Tensors [N, D] (T >= 1)', 'latents', `a list of ${value.length}`, false);
   for (let j = 0; j < value.length; j++) {
     const t: unknown = own(value, j);  // a hole is no Tensor, whatever Array.prototype holds
-    if (!(t instanceof Tensor)) throw typeError('Tensor [N, D]', `latents[${j}]`, t);
+    if (!isTensor(t)) throw typeError('Tensor [N, D]', `latents[${j}]`, t);
   }
   const tensors = value as Tensor[];
   const f = tensors[0] as Tensor;
@@ -441,7 +499,7 @@ function checkDims(N: number, states: number, D: number, name: string, shape: re
 
 /** Rewards: a Tensor [N, K] of float32 or float64, finite with |r| <= 1e100, N as in the latents where given. */
 export function checkRewards(input: unknown, N?: number): NativeRewards {
-  if (!(input instanceof Tensor)) throw typeError('Tensor [N, K] (float32 or float64)', 'rewards', input);
+  if (!isTensor(input)) throw typeError('Tensor [N, K] (float32 or float64)', 'rewards', input);
   const value = input as Tensor;
   if (value.dtype !== 'float32' && value.dtype !== 'float64') {
     throw typeError('dtype float32 or float64', 'rewards', value.dtype, false);
@@ -471,7 +529,9 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
 /**
  * The groups of N samples: exactly one of `groupSize` (an integer >= 1 dividing N: contiguous groups)
  * and `groupIds` (an Int32Array, or array of integers, of N ids >= 0: groups of any size, in any
- * order). Returns the groupSize (0 with ids) and the ids as an Int32Array.
+ * order). Returns the groupSize (0 with ids) and the ids as an Int32Array: a snapshot, the caller's
+ * ids read exactly once, here, when the call starts; it is checked and the groups are built from it
+ * alone, so a write to the caller's array while an async call runs changes nothing.
  */
 export function checkGroups(groupSize: unknown, groupIds: unknown, N: number): { groupSize: number; groupIds: Int32Array | undefined } {
   if (groupSize !== undefined && groupIds !== undefined) {
@@ -486,12 +546,13 @@ export function checkGroups(groupSize: unknown, groupIds: unknown, N: number): {
   }
   const isArray = Array.isArray(groupIds);
   if (!isArray && !types.isInt32Array(groupIds)) throw typeError('Int32Array or an array of integers', 'groupIds', groupIds);
-  const ids = groupIds as ArrayLike<unknown>;
-  if (!isArray && isDetached(ids as Int32Array)) throw typeError('a live (not detached) buffer', 'groupIds', 'a detached ArrayBuffer', false);
+  if (!isArray && isDetached(groupIds as Int32Array)) throw typeError('a live (not detached) buffer', 'groupIds', 'a detached ArrayBuffer', false);
+  // the one read of an Int32Array's ids (an array's are read once each below)
+  const ids = (isArray ? groupIds : (groupIds as Int32Array).slice()) as ArrayLike<unknown>;
   if (ids.length !== N) throw rangeError(`length N (${N})`, 'groupIds', `length ${ids.length}`, false);
   const out = isArray ? new Int32Array(N) : (ids as Int32Array);
   for (let i = 0; i < N; i++) {
-    const x = isArray ? own(ids, i) : ids[i];
+    const x = isArray ? own(ids, i) : out[i];
     if (typeof x !== 'number') throw typeError('integers', 'groupIds', `${describeValue(x)} at sample ${i}`, false);
     if (!Number.isInteger(x) || x < 0 || x > 0x7fffffff) {
       throw rangeError('integers in [0, 2^31 - 1]', 'groupIds', `${describeValue(x)} at sample ${i}`, false);
@@ -504,7 +565,7 @@ export function checkGroups(groupSize: unknown, groupIds: unknown, N: number): {
 /** q: a float32 Tensor [N] (host or device) or a Float32Array of length N, finite, |q| <= 4. */
 export function checkTrajectoryScore(value: unknown, N: number): NativeBuffer<Float32Array> {
   let data: Float32Array;
-  if (value instanceof Tensor) {
+  if (isTensor(value)) {
     if (value.dtype !== 'float32') throw typeError('dtype float32', 'trajectoryScore', value.dtype, false);
     if (value.rank !== 1 || value.shape[0] !== N) {
       throw rangeError(`shape [${N}] (N as in rewards)`, 'trajectoryScore', `shape ${formatShape(value.shape)}`, false);
@@ -535,7 +596,7 @@ export function checkTrajectoryScore(value: unknown, N: number): NativeBuffer<Fl
  */
 export function checkOutputTensor(value: unknown, name: string, shape: readonly number[], device: string): NativeBuffer<Float32Array> {
   const argument = `outputs.${name}`;
-  if (!(value instanceof Tensor)) throw typeError(`float32 Tensor ${formatShape(shape)}`, argument, value);
+  if (!isTensor(value)) throw typeError(`float32 Tensor ${formatShape(shape)}`, argument, value);
   const t = value as Tensor;
   if (t.dtype !== 'float32') throw typeError('dtype float32', argument, t.dtype, false);
   let sameShape = t.shape.length === shape.length;

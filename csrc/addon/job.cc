@@ -161,18 +161,21 @@ void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
   TranslateErrors(env, [&] { otca::check_factor_lengths(job.plan->options, rew.K); });
 }
 
-// groupSize from the header, or groupIds: an Int32Array of N integers >= 0 (copied into the run's
-// slot when it runs; held meanwhile).
-void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, int64_t N, bool keepAlive) {
+// groupSize from the header, or groupIds: an Int32Array of N integers >= 0, read once, here, into
+// the job's own copy, which is checked and from which the groups are built (never the caller's array
+// again: an async run must not see a write made while it is in flight).
+void ParseGroups(Napi::Env env, Job& job, const RunArgs& run, const double* h, int64_t N) {
   job.groupSize = HeaderInteger(env, h, kSlotGroupSize, "groupSize", 0, N);
   if (job.groupSize > 0) {
     TranslateErrors(env, [&] { otca::check_group_size(job.groupSize, N); });
     return;
   }
-  const auto* ids = static_cast<const int32_t*>(
-      GetTypedArray(env, job, keepAlive, run.groupIds, napi_int32_array, "Int32Array", N, "groupIds"));
-  TranslateErrors(env, [&] { otca::check_group_ids(ids, N); });
-  job.groupIds = ids;
+  const auto* given = static_cast<const int32_t*>(
+      GetTypedArray(env, job, false, run.groupIds, napi_int32_array, "Int32Array", N, "groupIds"));
+  std::vector<int32_t>& ids = job.groupIdCopy;
+  ids.assign(given, given + N);
+  TranslateErrors(env, [&] { otca::check_group_ids(ids.data(), N); });
+  job.groupIds = ids.data();
 }
 
 // Output `index` where the header's mask has it.
@@ -290,7 +293,7 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
     K = job->rew.K;
     if (kind == JobKind::Advantages) TranslateErrors(env, [&] { otca::check_same_rows(N, job->rew.N); });
     N = job->rew.N;
-    ParseGroups(env, *job, run, h, N, keepAlive);
+    ParseGroups(env, *job, run, h, N);
     if (kind == JobKind::Objective) {
       job->trajectoryScore = GetBuffer(env, *job, keepAlive, run.trajectoryScore,
                                        napi_float32_array, "Float32Array", N, 4, "trajectoryScore");

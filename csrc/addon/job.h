@@ -56,7 +56,11 @@ struct Job {
   otca::Rewards rew;
   Buffer rewards, trajectoryScore;
   int64_t groupSize = 0;              // > 0, or 0 where groupIds were given
-  const int32_t* groupIds = nullptr;  // host [N]
+  // The run's group ids [N] where groupIds were given: a copy taken on the JS thread when the run
+  // starts, the one read of the caller's array; checked and used alone (a write to the caller's
+  // array while an async run is in flight changes nothing). Its memory is kept between runs.
+  std::vector<int32_t> groupIdCopy;
+  const int32_t* groupIds = nullptr;  // groupIdCopy.data(), or null
   Buffer outputs[kOutputCount];
   std::vector<const void*> hostStates;  // a CPU run's T+1 state pointers of a list of states
   // Async runs hold every input and output (TypedArrays and device views) until the work is done;

@@ -153,8 +153,7 @@ typedef enum otca_kind {
  *                   (sample_stride 0: (T+1)*D, contiguous; else at least (T+1)*D).
  *   states != null: T+1 arrays [N, D] (a list, as trainers keep them); element (i, j, d) at
  *                   states[j][i*sample_stride + d] (sample_stride 0: D; else at least D).
- * Exactly one of data and states. `states` itself is [host]; the arrays are [data].
- * otca_run_cuda takes at most 64 states (T <= 63) as a list; a single array has no such limit. */
+ * Exactly one of data and states. `states` itself is [host]; the arrays are [data]. */
 typedef struct otca_latents {
   uint32_t struct_size;
   int32_t dtype; /* OTCA_FLOAT32, OTCA_FLOAT16 or OTCA_BFLOAT16 */
@@ -256,8 +255,7 @@ OTCA_API otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, in
  * allocation, no host memory shared between runs (so any number of runs may be in flight, and the
  * call may be captured into a CUDA graph). The caller's current device is restored.
  *   every [data] pointer: [device] memory on the plan's device; groups: group_size or a device
- *   index (OTCA_E_TYPE for group_ids); latents as a list: at most 64 states (OTCA_E_RANGE; one
- *   array takes any T); any K.
+ *   index (OTCA_E_TYPE for group_ids); any T and K.
  *   workspace: [device], at least otca_workspace_size() bytes, 256-byte aligned, not used by
  *     another run in flight (the run zeroes what it needs on the stream).
  *   status: [device] OTCA_STATUS_BYTES, written by the run (reset on the stream first).
@@ -265,7 +263,8 @@ OTCA_API otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, in
  * What it enqueues: three memsets (the workspace's counters and flags, the status word), the step's
  * kernel, and a small kernel that fills the outputs with NaN where the status word holds a flag
  * (a kernel of its own, so the streaming kernel's registers stay as they are); with more than 64
- * states or 16 objectives, one more small kernel each, whose launch carries the values.
+ * states or 16 objectives, small kernels whose launches carry the state pointers or the factors
+ * into the workspace (256 values a launch: nothing on the host is read after the call returns).
  * The arguments are checked here, synchronously (the same messages as otca_run); the values are
  * not, as that needs a synchronisation. Instead, when a latent, reward or trajectory score is not
  * finite (or a reward |r| > 1e100, a score |q| > 4), every requested output of the run is filled

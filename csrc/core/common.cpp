@@ -115,9 +115,12 @@ void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t 
   check_array(factors.scale, K, "objectiveScale");
 }
 
-Groups GroupIndex::build(const int32_t* ids, int64_t N) {
+Groups GroupIndex::build(const int32_t* given, int64_t N) {
+  // `given` is read once, into `ids`: memory another thread writes meanwhile gives one grouping
+  // (the ids as they were read), never a sample whose group was not counted
+  ids.assign(given, given + N);
   // groups in ascending id order: rank the distinct ids, then a counting sort of the samples
-  distinct.assign(ids, ids + N);
+  distinct.assign(ids.begin(), ids.end());
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   const int64_t B = static_cast<int64_t>(distinct.size());
@@ -126,7 +129,8 @@ Groups GroupIndex::build(const int32_t* ids, int64_t N) {
   int64_t* members = offsets + B + 1;
   int64_t* groupOf = members + N;
   for (int64_t i = 0; i < N; ++i) {
-    const int64_t b = std::lower_bound(distinct.begin(), distinct.end(), ids[i]) - distinct.begin();
+    const int32_t id = ids[static_cast<size_t>(i)];
+    const int64_t b = std::lower_bound(distinct.begin(), distinct.end(), id) - distinct.begin();
     groupOf[i] = b;
     ++offsets[b + 1];
   }

@@ -40,11 +40,13 @@ struct Rewards {
 // Groups from per-sample ids (`groupIds`): groups of any size >= 1 in any order, numbered in
 // ascending order of their ids, members ascending. Ids are integers >= 0 (the binding checks them).
 // build() returns a view of this object's arrays (offsets, members, groupOf: one vector of
-// B + 1 + 2N), valid until the next build(); a kept GroupIndex reuses its memory.
+// B + 1 + 2N), valid until the next build(); a kept GroupIndex reuses its memory. build() reads
+// its input once (into `ids`), so ids that change meanwhile cannot give an inconsistent index.
 struct GroupIndex {
   std::vector<int64_t> arrays;
+  std::vector<int32_t> ids;
   std::vector<int32_t> distinct;
-  Groups build(const int32_t* ids, int64_t N);
+  Groups build(const int32_t* given, int64_t N);
 };
 
 // Phase 1 (trajectoryCredit). Any pointer may be null (not requested).

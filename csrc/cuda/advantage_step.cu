@@ -38,13 +38,8 @@ cudaError_t first_non_finite(const StepArgs& a, int dtype, int64_t i, unsigned l
   return cudaGetLastError();
 }
 
-cudaError_t state_table(const detail::StateTable& t, cudaStream_t stream) {
-  detail::state_table<<<1, 256, 0, stream>>>(t);
-  return cudaGetLastError();
-}
-
-cudaError_t upload_values(const detail::ValueUpload& u, cudaStream_t stream) {
-  detail::upload_values<<<1, 256, 0, stream>>>(u);
+cudaError_t upload_words(const detail::WordUpload& u, cudaStream_t stream) {
+  detail::upload_words<<<1, 256, 0, stream>>>(u);
   return cudaGetLastError();
 }
 

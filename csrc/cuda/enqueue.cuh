@@ -13,19 +13,12 @@ namespace otca {
 namespace gpu {
 namespace detail {
 
-// The T+1 state pointers of one [N, T+1, D] array (state j at base + j * stateBytes), written into
-// the workspace where they do not fit in the parameter block (T+1 > kInlineStates).
-static __global__ void state_table(const __grid_constant__ StateTable t) {
-  for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < t.count;
-       j += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    t.out[j] = t.base + j * t.stateBytes;
-}
-
-// Up to kUploadValues doubles carried in the parameter block itself (copied by the launch, so the
-// host's array may change as soon as the launch returns): the objective factors past
-// kInlineObjectives.
-static __global__ void upload_values(const __grid_constant__ ValueUpload u) {
-  for (int k = threadIdx.x; k < u.count; k += blockDim.x) u.out[k] = u.values[k];
+// Up to kUploadWords words carried in the parameter block itself (copied by the launch, so the
+// host's values may change as soon as the launch returns, and a captured graph holds them): the
+// state pointers past kInlineStates and the objective factors past kInlineObjectives, written into
+// the run's workspace, where the synchronous path copies them from pinned memory.
+static __global__ void upload_words(const __grid_constant__ WordUpload u) {
+  for (int k = threadIdx.x; k < u.count; k += blockDim.x) u.out[k] = u.words[k];
 }
 
 // After the step, on the same stream: where the run's status word holds a flag (a non-finite

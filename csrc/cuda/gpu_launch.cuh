@@ -17,8 +17,7 @@ cudaError_t objective_step(const detail::StepArgs& a, cudaStream_t stream);
 cudaError_t first_non_finite(const detail::StepArgs& a, int dtype, int64_t i,
                              unsigned long long* first, cudaStream_t stream);
 // The enqueue mode's kernels (enqueue.cuh), grid-stride: any grid covers the work.
-cudaError_t state_table(const detail::StateTable& t, cudaStream_t stream);
-cudaError_t upload_values(const detail::ValueUpload& u, cudaStream_t stream);
+cudaError_t upload_words(const detail::WordUpload& u, cudaStream_t stream);
 cudaError_t poison_outputs(const detail::Poison& p, cudaStream_t stream);
 // cudaSuccess where the kernels have an image for the current device.
 cudaError_t kernel_image_check();

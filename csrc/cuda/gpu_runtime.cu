@@ -631,6 +631,19 @@ int64_t stream_chunks(int64_t D, DType dt) {
 
 static_assert(sizeof(Mailbox) == kStatusBytes, "the status word is the mailbox's layout");
 
+// Writes count words, word(x) for x < count, to `out` (device) on the stream, each launch carrying
+// up to kUploadWords of them in its parameter block.
+template <class Word>
+void upload(unsigned long long* out, int64_t count, cudaStream_t s, int device, Word&& word) {
+  for (int64_t at = 0; at < count; at += detail::kUploadWords) {
+    detail::WordUpload u;
+    u.out = out + at;
+    u.count = static_cast<int>(std::min<int64_t>(detail::kUploadWords, count - at));
+    for (int k = 0; k < u.count; ++k) u.words[k] = word(at + k);
+    check(launch::upload_words(u, s), "writing the run's parameters to the workspace", device);
+  }
+}
+
 }  // namespace
 
 size_t enqueue_workspace_bytes(int mode, int64_t N, int64_t T, int64_t D, int64_t K, int64_t B) {
@@ -658,9 +671,6 @@ void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, v
         range_error("sampleStride >= D", "latents", std::to_string(lat->sampleStride));
       if (!latentBase) range_error("a buffer", "latents", "none");
     }
-    if (lat->states && lat->T + 1 > detail::kInlineStates)
-      range_error("at most " + std::to_string(detail::kInlineStates) + " states as a list (one [N, T+1, D] array takes any T)",
-                  "latents", std::to_string(lat->T + 1) + " states");
   }
   if (hasRewards) {
     if (!rew) range_error("rewards", "rewards", "none");
@@ -710,25 +720,23 @@ void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, v
   check(cudaMemsetAsync(base, 0, l.first, s), "clearing the workspace", device);
   check(cudaMemsetAsync(base, 0xff, 3 * sizeof(unsigned long long), s), "clearing the workspace", device);
   check(cudaMemsetAsync(status, 0, kStatusBytes, s), "clearing the status word", device);
-  if (hasLatents && a.T + 1 > detail::kInlineStates) {  // one array: its state pointers, on the device
-    detail::StateTable t{static_cast<const char*>(latentBase), static_cast<int64_t>(lat->D * dtype_size(lat->dtype)),
-                         a.T + 1, reinterpret_cast<const void**>(base + l.statesDev)};
-    check(launch::state_table(t, s), "writing the latent state pointers", device);
+  if (hasLatents && a.T + 1 > detail::kInlineStates) {  // the state pointers, carried by launches
+    const size_t stateBytes = static_cast<size_t>(lat->D) * dtype_size(lat->dtype);
+    upload(reinterpret_cast<unsigned long long*>(base + l.statesDev), a.T + 1, s, device, [&](int64_t j) {
+      const void* p = lat->states ? lat->states[j] : static_cast<const char*>(latentBase) + static_cast<size_t>(j) * stateBytes;
+      return static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(p));
+    });
     a.statesDev = reinterpret_cast<const void* const*>(base + l.statesDev);
   }
   if (hasRewards && a.K > detail::kInlineObjectives) {  // the factors, carried by launches
     double* dst = reinterpret_cast<double*>(base + l.objDev);
-    for (int64_t at = 0; at < 2 * a.K; at += detail::kUploadValues) {
-      detail::ValueUpload u{};
-      u.out = dst + at;
-      u.count = static_cast<int>(std::min<int64_t>(detail::kUploadValues, 2 * a.K - at));
-      for (int k = 0; k < u.count; ++k) {
-        const int64_t x = at + k;
-        const double* src = x < a.K ? factors.weights : factors.scale;
-        u.values[k] = src ? src[x < a.K ? x : x - a.K] : 1.0;
-      }
-      check(launch::upload_values(u, s), "copying the objective weights", device);
-    }
+    upload(reinterpret_cast<unsigned long long*>(dst), 2 * a.K, s, device, [&](int64_t x) {
+      const double* src = x < a.K ? factors.weights : factors.scale;
+      const double v = src ? src[x < a.K ? x : x - a.K] : 1.0;
+      unsigned long long w;
+      std::memcpy(&w, &v, sizeof w);
+      return w;
+    });
     a.weightsDev = dst;
     a.scaleDev = dst + a.K;
   }

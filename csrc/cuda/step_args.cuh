@@ -94,19 +94,11 @@ struct StepArgs {
 };
 
 // The parameter blocks of the enqueue mode's small kernels (enqueue.cuh).
-// state j of one [N, T+1, D] array at base + j * stateBytes, for j < count
-struct StateTable {
-  const char* base;
-  int64_t stateBytes;
-  int64_t count;
-  const void** out;
-};
-
-// up to kUploadValues doubles carried by the launch itself
-constexpr int kUploadValues = 256;
-struct ValueUpload {
-  double values[kUploadValues];
-  double* out;
+// up to kUploadWords 64-bit words (state pointers, objective factors) carried by the launch itself
+constexpr int kUploadWords = 256;
+struct WordUpload {
+  unsigned long long words[kUploadWords];
+  unsigned long long* out;
   int count;
 };
 

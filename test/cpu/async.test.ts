@@ -1,7 +1,15 @@
 // otcaAdvantagesAsync: same numbers as the sync call, the event loop stays free on a 200 MB batch,
 // concurrent calls are independent, and the inputs stay alive while the work runs.
 import { describe, expect, it } from 'vitest';
-import { otcaAdvantages, otcaAdvantagesAsync, Tensor } from '../../lib/index.js';
+import {
+  createAdvantageStep,
+  objectiveCreditAsync,
+  otcaAdvantages,
+  otcaAdvantagesAsync,
+  Tensor,
+  trajectoryCreditAsync,
+} from '../../lib/index.js';
+import { otcaAdvantagesTf } from '../../lib/tfjs.js';
 import { ALL_FIELDS, dataOf, makeCase } from '../helpers/cases.js';
 import { expectBitEqual } from '../helpers/compare.js';
 
@@ -96,5 +104,87 @@ describe('otcaAdvantagesAsync', () => {
     }
     const got = await pending;
     for (const f of ALL_FIELDS) expectBitEqual(dataOf(got, f), dataOf(expected, f), f);
+  });
+});
+
+describe('the results and errors of async calls', () => {
+  const [N, G, T, D, K] = [4, 2, 3, 8, 2];
+  const latentsOf = (data = fill(new Float32Array(N * (T + 1) * D), 21)) => Tensor.from(data, [N, T + 1, D]);
+  const rewards = () => Tensor.from(fill(new Float32Array(N * K), 22), [N, K]);
+  const q = () => fill(new Float32Array(N), 23, 0.5);
+  /** Whether postMessage with `array.buffer` in the transfer list moves it (the sender's view is then empty). */
+  const moves = (array: Float32Array): boolean => {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      port1.postMessage(array, [array.buffer as ArrayBuffer]);
+    } catch {
+      // Node >= 21 refuses to transfer a buffer marked untransferable
+    } finally {
+      port1.close();
+      port2.close();
+    }
+    return array.buffer.byteLength === 0;
+  };
+
+  it("fresh result arrays are the caller's: postMessage moves them, as it moves a sync call's", async () => {
+    const step = createAdvantageStep({ device: 'cpu', outputs: 'all' });
+    const input = { rewards: rewards(), latents: latentsOf(), groupSize: G };
+    const results: [string, Record<string, unknown>][] = [
+      ['run', step.run(input)],
+      ['runAsync', await step.runAsync(input)],
+      ['otcaAdvantagesAsync', await otcaAdvantagesAsync(input)],
+      ['trajectoryCreditAsync', await trajectoryCreditAsync({ latents: latentsOf() })],
+      ['objectiveCreditAsync', await objectiveCreditAsync({ rewards: rewards(), trajectoryScore: q(), groupSize: G })],
+    ];
+    for (const [name, result] of results) {
+      for (const [field, t] of Object.entries(result)) {
+        if (field === 'backend') continue;
+        expect(`${name}.${field} moved: ${moves((t as Tensor<'float32'>).data)}`).toBe(`${name}.${field} moved: true`);
+      }
+    }
+  });
+
+  it("the caller's own arrays stay guarded: inputs, and output tensors the caller passed in", async () => {
+    const step = createAdvantageStep({ device: 'cpu' });
+    const z = fill(new Float32Array(N * (T + 1) * D), 24);
+    const out = Tensor.from(new Float32Array(N * T), [N, T]);
+    const result = await step.runAsync({ rewards: rewards(), latents: latentsOf(z), groupSize: G }, { advantages: out });
+    expect(result.advantages).toBe(out);
+    expect(moves(z)).toBe(false);
+    expect(moves(out.data)).toBe(false);
+  });
+
+  it('every validation error of an async call rejects its promise, never throws (a resizable buffer among them)', async () => {
+    const resizable = () => {
+      const ab = new ArrayBuffer(N * (T + 1) * D * 4, { maxByteLength: 2 * N * (T + 1) * D * 4 });
+      return latentsOf(fill(new Float32Array(ab), 25));
+    };
+    const resizableQ = () => {
+      const ab = new ArrayBuffer(N * 4, { maxByteLength: 8 * N });
+      return fill(new Float32Array(ab), 26, 0.5);
+    };
+    const step = createAdvantageStep({ device: 'cpu' });
+    const resizableOut = () => Tensor.from(new Float32Array(new ArrayBuffer(N * T * 4, { maxByteLength: 8 * N * T })), [N, T]);
+    const calls: [string, () => Promise<unknown>, RegExp][] = [
+      ['otcaAdvantagesAsync, resizable latents', () => otcaAdvantagesAsync({ rewards: rewards(), latents: resizable(), groupSize: G }), /for latents but received a view of a resizable ArrayBuffer$/],
+      ['runAsync, resizable latents', () => step.runAsync({ rewards: rewards(), latents: resizable(), groupSize: G }), /for latents but received a view of a resizable ArrayBuffer$/],
+      ['runAsync, resizable output', () => step.runAsync({ rewards: rewards(), latents: latentsOf(), groupSize: G }, { advantages: resizableOut() }), /for outputs.advantages but received a view of a resizable ArrayBuffer$/],
+      ['trajectoryCreditAsync, resizable latents', () => trajectoryCreditAsync({ latents: resizable() }), /for latents but received a view of a resizable ArrayBuffer$/],
+      ['trajectoryAsync, resizable latents', () => step.trajectoryAsync({ latents: resizable() }), /for latents but received a view of a resizable ArrayBuffer$/],
+      ['objectiveCreditAsync, resizable q', () => objectiveCreditAsync({ rewards: rewards(), trajectoryScore: resizableQ(), groupSize: G }), /for trajectoryScore but received a view of a resizable ArrayBuffer$/],
+      ['objectiveAsync, resizable q', () => step.objectiveAsync({ rewards: rewards(), trajectoryScore: resizableQ(), groupSize: G }), /for trajectoryScore but received a view of a resizable ArrayBuffer$/],
+      ['otcaAdvantagesAsync, bad options', () => otcaAdvantagesAsync({ rewards: rewards(), latents: latentsOf(), groupSize: G }, 7 as never), /for options but received 7$/],
+      ['otcaAdvantagesAsync, bad inputs', () => otcaAdvantagesAsync(null as never), /for inputs but received null$/],
+      ['trajectoryCreditAsync, bad options', () => trajectoryCreditAsync({ latents: latentsOf() }, { minWeight: 2 }), /for minWeight but received 2$/],
+      ['objectiveCreditAsync, bad groups', () => objectiveCreditAsync({ rewards: rewards(), trajectoryScore: q(), groupSize: 3 }), /for groupSize but received 3$/],
+      ['otcaAdvantagesTf, bad inputs', () => otcaAdvantagesTf(null as never), /for inputs but received null$/],
+      ['otcaAdvantagesTf, bad options', () => otcaAdvantagesTf({} as never, 'x' as never), /for options but received "x"$/],
+    ];
+    for (const [name, call, message] of calls) {
+      let pending: Promise<unknown> | undefined;
+      expect(() => (pending = call()), name).not.toThrow();
+      expect(pending, name).toBeInstanceOf(Promise);
+      await expect(pending, name).rejects.toThrow(message);
+    }
   });
 });

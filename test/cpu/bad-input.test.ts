@@ -1,7 +1,19 @@
 // A table of malformed calls: each fails with a typed error that names the argument, the
 // expectation and what came; afterwards the process is alive and a valid call still works.
 import { describe, expect, it } from 'vitest';
-import { objectiveCredit, otcaAdvantages, otcaAdvantagesAsync, Tensor, trajectoryCredit } from '../../lib/index.js';
+import {
+  combineCredit,
+  createAdvantageStep,
+  creditDiagnostics,
+  encodeBFloat16,
+  encodeFloat16,
+  objectiveCredit,
+  otcaAdvantages,
+  otcaAdvantagesAsync,
+  Tensor,
+  trajectoryCredit,
+} from '../../lib/index.js';
+import { native } from '../../lib/native.js';
 import { rewards as randomRewards, toStates, trajectories } from '../helpers/random.js';
 
 const N = 4, G = 2, T = 3, D = 8, K = 2;
@@ -144,7 +156,34 @@ const table: Row[] = [
   ['objectiveCredit q float64', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float64Array(N), [N]) as never, groupSize: G }), TypeError, /Expected .*float32.* for trajectoryScore but received .*float64/],
   ['objectiveCredit NaN q', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float32Array([0, NaN, 0, 0]), [N]), groupSize: G }), RangeError, /Expected finite values for trajectoryScore but received NaN at sample 1/],
   ['objectiveCredit groupSize not dividing N', () => objectiveCredit({ rewards: rew(), trajectoryScore: Tensor.from(new Float32Array(N), [N]), groupSize: 3 }), RangeError, /for groupSize but received 3/],
+  // ---- helpers and arguments that are no Tensor though made from its prototype
+  ['encodeBFloat16 with a fractional length', () => encodeBFloat16({ length: 2.5 } as never), RangeError, /^Expected an integer length >= 0 for encodeBFloat16's values.length but received 2.5$/],
+  ['encodeFloat16 with a negative length', () => encodeFloat16({ length: -1 } as never), RangeError, /^Expected an integer length >= 0 for encodeFloat16's values.length but received -1$/],
+  ['encodeFloat16 into a short out', () => encodeFloat16([1, 2, 3], new Uint16Array(2)), TypeError, /^Expected a Uint16Array of length >= 3 \(values.length\) for encodeFloat16's out but received length 2$/],
+  ['encodeBFloat16 into a Float32Array', () => encodeBFloat16([1], new Float32Array(1) as never), TypeError, /^Expected a Uint16Array for encodeBFloat16's out but received Float32Array\(1\)$/],
+  ['combineCredit(null, o)', () => combineCredit(null as never, { fused: Tensor.from(new Float32Array(N), [N]) }), TypeError, /^Expected phase 1's result \{ stepWeights \} for trajectory but received null$/],
+  ['combineCredit(t, 3)', () => combineCredit({ stepWeights: Tensor.from(new Float32Array(N * T), [N, T]) }, 3 as never), TypeError, /^Expected phase 2's result \{ fused \} for objective but received 3$/],
+  ['combineCredit with a forged fused', () => combineCredit({ stepWeights: Tensor.from(new Float32Array(N * T), [N, T]) }, { fused: forged() }), TypeError, /^Expected float32 Tensor \[N\] \(phase 2's fused\) for objective.fused but received an object made from Tensor.prototype that is no Tensor/],
+  ['rewards forged from Tensor.prototype', call({ ...ok(), rewards: forged() }), TypeError, /^Expected Tensor \[N, K\] \(float32 or float64\) for rewards but received an object made from Tensor.prototype that is no Tensor/],
+  ['latents forged from Tensor.prototype', call({ ...ok(), latents: forged() }), TypeError, /for latents but received an object made from Tensor.prototype that is no Tensor/],
+  ['a latent state forged from Tensor.prototype', call({ ...ok(), latents: [...states().slice(0, 2), forged()] }), TypeError, /^Expected Tensor \[N, D\] for latents\[2\] but received an object made from Tensor.prototype/],
+  ['trajectoryScore forged from Tensor.prototype', () => objectiveCredit({ rewards: rew(), trajectoryScore: forged(), groupSize: G }), TypeError, /for trajectoryScore but received an object made from Tensor.prototype/],
+  ['an output target forged from Tensor.prototype', () => createAdvantageStep().run(ok(), { advantages: forged() }), TypeError, /^Expected float32 Tensor \[4, 3\] for outputs.advantages but received an object made from Tensor.prototype/],
+  ['Tensor#data of a forged Tensor', () => forged().data, TypeError, /^Expected a Tensor \(made by Tensor.from, .*\) for this of Tensor#data but received an object made from Tensor.prototype that is no Tensor/],
+  ['Tensor#dispose of a forged Tensor', () => forged().dispose(), TypeError, /for this of Tensor#dispose but received an object made from Tensor.prototype/],
+  ['Tensor#to of a forged Tensor', () => forged().to('cpu'), TypeError, /for this of Tensor#to but received an object made from Tensor.prototype/],
+  ['Tensor#rank of a forged Tensor', () => forged().rank, TypeError, /for this of Tensor#rank but received an object made from Tensor.prototype/],
+  ['Tensor#disposed of a forged Tensor', () => forged().disposed, TypeError, /for this of Tensor#disposed but received an object made from Tensor.prototype/],
+  ['String() of a forged Tensor', () => { throw new TypeError(String(forged())); }, TypeError, /^an object made from Tensor.prototype that is no Tensor/],
+  ['creditDiagnostics with an object without data', () => creditDiagnostics({ shape: [2, 2] } as never, [[1, 2]]), TypeError, /for deltaS but received an object without data$/],
+  ['creditDiagnostics with an object without shape', () => creditDiagnostics([[1, 2]], { data: [1, 2] } as never), TypeError, /for deltaR but received an object without shape$/],
+  ['creditDiagnostics with an empty object', () => creditDiagnostics({} as never, [[1, 2]]), TypeError, /for deltaS but received an object without data and shape$/],
 ];
+
+/** An object made from Tensor.prototype: it has the methods but none of a Tensor's state. */
+function forged(): Tensor<'float32'> {
+  return Object.create(Tensor.prototype) as Tensor<'float32'>;
+}
 
 describe('bad input', () => {
   it(`has at least 30 cases (${table.length})`, () => expect(table.length).toBeGreaterThanOrEqual(30));
@@ -168,6 +207,59 @@ describe('bad input', () => {
     await expect(otcaAdvantagesAsync({ ...ok(), latents: Tensor.from(zz, [N, T + 1, D]) })).rejects.toThrow(
       /Expected finite values for latents but received NaN at sample 0, state 0/,
     );
+  });
+
+  it('no message is a V8 message about private members', () => {
+    for (const [name, fn] of table) {
+      try {
+        fn();
+      } catch (e) {
+        expect((e as Error).message, name).not.toMatch(/private member|Cannot read properties/);
+      }
+    }
+  });
+
+  it('a dispose() reached from inside a call (an input or output getter) leaves the step disposed, holding no plan', async () => {
+    // the native plans made and released meanwhile, counted by a subclass put in the addon's place
+    const n = native() as unknown as { NativePlan: new (...args: never[]) => { dispose(): void } };
+    const Plan = n.NativePlan;
+    const count = { made: 0, released: 0 };
+    class CountingPlan extends Plan {
+      constructor(...args: never[]) {
+        super(...args);
+        count.made++;
+      }
+      override dispose(): void {
+        count.released++;
+        super.dispose();
+      }
+    }
+    const disposedMessage = 'This AdvantageStep was disposed; create another with createAdvantageStep()';
+    const ways: [string, (step: ReturnType<typeof createAdvantageStep>) => unknown][] = [
+      ['run, a latents getter', (step) => step.run({ rewards: rew(), get latents() { step.dispose(); return lat(); }, groupSize: G })],
+      ['runAsync, a latents getter', (step) => step.runAsync({ rewards: rew(), get latents() { step.dispose(); return lat(); }, groupSize: G })],
+      ['run, an output getter', (step) => step.run(ok(), { get advantages() { step.dispose(); return Tensor.from(new Float32Array(N * T), [N, T]); } })],
+      ['trajectory, a latents getter', (step) => step.trajectory({ get latents() { step.dispose(); return lat(); } })],
+    ];
+    for (const [name, call] of ways) {
+      count.made = count.released = 0;
+      const step = createAdvantageStep({ device: 'cpu' });
+      n.NativePlan = CountingPlan;
+      let err: unknown;
+      try {
+        await call(step);
+      } catch (e) {
+        err = e;
+      } finally {
+        n.NativePlan = Plan;
+      }
+      expect(step.disposed, name).toBe(true);
+      expect((err as Error | undefined)?.message, name).toBe(disposedMessage);
+      // every plan made during the call was released: the disposed step holds none
+      expect(count.made - count.released, name).toBe(0);
+      expect(() => step.run(ok()), name).toThrow(disposedMessage);
+      await expect(step.runAsync(ok()), name).rejects.toThrow(disposedMessage);
+    }
   });
 
   it('after all of them the process is alive and a valid call works', () => {

@@ -56,6 +56,41 @@ describe('otcaAdvantagesTf', () => {
     await expect(otcaAdvantagesTf({ rewards: gone, latents, groupSize: G })).rejects.toThrow('disposed');
   });
 
+  it('takes groupIds exactly as otcaAdvantages: alone they work, beside groupSize they are refused with its message', async () => {
+    const rewards = tf.tensor2d(rew, [N, K]);
+    const latents = tf.tensor3d(lat, [N, T + 1, D]);
+    const host = { rewards: Tensor.from(rew, [N, K]), latents: Tensor.from(lat, [N, T + 1, D]) };
+    for (const groupIds of [Int32Array.from([4, 1, 4, 1, 0, 0]), [2, 2, 2, 9, 9, 9]]) {
+      const expected = Array.from(otcaAdvantages({ ...host, groupIds }).advantages.data);
+      const a = await otcaAdvantagesTf({ rewards, latents, groupIds });
+      expect(Array.from(a.dataSync())).toEqual(expected);
+      a.dispose();
+    }
+    // contiguous ids give the groupSize result, as in the main API
+    const blocks = await otcaAdvantagesTf({ rewards, latents, groupIds: [0, 0, 0, 1, 1, 1] });
+    expect(Array.from(blocks.dataSync())).toEqual(Array.from(want()));
+    blocks.dispose();
+    // the ids are read when the call starts, not once the tensors' data came
+    const ids = Int32Array.from([0, 0, 0, 1, 1, 1]);
+    const pending = otcaAdvantagesTf({ rewards, latents, groupIds: ids });
+    ids.fill(5, 0, 2);
+    const read = await pending;
+    expect(Array.from(read.dataSync())).toEqual(Array.from(want()));
+    read.dispose();
+    const both = () => otcaAdvantages({ ...host, groupSize: G, groupIds: [0, 0, 0, 1, 1, 1] } as never);
+    expect(both).toThrow('Expected exactly one of groupSize and groupIds for inputs but received both');
+    await expect(otcaAdvantagesTf({ rewards, latents, groupSize: G, groupIds: [0, 0, 0, 1, 1, 1] } as never)).rejects.toThrow(
+      'Expected exactly one of groupSize and groupIds for inputs but received both',
+    );
+    await expect(otcaAdvantagesTf({ rewards, latents } as never)).rejects.toThrow(
+      'Expected exactly one of groupSize and groupIds for inputs but received neither',
+    );
+    await expect(otcaAdvantagesTf({ rewards, latents, groupIds: [0, -1, 0, 1, 1, 1] })).rejects.toThrow(
+      'Expected integers in [0, 2^31 - 1] for groupIds but received -1 at sample 1',
+    );
+    tf.dispose([rewards, latents]);
+  });
+
   it('the main API names otcaAdvantagesTf when given a tf.Tensor', () => {
     const latents = Tensor.from(lat, [N, T + 1, D]);
     expect(() => otcaAdvantages({ rewards: tf.tensor2d(rew, [N, K]) as never, latents, groupSize: G })).toThrow(

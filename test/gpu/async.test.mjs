@@ -1,7 +1,8 @@
 // The async API on the GPU (issue 3, "Async on the GPU"): results equal the synchronous call bit for
 // bit, concurrent calls do not mix, inputs the caller dropped stay alive until the kernels are done,
-// the event loop stays free, toAsync('cpu') equals to('cpu'), and the two phases compose to the
-// one-call result exactly. Run with `node --expose-gc --test test/gpu/*.test.mjs`.
+// the event loop stays free, toAsync('cpu') equals to('cpu'), the two phases compose to the
+// one-call result exactly, and group ids written while a call runs change nothing. Run with
+// `node --expose-gc --test test/gpu/*.test.mjs`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { convert, makeRewards, makeTrajectory } from '../../bench/gpu/data.mjs';
@@ -140,4 +141,33 @@ test('trajectoryCredit then objectiveCredit on CUDA compose to otcaAdvantages ex
   releaseAll(p2);
   c.latents.dispose();
   c.rewards.dispose();
+});
+
+test('group ids written while runAsync runs on the device: every output written, with the ids as they were when it started', async (t) => {
+  if (skipWithoutCuda(t)) return;
+  // issue 18's scenario on the CUDA path (the groups are built on the host, off the JS thread, then
+  // copied to the device): ids i % 2, the second half set to 7 right after the call starts, a reused
+  // host output holding a sentinel; the write comes after a pause of 0 to 0.45 ms
+  const N = 50_000, SENTINEL = -12345;
+  const latents = Tensor.from(Float32Array.from({ length: N * 2 }, (_, k) => Math.sin(k * 1.3)), [N, 2, 1]);
+  const rewards = Tensor.from(Float32Array.from({ length: N }, (_, k) => Math.cos(k * 0.7)), [N, 1]);
+  const step = otca.createAdvantageStep({ device: DEV, outputDevice: 'cpu', outputs: ['fused'] });
+  const oldIds = Int32Array.from({ length: N }, (_, i) => i % 2);
+  const want = bits(step.run({ rewards, latents, groupIds: oldIds }).fused.data);
+  const fused = Tensor.from(new Float32Array(N), [N]);
+  const advantages = Tensor.from(new Float32Array(N), [N, 1]);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  let differing = 0;
+  for (let r = 0; r < 100; r++) {
+    const ids = oldIds.slice();
+    fused.data.fill(SENTINEL);
+    const pending = step.runAsync({ rewards, latents, groupIds: ids }, { fused, advantages });
+    if (r % 10) Atomics.wait(cell, 0, 0, (r % 10) * 0.05);
+    ids.fill(7, N / 2);
+    await pending;
+    const got = bits(fused.data);
+    if (!got.every((b, i) => b === want[i])) differing++;
+  }
+  step.dispose();
+  assert.equal(differing, 0, 'runs whose fused values were not those of the ids at the start');
 });

@@ -377,12 +377,8 @@ cudaError_t first_non_finite(const StepArgs& a, int dtype, int64_t i, unsigned l
 }
 
 // the enqueue mode's grid-stride kernels, on small grids (every element still covered)
-cudaError_t state_table(const detail::StateTable& t, cudaStream_t) {
-  otca_emulation::launch(1, 32, [&t] { detail::state_table(t); }, otca_emulation::order_seed());
-  return cudaSuccess;
-}
-cudaError_t upload_values(const detail::ValueUpload& u, cudaStream_t) {
-  otca_emulation::launch(1, 32, [&u] { detail::upload_values(u); }, otca_emulation::order_seed());
+cudaError_t upload_words(const detail::WordUpload& u, cudaStream_t) {
+  otca_emulation::launch(1, 32, [&u] { detail::upload_words(u); }, otca_emulation::order_seed());
   return cudaSuccess;
 }
 cudaError_t poison_outputs(const detail::Poison& p, cudaStream_t) {
