@@ -68,8 +68,9 @@ function library(argv) {
     return path;
   }
   const out = join(root, 'build-wheel');
-  const cmake = readFileSync(join(root, 'CMakeLists.txt'), 'utf8');
-  const archs = option(argv, '--cuda-architectures') ?? (cmake.includes('shipped') ? 'shipped' : undefined);
+  // every shipped architecture: `shipped` where cmake/cuda_architectures.cmake names them, else the
+  // CMake default, which is that list
+  const archs = option(argv, '--cuda-architectures') ?? (existsSync(join(root, 'cmake', 'cuda_architectures.cmake')) ? 'shipped' : undefined);
   run('cmake', ['-S', root, '-B', out, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release', ...(archs ? [`-DOTCA_CUDA_ARCHITECTURES=${archs}`] : [])]);
   run('cmake', ['--build', out, '--parallel', '2', '--target', 'otca_capi']);
   const found = [join(out, 'Release', 'libotca.so'), join(out, 'libotca.so')].find(existsSync);
