@@ -93,6 +93,12 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   copyFileSync(built, lib);
   spawnSync('strip', ['--strip-unneeded', lib], { stdio: 'ignore' });
   const platform = platformTag(lib);
+  const cxx = [...new Set(readFileSync(lib).toString('latin1').match(/GLIBCXX_\d+(?:\.\d+)+/g) ?? [])];
+  if (cxx.length > 0) {
+    // manylinux_2_34's libstdc++ is GCC 11's (GLIBCXX_3.4.29): a newer one needs a newer system
+    cxx.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    console.error(`[pack-wheel] note: the library needs the system's libstdc++ (up to ${cxx.at(-1)}); link it in (as the addon does) for a wheel that needs glibc only`);
+  }
   mkdirSync(outDir, { recursive: true });
   const before = new Set(readdirSync(outDir));
   run(python, ['-m', 'pip', 'wheel', '--no-deps', '--retries', '1', '--wheel-dir', outDir, join(root, 'python')], {
