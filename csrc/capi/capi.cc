@@ -380,7 +380,9 @@ otca_status otca_plan_create(const otca_options* options, int32_t device, otca_p
     otca::check_integer(device, -1, 1023, "device");
     if (device >= 0) {
       const otca::gpu::Status st = otca::gpu::status();
-      if (!st.compiled || !st.usable) throw otca::DeviceError(st.reason);
+      if (!st.compiled || !st.usable)
+        throw otca::DeviceError("Expected a usable CUDA device for device but received cuda:" + std::to_string(device) +
+                                " (" + st.reason + ")");
       if (device >= st.deviceCount)
         throw_range("a device index below the device count (" + std::to_string(st.deviceCount) + ")", "device",
                     std::to_string(device));

@@ -26,9 +26,11 @@
  *
  * Versioning. OTCA_ABI_VERSION changes when an existing declaration changes meaning; additions
  * (options, outputs, struct fields at the end) keep it. Every struct the caller fills starts with
- * `struct_size`, set to sizeof(the struct) of the header the caller compiled against: the library
- * reads only the fields that size covers and treats the missing ones as zero (not given). Options
- * cross by name (otca_options_set_*), so adding an option changes nothing here.
+ * `struct_size`, set to sizeof(the struct) of the header the caller compiled against: at least the
+ * struct of ABI version 1 (OTCA_E_RANGE naming the struct otherwise; otca_outputs may stop after any
+ * output); the library reads only the fields that size covers and treats later ones as zero (not
+ * given), and writes (otca_backend_info) only as much. Options cross by name
+ * (otca_options_set_*), so adding an option changes nothing here.
  *
  * Threads. Every function may be called from any thread. One plan may run on several threads at
  * once (otca_run and otca_run_cuda): each run takes its own scratch from the plan's pool. A plan
@@ -125,7 +127,8 @@ OTCA_API otca_status otca_option_info(int32_t index, const char** name, int32_t*
 typedef struct otca_plan otca_plan;
 
 /* A plan: the options checked once, and the scratch its runs reuse. device: -1 the CPU backend,
- * N >= 0 cuda:N (OTCA_E_DEVICE where CUDA is not compiled in or the device cannot be used; creating
+ * N >= 0 cuda:N (OTCA_E_DEVICE naming "device" where CUDA is not compiled in or no device can be
+ * used, the reason in the message; OTCA_E_RANGE past the device count; creating
  * one allocates nothing on the device: otca_run allocates its scratch at first use, otca_run_cuda
  * never does). options: null for all defaults; not kept. */
 OTCA_API otca_status otca_plan_create(const otca_options* options, int32_t device, otca_plan** out);
@@ -228,7 +231,8 @@ OTCA_API const char* otca_output_name(int32_t index);
  *   - on a CPU plan, every [data] pointer host memory; the plan's CPU threads compute.
  *   - on a CUDA plan, every [data] pointer device memory on the plan's device (group_ids, if given,
  *     stay host ids); it runs on a stream of the plan's own, so the caller must have finished
- *     writing the inputs (e.g. torch.cuda.synchronize()), and returns with the outputs written.
+ *     writing the inputs (e.g. torch.cuda.synchronize()), and returns with the outputs written;
+ *     the caller's current device is restored.
  * q: [data] float32 [N] trajectory scores, for OTCA_KIND_OBJECTIVE only (null otherwise).
  * latents are not read by OTCA_KIND_OBJECTIVE, rewards and groups not by OTCA_KIND_TRAJECTORY
  * (pass null). Every struct pointer that is read must be non-null (OTCA_E_TYPE naming it).

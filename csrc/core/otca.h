@@ -163,7 +163,8 @@ void context_synchronize(Context& c);
 // The computations. All data pointers (latent states, rewards, q, outputs, group arrays) are device
 // pointers on the context's device; lat.states is a host array of device pointers; the factors are
 // host memory. Each call launches on the context's stream and returns when its results are written
-// and its non-finite flags are read, so a bad input throws RangeError as on the CPU backend.
+// and its non-finite flags are read, so a bad input throws RangeError as on the CPU backend; the
+// calling thread's current device is given back.
 void trajectory_credit(Context& c, const Latents& lat, const Options& opt, const TrajectoryOutputs& out);
 void objective_credit(Context& c, const Rewards& rew, const float* trajectoryScore, const Groups& groups,
                       const Options& opt, const ObjectiveFactors& factors, const ObjectiveOutputs& out);

@@ -66,6 +66,27 @@ void use_device(int device) {
   check(cudaSetDevice(device), "selecting the device", device);
 }
 
+// Selects `device` for the scope and gives the caller back its own current device after.
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    if (cudaGetDevice(&previous_) != cudaSuccess) {
+      cudaGetLastError();
+      previous_ = -1;
+    }
+    if (previous_ != device) check(cudaSetDevice(device), "selecting the device", device);
+  }
+  ~DeviceScope() {
+    int current = -1;
+    if (previous_ >= 0 && cudaGetDevice(&current) == cudaSuccess && current != previous_) cudaSetDevice(previous_);
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
 [[noreturn]] void range_error(const std::string& expected, const char* what, const std::string& got) {
   otca::detail::throw_range(expected, what, got);
 }
@@ -568,6 +589,7 @@ void trajectory_credit(Context& c, const Latents& lat, const Options& opt, const
   check_options(opt, ObjectiveFactors{}, 0);
   otca::detail::check_latents_shape(lat);
   if (lat.N == 0) return;
+  const DeviceScope scope(c.device);  // the caller's current device comes back
   detail::Call call;
   detail::prepare_trajectory(call, c, lat, opt, out);
   run_shipped(call);
@@ -580,6 +602,7 @@ void objective_credit(Context& c, const Rewards& rew, const float* trajectorySco
   otca::detail::check_groups(groups, rew.N);
   if (rew.N == 0) return;
   if (!trajectoryScore) range_error("a buffer", "trajectoryScore", "none");
+  const DeviceScope scope(c.device);  // the caller's current device comes back
   detail::Call call;
   detail::prepare_objective(call, c, rew, trajectoryScore, groups, opt, factors, out);
   run_shipped(call);
@@ -594,6 +617,7 @@ void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups
   otca::detail::check_rewards_shape(rew);
   otca::detail::check_groups(groups, rew.N);
   if (lat.N == 0) return;
+  const DeviceScope scope(c.device);  // the caller's current device comes back
   detail::Call call;
   detail::prepare_advantages(call, c, lat, rew, groups, opt, factors, out);
   run_shipped(call);
@@ -602,27 +626,6 @@ void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups
 // ------------------------------------------------------------------ enqueue mode
 
 namespace {
-
-// Selects `device` for the scope and gives the caller back its own current device after.
-class DeviceScope {
- public:
-  explicit DeviceScope(int device) {
-    if (cudaGetDevice(&previous_) != cudaSuccess) {
-      cudaGetLastError();
-      previous_ = -1;
-    }
-    if (previous_ != device) check(cudaSetDevice(device), "selecting the device", device);
-  }
-  ~DeviceScope() {
-    int current = -1;
-    if (previous_ >= 0 && cudaGetDevice(&current) == cudaSuccess && current != previous_) cudaSetDevice(previous_);
-  }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-
- private:
-  int previous_ = -1;
-};
 
 int64_t stream_chunks(int64_t D, DType dt) {
   const int64_t chunk = detail::kShippedChunkBytes / static_cast<int64_t>(dtype_size(dt));

@@ -617,7 +617,11 @@ static void check_info(void) {
          "backend info: nothing written past struct_size");
   if (!info.cuda_usable) {
     otca_plan* plan = NULL;
-    expect(otca_plan_create(NULL, 0, &plan) == OTCA_E_DEVICE && plan == NULL, "a CUDA plan without a usable device");
+    expect(otca_plan_create(NULL, 0, &plan) == OTCA_E_DEVICE && plan == NULL &&
+               strstr(otca_last_error(), "Expected a usable CUDA device for device but received cuda:0 (") ==
+                   otca_last_error() &&
+               strcmp(otca_last_error_argument(), "device") == 0,
+           "a CUDA plan without a usable device");
     otca_device_info d;
     d.struct_size = sizeof d;
     expect(otca_device_info_get(0, &d) != OTCA_OK, "device info without a device");
