@@ -2,7 +2,7 @@
 // The Python suite (test/python, pytest), run by `npm test` after vitest:
 //   1. a virtual environment at .venv-python (gitignored), made with --system-site-packages from
 //      python3, with what the tests need installed from the configured pip index (torch's CPU build,
-//      ml_dtypes, pytest; numpy where the system has none): skipped when already there;
+//      ml_dtypes, pytest, mypy; numpy where the system has none): skipped when already there;
 //   2. the C ABI library build/Release/libotca.so (CMake target otca_capi), built when missing or
 //      older than csrc/ (the package loads it from the checkout);
 //   3. pytest test/python, with the package imported from python/ (`--bench`: bench/python/bench.py instead).
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const venv = join(root, '.venv-python');
-const REQUIREMENTS = ['torch==2.13.0+cpu', 'ml_dtypes', 'pytest', 'numpy'];
+const REQUIREMENTS = ['torch==2.13.0+cpu', 'ml_dtypes', 'pytest', 'numpy', 'mypy'];
 
 function run(cmd, args, options = {}) {
   console.log(`[python-tests] ${cmd} ${args.join(' ')}`);
@@ -40,7 +40,7 @@ if (!python) {
     console.error('[python-tests] could not create the virtual environment (python3 -m venv)');
     process.exit(1);
   }
-  const probe = spawnSync(python, ['-c', 'import torch, ml_dtypes, pytest, numpy; assert torch.__version__.startswith("2.13.0")'], { stdio: 'ignore' });
+  const probe = spawnSync(python, ['-c', 'import torch, ml_dtypes, pytest, numpy, mypy; assert torch.__version__.startswith("2.13.0")'], { stdio: 'ignore' });
   if (probe.status !== 0) {
     const status = run(python, ['-m', 'pip', 'install', '--quiet', '--retries', '1', ...REQUIREMENTS]);
     if (status !== 0) {

@@ -57,7 +57,7 @@ def np_ptr(a: np.ndarray) -> int:
     """The address of a C-contiguous numpy array's data (the buffer protocol is the fast way; a
     read-only array, or a dtype the buffer protocol cannot describe, takes __array_interface__)."""
     try:
-        return _addressof(_from_buffer(a))
+        return _addressof(_from_buffer(a))  # type: ignore[arg-type]  # numpy arrays export the buffer protocol
     except (TypeError, ValueError, BufferError):
         return a.__array_interface__["data"][0]
 
@@ -160,7 +160,13 @@ class LatentsInput:
     __slots__ = ("torch", "device", "dtype", "N", "T", "D", "ptr", "ptrs", "keep", "sample_stride")
 
     def __init__(self) -> None:
-        self.ptrs: Optional[List[int]] = None
+        self.torch = False
+        self.device = -1  # -1: host; N: cuda:N
+        self.dtype = 0
+        self.N = self.T = self.D = 0
+        self.ptr = 0  # the one array's data (0 for a list)
+        self.ptrs: Optional[List[int]] = None  # each state's data (a list)
+        self.keep: Any = None  # what the pointers point into
         self.sample_stride = 0
 
 

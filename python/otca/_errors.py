@@ -26,7 +26,7 @@ def describe(value: Any) -> str:
     kind = type(value)
     name = f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ not in ("builtins",) else kind.__qualname__
     if name == "torch.Tensor" or name.startswith("torch.nn.parameter"):
-        return f"torch.Tensor({str(dtype).replace('torch.', '')}, {format_shape(tuple(shape))}, {value.device})"
+        return f"torch.Tensor({str(dtype).replace('torch.', '')}, {format_shape(tuple(shape or ()))}, {value.device})"
     if shape is not None and dtype is not None:
         try:
             return f"{name}({dtype}, {format_shape(tuple(shape))})"

@@ -104,7 +104,7 @@ class AdvantageStep:
         lib = n.library()
         handle = ctypes.c_void_p()
         n.check(lib.otca_options_create(ctypes.byref(handle)))
-        self._options_handle = handle
+        self._options_handle: Optional[ctypes.c_void_p] = handle
         self._lib = lib
         for kind, abi, value in self._resolved.native:
             if kind == "enum":
@@ -120,7 +120,7 @@ class AdvantageStep:
         self._local = threading.local()
         self._workspace_sizes: Dict[Tuple[int, ...], int] = {}
         self._captured: List[Any] = []  # host buffers that captured CUDA graphs read at replay
-        self._host_plan = self._plan(-1) if self._resolved.device[0] != "cuda" else None
+        self._host_plan: Optional[ctypes.c_void_p] = self._plan(-1) if self._resolved.device[0] != "cuda" else None
         # the short path of run(): a host plan and no per-objective factors to check against K
         self._has_factors = any(self._resolved.values.get(name) is not None for name in FACTOR_OPTIONS)
         self._fast = self._host_plan is not None and not self._has_factors
@@ -277,7 +277,7 @@ class AdvantageStep:
                 raise n.error(status)
             return None
         torch = a.torch_module()
-        N = lat.N if lat is not None else rew.shape[0]  # type: ignore[union-attr]
+        N = lat.N if lat is not None else rew.shape[0]  # type: ignore[union-attr]  # one of the two is given
         T = lat.T if lat is not None else 0
         D = lat.D if lat is not None else 0
         key = (device, kind, N, T, D, K, B)
@@ -316,9 +316,9 @@ class AdvantageStep:
         """
         if (self._fast and type(latents) is np.ndarray and type(rewards) is np.ndarray and type(group_size) is int
                 and group_ids is None and type(outputs) is str and outputs == "advantages"):
-            out = self._run_numpy(rewards, latents, group_size)
-            if out is not None:
-                return out
+            fast = self._run_numpy(rewards, latents, group_size)
+            if fast is not None:
+                return fast
         names = _ONLY_ADVANTAGES if type(outputs) is str and outputs == "advantages" else outputs_request(outputs)
         lat = a.latents_input(latents)
         rew = a.rewards_input(rewards, lat.N)
