@@ -10,11 +10,15 @@ if(NOT CMAKE_CUDA_COMPILER OR NOT EXISTS "${CMAKE_CUDA_COMPILER}")
   return()
 endif()
 
+# OTCA_CUDA_ARCHITECTURES (auto, shipped or a list) as the list it stands for, in this scope
+include(${CMAKE_CURRENT_LIST_DIR}/cuda_architectures.cmake)
+otca_resolve_cuda_architectures("${OTCA_CUDA_ARCHITECTURES}" OTCA_CUDA_ARCHITECTURES)
 set(CMAKE_CUDA_ARCHITECTURES "${OTCA_CUDA_ARCHITECTURES}")
 set(CMAKE_CUDA_STANDARD 17)
 set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 enable_language(CUDA)
-find_package(CUDAToolkit REQUIRED)
+# QUIET: it would report the math libraries' headers (cublas_v2.h), which otca does not use
+find_package(CUDAToolkit REQUIRED QUIET)
 set(OTCA_HAVE_CUDA ON)  # include() shares the including scope
 
 # The architecture list reaches gpu::status() through a generated header: a definition holding
@@ -32,8 +36,9 @@ function(otca_cuda_target target)
   # -fmad=false: no multiply-add contraction the host compiler does not do, so the float64 finishing
   # math matches the CPU backend's bits (the float32 streaming loop asks for fmaf explicitly).
   # No --use_fast_math: IEEE division and square root in the finishing math.
-  # --compress-mode=size: the fatbin's eight images compressed for size (advantage_step.cu's object
-  # 6.1 MB -> 0.9 MB; the driver, R580+ for this runtime anyway, expands the one it loads).
+  # --compress-mode=size: the fatbin's images (eight in the prebuild) compressed for size
+  # (advantage_step.cu's object 6.1 MB -> 0.9 MB; the driver, R580+ for this runtime anyway, expands
+  # the one it loads).
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-O3 -fmad=false -Xcompiler=-fPIC --compress-mode=size>)
   target_link_libraries(${target} PRIVATE CUDA::cudart_static)
   message(STATUS "otca: CUDA ${CMAKE_CUDA_COMPILER_VERSION} for ${OTCA_CUDA_ARCHITECTURES} (${target}), static runtime")

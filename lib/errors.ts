@@ -114,4 +114,6 @@ export function isDetached(view: ArrayBufferView): boolean {
 export class DeviceUnavailableError extends Error {
   /** `'DeviceUnavailableError'`. */
   override name = 'DeviceUnavailableError';
+  /** `'OTCA_CUDA_UNAVAILABLE'`: the code to test for (`err.code === 'OTCA_CUDA_UNAVAILABLE'`). */
+  readonly code = 'OTCA_CUDA_UNAVAILABLE';
 }

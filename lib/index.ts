@@ -13,6 +13,7 @@
  * ```
  * @packageDocumentation
  */
+import './bundled.js'; // first: a bundled copy fails with otca's message (lib/bundled.ts)
 export { Tensor, type Device, type DeviceRequest } from './tensor.js';
 export {
   DTYPES,

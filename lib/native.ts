@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { CudaDeviceInfo } from './api.js';
+import { BUNDLER_ADVICE } from './bundled.js';
 import type { OutputName } from './options.js';
 
 declare const deviceBufferBrand: unique symbol;
@@ -230,12 +231,6 @@ function thisModuleFile(): string {
   if (!file) throw new Error(`otca: cannot tell which file its loader was loaded from. ${BUNDLER_ADVICE}`);
   return file.startsWith('file:') ? fileURLToPath(file) : file;
 }
-
-/** What to do where a bundler copied otca's JavaScript away from its package folder. */
-const BUNDLER_ADVICE =
-  'Was otca bundled? It loads its native binary from its own package folder, so keep it external: ' +
-  "esbuild --external:otca, webpack `externals: { otca: 'commonjs otca' }`, Rollup/Vite `external: ['otca']` " +
-  "(Vite SSR: `ssr.external`), Next.js `serverExternalPackages: ['otca']`; and ship node_modules/otca with the bundle.";
 
 let requireCache: NodeJS.Require | undefined;
 

@@ -475,7 +475,7 @@ function resolve(options: ReferenceOptions = {}): ResolvedOptions {
 // ------------------------------------------------------------------ phase 1: TCD
 
 /**
- * Phase 1 (docs/algorithm.md sections 2 and 3: TCD, eqs. 6-8, and q, eq. 11): S, dS, wbar, w and q from the latents alone.
+ * Phase 1 (docs/algorithm.md sections 2 and 3: TCD, eqs. 6-8, and q, eq. 12): S, dS, wbar, w and q from the latents alone.
  * Throws RangeError on a non-finite latent, naming the first (sample, state).
  */
 export function referenceTrajectoryCredit(

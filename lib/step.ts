@@ -89,7 +89,7 @@ export interface TrajectoryInputs {
 export type ObjectiveInputs = {
   /** Rewards r [N, K], float32 or float64; finite, |r| <= 1e100. */
   rewards: Tensor<RewardDtype>;
-  /** The trajectory score q [N] (eq. 11), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
+  /** The trajectory score q [N] (eq. 12), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
   trajectoryScore: Tensor<'float32'> | Float32Array;
 } & GroupsInput;
 
@@ -109,7 +109,7 @@ export interface OutputTensors {
   objectiveAdvantages: Tensor<'float32'>;
   /** c [N, K]: the objective coefficients (Algorithm 1, or the weights). */
   coefficients: Tensor<'float32'>;
-  /** q [N]: the trajectory score sum_t wbar dS (eq. 11). */
+  /** q [N]: the trajectory score sum_t wbar dS (eq. 12). */
   trajectoryScore: Tensor<'float32'>;
   /** e [N]: the exploration signal (eq. 12). */
   exploration: Tensor<'float32'>;
@@ -240,7 +240,7 @@ const KIND_OUTPUTS: readonly (readonly OutputName[])[] = [[], TRAJECTORY_OUTPUTS
  * from rewards, latents and groups; `trajectory` and `objective` are the two phases, for trainers
  * whose groups span several processes or GPUs. Sync methods block the calling thread; the `Async`
  * ones run on the libuv thread pool (see the README, "Async calls and their inputs"). Several runs
- * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)`.
+ * of one step may be in flight at once. Disposable: `using step = createAdvantageStep(...)` (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+; else call `dispose()`).
  *
  * @typeParam O - the `outputs` option, which types the results' fields.
  */
@@ -323,7 +323,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     this.#plans.clear();
   }
 
-  /** `using step = createAdvantageStep(...)` disposes at the end of the scope. */
+  /** `using step = createAdvantageStep(...)` disposes at the end of the scope (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+). */
   [Symbol.dispose](): void {
     this.dispose();
   }
@@ -633,7 +633,7 @@ function guardRun(run: NativeRun, given: Call['given']): () => void {
  * @example
  * ```ts
  * import { createAdvantageStep, Tensor } from 'otca';
- * using step = createAdvantageStep({ outputs: ['stepWeights'] });
+ * using step = createAdvantageStep({ outputs: ['stepWeights'] }); // TypeScript 5.2+ or Node 24+; else const + step.dispose()
  * for (const batch of batches) {
  *   const out = step.run({ rewards: batch.rewards, latents: batch.latents, groupSize: 12 });
  *   out.advantages.data;  // Float32Array [N, T]

@@ -30,10 +30,8 @@ export function parseDevice(value: string): { kind: 'auto' | 'cpu' } | { kind: '
 }
 
 /** @internal The error for a CUDA request this build or machine cannot serve, with the reason. */
-export function cudaUnavailable(what: string, reason: string): Error {
-  const err = new DeviceUnavailableError(`CUDA backend not available: ${reason} (asked for ${what}); use device 'cpu' or 'auto'`);
-  (err as Error & { code?: string }).code = 'OTCA_CUDA_UNAVAILABLE';
-  return err;
+export function cudaUnavailable(what: string, reason: string): DeviceUnavailableError {
+  return new DeviceUnavailableError(`CUDA backend not available: ${reason} (asked for ${what}); use device 'cpu' or 'auto'`);
 }
 
 let cudaStatusCache: NativeCudaStatus | undefined;
@@ -132,6 +130,7 @@ function checkDtype(dtype: unknown): Dtype {
  * @example
  * ```ts
  * const rewards = Tensor.from(new Float32Array(N * K), [N, K]);            // float32, inferred
+ * // `using`: TypeScript 5.2+ or Node 24+ (else `const`, and `latents.dispose()` when done)
  * using latents = Tensor.from(bits, [N, T + 1, D], 'bfloat16').to('cuda:0'); // a device copy
  * const out = otcaAdvantages({ rewards, latents, groupSize: G });           // runs on cuda:0
  * const adv = out.advantages.to('cpu').data;                                // Float32Array [N, T]
@@ -227,7 +226,7 @@ export class Tensor<D extends Dtype = Dtype> {
    *   message); RangeError for a device index past the last device or a bad shape.
    * @example
    * ```ts
-   * using out = Tensor.empty([N, T], 'float32', 'cuda:0');
+   * using out = Tensor.empty([N, T], 'float32', 'cuda:0'); // TypeScript 5.2+ or Node 24+; else const + out.dispose()
    * ```
    */
   static empty<T extends Dtype = 'float32'>(shape: readonly number[], dtype?: T, device: Device | 'cuda' = 'cpu'): Tensor<T> {
@@ -366,7 +365,7 @@ export class Tensor<D extends Dtype = Dtype> {
     if (buffer !== null) native().deviceRelease(buffer);
   }
 
-  /** `using t = ...` disposes at the end of the scope. */
+  /** `using t = ...` disposes at the end of the scope (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+). */
   [Symbol.dispose](): void {
     this.dispose();
   }

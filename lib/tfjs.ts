@@ -11,6 +11,7 @@
  * ```
  * @packageDocumentation
  */
+import './bundled.js'; // first: a bundled copy fails with otca's message (lib/bundled.ts)
 import { tensor2d, type Tensor, type Tensor2D, type Tensor3D } from '@tensorflow/tfjs-core';
 
 import { otcaAdvantagesAsync } from './api.js';

@@ -6,8 +6,9 @@
 //   node node_modules/otca/src/build-from-source.mjs [--cpu] [--gyp] [--cuda-architectures=89-real] [--jobs=N] [--nodedir=DIR]
 //
 // With cmake on PATH: CMake over src/CMakeLists.txt, with the CUDA backend where a CUDA compiler
-// (nvcc, the user's own toolkit) is found and --cpu is not given (every architecture of the
-// prebuild unless --cuda-architectures names some; one, e.g. 89-real, builds much faster). Without
+// (nvcc, the user's own toolkit) is found and --cpu is not given: for this machine's GPUs (or one
+// PTX target where nvidia-smi lists none), every architecture of the prebuild with
+// --cuda-architectures=shipped, or the ones --cuda-architectures names (e.g. 89-real). Without
 // cmake, or with --gyp: node-gyp (npm's own copy) over src/binding.gyp, CPU-only, needing python3 and
 // make. Either way the addon lands in build/Release/otca.node, which otca loads before its prebuild
 // (a CPU-only build never before a prebuild with CUDA: lib/native.ts). Node's headers come from

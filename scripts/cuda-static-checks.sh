@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the CUDA kernels that need no GPU:
 #   - the product's kernels (csrc/cuda/advantage_step.cu) compile for every architecture the
-#     prebuild ships (CMakeLists.txt OTCA_CUDA_ARCHITECTURES: sm_75 80 86 89 90 100 120 machine code
+#     prebuild ships (cmake/cuda_architectures.cmake OTCA_CUDA_SHIPPED_ARCHITECTURES: sm_75 80 86 89 90 100 120 machine code
 #     and the compute_120 PTX), with no spills and no stack frame in ptxas's resource report;
 #   - the lab's kernels (bench/lab/lab_kernels.cu: every shape and tail, the timeline stamps in)
 #     on sm_90: no spills and no stack frame either, so that lab timings compare like with like;

@@ -16,6 +16,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { cmakeJsQuiet } from './cmake-js-quiet.mjs';
+
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const force = process.argv.includes('--force');
 const tests = process.argv.includes('--tests');
@@ -65,12 +67,17 @@ const nativeSrc = newestMtime(['csrc', 'CMakeLists.txt', 'cmake', 'binding.gyp']
 );
 let cmakeUsed = false;
 // cmake-js compile with this script's parallelism and log level, then `extra`.
-const cmakeJs = (extra) => run(bin('cmake-js'), ['compile', '--parallel', jobs, '--log-level', 'warn', ...extra]);
+// Its output less the lines that say nothing (scripts/cmake-js-quiet.mjs).
+const cmakeJs = (extra) => {
+  const args = ['compile', '--parallel', jobs, '--log-level', 'warn', ...extra];
+  console.log(`[ensure-built] cmake-js ${args.join(' ')}`);
+  return cmakeJsQuiet(args);
+};
 if (force || mtime(nativeOut) < nativeSrc || (capiOut && hasCmake() && mtime(capiOut) < nativeSrc)) {
   let ok;
   if (hasCmake()) {
     // A failed cmake-js build fails here (no silent CPU-only fallback: CI must see a broken CUDA build).
-    ok = cmakeJs(cmakeArgs);
+    ok = await cmakeJs(cmakeArgs);
     cmakeUsed = true;
   } else {
     console.log('[ensure-built] cmake not found: building CPU-only from binding.gyp with node-gyp');
@@ -93,7 +100,7 @@ if (tests && !hasCmake()) {
 } else if (tests) {
   if (!cmakeUsed && !existsSync(join(root, 'build', 'CMakeCache.txt'))) {
     // build/ came from node-gyp (or not at all): configure it with cmake-js first
-    if (!cmakeJs(cmakeArgs)) process.exit(1);
+    if (!(await cmakeJs(cmakeArgs))) process.exit(1);
   }
   const testSrc = Math.max(nativeSrc, newestMtime(['test/native', 'bench/lab'], (p) => /\.(c|cc|cpp|h|cu|cuh)$/.test(p)));
   const stamp = 'build/.tests-built';

@@ -10,10 +10,10 @@
 //  - OTCA_PREBUILD_REUSE=<path of an otca.node>: copy that file (the tests reuse the addon that
 //    `npm test` already built instead of compiling CUDA a second time);
 //  - otherwise: cmake-js over the repository's CMakeLists.txt into <cwd>/build: CUDA when nvcc is found
-//    (cmake/cuda.cmake: static CUDA runtime, the default architecture list), CPU-only otherwise.
-//    libstdc++ stays dynamic on purpose: linking it statically (tried) pulls in arc4random and
-//    _dl_find_object and raises the glibc floor from 2.34 to 2.36 on a Debian 12 build machine,
-//    which drops Ubuntu 22.04; the floor is set by the packing machine's glibc and g++ either way.
+//    (cmake/cuda.cmake: static CUDA runtime), for every shipped architecture (OTCA_CUDA_ARCHITECTURES
+//    =shipped, cmake/cuda_architectures.cmake; the environment variable OTCA_CUDA_ARCHITECTURES
+//    names others), CPU-only otherwise. libstdc++ is linked in (CMakeLists.txt otca_link_portable),
+//    so the glibc of the packing machine sets the floor (2.34 on Debian 12), not its g++.
 //    OTCA_PREBUILD_CLEAN=1 starts from an empty build folder (what `npm run pack:tarball` does).
 // node-gyp's flags are accepted and ignored (--target: N-API, one binary for every Node >= 20).
 import { spawnSync } from 'node:child_process';
@@ -59,6 +59,7 @@ const cmakeArgs = [
   cmakeJs, 'compile', '--directory', repo, '--out', out, '--parallel', jobs, '--log-level', 'warn',
   '--CDCMAKE_BUILD_TYPE=Release',
   '--CDOTCA_CUDA=ON',
+  `--CDOTCA_CUDA_ARCHITECTURES=${process.env.OTCA_CUDA_ARCHITECTURES || 'shipped'}`,
 ];
 console.log(`[node-gyp-shim] cmake-js compile --out ${out}`);
 const r = spawnSync(process.execPath, cmakeArgs, { cwd: repo, stdio: 'inherit' });

@@ -3,7 +3,9 @@
 // (`npm run pack:tarball`; publish the .tgz it writes with `npm publish <file>`):
 //   1. the prebuild (scripts/prebuild.mjs: prebuildify + the cmake-js shim; --clean by default),
 //   2. the JavaScript (scripts/pack-js.mjs: dist/cjs, and dist/esm re-exporting it),
-//   3. build-pack/: those, README.md, CHANGELOG.md, LICENSE, docs/algorithm.md and docs/peers.md, the sources of the from-source build in
+//   3. build-pack/: those, README.md, CHANGELOG.md, LICENSE, docs/algorithm.md and docs/peers.md (their
+//      links to files the package does not hold made absolute, into the repository), tfjs/package.json
+//      (`otca/tfjs` for TypeScript's node10 resolution), the sources of the from-source build in
 //      src/ (binding.gyp there, not at the root, so no package manager infers a `node-gyp rebuild`
 //      install script; node-addon-api's headers in src/vendor; scripts/build-from-source.mjs as
 //      src/build-from-source.mjs), and a package.json with only what a user's install reads: no
@@ -74,6 +76,10 @@ copy('dist/cjs');
 copy('dist/esm');
 copy('prebuilds');
 for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE', 'docs/algorithm.md', 'docs/peers.md']) if (existsSync(join(root, f))) copy(f);
+// `otca/tfjs` for TypeScript's node10 resolution (`moduleResolution: node`, `tsc --module commonjs`),
+// which reads no `exports`: a folder tfjs/ whose package.json points at the entry and its types.
+mkdirSync(join(stage, 'tfjs'), { recursive: true });
+writeFileSync(join(stage, 'tfjs', 'package.json'), `${JSON.stringify({ main: '../dist/cjs/tfjs.js', types: '../dist/cjs/tfjs.d.ts' }, null, 2)}\n`);
 copy('binding.gyp', 'src/binding.gyp');
 writeFileSync(join(stage, 'src', 'CMakeLists.txt'), withoutTestTargets(readFileSync(join(root, 'CMakeLists.txt'), 'utf8')));
 copy('cmake', 'src/cmake');
@@ -93,15 +99,36 @@ const KEEP = [
   'engines', 'os', 'cpu', 'libc', 'main', 'types', 'exports', 'dependencies', 'peerDependencies', 'peerDependenciesMeta',
 ];
 const manifest = Object.fromEntries(KEEP.filter((k) => dev[k] !== undefined).map((k) => [k, dev[k]]));
-manifest.files = ['dist/', 'prebuilds/', 'src/', 'docs/', 'CHANGELOG.md'];
+manifest.files = ['dist/', 'prebuilds/', 'src/', 'docs/', 'tfjs/', 'CHANGELOG.md'];
 manifest.gypfile = false;
 manifest.scripts = { 'build-from-source': 'node src/build-from-source.mjs' };
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
+// The README and docs as the registry shows them: a relative link to a file the package does not
+// hold (examples/, CONTRIBUTING.md) becomes a link into the repository (package.json `repository`),
+// so every link on the package's page works.
+const repoUrl = typeof dev.repository === 'object' ? dev.repository.url : dev.repository;
+const repoWeb = repoUrl?.replace(/^git\+/, '').replace(/\.git$/, '');
+for (const f of ['README.md', 'docs/algorithm.md', 'docs/peers.md']) {
+  const at = join(stage, f);
+  if (!existsSync(at)) continue;
+  const text = readFileSync(at, 'utf8').replace(/\]\(([^)#:\s]+)(#[^)\s]*)?\)/g, (link, target, hash = '') => {
+    const inRepo = join(dirname(f), target);
+    if (existsSync(join(stage, inRepo))) return link;
+    if (!repoWeb) {
+      console.error(`[pack] ${f} links to ${target}, which the package does not hold, and package.json has no repository to link to instead`);
+      process.exit(1);
+    }
+    return `](${repoWeb}/blob/main/${inRepo.split('\\').join('/')}${hash})`;
+  });
+  writeFileSync(at, text);
+}
+
 // ---- pack
 const dest = resolve(option('--pack-destination') ?? root);
 const npmCli = process.env.npm_execpath && process.env.npm_execpath.endsWith('.js') ? [process.execPath, process.env.npm_execpath] : ['npm'];
-const out = execFileSync(npmCli[0], [...npmCli.slice(1), 'pack', stage, '--ignore-scripts', '--json', '--pack-destination', dest], {
+// --loglevel=warn: npm's notices (the file list) say what the summary below says
+const out = execFileSync(npmCli[0], [...npmCli.slice(1), 'pack', stage, '--ignore-scripts', '--json', '--loglevel=warn', '--pack-destination', dest], {
   cwd: root,
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],

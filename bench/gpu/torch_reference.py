@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The OTCA advantage step (SPEC.md, default options) written the way a DanceGRPO / Flow-GRPO user
+"""The OTCA advantage step (docs/algorithm.md, default options) written the way a DanceGRPO / Flow-GRPO user
 would write it in PyTorch: vectorised eager code over the stacked latents [N, T+1, D] in float32
 (bf16 latents upcast), no Python loop over samples. This is the baseline of bench/gpu/.
 
@@ -182,13 +182,13 @@ class TorchOps:
         return self.t.zeros_like(x)
 
 
-# ------------------------------------------------------------------ the algorithm (SPEC defaults)
+# ------------------------------------------------------------------ the algorithm (docs/algorithm.md, default options)
 
 
 def otca_advantages(xp, rewards, latents, group_size, *, min_weight=0.5, std_correction=1,
                     adv_clip=5.0, eps_adv=1e-8, eps_tcd=1e-6, eps_moca=1e-6, eps_solver=1e-8,
                     return_all=False):
-    """SPEC with its defaults: temporal 'tcd', weightScale 'mean', objective 'moca', stdScope
+    """docs/algorithm.md with the default options: temporal 'tcd', weightScale 'mean', objective 'moca', stdScope
     'group', explorationSignal 'absolute'. rewards [N, K]; latents [N, T+1, D] or a list of T+1
     [N, D] (stacked, as a user would). Returns Adv [N, T] (and the intermediates with return_all)."""
     if isinstance(latents, (list, tuple)):

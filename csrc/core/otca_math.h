@@ -19,7 +19,7 @@ OTCA_HD double clampd(double x, double lo, double hi) { return x < lo ? lo : (x 
 // ------------------------------------------------------------------ TCD (eqs. 6-8)
 
 // Cosine similarity from the reduction's sums: dot = <z_j, z_T>, sqj = |z_j|^2, sqT = |z_T|^2.
-// S = 0 where either norm is 0 [SPEC choice].
+// S = 0 where either norm is 0 [a choice of docs/algorithm.md].
 OTCA_HD double cosine(double dot, double sqj, double sqT) {
   if (!(sqj > 0.0) || !(sqT > 0.0)) return 0.0;
   return dot / (sqrt(sqj) * sqrt(sqT));
@@ -182,7 +182,7 @@ struct Solve {
   double f = 0.0;  // sum_k c_k A_k
 };
 
-// Algorithm 1 (SPEC section 3) for one sample, A given as a functor over k = 0..K-1.
+// Algorithm 1 (docs/algorithm.md section 3) for one sample, A given as a functor over k = 0..K-1.
 // Step 3's "sort ascending (ties by index), first adjacent pair lo <= zhat <= hi" is found without
 // sorting: with L = {A < zhat}, E = {A == zhat}, H = {A > zhat}, the sorted order is L, E, H, so
 // lo is the last of L (largest value, then largest index) and hi the next element; when L is

@@ -439,9 +439,9 @@ Status status() {
     if (e != cudaSuccess) {
       cudaGetLastError();
       s.reason = error_text(e);
-      // The runtime says "driver too old" also where there is no driver at all: say which.
+      // The runtime says "driver too old" also where there is no driver at all: say that first.
       if (s.driverVersion == 0 && e == cudaErrorInsufficientDriver)
-        s.reason += " (no NVIDIA driver was found: libcuda.so.1 did not load)";
+        s.reason = "no NVIDIA driver was found (libcuda.so.1 did not load): " + s.reason;
       else if (e == cudaErrorInsufficientDriver)
         s.reason += " (driver supports CUDA " + std::to_string(s.driverVersion / 1000) + "." +
                     std::to_string(s.driverVersion % 1000 / 10) + ", this build needs " +

@@ -294,6 +294,27 @@ describe('native device handles', () => {
 });
 
 describe('backendInfo', () => {
+  // Issue 18 item 11: with no driver at all the runtime reports "insufficient driver"; the reason
+  // says what is actually missing before the runtime's words.
+  it.runIf(cuda.compiled && cuda.driverVersion === 0)('says first that no NVIDIA driver was found, where none is installed', () => {
+    expect(cuda.reason).toMatch(/^no NVIDIA driver was found \(libcuda\.so\.1 did not load\): cudaError\w+: /);
+    let err: unknown;
+    try {
+      Tensor.empty([2], 'float32', 'cuda:0');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DeviceUnavailableError);
+    expect((err as Error).message).toContain(`CUDA backend not available: ${cuda.reason}`);
+  });
+
+  it('DeviceUnavailableError carries its code from its class, however it is made', () => {
+    const e = new DeviceUnavailableError('x');
+    const code: 'OTCA_CUDA_UNAVAILABLE' = e.code; // declared in the types (issue 18 item 7)
+    expect(code).toBe('OTCA_CUDA_UNAVAILABLE');
+    expect(e.name).toBe('DeviceUnavailableError');
+  });
+
   it('has the CPU and CUDA backends with the documented fields', () => {
     const info = backendInfo();
     expect(typeof info.version).toBe('string');

@@ -19,7 +19,7 @@ function sources(dir: string): string[] {
 // build generates (the architecture list) or defines (OTCA_CAPI_BUILD: the C ABI's exports on
 // Windows). Macros a file defines for itself are allowed too.
 const PLATFORM_MACROS = new Set([
-  '__GNUC__', '__clang__', '__x86_64__', '__i386__', '__SSE2__', '__CUDA_ARCH__', '__CUDACC__', '_MSC_VER', '_WIN32',
+  '__GNUC__', '__clang__', '__x86_64__', '__i386__', '__SSE2__', '__CUDA_ARCH__', '__CUDACC__', '_MSC_VER', '_WIN32', '__linux__', '__GLIBC__',
   '__cplusplus', 'OTCA_HAVE_CUDA_CONFIG', 'OTCA_CUDA_ARCHITECTURES_STRING', 'OTCA_CAPI_BUILD',
 ]);
 // thread_local is banned (a hidden per-thread switch) except where a contract asks for it: the C

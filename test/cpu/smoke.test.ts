@@ -1,5 +1,5 @@
 // Smoke test of the binding and the public surface: the addon loads (also in a worker_threads
-// Worker: it is context-aware), results have SPEC shapes and say which backend ran, and a bad
+// Worker: it is context-aware), results have the documented shapes and say which backend ran, and a bad
 // input fails with the documented message before any work.
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -46,7 +46,7 @@ describe('smoke', () => {
     expect(Tensor.from(new Uint16Array(4), [4], 'bfloat16').dtype).toBe('bfloat16');
   });
 
-  it('computes advantages with SPEC shapes on the cpu backend', async () => {
+  it('computes advantages with the documented shapes on the cpu backend', async () => {
     const out = otcaAdvantages({ rewards: rewards(), latents: latents(), groupSize: G }, { outputs: 'all' });
     expect(out.backend).toBe('cpu');
     expect(out.advantages.shape).toEqual([N, T]);

@@ -93,7 +93,7 @@ export function dataOf(result: unknown, field: string): Float32Array {
 
 /**
  * Absolute error bounds, per field, of the step weights that come from S through a normalisation.
- * float32 latents are multiplied in float32 (SPEC: float32 accumulation), so each cosine S carries an
+ * float32 latents are multiplied in float32 (docs/algorithm.md: float32 accumulation), so each cosine S carries an
  * absolute error up to about dS32 = 2e-7 whatever D (Cauchy-Schwarz bounds the rounded products by
  * |z_j||z_T|); dS then up to 2 dS32. wbar_t = u_t / sum_s u_s (eq. 8) divides by sum_s u_s, which is
  * tiny for a trajectory that barely gains alignment (seen: D = 2, T = 7, wbar 0.75 off by 1.1e-5):
@@ -137,7 +137,7 @@ function trajectoryErrorBounds(
  *
  * One field is ill-conditioned by design: e = |q| / (std_g q + epsMoca) (eq. 12). Its relative
  * error is about eps_q * (1 + sqrt(2) * kappa) with kappa = max_i |q_i| / std_g q (the 'absolute'
- * e) and eps_q ~ 1e-7 the float32 error of q (phase 2 reads q rounded to float32, COMMON.md), so a
+ * e) and eps_q ~ 1e-7 the float32 error of q (phase 2 reads q rounded to float32: docs/algorithm.md), so a
  * group whose q values nearly agree (kappa ~ 500) legitimately moves e by ~5e-5. For e the
  * tolerance is max(tol, eAbs / min(1, max e)), eAbs adding the reduction's own error on q
  * (trajectoryErrorBounds); lambda and f, which follow e through tanh and zhat = lam / 2, get the

@@ -1,6 +1,7 @@
 // Native checks of the C++ core's CPU backend: conversions, the reduction's accuracy and
 // determinism, the drivers on hand-made cases, errors, concurrency, and a timing line.
-// Build and run: test/native/build.sh
+// Build and run: `cmake --build build --target otca_core_test && ctest --test-dir build -R core`
+// (`npm test` builds and runs it).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -375,7 +376,7 @@ static void test_determinism() {
 
 // ------------------------------------------------------------------ the drivers
 
-// Algorithm 1 as SPEC writes it, with a sort.
+// Algorithm 1 as docs/algorithm.md writes it, with a sort.
 static std::vector<double> solve_reference(const std::vector<double>& A, double lam, double eps) {
   const size_t K = A.size();
   std::vector<double> c(K, 0.0);

@@ -8,7 +8,10 @@
 // class and one set of errors for import and require; `otca/tfjs` (tfjs from the checkout), never
 // loaded by `otca`; a bundled copy's error; without the prebuild the load error reads as specified,
 // and the documented from-source build (src/build-from-source.mjs, offline: node-gyp, and CMake where
-// installed, CPU-only) works, without shadowing a prebuild that has CUDA.
+// installed, CPU-only) works, without shadowing a prebuild that has CUDA. The tarball itself: publint and
+// arethetypeswrong report nothing, `otca` and `otca/tfjs` type-check under every moduleResolution, an
+// ES-module bundle (esbuild) of otca fails with otca's own message, and the shipped binaries need no
+// more of the system than the README's platform floor (symbol versions, libraries).
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,12 +118,14 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
   const prebuild = join(installed, 'prebuilds', 'linux-x64', 'otca.node');
 
   beforeAll(() => {
-    const out = execFileSync(process.execPath, [join(root, 'scripts', 'pack.mjs'), '--reuse', '--pack-destination', work], {
+    // its progress (stderr) is shown only where it fails
+    const pack = spawnSync(process.execPath, [join(root, 'scripts', 'pack.mjs'), '--reuse', '--pack-destination', work], {
       cwd: root,
       encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
       timeout: 600_000,
     });
+    expect(pack.status, pack.stderr).toBe(0);
+    const out = pack.stdout;
     const line = out.split('\n').find((l) => l.startsWith('OTCA_PACK '));
     packed = JSON.parse((line as string).slice('OTCA_PACK '.length));
 
@@ -136,7 +141,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     // node-gyp-build (otca's one dependency) from the checkout's own node_modules, packed here: an
     // offline install then needs nothing from npm's cache (npm ci caches tarballs, not the metadata
     // a version range resolves through)
-    const dep = execFileSync(process.execPath, [npmCli, 'pack', join(root, 'node_modules', 'node-gyp-build'), '--pack-destination', work], {
+    const dep = execFileSync(process.execPath, [npmCli, 'pack', join(root, 'node_modules', 'node-gyp-build'), '--loglevel=warn', '--pack-destination', work], {
       encoding: 'utf8',
     }).trim().split('\n').pop() as string;
     const r = run(process.execPath, [npmCli, 'install', '--offline', '--no-audit', '--no-fund', packed.tarball, join(work, dep)], barePath);
@@ -160,7 +165,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     expect(packed.unpackedSize).toBeLessThan(15_000_000);
     for (const f of ['prebuilds/linux-x64/otca.node', 'dist/cjs/package.json', 'dist/cjs/index.js', 'dist/esm/index.js', 'dist/esm/tfjs.js',
       'dist/cjs/tfjs.d.ts', 'LICENSE', 'README.md', 'CHANGELOG.md', 'src/binding.gyp', 'src/CMakeLists.txt', 'src/build-from-source.mjs',
-      'src/vendor/node-addon-api/napi.h', 'docs/algorithm.md']) {
+      'src/vendor/node-addon-api/napi.h', 'docs/algorithm.md', 'tfjs/package.json']) {
       expect(files, f).toContain(f);
     }
     // no binding.gyp at the root: pnpm and yarn would infer a `node-gyp rebuild` install script from it
@@ -177,6 +182,21 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     expect(manifest).toMatchObject({ os: ['linux'], cpu: ['x64'], libc: ['glibc'], gypfile: false, license: 'MIT' });
     expect(manifest.peerDependenciesMeta['@tensorflow/tfjs-core']).toEqual({ optional: true });
     expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/MIT License[\s\S]*otca contributors/);
+    // where the project lives, for the registry's page (issue 18 item 10)
+    expect(manifest.repository).toMatchObject({ type: 'git', url: expect.stringMatching(/^git\+https:\/\/.+\.git$/) });
+    expect(manifest.homepage).toMatch(/^https:\/\//);
+    expect(manifest.bugs).toMatchObject({ url: expect.stringMatching(/^https:\/\//) });
+    // TypeScript's node10 resolution of otca/tfjs (no `exports` there) finds its types through tfjs/
+    expect(JSON.parse(readFileSync(join(installed, 'tfjs', 'package.json'), 'utf8'))).toEqual({ main: '../dist/cjs/tfjs.js', types: '../dist/cjs/tfjs.d.ts' });
+    // every link of the README and docs works on the registry's page: a file the package holds, or absolute
+    for (const doc of ['README.md', 'docs/algorithm.md', 'docs/peers.md']) {
+      const text = readFileSync(join(installed, doc), 'utf8');
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = (m[1] as string).replace(/#.*$/, '');
+        if (/^https:\/\//.test(target) || target === '') continue;
+        expect(files, `${doc} links to ${m[1]}`).toContain(join(dirname(doc), target));
+      }
+    }
 
     // the public types: nothing internal, no pointer to a file the package does not hold
     const dts = readdirSync(join(installed, 'dist', 'cjs')).filter((f) => f.endsWith('.d.ts'));
@@ -223,6 +243,116 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
     const got = json<{ loadedByMain: boolean; shape: number[]; same: boolean; message: string }>('tfjs.cjs');
     expect(got).toMatchObject({ loadedByMain: false, shape: [4, 3], same: true });
     expect(got.message).toContain("tfjs tensors go to otcaAdvantagesTf from 'otca/tfjs'");
+  });
+
+  it('publint and arethetypeswrong report nothing on the tarball', () => {
+    // publint at its most demanding level (suggestions included), --strict: any message fails it
+    const lint = spawnSync(process.execPath, [join(root, 'node_modules', 'publint', 'src', 'cli.js'), '--level', 'suggestion', '--strict', packed.tarball], {
+      cwd: work,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    expect(lint.stdout).toContain('All good!');
+    // every entry (otca, otca/tfjs, otca/package.json) under node10, node16 from CJS and ESM, and bundler
+    const attw = spawnSync(process.execPath, [join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), '--format', 'json', packed.tarball], {
+      cwd: work,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const report = JSON.parse(attw.stdout) as {
+      analysis: { problems: unknown[]; entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName: string } }> }> };
+    };
+    expect(report.analysis.problems, attw.stdout.slice(0, 4000)).toEqual([]);
+    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(['.', './package.json', './tfjs']);
+    for (const [entry, { resolutions }] of Object.entries(report.analysis.entrypoints)) {
+      for (const kind of ['node10', 'node16-cjs', 'node16-esm', 'bundler']) {
+        expect(resolutions[kind]?.resolution?.fileName, `${entry} under ${kind}`).toBeTruthy();
+      }
+    }
+    expect(attw.status, attw.stderr).toBe(0);
+  }, 240_000);
+
+  it('`otca` and `otca/tfjs` type-check under every moduleResolution, DeviceUnavailableError with its code', () => {
+    const consumer = [
+      "import { DeviceUnavailableError, otcaAdvantages, Tensor } from 'otca';",
+      "import { otcaAdvantagesTf } from 'otca/tfjs';",
+      "const code: 'OTCA_CUDA_UNAVAILABLE' = new DeviceUnavailableError('x').code;",
+      "const t: Tensor<'float32'> = Tensor.from(new Float32Array(2), [2]);",
+      'export const used = [code, t, otcaAdvantages, otcaAdvantagesTf];',
+      '',
+    ].join('\n');
+    const types = join(work, 'types');
+    mkdirSync(types, { recursive: true });
+    symlinkSync(join(app, 'node_modules'), join(types, 'node_modules'));
+    writeFileSync(join(types, 'package.json'), '{ "name": "types", "private": true }\n');
+    writeFileSync(join(types, 'consumer.ts'), consumer);
+    writeFileSync(join(types, 'consumer.mts'), consumer);
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const base = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022'];
+    const modes: [string, string[], string[]][] = [
+      ['tsc --module commonjs (node10)', ['--module', 'commonjs'], ['consumer.ts']],
+      ['node10', ['--module', 'commonjs', '--moduleResolution', 'node10'], ['consumer.ts']],
+      ['node16', ['--module', 'node16', '--moduleResolution', 'node16'], ['consumer.ts', 'consumer.mts']],
+      ['nodenext', ['--module', 'nodenext', '--moduleResolution', 'nodenext'], ['consumer.ts', 'consumer.mts']],
+      ['bundler', ['--module', 'esnext', '--moduleResolution', 'bundler'], ['consumer.ts']],
+    ];
+    for (const [name, flags, files] of modes) {
+      const r = spawnSync(process.execPath, [tsc, ...base, ...flags, ...files], { cwd: types, encoding: 'utf8', timeout: 120_000 });
+      expect(r.stdout + r.stderr, name).toBe('');
+      expect(r.status, name).toBe(0);
+    }
+  }, 300_000);
+
+  it("an ES-module bundle with otca inside fails with otca's own message; with otca external it runs", () => {
+    const esbuild = join(root, 'node_modules', 'esbuild', 'bin', 'esbuild');
+    writeFileSync(join(app, 'bundle-me.mjs'), "import { backendInfo } from 'otca';\nconsole.log(JSON.stringify({ binary: backendInfo().binary }));\n");
+    const bundle = (out: string, extra: string[]) => {
+      const r = spawnSync(esbuild, ['bundle-me.mjs', '--bundle', '--platform=node', '--format=esm', `--outfile=${out}`, '--log-level=warning', ...extra], {
+        cwd: app,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    bundle(join(work, 'esm-bundle', 'inside.mjs'), []);
+    const inside = run(process.execPath, [join(work, 'esm-bundle', 'inside.mjs')], barePath);
+    expect(inside.status).not.toBe(0);
+    expect(inside.stderr).toContain(
+      'Error: otca: cannot load Node\'s built-in modules (Dynamic require of "node:util" is not supported). Was otca bundled?',
+    );
+    expect(inside.stderr).toContain('esbuild --external:otca');
+    // --external:otca leaves `import 'otca'` in the bundle: it loads the installed package
+    bundle(join(app, 'outside.mjs'), ['--external:otca']);
+    const outside = run(process.execPath, ['outside.mjs'], barePath);
+    expect(outside.status, outside.stderr).toBe(0);
+    expect(JSON.parse(outside.stdout.trim())).toEqual({ binary: prebuild });
+  }, 240_000);
+
+  it('the shipped binaries need no more of the system than the README says: its glibc floor, no libstdc++', () => {
+    // The README's floor ("Linux x64 with glibc >= 2.xx"); each shared library the package ships (the
+    // addon now; any added later is found by its name) is scanned for the symbol versions it needs.
+    const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+    const floor = /Linux x64 with glibc >= (\d+)\.(\d+)/.exec(readme);
+    expect(floor, 'the README states the glibc floor').not.toBeNull();
+    const floorVersion = Number(floor![1]) * 1000 + Number(floor![2]);
+    const binaries = packed.files.filter((f) => /\.(node|so(\.\d+)*)$/.test(f) && !f.startsWith('src/'));
+    expect(binaries).toContain('prebuilds/linux-x64/otca.node');
+    expect(spawnSync('objdump', ['--version']).status, 'objdump (binutils) is needed to scan the binaries').toBe(0);
+    for (const file of binaries) {
+      const path = join(installed, file);
+      const names = [...new Set([...execFileSync('objdump', ['-T', path], { encoding: 'utf8' }).matchAll(/\(([A-Z]+_[\d.]+)\)/g)].map((m) => m[1] as string))];
+      expect(names.filter((v) => /^(GLIBCXX|CXXABI)_/.test(v)), `${file} needs the system's libstdc++`).toEqual([]);
+      const glibc = names.filter((v) => v.startsWith('GLIBC_')).map((v) => v.slice(6).split('.').map(Number));
+      expect(glibc.length, file).toBeGreaterThan(0);
+      const newest = Math.max(...glibc.map(([major, minor]) => major! * 1000 + (minor ?? 0)));
+      expect(newest, `${file} needs GLIBC_${Math.floor(newest / 1000)}.${newest % 1000}; the README says glibc >= ${floor![1]}.${floor![2]}`).toBeLessThanOrEqual(floorVersion);
+      // libgcc_s.so.1 (the unwinder) stays dynamic: GCC_4.2.0 at most, on every glibc system
+      for (const v of names.filter((n) => n.startsWith('GCC_'))) expect(Number(v.slice(4).split('.')[0]), v).toBeLessThanOrEqual(4);
+      const needed = [...execFileSync('objdump', ['-p', path], { encoding: 'utf8' }).matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1] as string);
+      const system = ['ld-linux-x86-64.so.2', 'libc.so.6', 'libdl.so.2', 'libgcc_s.so.1', 'libm.so.6', 'libpthread.so.0', 'librt.so.1'];
+      expect(needed.filter((lib) => !system.includes(lib)), `${file}: libraries beyond glibc and libgcc_s`).toEqual([]);
+    }
   });
 
   it('a bundled copy of the JavaScript says to keep otca external', () => {
