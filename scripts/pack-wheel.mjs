@@ -3,7 +3,7 @@
 // every CPython >= 3.9 (the package binds the library with ctypes: nothing in it depends on the
 // interpreter's ABI), bundling libotca.so (the C ABI over the core: CPU backend and CUDA backend,
 // static CUDA runtime) as otca/_lib/libotca.so. XX is the newest glibc symbol version the library
-// needs (glibcFloor below), so pip installs it only where that glibc is.
+// needs (scripts/symbol-versions.mjs, the scan the npm prebuild reports with), so pip installs it only where that glibc is.
 //
 //   --out DIR                 where the wheel goes (default: the repository root)
 //   --reuse [path]            bundle an existing library (default build/Release/libotca.so, built by
@@ -16,28 +16,18 @@
 // (python/hatch_build.py), from the configured pip index (hatchling). The last line of stdout is
 // `OTCA_WHEEL {json}` with the wheel's path, bytes, platform tag and library.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)));
+import { symbolVersions, versionText } from './symbol-versions.mjs';
 
-/**
- * The newest GLIBC_x.y symbol version a shared object requires, as [major, minor] (the version
- * strings in its .gnu.version_r section are what the dynamic linker checks; reading every GLIBC_
- * string in the file over-estimates at worst, never under).
- */
-export function glibcFloor(path) {
-  const text = readFileSync(path).toString('latin1');
-  const versions = [...text.matchAll(/GLIBC_(\d+)\.(\d+)(?:\.\d+)?/g)].map((m) => [Number(m[1]), Number(m[2])]);
-  if (versions.length === 0) return [2, 17];
-  return versions.sort((a, b) => a[0] - b[0] || a[1] - b[1]).pop();
-}
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** The wheel's platform tag for a library: manylinux_2_XX_x86_64 from its glibc floor. */
 export function platformTag(path) {
-  const [major, minor] = glibcFloor(path);
+  const [major, minor] = symbolVersions(path).glibc ?? [2, 17];
   return `manylinux_${major}_${minor}_x86_64`;
 }
 
@@ -93,11 +83,9 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   copyFileSync(built, lib);
   spawnSync('strip', ['--strip-unneeded', lib], { stdio: 'ignore' });
   const platform = platformTag(lib);
-  const cxx = [...new Set(readFileSync(lib).toString('latin1').match(/GLIBCXX_\d+(?:\.\d+)+/g) ?? [])];
-  if (cxx.length > 0) {
-    // manylinux_2_34's libstdc++ is GCC 11's (GLIBCXX_3.4.29): a newer one needs a newer system
-    cxx.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-    console.error(`[pack-wheel] note: the library needs the system's libstdc++ (up to ${cxx.at(-1)}); link it in (as the addon does) for a wheel that needs glibc only`);
+  const { libstdcxx } = symbolVersions(lib);
+  if (libstdcxx) {
+    console.error(`[pack-wheel] note: the library needs the system's libstdc++ (up to ${versionText(libstdcxx)}); link it in (as the addon does) for a wheel that needs glibc only`);
   }
   mkdirSync(outDir, { recursive: true });
   const before = new Set(readdirSync(outDir));
