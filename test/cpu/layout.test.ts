@@ -81,4 +81,22 @@ describe('product and lab apart', () => {
     // and it is the product: its own kernels and backends are in it
     expect(symbols).toMatch(/advantage_step|otca::cpu::advantages/);
   });
+
+  // --wrap=arc4random (otca_link_portable) renames the reference; its definition must be linked in,
+  // or a loader that binds every symbol at load (Python's ctypes, LD_BIND_NOW) refuses the library.
+  const libotca = join(root, 'build', 'Release', 'libotca.so');
+  const hasNm = (() => {
+    try {
+      execFileSync('nm', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!hasNm || !existsSync(addon))('the shipped libraries leave no wrapped symbol undefined', () => {
+    for (const lib of [addon, libotca].filter((p) => existsSync(p))) {
+      const undefinedSymbols = execFileSync('nm', ['-D', '--undefined-only', lib], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(undefinedSymbols, lib).not.toMatch(/__wrap_/);
+    }
+  });
 });
