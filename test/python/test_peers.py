@@ -76,7 +76,7 @@ def flow_grpo_multi_score(scores: List[torch.Tensor], weights: Sequence[float]) 
 
 def flow_grpo_advantages(prompts: np.ndarray, rewards: np.ndarray, global_std: bool = True, adv_clip_max: float = 5.0) -> np.ndarray:
     """yifan123/flow_grpo, flow_grpo/stat_tracking.py, PerPromptStatTracker.update (lines 11-31,
-    type 'grpo') on a cleared tracker, then the clamp (scripts/train_sd3.py lines 881-885)."""
+    type 'grpo') on a cleared tracker, then the clamp (flow_grpo/scripts/train_sd3.py lines 881-885)."""
     rewards = np.array(rewards, dtype=np.float64)
     unique = np.unique(prompts)
     advantages = np.empty_like(rewards) * 0.0
