@@ -96,6 +96,6 @@ describe.runIf(hasCmake && hasNvcc && process.platform === 'linux')('the build o
     expect(ok, text).toBe(true);
     expect(text).not.toMatch(/Not searching for unused variables|Unable to find cublas_v2\.h/);
     expect(text).toContain('otca: CUDA ');
-    expect(text).toMatch(/otca: CUDA [\d.]+ for 90-real \(otca\), static runtime/);
+    expect(text).toMatch(/otca: CUDA [\d.]+ for 90-real \(otca_cuda\), static runtime/);  // the objects the addon and libotca share
   }, 300_000);
 });
