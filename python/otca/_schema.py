@@ -17,7 +17,7 @@ OPTIONS: Dict[str, Dict[str, Any]] = {
         "default": None,
         "native": False,
         "paper": "",
-        "doc": "a peer's advantages exactly (see Coming from DanceGRPO / Flow-GRPO); options beside it override it",
+        "doc": "a peer's advantages, to float32 precision (see Coming from DanceGRPO / Flow-GRPO); options beside it override it",
     },
     "temporal": {
         "kind": "enum",
