@@ -128,10 +128,11 @@ export function objectiveCredit(inputs: ObjectiveInputs, options?: OtcaOptions):
 }
 
 /**
- * The advantages Adv [N, T] from the two phases' results: Adv[i,t] = w[i,t] * f[i] in float32, the
- * very bits the one-call API gives. Host results only (copy device results with `to('cpu')`).
+ * The advantages Adv [N, T] from the two phases' results: Adv[i,t] = w[i,t] * f[i] in float32 (f[i,t]
+ * with per-step rewards), the very bits the one-call API gives. Host results only (copy device
+ * results with `to('cpu')`).
  * @param trajectory - phase 1's result (its `stepWeights` [N, T]).
- * @param objective - phase 2's result (its `fused` [N]), for the same N samples in the same order.
+ * @param objective - phase 2's result (its `fused` [N], or [N, T] from per-step rewards), for the same N samples in the same order.
  * @example
  * ```ts
  * const adv = combineCredit(step.trajectory({ latents }), step.objective({ rewards, trajectoryScore: q, groupSize: G }));
@@ -148,9 +149,14 @@ export function combineCredit(
   if (!isTensor(w) || w.dtype !== 'float32' || w.rank !== 2) {
     throw typeError('float32 Tensor [N, T] (phase 1\'s stepWeights)', 'trajectory.stepWeights', w);
   }
-  if (!isTensor(f) || f.dtype !== 'float32' || f.rank !== 1) throw typeError('float32 Tensor [N] (phase 2\'s fused)', 'objective.fused', f);
+  if (!isTensor(f) || f.dtype !== 'float32' || (f.rank !== 1 && f.rank !== 2)) {
+    throw typeError('float32 Tensor [N] or [N, T] (phase 2\'s fused)', 'objective.fused', f);
+  }
   const [N, T] = w.shape as [number, number];
-  if (f.shape[0] !== N) throw rangeError(`shape [${N}] (N as in trajectory.stepWeights)`, 'objective.fused', `shape [${f.shape.join(', ')}]`, false);
+  const perStep = f.rank === 2;  // per-step rewards: f [N, T]
+  if (f.shape[0] !== N || (perStep && f.shape[1] !== T)) {
+    throw rangeError(`shape [${perStep ? `${N}, ${T}` : N}] (as trajectory.stepWeights)`, 'objective.fused', `shape [${f.shape.join(', ')}]`, false);
+  }
   if (w.device !== 'cpu' || f.device !== 'cpu') {
     throw typeError("host Tensors (copy device results with to('cpu'))", w.device !== 'cpu' ? 'trajectory.stepWeights' : 'objective.fused', `a Tensor on ${w.device !== 'cpu' ? w.device : f.device}`, false);
   }
@@ -159,7 +165,7 @@ export function combineCredit(
   const out = new Float32Array(N * T);
   for (let i = 0; i < N; i++) {
     const fi = fd[i]!;
-    for (let t = 0; t < T; t++) out[i * T + t] = Math.fround(wd[i * T + t]! * fi);
+    for (let t = 0; t < T; t++) out[i * T + t] = Math.fround(wd[i * T + t]! * (perStep ? fd[i * T + t]! : fi));
   }
   return Tensor._wrapResult(out, [N, T]);
 }

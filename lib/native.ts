@@ -44,6 +44,8 @@ export interface NativeRewards {
   dtype: number;
   N: number;
   K: number;
+  /** Per-step rewards [N, T, K]: T; 0 for rewards [N, K]. */
+  T: number;
   data: NativeBuffer<Float32Array | Float64Array>;
   tensor: unknown;
 }
@@ -66,6 +68,9 @@ export interface NativePlanOptions {
   epsMoca: number;
   epsSolver: number;
   threads: number;
+  fusedNormalization: string;
+  stdStabilizer: string;
+  fusedClip: number;
   objectiveWeights: Float64Array | undefined;
   objectiveScale: Float64Array | undefined;
 }
@@ -88,7 +93,9 @@ export const RUN_HEADER = Object.freeze({
   groupSize: 10,
   /** Bit k: output k of {@link OUTPUT_SLOTS} is in `outputs[k]`. */
   outputMask: 11,
-  length: 12,
+  /** Per-step rewards [N, T, K]: T; 0 for rewards [N, K]. */
+  rewardSteps: 12,
+  length: 13,
 } as const);
 
 /** The index of each output in {@link NativeRun.outputs} (csrc/addon/job.h `OutputIndex`; checked when the addon loads). */

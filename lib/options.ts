@@ -77,8 +77,12 @@ export type WeightScaleMode = 'mean' | 'sum';
 export type StdScopeMode = 'group' | 'batch';
 /** The exploration signal e (eq. 12): `|q|` (`'absolute'`) or `|q - mean_g q|` (`'centered'`). */
 export type ExplorationMode = 'absolute' | 'centered';
+/** Where the fused advantage f is standardised after the fusion: nowhere, over its group, or over the batch. */
+export type FusedNormalizationMode = 'none' | 'group' | 'batch';
+/** How epsAdv stabilises a std: `std + epsAdv` (`'add'`) or `max(std, epsAdv)` (`'floor'`). */
+export type StdStabilizerMode = 'add' | 'floor';
 /** A peer trainer whose advantages a preset reproduces. */
-export type PresetName = 'dancegrpo' | 'flow-grpo';
+export type PresetName = 'dancegrpo' | 'flow-grpo' | 'gdpo' | 'flow-factory' | 'g2rpo';
 
 /**
  * Options of `createAdvantageStep`, `otcaAdvantages`, `trajectoryCredit` and `objectiveCredit`.
@@ -100,7 +104,15 @@ export interface OtcaOptions {
    * uniform over steps) or `'flow-grpo'` (the weighted sum of rewards normalised with the mean per
    * group and the population std over the batch, eps 1e-4, clip 5; uniform over steps). Options
    * given beside a preset override it: `{ preset: 'flow-grpo', temporal: 'tcd', objective: 'moca' }`
-   * is a Flow-GRPO trainer with OTCA switched on. Default: none (otca's own defaults).
+   * is a Flow-GRPO trainer with OTCA switched on. `'gdpo'` (NVlabs/GDPO): with K >= 2 each reward
+   * normalised per group (Bessel std + 1e-4), the weighted sum, then normalised over the batch
+   * (Bessel std + 1e-4), no clip; with K = 1 the weighted reward normalised per group, no batch step
+   * (the preset resolves where K is known: see {@link PRESETS_SINGLE_OBJECTIVE}). `'flow-factory'`
+   * (Flow-Factory's AdvantageProcessor defaults, one process): each reward normalised per group by
+   * max(population std, 1e-6), the weighted sum, normalised over the batch the same way, clamped at
+   * 5 once at the end. `'g2rpo'` (Granular-GRPO, with per-step rewards [N, T, K]): each reward
+   * normalised per group at each step (Bessel std + 1e-8), summed unweighted, clamped at 5 once.
+   * Default: none (otca's own defaults).
    */
   preset?: PresetName;
   /** Temporal credit: `'tcd'` gives w = w_min + (1 - w_min) T wbar (eqs. 6-8); `'uniform'` gives w = 1. Default `'tcd'`. */
@@ -127,8 +139,27 @@ export interface OtcaOptions {
   advClip?: number;
   /** Exploration signal e (eq. 12): `'absolute'` = |q| as printed, `'centered'` = |q - mean_g q|. Default `'absolute'`. */
   explorationSignal?: ExplorationMode;
-  /** epsilon of eq. 2's denominator (std + eps), in [0, 1e100]. Default 1e-8. */
+  /** epsilon of eq. 2's denominator (std + eps), in [0, 1e100]; also the fused normalisation's. Default 1e-8. */
   epsAdv?: number;
+  /**
+   * Beyond the paper: standardise the fused advantage f after the fusion, `(f - mean) / (std +
+   * epsAdv)` over the sample's group (`'group'`) or the whole batch (`'batch'`), with `stdCorrection`
+   * and `stdStabilizer` as in eq. 2, before the step weights multiply it. `'batch'` is GDPO's
+   * batch-wide step; `'group'` removes MOCA's positive within-group mean. Default `'none'`.
+   */
+  fusedNormalization?: FusedNormalizationMode;
+  /**
+   * How epsAdv stabilises every std of eq. 2 and of `fusedNormalization`: `'add'` divides by
+   * `std + epsAdv` (DanceGRPO, Flow-GRPO, GDPO), `'floor'` by `max(std, epsAdv)` (Flow-Factory).
+   * Default `'add'`.
+   */
+  stdStabilizer?: StdStabilizerMode;
+  /**
+   * Clip bound of the final fused advantage f (after `fusedNormalization`), > 0; `Infinity` disables
+   * it. Distinct from `advClip`, which clips each objective's A[i,k] before the fusion. Default
+   * `Infinity`.
+   */
+  fusedClip?: number;
   /** epsilon of eq. 8 (u = max(0, dS) + eps), in (0, 1e100]. Default 1e-6. */
   epsTcd?: number;
   /** epsilon of eqs. 12 and 14, in [1e-30, 1e100]. Default 1e-6. */
@@ -257,11 +288,11 @@ export type OptionSpec =
 export const OPTION_SCHEMA = Object.freeze({
   preset: {
     kind: 'enum',
-    values: ['dancegrpo', 'flow-grpo'],
+    values: ['dancegrpo', 'flow-grpo', 'gdpo', 'flow-factory', 'g2rpo'],
     default: undefined,
     native: false,
     paper: '',
-    doc: "a peer's advantages, to float32 precision (see Coming from DanceGRPO / Flow-GRPO); options beside it override it",
+    doc: "a peer's advantages, to float32 precision (docs/peers.md); options beside it override it",
   },
   temporal: {
     kind: 'enum',
@@ -345,6 +376,32 @@ export const OPTION_SCHEMA = Object.freeze({
     doc: "`'absolute'`: `e = |q| / std(q)`; `'centered'`: `|q - mean(q)| / std(q)`",
   },
   epsAdv: { kind: 'number', min: 0, max: 1e100, default: 1e-8, native: true, paper: 'eq. 2', doc: 'stabiliser of eq. 2, `[0, 1e100]`' },
+  fusedNormalization: {
+    kind: 'enum',
+    values: ['none', 'group', 'batch'],
+    default: 'none',
+    native: true,
+    paper: '',
+    doc: "standardise the fused `f` over its group or the batch after the fusion (`'batch'`: GDPO's step)",
+  },
+  stdStabilizer: {
+    kind: 'enum',
+    values: ['add', 'floor'],
+    default: 'add',
+    native: true,
+    paper: 'eq. 2',
+    doc: "`'add'`: divide by `std + epsAdv`; `'floor'`: by `max(std, epsAdv)` (Flow-Factory); eq. 2 and `fusedNormalization`",
+  },
+  fusedClip: {
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: Infinity,
+    default: Infinity,
+    native: true,
+    paper: '',
+    doc: 'clip of the final fused `f`, after `fusedNormalization` (`Infinity`: none); `advClip` clips each `A` before the fusion',
+  },
   epsTcd: {
     kind: 'number',
     min: 0,
@@ -416,6 +473,20 @@ export const DEFAULT_OPTIONS = Object.freeze(
  *   `flow_grpo/stat_tracking.py` `PerPromptStatTracker.update` with `global_std = True`: the mean
  *   per prompt, `np.std` (population) over the whole batch `+ 1e-4`, clamped at `adv_clip_max = 5`;
  *   one advantage for every step. Prompts scattered through the batch are groups through `groupIds`.
+ * - `gdpo`: GDPO (github.com/NVlabs/GDPO), `trl-GDPO/trl-0.18.0-gdpo/trl/trainer/grpo_trainer.py`
+ *   `_generate_and_score_completions` with `apply_gdpo`: each reward z-scored in its group of
+ *   `num_generations` (torch's unbiased std + 1e-4), times its weight (`objectiveWeights`), summed,
+ *   then z-scored over the whole batch (unbiased std + 1e-4); no clip. K = 1: see
+ *   {@link PRESETS_SINGLE_OBJECTIVE}.
+ * - `flow-factory`: Flow-Factory (github.com/X-GenGroup/Flow-Factory),
+ *   `src/flow_factory/advantage/advantage_processor.py` `AdvantageProcessor.compute_gdpo` (its
+ *   default aggregation), one process: each reward `(r - mean) / max(np.std, 1e-6)` per group (groups
+ *   from unique ids, any sizes: `groupIds`), times its weight, summed, the sum standardised over the
+ *   batch the same way, then clamped to [-5, 5] once before the loss (`adv_clip_range`).
+ * - `g2rpo`: Granular-GRPO (github.com/bcmi/Granular-GRPO), `fastvideo/train_g2rpo_hps.py`
+ *   `train_one_step`, as its description reads (its lines are not checked here): per-step rewards
+ *   [N, T, K] (one column per reward model and granularity), each z-scored within its group at each
+ *   step (torch's unbiased std + 1e-8), summed without weights, the sum clamped at 5.
  */
 export const PRESETS: Readonly<Record<PresetName, Readonly<OtcaOptions>>> = Object.freeze({
   dancegrpo: Object.freeze({
@@ -434,7 +505,58 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<OtcaOptions>>> = Obje
     epsAdv: 1e-4,
     advClip: 5,
   }),
+  gdpo: Object.freeze({
+    objective: 'weighted-advantage',
+    temporal: 'uniform',
+    stdScope: 'group',
+    stdCorrection: 1,
+    stdStabilizer: 'add',
+    epsAdv: 1e-4,
+    advClip: Infinity,
+    fusedNormalization: 'batch',
+    fusedClip: Infinity,
+  }),
+  'flow-factory': Object.freeze({
+    objective: 'weighted-advantage',
+    temporal: 'uniform',
+    stdScope: 'group',
+    stdCorrection: 0,
+    stdStabilizer: 'floor',
+    epsAdv: 1e-6,
+    advClip: Infinity,
+    fusedNormalization: 'batch',
+    fusedClip: 5,
+  }),
+  g2rpo: Object.freeze({
+    objective: 'weighted-advantage',
+    temporal: 'uniform',
+    stdScope: 'group',
+    stdCorrection: 1,
+    stdStabilizer: 'add',
+    epsAdv: 1e-8,
+    advClip: Infinity,
+    fusedNormalization: 'none',
+    fusedClip: 5,
+  }),
 });
+
+/**
+ * What a preset sets differently where there is one objective (K = 1), over {@link PRESETS}; options
+ * given beside the preset still override these. Only GDPO branches on K: its trainer skips the
+ * per-reward and batch-wide steps for one reward and normalises the weighted reward per group
+ * instead, `(w r - mean) / (std(w r) + 1e-4)` (grpo_trainer.py lines 1250-1266). A step resolves
+ * this when a call's K is known: calls with K = 1 run a plan made from these options, calls with
+ * K >= 2 the preset's own (phase 1 reads neither).
+ */
+export const PRESETS_SINGLE_OBJECTIVE: Readonly<Partial<Record<PresetName, Readonly<OtcaOptions>>>> = Object.freeze({
+  gdpo: Object.freeze({ objective: 'weighted-reward', fusedNormalization: 'none' }),
+});
+
+/** A preset's options for K objectives: {@link PRESETS}, with {@link PRESETS_SINGLE_OBJECTIVE} over it where K = 1. */
+export function presetOptions(preset: PresetName, K: number): Readonly<OtcaOptions> {
+  const single = K === 1 ? PRESETS_SINGLE_OBJECTIVE[preset] : undefined;
+  return single === undefined ? PRESETS[preset] : { ...PRESETS[preset], ...single };
+}
 
 // compile-time: the interface and the schema name the same options
 type Missing = Exclude<keyof OtcaOptions, keyof typeof OPTION_SCHEMA> | Exclude<keyof typeof OPTION_SCHEMA, keyof OtcaOptions>;

@@ -20,10 +20,13 @@ import {
   MAX_REWARD_MAGNITUDE,
   MAX_SCORE_MAGNITUDE,
   PRESETS,
+  presetOptions,
   type ExplorationMode,
+  type FusedNormalizationMode,
   type ObjectiveMode,
   type PresetName,
   type StdScopeMode,
+  type StdStabilizerMode,
   type TemporalMode,
   type WeightScaleMode,
 } from './options.js';
@@ -78,8 +81,14 @@ export interface ReferenceOptions {
   advClip?: number;
   /** Exploration signal e: |q| ('absolute', eq. 12) or |q - mean_g q| ('centered'). Default 'absolute'. */
   explorationSignal?: ExplorationMode;
-  /** epsilon of eq. 2. Default 1e-8. */
+  /** epsilon of eq. 2 (and of the fused normalisation). Default 1e-8. */
   epsAdv?: number;
+  /** Standardise f after the fusion over its group or the batch. Default 'none'. */
+  fusedNormalization?: FusedNormalizationMode;
+  /** std + epsAdv ('add') or max(std, epsAdv) ('floor'), in eq. 2 and the fused normalisation. Default 'add'. */
+  stdStabilizer?: StdStabilizerMode;
+  /** Clip of the final f. Default Infinity (none). */
+  fusedClip?: number;
   /** epsilon of eq. 8. Default 1e-6. */
   epsTcd?: number;
   /** epsilon of eqs. 12 and 14. Default 1e-6. */
@@ -122,6 +131,11 @@ export interface ReferenceObjectiveInput {
   K?: number;
   /** Samples; inferred from trajectoryScore's length. */
   N?: number;
+  /**
+   * Per-step rewards: the T of rewards [N, T, K] (inferred from a rank-3 tensor); 0 or absent:
+   * rewards [N, K], one per sample.
+   */
+  rewardSteps?: number;
 }
 
 /** Input of {@link referenceAdvantages}. */
@@ -142,6 +156,8 @@ export interface ReferenceInput {
   T?: number;
   /** Latent size; inferred from tensors' shapes, or from N and the data length. */
   D?: number;
+  /** Per-step rewards [N, T, K]: T (it must equal the latents' T); inferred from a rank-3 rewards tensor. */
+  rewardSteps?: number;
 }
 
 /** Phase 1 results (float64). */
@@ -158,17 +174,17 @@ export interface ReferenceTrajectoryResult {
   trajectoryScore: Float64Array;
 }
 
-/** Phase 2 results (float64). */
+/** Phase 2 results (float64). With per-step rewards [N, T, K], every field but e has a step axis. */
 export interface ReferenceObjectiveResult {
-  /** A [N, K] (eq. 2 times objectiveScale) */
+  /** A [N, K] (eq. 2 times objectiveScale); [N, T, K] for per-step rewards */
   objectiveAdvantages: Float64Array;
-  /** e [N] (eq. 12) */
+  /** e [N] (eq. 12; per sample, from q) */
   exploration: Float64Array;
-  /** lam [N] (eq. 14 for 'moca', 0 otherwise) */
+  /** lam [N] (eq. 14 for 'moca', 0 otherwise); [N, T] for per-step rewards */
   lambda: Float64Array;
-  /** c [N, K] */
+  /** c [N, K]; [N, T, K] for per-step rewards */
   coefficients: Float64Array;
-  /** f [N] */
+  /** f [N]; [N, T] for per-step rewards */
   fused: Float64Array;
 }
 
@@ -354,6 +370,13 @@ function groupLists(N: number, groupSize: number | undefined, groupIds: ArrayLik
   return [...byId.keys()].sort((a, b) => a - b).map((id) => byId.get(id)!);
 }
 
+/** (x - mean) / (std + epsAdv), or / max(std, epsAdv) for stdStabilizer 'floor'; 0 where that denominator is 0. */
+function standardise(x: number, mean: number, std: number, o: ResolvedOptions): number {
+  const denominator = o.stdStabilizer === 'floor' ? Math.max(std, o.epsAdv) : std + o.epsAdv;
+  // a zero denominator (std 0, epsAdv 0) means equal values: 0, never NaN
+  return denominator > 0 ? (x - mean) / denominator : 0;
+}
+
 /**
  * Section 1 for one column of values: per-group mean; std over the group or the batch. Returns
  * the normalised and clipped values (not yet scaled), in sample order.
@@ -366,12 +389,30 @@ function normalise(values: readonly number[], groups: readonly number[][], o: Re
     const gs = meanStd(group, o.stdCorrection);
     const spread = o.stdScope === 'batch' ? batch.std : gs.std;
     members.forEach((i, m) => {
-      // a zero denominator (std 0, epsAdv 0) means equal values: A = 0, never NaN
-      const denominator = spread + o.epsAdv;
-      const a = denominator > 0 ? (group[m]! - gs.mean) / denominator : 0;
-      out[i] = clip(a, -o.advClip, o.advClip);
+      out[i] = clip(standardise(group[m]!, gs.mean, spread, o), -o.advClip, o.advClip);
     });
   }
+  return out;
+}
+
+/**
+ * The final fused advantages from the fusion's f (docs/algorithm.md, "Beyond the paper"): f
+ * standardised over its group or the batch (fusedNormalization), then clipped at fusedClip.
+ */
+function finalFused(f: Float64Array, groups: readonly number[][], o: ResolvedOptions): Float64Array {
+  const out = new Float64Array(f.length);
+  if (o.fusedNormalization === 'batch') {
+    const batch = meanStd(Array.from(f), o.stdCorrection);
+    for (let i = 0; i < f.length; i++) out[i] = standardise(f[i]!, batch.mean, batch.std, o);
+  } else if (o.fusedNormalization === 'group') {
+    for (const members of groups) {
+      const gs = meanStd(members.map((i) => f[i]!), o.stdCorrection);
+      for (const i of members) out[i] = standardise(f[i]!, gs.mean, gs.std, o);
+    }
+  } else {
+    out.set(f);
+  }
+  for (let i = 0; i < f.length; i++) out[i] = clip(out[i]!, -o.fusedClip, o.fusedClip);
   return out;
 }
 
@@ -437,18 +478,22 @@ interface ResolvedOptions {
   epsTcd: number;
   epsMoca: number;
   epsSolver: number;
+  fusedNormalization: FusedNormalizationMode;
+  stdStabilizer: StdStabilizerMode;
+  fusedClip: number;
 }
 
 /**
  * The options as own properties only (nothing on Object.prototype changes the reference either):
- * the preset's under the caller's, then the schema's defaults.
+ * the preset's under the caller's, then the schema's defaults. With K known, the preset's options
+ * for K objectives (presetOptions).
  */
-function resolve(options: ReferenceOptions = {}): ResolvedOptions {
+function resolve(options: ReferenceOptions = {}, K?: number): ResolvedOptions {
   const preset = own(options, 'preset') as PresetName | undefined;
   if (preset !== undefined && !Object.prototype.hasOwnProperty.call(PRESETS, preset)) {
     throw new RangeError(`Expected one of ${Object.keys(PRESETS).map((p) => `'${p}'`).join(', ')} for preset but received ${String(preset)}`);
   }
-  const base: Record<string, unknown> = preset === undefined ? {} : PRESETS[preset];
+  const base: Record<string, unknown> = preset === undefined ? {} : K === undefined ? PRESETS[preset] : presetOptions(preset, K);
   const o = <K extends keyof ResolvedOptions>(key: K): ResolvedOptions[K] => {
     const given = own(options, key);
     const value = given !== undefined ? given : own(base, key);
@@ -469,6 +514,9 @@ function resolve(options: ReferenceOptions = {}): ResolvedOptions {
     epsTcd: o('epsTcd'),
     epsMoca: o('epsMoca'),
     epsSolver: o('epsSolver'),
+    fusedNormalization: o('fusedNormalization'),
+    stdStabilizer: o('stdStabilizer'),
+    fusedClip: o('fusedClip'),
   };
 }
 
@@ -547,7 +595,6 @@ export function referenceObjectiveCredit(
   input: ReferenceObjectiveInput,
   options?: ReferenceOptions,
 ): ReferenceObjectiveResult {
-  const o = resolve(options);
   const get = <K extends keyof ReferenceObjectiveInput>(key: K) => own(input, key) as ReferenceObjectiveInput[K];
   const rewardsIn = get('rewards');
   const r = valuesOf(rewardsIn);
@@ -556,23 +603,26 @@ export function referenceObjectiveCredit(
   if (q.length !== N) {
     throw new RangeError(`Expected ${N} values for trajectoryScore but received ${q.length}`);
   }
+  // per-step rewards [N, T, K]: a rank-3 tensor, or rewardSteps given (0 or absent: [N, K])
+  const shape = isTensorLike(rewardsIn) ? tensorFields(rewardsIn).shape : undefined;
+  const S = checkInteger('rewardSteps', get('rewardSteps') ?? (shape?.length === 3 ? shape[1] : 0), 0);
+  const steps = Math.max(S, 1);
   let K = get('K');
-  if (K === undefined && isTensorLike(rewardsIn)) K = tensorFields(rewardsIn).shape[1];
-  K = checkInteger('K', K ?? r.length / N, 1);
-  if (r.length !== N * K) {
-    throw new RangeError(`Expected ${N * K} values for rewards but received ${r.length}`);
+  if (K === undefined && shape !== undefined) K = shape[shape.length - 1];
+  K = checkInteger('K', K ?? r.length / (N * steps), 1);
+  if (r.length !== N * steps * K) {
+    throw new RangeError(`Expected ${N * steps * K} values for rewards but received ${r.length}`);
   }
+  const o = resolve(options, K);  // a preset may branch on K (PRESETS_SINGLE_OBJECTIVE)
   const groups = groupLists(N, get('groupSize'), get('groupIds'));
+  const at = (i: number, t: number, k: number) => r[(i * steps + t) * K + k]!;
   for (let i = 0; i < N; i++) {
-    for (let k = 0; k < K; k++) {
-      const v = r[i * K + k]!;
-      if (!Number.isFinite(v)) {
-        throw new RangeError(
-          `Expected finite values for rewards but received ${String(v)} at sample ${i}, objective ${k}`,
-        );
-      }
-      if (Math.abs(v) > MAX_REWARD_MAGNITUDE) {
-        throw new RangeError(`Expected |r| <= 1e+100 for rewards but received ${String(v)} at sample ${i}, objective ${k}`);
+    for (let t = 0; t < steps; t++) {
+      for (let k = 0; k < K; k++) {
+        const v = at(i, t, k);
+        const where = S > 0 ? `at sample ${i}, step ${t}, objective ${k}` : `at sample ${i}, objective ${k}`;
+        if (!Number.isFinite(v)) throw new RangeError(`Expected finite values for rewards but received ${String(v)} ${where}`);
+        if (Math.abs(v) > MAX_REWARD_MAGNITUDE) throw new RangeError(`Expected |r| <= 1e+100 for rewards but received ${String(v)} ${where}`);
       }
     }
   }
@@ -586,58 +636,69 @@ export function referenceObjectiveCredit(
   const weights = perObjective('objectiveWeights', o.objectiveWeights, K);
   const scale = perObjective('objectiveScale', o.objectiveScale, K);
 
-  // Section 1: A[i,k] per objective column.
-  const A = new Float64Array(N * K);
-  for (let k = 0; k < K; k++) {
-    const column: number[] = [];
-    for (let i = 0; i < N; i++) column.push(r[i * K + k]!);
-    const a = normalise(column, groups, o);
-    for (let i = 0; i < N; i++) A[i * K + k] = a[i]! * scale[k]!;
-  }
-
-  // 'weighted-reward': normalise R_i = sum_k w_k r[i,k] as in section 1 (no objectiveScale).
-  let weightedReward: number[] = [];
-  if (o.objective === 'weighted-reward') {
-    const R: number[] = [];
-    for (let i = 0; i < N; i++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += weights[k]! * r[i * K + k]!;
-      R.push(s);
-    }
-    weightedReward = normalise(R, groups, o);
-  }
-
+  // Eq. 12: e per sample, from q (per sample whatever the rewards).
   const exploration = new Float64Array(N);
-  const lambda = new Float64Array(N);
-  const coefficients = new Float64Array(N * K);
-  const fused = new Float64Array(N);
   for (const members of groups) {
     const qGroup = meanStd(members.map((i) => q[i]!), o.stdCorrection);
     for (const i of members) {
-      const Ai = Array.from(A.subarray(i * K, (i + 1) * K));
-      // Eq. 12.
       const num = o.explorationSignal === 'centered' ? Math.abs(q[i]! - qGroup.mean) : Math.abs(q[i]!);
-      const e = num / (qGroup.std + o.epsMoca);
-      exploration[i] = e;
-      // Eq. 14.
-      let s = 0;
-      for (const a of Ai) s += a;
-      const lamMoca = (Math.max(0, s) / (Math.abs(s) + o.epsMoca)) * Math.tanh(e);
-
-      let c: number[];
-      if (o.objective === 'moca' || o.objective === 'min-norm') {
-        const lam = o.objective === 'moca' ? lamMoca : 0;
-        lambda[i] = o.objective === 'moca' ? lamMoca : 0;
-        c = referenceMocaSolve(Ai, lam, o.epsSolver);
-      } else {
-        c = weights;
-      }
-      let f = 0;
-      for (let k = 0; k < K; k++) f += c[k]! * Ai[k]!;
-      if (o.objective === 'weighted-reward') f = weightedReward[i]!;
-      for (let k = 0; k < K; k++) coefficients[i * K + k] = c[k]!;
-      fused[i] = f;
+      exploration[i] = num / (qGroup.std + o.epsMoca);
     }
+  }
+
+  // Each step t on its own (one step where the rewards are per sample): rows (i, t) of the outputs.
+  const A = new Float64Array(N * steps * K);
+  const lambda = new Float64Array(N * steps);
+  const coefficients = new Float64Array(N * steps * K);
+  const fused = new Float64Array(N * steps);
+  for (let t = 0; t < steps; t++) {
+    const row = (i: number) => i * steps + t;
+    // Section 1: A[i,t,k] per objective column of step t.
+    for (let k = 0; k < K; k++) {
+      const column: number[] = [];
+      for (let i = 0; i < N; i++) column.push(at(i, t, k));
+      const a = normalise(column, groups, o);
+      for (let i = 0; i < N; i++) A[row(i) * K + k] = a[i]! * scale[k]!;
+    }
+
+    // 'weighted-reward': normalise R_i = sum_k w_k r[i,t,k] as in section 1 (no objectiveScale).
+    let weightedReward: number[] = [];
+    if (o.objective === 'weighted-reward') {
+      const R: number[] = [];
+      for (let i = 0; i < N; i++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += weights[k]! * at(i, t, k);
+        R.push(sum);
+      }
+      weightedReward = normalise(R, groups, o);
+    }
+
+    const f = new Float64Array(N);
+    for (const members of groups) {
+      for (const i of members) {
+        const Ai = Array.from(A.subarray(row(i) * K, (row(i) + 1) * K));
+        // Eq. 14, with the step's advantages and the sample's e.
+        let sum = 0;
+        for (const a of Ai) sum += a;
+        const lamMoca = (Math.max(0, sum) / (Math.abs(sum) + o.epsMoca)) * Math.tanh(exploration[i]!);
+
+        let c: number[];
+        if (o.objective === 'moca' || o.objective === 'min-norm') {
+          const lam = o.objective === 'moca' ? lamMoca : 0;
+          lambda[row(i)] = lam;
+          c = referenceMocaSolve(Ai, lam, o.epsSolver);
+        } else {
+          c = weights;
+        }
+        let fi = 0;
+        for (let k = 0; k < K; k++) fi += c[k]! * Ai[k]!;
+        if (o.objective === 'weighted-reward') fi = weightedReward[i]!;
+        for (let k = 0; k < K; k++) coefficients[row(i) * K + k] = c[k]!;
+        f[i] = fi;
+      }
+    }
+    const final = finalFused(f, groups, o);
+    for (let i = 0; i < N; i++) fused[row(i)] = final[i]!;
   }
   return { objectiveAdvantages: A, exploration, lambda, coefficients, fused };
 }
@@ -665,20 +726,26 @@ export function referenceAdvantages(input: ReferenceInput, options?: ReferenceOp
   const K = get('K');
   let N0 = get('N');
   if (N0 === undefined && isTensorLike(rewards)) N0 = tensorFields(rewards).shape[0];
-  if (N0 === undefined && K !== undefined) N0 = valuesOf(rewards).length / K;
+  if (N0 === undefined && K !== undefined) N0 = valuesOf(rewards).length / (K * Math.max(get('rewardSteps') ?? 0, 1));
   const traj = referenceTrajectoryCredit(
     { latents: get('latents'), N: N0, T: get('T'), D: get('D') },
     options,
   );
   const N = traj.trajectoryScore.length;
   const T = traj.deltaS.length / N;
+  const rewardShape = isTensorLike(rewards) ? tensorFields(rewards).shape : undefined;
+  const rewardSteps = get('rewardSteps') ?? (rewardShape?.length === 3 ? rewardShape[1] : 0);
+  if (rewardSteps > 0 && rewardSteps !== T) {
+    throw new RangeError(`Expected ${T} steps (as latents) for rewards but received ${String(rewardSteps)}`);
+  }
   const obj = referenceObjectiveCredit(
-    { rewards, trajectoryScore: traj.trajectoryScore, groupSize: get('groupSize'), groupIds: get('groupIds'), K, N },
+    { rewards, trajectoryScore: traj.trajectoryScore, groupSize: get('groupSize'), groupIds: get('groupIds'), K, N, rewardSteps },
     options,
   );
+  // Adv[i,t] = w[i,t] * f[i], or w[i,t] * f[i,t] for per-step rewards
   const advantages = new Float64Array(N * T);
   for (let i = 0; i < N; i++) {
-    for (let t = 0; t < T; t++) advantages[i * T + t] = traj.stepWeights[i * T + t]! * obj.fused[i]!;
+    for (let t = 0; t < T; t++) advantages[i * T + t] = traj.stepWeights[i * T + t]! * obj.fused[rewardSteps > 0 ? i * T + t : i]!;
   }
   return { ...traj, ...obj, advantages };
 }

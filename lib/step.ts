@@ -73,7 +73,11 @@ export type GroupsInput =
 
 /** Inputs of {@link AdvantageStep.run} and {@link otcaAdvantages}. */
 export type OtcaInputs = {
-  /** Rewards r [N, K] (K objectives per sample), float32 or float64; finite, |r| <= 1e100. */
+  /**
+   * Rewards r [N, K] (K objectives per sample), or per-step rewards [N, T, K] (a score per sample,
+   * step and objective: eq. 2 and the fusion then run per step; docs/algorithm.md); float32 or
+   * float64; finite, |r| <= 1e100.
+   */
   rewards: Tensor<RewardDtype>;
   /** The latent trajectory z, see {@link LatentsInput}. */
   latents: LatentsInput;
@@ -87,7 +91,7 @@ export interface TrajectoryInputs {
 
 /** Inputs of {@link AdvantageStep.objective} and {@link objectiveCredit} (phase 2). */
 export type ObjectiveInputs = {
-  /** Rewards r [N, K], float32 or float64; finite, |r| <= 1e100. */
+  /** Rewards r [N, K], or per-step rewards [N, T, K]; float32 or float64; finite, |r| <= 1e100. */
   rewards: Tensor<RewardDtype>;
   /** The trajectory score q [N] (eq. 12), as phase 1 returned it: a float32 Tensor [N] or a Float32Array. */
   trajectoryScore: Tensor<'float32'> | Float32Array;
@@ -105,17 +109,17 @@ export interface OutputTensors {
   stepWeights: Tensor<'float32'>;
   /** wbar [N, T]: the eq. 8 weights (sum 1 over t). */
   rawWeights: Tensor<'float32'>;
-  /** A [N, K]: per-objective group advantages (eq. 2). */
+  /** A [N, K]: per-objective group advantages (eq. 2); [N, T, K] from per-step rewards. */
   objectiveAdvantages: Tensor<'float32'>;
-  /** c [N, K]: the objective coefficients (Algorithm 1, or the weights). */
+  /** c [N, K]: the objective coefficients (Algorithm 1, or the weights); [N, T, K] from per-step rewards. */
   coefficients: Tensor<'float32'>;
   /** q [N]: the trajectory score sum_t wbar dS (eq. 12). */
   trajectoryScore: Tensor<'float32'>;
   /** e [N]: the exploration signal (eq. 12). */
   exploration: Tensor<'float32'>;
-  /** lam [N]: the exploration bias (eq. 14; 0 unless objective 'moca'). */
+  /** lam [N]: the exploration bias (eq. 14; 0 unless objective 'moca'); [N, T] from per-step rewards. */
   lambda: Tensor<'float32'>;
-  /** f [N]: the fused advantage sum_k c_k A_k. */
+  /** f [N]: the fused advantage sum_k c_k A_k (after fusedNormalization and fusedClip); [N, T] from per-step rewards. */
   fused: Tensor<'float32'>;
 }
 
@@ -196,8 +200,8 @@ const CPU_PLACEMENT: Placement = Object.freeze({ device: -1, backend: 'cpu', out
 
 // ---------------------------------------------------------------- the step
 
-/** The number of elements of an output. */
-function outputSize(name: OutputName, N: number, T: number, K: number): number {
+/** The number of elements of an output (S: the steps of per-step rewards, 0 for rewards [N, K]). */
+function outputSize(name: OutputName, N: number, T: number, K: number, S = 0): number {
   switch (name) {
     case 'similarity':
       return N * (T + 1);
@@ -208,14 +212,17 @@ function outputSize(name: OutputName, N: number, T: number, K: number): number {
       return N * T;
     case 'objectiveAdvantages':
     case 'coefficients':
-      return N * K;
+      return N * Math.max(S, 1) * K;
+    case 'lambda':
+    case 'fused':
+      return N * Math.max(S, 1);
     default:
       return N;
   }
 }
 
-/** The output names of each kind of run, and their shapes. */
-function outputShape(name: OutputName, N: number, T: number, K: number): number[] {
+/** The output names of each kind of run, and their shapes (S as in outputSize). */
+function outputShape(name: OutputName, N: number, T: number, K: number, S = 0): number[] {
   switch (name) {
     case 'similarity':
       return [N, T + 1];
@@ -226,7 +233,10 @@ function outputShape(name: OutputName, N: number, T: number, K: number): number[
       return [N, T];
     case 'objectiveAdvantages':
     case 'coefficients':
-      return [N, K];
+      return S > 0 ? [N, S, K] : [N, K];
+    case 'lambda':
+    case 'fused':
+      return S > 0 ? [N, S] : [N];
     default:
       return [N];
   }
@@ -250,6 +260,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
   #resolved: ResolvedOptions;
   /** The native plans, by backend device (-1: the CPU), made on first use. */
   #plans = new Map<number, NativePlan>();
+  /** The plans of calls with one objective, where the preset branches on K (options.nativeSingleObjective). */
+  #singleObjectivePlans = new Map<number, NativePlan>();
   #header = new Float64Array(RUN_HEADER.length);
   /** The outputs each kind of run returns without output targets (RUN_KIND order). */
   #names: readonly (readonly OutputName[])[];
@@ -321,6 +333,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     this.#disposed = true;
     for (const plan of this.#plans.values()) plan.dispose();
     this.#plans.clear();
+    for (const plan of this.#singleObjectivePlans.values()) plan.dispose();
+    this.#singleObjectivePlans.clear();
   }
 
   /** `using step = createAdvantageStep(...)` disposes at the end of the scope (`using` needs TypeScript 5.2+ (compiled down for Node 20 and 22) or, in plain JavaScript, Node 24+). */
@@ -330,14 +344,17 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
 
   /**
    * The plan of `device`, made on first use; never on a disposed step (a getter of the inputs or of
-   * the output targets may have disposed it during this call's validation).
+   * the output targets may have disposed it during this call's validation). Calls with one objective
+   * use the preset's K = 1 plan where it branches on K (PRESETS_SINGLE_OBJECTIVE).
    */
-  #plan(device: number): NativePlan {
+  #plan(device: number, K: number): NativePlan {
     if (this.#disposed) throw disposedError();
-    let plan = this.#plans.get(device);
+    const single = K === 1 ? this.#resolved.nativeSingleObjective : undefined;
+    const plans = single === undefined ? this.#plans : this.#singleObjectivePlans;
+    let plan = plans.get(device);
     if (plan === undefined) {
-      plan = new (native().NativePlan)(device, this.#resolved.native);
-      this.#plans.set(device, plan);
+      plan = new (native().NativePlan)(device, single ?? this.#resolved.native);
+      plans.set(device, plan);
     }
     return plan;
   }
@@ -414,12 +431,15 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     let rewards: NativeRewards | undefined;
     let groupIds: Int32Array | undefined;
     let trajectoryScore: NativeBuffer<Float32Array> | undefined;
-    let N = 0, T = 0, K = 0;
+    let N = 0, T = 0, K = 0, S = 0;
     let placement: Placement;
     const o = runInputs(inputs, kind);
     if (kind === RUN_KIND.advantages) {
       latents = checkLatents(o.latents);
       rewards = checkRewards(o.rewards, latents.N);
+      if (rewards.T !== 0 && rewards.T !== latents.T) {
+        throw rangeError(`${latents.T} steps (T as in latents)`, 'rewards', `shape [${rewards.N}, ${rewards.T}, ${rewards.K}]`, false);
+      }
       const groups = checkGroups(o.groupSize, o.groupIds, latents.N);
       h[RUN_HEADER.groupSize] = groups.groupSize;
       groupIds = groups.groupIds;
@@ -449,6 +469,8 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
     if (rewards !== undefined) {
       N = rewards.N;
       K = rewards.K;
+      S = rewards.T;
+      h[RUN_HEADER.rewardSteps] = S;
       h[RUN_HEADER.rewardDtype] = rewards.dtype;
       h[RUN_HEADER.rewardN] = N;
       h[RUN_HEADER.K] = K;
@@ -466,7 +488,7 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
         if (!allowed) throw rangeError(`an output of this call (one of ${(kind === RUN_KIND.advantages ? Object.keys(OUTPUT_SLOTS) : KIND_OUTPUTS[kind]!).join(', ')})`, 'outputs', JSON.stringify(name), false);
         const target = (targets as Record<string, unknown>)[name];
         if (target === undefined) continue;
-        const shape = outputShape(name as OutputName, N, T, K);
+        const shape = outputShape(name as OutputName, N, T, K, S);
         checkOutputTensor(target, name, shape, placement.outputDevice);
         given[name as OutputName] = target as Tensor;
         if (!names.includes(name as OutputName)) extra.push(name as OutputName);
@@ -482,13 +504,13 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
       mask |= 1 << k;
       const target = given?.[name];
       if (target !== undefined) buffers[k] = Tensor._native(target) as NativeBuffer<Float32Array>;
-      else if (placement.outputDevice === 'cpu') buffers[k] = new Float32Array(outputSize(name, N, T, K));
+      else if (placement.outputDevice === 'cpu') buffers[k] = new Float32Array(outputSize(name, N, T, K, S));
       else fresh++;
     }
     let deviceBuffers: NativeDeviceBuffer[] | undefined;
     if (fresh > 0) {
       const freshNames = names.filter((name) => given?.[name] === undefined);
-      deviceBuffers = native().deviceAlloc(deviceIndex(placement.outputDevice), freshNames.map((name) => outputSize(name, N, T, K) * 4));
+      deviceBuffers = native().deviceAlloc(deviceIndex(placement.outputDevice), freshNames.map((name) => outputSize(name, N, T, K, S) * 4));
       freshNames.forEach((name, k) => (buffers[OUTPUT_SLOTS[name]] = deviceBuffers![k]));
     }
     h[RUN_HEADER.outputMask] = mask;
@@ -501,10 +523,10 @@ export class AdvantageStep<O extends OutputsRequest = OutputsRequest> {
       groupIds,
       outputs: buffers,
     };
-    const call: Call = { placement, names, given, buffers, deviceBuffers, N, T, K };
+    const call: Call = { placement, names, given, buffers, deviceBuffers, N, T, K, S };
     let plan: NativePlan;
     try {
-      plan = this.#plan(placement.device);
+      plan = this.#plan(placement.device, K);
       if (!async) runPlan(plan, kind, run, false);
     } catch (e) {
       release(call);
@@ -555,6 +577,8 @@ interface Call {
   N: number;
   T: number;
   K: number;
+  /** The steps of per-step rewards (0: rewards [N, K]). */
+  S: number;
 }
 
 const EMPTY_SLOTS: readonly undefined[] = new Array(OUTPUT_COUNT).fill(undefined);
@@ -571,7 +595,7 @@ function collect(c: Call): Record<string, unknown> {
       continue;
     }
     const buffer = c.buffers[OUTPUT_SLOTS[name]];
-    const shape = outputShape(name, c.N, c.T, c.K);
+    const shape = outputShape(name, c.N, c.T, c.K, c.S);
     result[name] = onHost
       ? Tensor._wrapResult(buffer as Float32Array, shape)
       : Tensor._wrapDevice(buffer as NativeDeviceBuffer, shape, c.placement.outputDevice);

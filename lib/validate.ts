@@ -20,6 +20,7 @@ import {
   OPTION_SCHEMA,
   OUTPUT_NAMES,
   PRESETS,
+  PRESETS_SINGLE_OBJECTIVE,
   type DeviceRequest,
   type OptionSpec,
   type OtcaOptions,
@@ -34,6 +35,8 @@ import { isTensor, parseDevice, Tensor } from './tensor.js';
 /** Options after validation: the plan's native options, the device, the outputs. */
 export interface ResolvedOptions {
   native: NativePlanOptions;
+  /** The plan's options for calls with one objective, where the preset branches on K (PRESETS_SINGLE_OBJECTIVE). */
+  nativeSingleObjective?: NativePlanOptions;
   device: { kind: 'auto' | 'cpu' } | { kind: 'cuda'; index: number };
   deviceString: string;
   outputDevice: OutputDeviceMode;
@@ -212,8 +215,19 @@ export function resolveOptions(options: OptionsSnapshot): ResolvedOptions {
     throw rangeError(`length ${weights.length} (as objectiveWeights)`, 'objectiveScale', `length ${scale.length}`, false);
   }
   const outputs = v.outputs as ReadonlySet<OutputName>;
+  // a preset that branches on K: its K = 1 options, under the caller's
+  const single = preset === undefined ? undefined : PRESETS_SINGLE_OBJECTIVE[preset];
+  let nativeSingleObjective: NativePlanOptions | undefined;
+  if (single !== undefined) {
+    const n = { ...native };
+    for (const name of Object.keys(single) as (keyof OtcaOptions)[]) {
+      if (own(options, name) === undefined) n[name] = optionValue(name, own(single, name));
+    }
+    nativeSingleObjective = n as unknown as NativePlanOptions;
+  }
   return {
     native: native as unknown as NativePlanOptions,
+    nativeSingleObjective,
     device: parseDevice(deviceString) as ResolvedOptions['device'],
     deviceString,
     outputDevice: v.outputDevice as OutputDeviceMode,
@@ -504,8 +518,15 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
   if (value.dtype !== 'float32' && value.dtype !== 'float64') {
     throw typeError('dtype float32 or float64', 'rewards', value.dtype, false);
   }
-  if (value.rank !== 2) throw rangeError('rank 2 [N, K]', 'rewards', `shape ${formatShape(value.shape)}`, false);
-  const [rows, K] = value.shape as [number, number];
+  const shape = value.shape;
+  const rank = shape.length;
+  if (rank !== 2 && rank !== 3) {
+    throw rangeError('rank 2 [N, K] or 3 [N, T, K] (per-step rewards)', 'rewards', `shape ${formatShape(shape)}`, false);
+  }
+  const rows = shape[0]!;
+  const K = shape[rank - 1]!;
+  const T = rank === 3 ? shape[1]! : 0;  // per-step rewards
+  if (rank === 3 && T < 1) throw rangeError('T >= 1 steps', 'rewards', `shape ${formatShape(shape)}`, false);
   if (rows < 1) throw rangeError('N >= 1 samples', 'rewards', `shape ${formatShape(value.shape)}`, false);
   if (K < 1) throw rangeError('K >= 1 objectives', 'rewards', `shape ${formatShape(value.shape)}`, false);
   if (N !== undefined && rows !== N) {
@@ -513,17 +534,18 @@ export function checkRewards(input: unknown, N?: number): NativeRewards {
   }
   const buffer = checkTensorMemory(value, 'rewards') as NativeBuffer<Float32Array | Float64Array>;
   // Device rewards are checked by the CUDA backend, with the same message.
-  if (value.device !== 'cpu') return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data: buffer, tensor: value };
+  if (value.device !== 'cpu') return { dtype: DTYPE_CODE[value.dtype], N: rows, K, T, data: buffer, tensor: value };
   const data = value.data as Float32Array | Float64Array;
   for (let idx = 0; idx < data.length; idx++) {
     const x = data[idx] as number;
     if (!(Math.abs(x) <= MAX_REWARD_MAGNITUDE)) {
-      const i = Math.floor(idx / K);
-      const where = `${describeValue(x)} at sample ${i}, objective ${idx - i * K}`;
+      const row = Math.floor(idx / K);
+      const at = T > 0 ? `sample ${Math.floor(row / T)}, step ${row % T}` : `sample ${row}`;
+      const where = `${describeValue(x)} at ${at}, objective ${idx - row * K}`;
       throw rangeError(Number.isFinite(x) ? '|r| <= 1e+100' : 'finite values', 'rewards', where, false);
     }
   }
-  return { dtype: DTYPE_CODE[value.dtype], N: rows, K, data, tensor: value };
+  return { dtype: DTYPE_CODE[value.dtype], N: rows, K, T, data, tensor: value };
 }
 
 /**

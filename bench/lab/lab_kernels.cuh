@@ -102,7 +102,9 @@ __global__ void __launch_bounds__(S::kThreads, Tail == kStreamOnly ? 1 : S::kMin
     if (threadIdx.x == 0) stamp(l, kTlGroupStart);
     d::finish_group_block(a, b);
     if (threadIdx.x == 0) stamp(l, kTlGroupEnd);
-    if (hand_off<Tail>(&a.book->done, static_cast<unsigned int>(a.groups.count)) && threadIdx.x == 0) {
+    if (!hand_off<Tail>(&a.book->done, static_cast<unsigned int>(a.groups.count))) return;
+    if (a.p.fusedNormalization == FusedNormalization::Batch) d::finish_batch_block(a);
+    if (threadIdx.x == 0) {
       stamp(l, kTlPublishStart);
       d::publish(a);
       stamp(l, kTlPublishEnd);

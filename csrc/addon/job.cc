@@ -16,7 +16,8 @@ const char* const kOutputNames[kOutputCount] = {
     "exploration", "lambda", "coefficients", "fused", "advantages"};
 
 const char* const kHeaderSlotNames[kSlotCount] = {"kind", "async", "latentDtype", "N", "T", "D", "stacked",
-                                                  "rewardDtype", "rewardN", "K", "groupSize", "outputMask"};
+                                                  "rewardDtype", "rewardN", "K", "groupSize", "outputMask",
+                                                  "rewardSteps"};
 
 namespace {
 
@@ -151,8 +152,9 @@ void ParseRewards(Napi::Env env, Job& job, const RunArgs& run, const double* h, 
   constexpr int64_t kMax = static_cast<int64_t>(kMaxSafeInteger);
   rew.N = HeaderInteger(env, h, kSlotRewardN, "rewards N", 1, kMax);
   rew.K = HeaderInteger(env, h, kSlotK, "rewards K", 1, kMax);
-  TranslateErrors(env, [&] { otca::check_reward_count(rew.N, rew.K); });
-  const int64_t nk = rew.N * rew.K;
+  rew.T = HeaderInteger(env, h, kSlotRewardSteps, "rewards T", 0, kMax);  // 0: [N, K]; T: per-step [N, T, K]
+  TranslateErrors(env, [&] { otca::check_reward_count(rew.N, otca::reward_rows(rew), rew.K); });
+  const int64_t nk = rew.N * otca::reward_rows(rew) * rew.K;
   const bool f64 = rew.dtype == otca::DType::Float64;
   job.rewards = GetBuffer(env, job, keepAlive, run.rewards,
                           f64 ? napi_float64_array : napi_float32_array,
@@ -292,6 +294,9 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
     ParseRewards(env, *job, run, h, keepAlive);
     K = job->rew.K;
     if (kind == JobKind::Advantages) TranslateErrors(env, [&] { otca::check_same_rows(N, job->rew.N); });
+    if (kind == JobKind::Advantages && job->rew.T != 0 && job->rew.T != T) {
+      ThrowRange(env, std::to_string(T) + " steps (as latents)", "rewards", std::to_string(job->rew.T));
+    }
     N = job->rew.N;
     ParseGroups(env, *job, run, h, N);
     if (kind == JobKind::Objective) {
@@ -312,11 +317,12 @@ void ParseJob(Napi::Env env, Job& jobRef, PlanState* plan, JobKind kind, const R
     GetOutput(env, *job, keepAlive, outs, mask, N, kTrajectoryScore);
   }
   if (kind != JobKind::Trajectory) {
-    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, K), kObjectiveAdvantages);
+    const int64_t rows = otca::checked_mul(N, otca::reward_rows(job->rew));  // per-step rewards: a row per (sample, step)
+    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(rows, K), kObjectiveAdvantages);
     GetOutput(env, *job, keepAlive, outs, mask, N, kExploration);
-    GetOutput(env, *job, keepAlive, outs, mask, N, kLambda);
-    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, K), kCoefficients);
-    GetOutput(env, *job, keepAlive, outs, mask, N, kFused);
+    GetOutput(env, *job, keepAlive, outs, mask, rows, kLambda);
+    GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(rows, K), kCoefficients);
+    GetOutput(env, *job, keepAlive, outs, mask, rows, kFused);
   }
   if (kind == JobKind::Advantages) GetOutput(env, *job, keepAlive, outs, mask, otca::checked_mul(N, T), kAdvantages);
 }

@@ -43,7 +43,7 @@ extern const char* const kOutputNames[kOutputCount];
 // nine (each N-API property read by name costs ~0.1 us).
 enum HeaderSlot : int {
   kSlotKind, kSlotAsync, kSlotLatentDtype, kSlotN, kSlotT, kSlotD, kSlotStacked, kSlotRewardDtype, kSlotRewardN,
-  kSlotK, kSlotGroupSize, kSlotOutputMask, kSlotCount
+  kSlotK, kSlotGroupSize, kSlotOutputMask, kSlotRewardSteps, kSlotCount
 };
 extern const char* const kHeaderSlotNames[kSlotCount];
 

@@ -182,9 +182,11 @@ void read_rewards(Run& r, const otca_rewards* given, const otca::PlanState& plan
     throw_type("float32 or float64", "rewards dtype", otca::dtype_name(static_cast<otca::DType>(w.dtype)));
   }
   otca::check_integer(w.N, 1, kMaxCount, "rewards N");
-  if (w.T != 0) throw_range("0 (per-step rewards are not supported yet)", "rewards T", std::to_string(w.T));
+  if (w.T != 0)
+    throw_range("0 (the C ABI takes one reward row per sample; per-step rewards are not wired in yet)", "rewards T",
+                std::to_string(w.T));
   otca::check_integer(w.K, 1, kMaxCount, "rewards K");
-  otca::check_reward_count(w.N, w.K);
+  otca::check_reward_count(w.N, 1, w.K);
   if (w.data == nullptr) throw_type("a pointer", "rewards", "null");
   otca::check_factor_lengths(plan.options, w.K);
   r.rew.dtype = static_cast<otca::DType>(w.dtype);
@@ -449,7 +451,7 @@ otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, int64_t N, 
     }
     if (k != otca::RunKind::Trajectory) {
       otca::check_integer(K, 1, kMaxCount, "K");
-      otca::check_reward_count(N, K);
+      otca::check_reward_count(N, 1, K);
       otca::check_integer(num_groups, 1, N, "num_groups");
     }
     *bytes = otca::gpu::enqueue_workspace_bytes(kind, N, k == otca::RunKind::Objective ? 0 : T, D,

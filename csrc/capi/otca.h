@@ -167,7 +167,7 @@ typedef struct otca_latents {
 } otca_latents;
 
 /* Row-major rewards [N, K] (one score per sample and objective). T is reserved for per-step
- * rewards [N, T, K]: 0 today (OTCA_E_RANGE otherwise, until the core supports them). */
+ * rewards [N, T, K]: 0 (OTCA_E_RANGE otherwise: the core has them, this ABI does not wire them in yet). */
 typedef struct otca_rewards {
   uint32_t struct_size;
   int32_t dtype; /* OTCA_FLOAT32 or OTCA_FLOAT64 */

@@ -103,6 +103,7 @@ void check_options(const Options& opt, const ObjectiveFactors& factors, int64_t 
   if (opt.stdCorrection != 0 && opt.stdCorrection != 1)
     range_error("0 or 1", "stdCorrection", opt.stdCorrection);
   if (!(opt.advClip > 0.0)) range_error("number > 0", "advClip", opt.advClip);
+  if (!(opt.fusedClip > 0.0)) range_error("number > 0", "fusedClip", opt.fusedClip);
   // the limits of lib/options.ts (the eps options' ranges)
   if (!(opt.epsAdv >= 0.0 && opt.epsAdv <= 1e100)) range_error("number in [0, 1e+100]", "epsAdv", opt.epsAdv);
   if (!(opt.epsTcd > 0.0 && opt.epsTcd <= 1e100)) range_error("number in (0, 1e+100]", "epsTcd", opt.epsTcd);
@@ -171,6 +172,7 @@ void check_rewards_shape(const Rewards& rew) {
                     dtype_name(rew.dtype));
   if (rew.K < 1) throw_range("at least 1 objective (K >= 1)", "rewards", std::to_string(rew.K));
   if (rew.N < 0) throw_range("integer >= 0", "rewards' sample count N", std::to_string(rew.N));
+  if (rew.T < 0) throw_range("integer >= 0", "rewards' step count T", std::to_string(rew.T));
   if (rew.N > 0 && !rew.data) throw_range("a buffer", "rewards", "none");
 }
 
@@ -205,6 +207,15 @@ void throw_non_finite_latent(double v, int64_t sample, int64_t state) {
 
 void throw_bad_reward(double v, int64_t sample, int64_t objective) {
   const std::string where = " at sample " + std::to_string(sample) + ", objective " + std::to_string(objective);
+  if (!std::isfinite(v)) throw_range("finite values", "rewards", non_finite_name(v) + where);
+  throw_range("|r| <= 1e+100", "rewards", js_number(v) + where);
+}
+
+void throw_bad_reward_at(const Rewards& rew, double v, int64_t flat) {
+  const int64_t row = flat / rew.K, k = flat % rew.K;
+  if (rew.T <= 0) throw_bad_reward(v, row, k);
+  const std::string where = " at sample " + std::to_string(row / rew.T) + ", step " + std::to_string(row % rew.T) +
+                            ", objective " + std::to_string(k);
   if (!std::isfinite(v)) throw_range("finite values", "rewards", non_finite_name(v) + where);
   throw_range("|r| <= 1e+100", "rewards", js_number(v) + where);
 }

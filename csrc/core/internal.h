@@ -35,6 +35,9 @@ bool score_ok(double v);
 // "Expected finite values for rewards but received NaN at sample 3, objective 1", or for a finite
 // value past the limit "Expected |r| <= 1e+100 for rewards but received 1e+308 at ...".
 [[noreturn]] void throw_bad_reward(double v, int64_t sample, int64_t objective);
+// The same for per-step rewards: "... at sample 3, step 2, objective 1". `flat` is the element's
+// index in the rewards (i*K + k, or (i*T + t)*K + k).
+[[noreturn]] void throw_bad_reward_at(const Rewards& rew, double v, int64_t flat);
 [[noreturn]] void throw_bad_score(double v, int64_t sample);
 
 }  // namespace detail

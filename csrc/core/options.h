@@ -19,6 +19,8 @@ enum class WeightScale : int32_t { Mean, Sum };
 enum class Objective : int32_t { Moca, MinNorm, WeightedAdvantage, WeightedReward };
 enum class StdScope : int32_t { Group, Batch };
 enum class Exploration : int32_t { Absolute, Centered };
+enum class FusedNormalization : int32_t { None, Group, Batch };
+enum class StdStabilizer : int32_t { Add, Floor };
 
 // Every option of the computation. The defaults are the schema's (checked by the options test);
 // the per-objective weights and scales are passed beside it (ObjectiveFactors), as they have K
@@ -37,6 +39,12 @@ struct Options {
   double epsMoca = 1e-6;
   double epsSolver = 1e-8;
   int32_t threads = 0;  // CPU backend: 0 or more than the hardware concurrency = all of it
+  // Beyond the paper (docs/algorithm.md, "Beyond the paper"): f standardised over its group or the
+  // batch after the fusion, how eps stabilises every std of eq. 2 and of that step (std + eps, or
+  // max(std, eps)), and a clip of the final f.
+  FusedNormalization fusedNormalization = FusedNormalization::None;
+  StdStabilizer stdStabilizer = StdStabilizer::Add;
+  double fusedClip = __builtin_huge_val();  // > 0 (Infinity: no clip)
 };
 
 // Every native option by name, once: ENUM(field, Enum) (its name is EnumNames<Enum>::kOption),
@@ -49,6 +57,7 @@ struct Options {
   ENUM(stdScope, StdScope) ENUM(exploration, Exploration)                                         \
   NUMBER(stdCorrection) NUMBER(minWeight) NUMBER(advClip) NUMBER(epsAdv) NUMBER(epsTcd)          \
   NUMBER(epsMoca) NUMBER(epsSolver) NUMBER(threads)                                               \
+  ENUM(fusedNormalization, FusedNormalization) ENUM(stdStabilizer, StdStabilizer) NUMBER(fusedClip) \
   FACTORS(objectiveWeights) FACTORS(objectiveScale)
 
 // The CPU backend's most threads (lib/options.ts: threads is an integer in [0, 4096]).
@@ -78,6 +87,8 @@ OTCA_ENUM_NAMES(WeightScale, "weightScale", "mean", "sum");
 OTCA_ENUM_NAMES(Objective, "objective", "moca", "min-norm", "weighted-advantage", "weighted-reward");
 OTCA_ENUM_NAMES(StdScope, "stdScope", "group", "batch");
 OTCA_ENUM_NAMES(Exploration, "explorationSignal", "absolute", "centered");
+OTCA_ENUM_NAMES(FusedNormalization, "fusedNormalization", "none", "group", "batch");
+OTCA_ENUM_NAMES(StdStabilizer, "stdStabilizer", "add", "floor");
 #undef OTCA_ENUM_NAMES
 
 static_assert(EnumNames<Temporal>::kCount == 2 && static_cast<int>(Temporal::Uniform) == 1, "temporal names");
@@ -85,6 +96,9 @@ static_assert(EnumNames<WeightScale>::kCount == 2 && static_cast<int>(WeightScal
 static_assert(EnumNames<Objective>::kCount == 4 && static_cast<int>(Objective::WeightedReward) == 3, "objective names");
 static_assert(EnumNames<StdScope>::kCount == 2 && static_cast<int>(StdScope::Batch) == 1, "stdScope names");
 static_assert(EnumNames<Exploration>::kCount == 2 && static_cast<int>(Exploration::Centered) == 1, "exploration names");
+static_assert(EnumNames<FusedNormalization>::kCount == 3 && static_cast<int>(FusedNormalization::Batch) == 2,
+              "fusedNormalization names");
+static_assert(EnumNames<StdStabilizer>::kCount == 2 && static_cast<int>(StdStabilizer::Floor) == 1, "stdStabilizer names");
 
 // The value named `name`, or false where no value has that name.
 template <class E>

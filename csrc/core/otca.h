@@ -30,12 +30,17 @@ struct Latents {
   int64_t sampleStride = 0;
 };
 
-// Row-major [N, K] rewards, Float32 or Float64.
+// Row-major rewards, Float32 or Float64: [N, K] (T = 0, one per sample), or per step [N, T, K]
+// (T >= 1: element (i, t, k) at (i*T + t)*K + k; eq. 2 and the fusion then run per step).
 struct Rewards {
   DType dtype = DType::Float32;
   const void* data = nullptr;
   int64_t N = 0, K = 0;
+  int64_t T = 0;
 };
+
+// The rows of phase 2's per-step outputs: T for per-step rewards, 1 for per-sample ones.
+inline int64_t reward_rows(const Rewards& rew) { return rew.T > 0 ? rew.T : 1; }
 
 // Groups from per-sample ids (`groupIds`): groups of any size >= 1 in any order, numbered in
 // ascending order of their ids, members ascending. Ids are integers >= 0 (the binding checks them).
@@ -58,7 +63,8 @@ struct TrajectoryOutputs {
   float* trajectoryScore = nullptr;  // q    [N]
 };
 
-// Phase 2 (objectiveCredit). Any pointer may be null (not requested).
+// Phase 2 (objectiveCredit). Any pointer may be null (not requested). With per-step rewards
+// (Rewards::T = T >= 1) A and c are [N, T, K], lam and f [N, T]; e stays [N].
 struct ObjectiveOutputs {
   float* objectiveAdvantages = nullptr;  // A   [N, K]
   float* exploration = nullptr;          // e   [N]

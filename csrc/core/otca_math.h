@@ -150,14 +150,33 @@ OTCA_HD Stats stats_of(X x, int64_t n, int corr) {
   return s;
 }
 
+// The denominator of a standardisation (eq. 2, and the fused normalisation): std + epsAdv
+// (stdStabilizer 'add'), or max(std, epsAdv) ('floor').
+OTCA_HD double std_denominator(double std, const Options& p) {
+  if (p.stdStabilizer == StdStabilizer::Floor) return std > p.epsAdv ? std : p.epsAdv;
+  return std + p.epsAdv;
+}
+
+// (x - mean) / denominator; a zero denominator (std 0 with epsAdv 0) means every value it covers
+// is equal: 0, never NaN.
+OTCA_HD double standardise(double x, double centerMean, double spreadStd, const Options& p) {
+  const double denominator = std_denominator(spreadStd, p);
+  return denominator > 0.0 ? (x - centerMean) / denominator : 0.0;
+}
+
 // Eq. 2 for one value: clip((x - mean) / (std + epsAdv), -advClip, advClip) * scale.
-// `centerMean` is the group's mean; `spreadStd` the group's or the batch's std (stdScope). A zero
-// denominator (std 0 with epsAdv 0) means every value it covers is equal: A = 0, never NaN.
+// `centerMean` is the group's mean; `spreadStd` the group's or the batch's std (stdScope).
 OTCA_HD double group_advantage(double x, double centerMean, double spreadStd, const Options& p,
                                double scale) {
-  const double denominator = spreadStd + p.epsAdv;
-  const double a = denominator > 0.0 ? (x - centerMean) / denominator : 0.0;
-  return clampd(a, -p.advClip, p.advClip) * scale;
+  return clampd(standardise(x, centerMean, spreadStd, p), -p.advClip, p.advClip) * scale;
+}
+
+// The final fused advantage from the fusion's f: standardised over `fStats` (the group's or the
+// batch's f) where fusedNormalization asks for it, then clipped at fusedClip (Infinity leaves f as
+// it is, bit for bit).
+OTCA_HD double final_fused(double f, const Stats& fStats, const Options& p) {
+  const double g = p.fusedNormalization == FusedNormalization::None ? f : standardise(f, fStats.mean, fStats.std, p);
+  return clampd(g, -p.fusedClip, p.fusedClip);
 }
 
 // Eq. 12 (absolute) or its centred reading: e = |q - c| / (std_g q + epsMoca).

@@ -162,10 +162,10 @@ void check_latent_count(int64_t N, int64_t T, int64_t D, size_t elementBytes) {
                         "N=" + std::to_string(N) + ", T=" + std::to_string(T) + ", D=" + std::to_string(D));
 }
 
-void check_reward_count(int64_t N, int64_t K) {
-  const int64_t nk = checked_mul(N, K);
+void check_reward_count(int64_t N, int64_t rows, int64_t K) {
+  const int64_t nk = checked_mul(checked_mul(N, rows), K);
   if (nk < 0 || checked_mul(nk, 8) < 0)
-    detail::throw_range("N*K that fits in memory", "rewards", std::to_string(N) + "x" + std::to_string(K));
+    detail::throw_range("N*T*K that fits in memory", "rewards", std::to_string(N) + "x" + std::to_string(K));
 }
 
 void check_same_rows(int64_t latentN, int64_t rewardN) {

@@ -57,8 +57,8 @@ int64_t checked_mul(int64_t a, int64_t b);
 void check_integer(int64_t v, int64_t min, int64_t max, const char* arg);
 // N*(T+1)*D elements of `elementBytes` that fit in memory (latents).
 void check_latent_count(int64_t N, int64_t T, int64_t D, size_t elementBytes);
-// N*K doubles that fit in memory (rewards).
-void check_reward_count(int64_t N, int64_t K);
+// N*rows*K doubles that fit in memory (rewards: rows 1, or T for per-step rewards).
+void check_reward_count(int64_t N, int64_t rows, int64_t K);
 // The rewards' rows equal the latents' (the whole step).
 void check_same_rows(int64_t latentN, int64_t rewardN);
 // objectiveWeights and objectiveScale, where given, of length K.

@@ -33,6 +33,7 @@ struct Workspace {
   std::vector<float> w, q, f;              // w [N][T], q and f [N] where the caller asked for none
   std::vector<double> centre, spread, A;   // [K+1]: one group's statistics, one sample's A
   std::vector<double> batchSpread;         // [K+1]: stdScope 'batch'
+  std::vector<double> fused;               // [N]: f before the fused normalisation
 };
 
 Workspace* workspace_create() { return new Workspace(); }
@@ -56,20 +57,24 @@ T* at_least(std::vector<T>& v, int64_t n) {
   return v.data();
 }
 
-double reward_at(const Rewards& rew, int64_t i, int64_t k) {
-  const int64_t at = i * rew.K + k;
+// Reward k of sample i at step t (t = 0 for per-sample rewards).
+double reward_at(const Rewards& rew, int64_t i, int64_t t, int64_t k) {
+  const int64_t at = (i * reward_rows(rew) + t) * rew.K + k;
   return rew.dtype == DType::Float64 ? static_cast<const double*>(rew.data)[at]
                                      : static_cast<double>(static_cast<const float*>(rew.data)[at]);
 }
 
-// Shapes, then every value (first sample i, then objective k), before any work.
+// Shapes, then every value (first sample i, then step t, then objective k), before any work.
 void check_rewards(const Rewards& rew, const Groups& groups) {
   detail::check_rewards_shape(rew);
   detail::check_groups(groups, rew.N);
+  const int64_t rows = reward_rows(rew);
   for (int64_t i = 0; i < rew.N; ++i) {
-    for (int64_t k = 0; k < rew.K; ++k) {
-      const double v = reward_at(rew, i, k);
-      if (!detail::reward_ok(v)) detail::throw_bad_reward(v, i, k);
+    for (int64_t t = 0; t < rows; ++t) {
+      for (int64_t k = 0; k < rew.K; ++k) {
+        const double v = reward_at(rew, i, t, k);
+        if (!detail::reward_ok(v)) detail::throw_bad_reward_at(rew, v, (i * rows + t) * rew.K + k);
+      }
     }
   }
 }
@@ -113,64 +118,82 @@ void trajectory_unchecked(const Latents& lat, const Options& opt, const Trajecto
   finish_samples(lat, dot, sq, opt, out);
 }
 
-// Phase 2: per group, the per-objective statistics once, then every member of the group.
+// Phase 2: per group, the per-objective statistics once, then every member of the group; with
+// per-step rewards, all of it once per step (e from the per-sample q, the same at every step).
 void finish_groups(const Rewards& rew, const float* q, const Groups& groups, const Options& p,
                    const ObjectiveFactors& factors, const ObjectiveOutputs& out, Workspace& w) {
-  const int64_t N = rew.N, K = rew.K;
+  const int64_t N = rew.N, K = rew.K, rows = reward_rows(rew);
   const bool batchStd = p.stdScope == StdScope::Batch;
   const bool weightedReward = p.objective == Objective::WeightedReward;
   const auto weight = [&](int64_t k) { return factors.weights ? factors.weights[k] : 1.0; };
   const auto scale = [&](int64_t k) { return factors.scale ? factors.scale[k] : 1.0; };
-  const auto R = [&](int64_t i) {  // R_i = sum_k weight_k r_ik, index order
-    double s = 0.0;
-    for (int64_t k = 0; k < K; ++k) s += weight(k) * reward_at(rew, i, k);
-    return s;
-  };
 
-  // stdScope 'batch': the spread of each objective (and of R, slot K) over the whole batch, once
   double* batchSpread = at_least(w.batchSpread, K + 1);
-  if (batchStd) {
-    for (int64_t k = 0; k < K; ++k)
-      batchSpread[k] = math::stats_of([&](int64_t i) { return reward_at(rew, i, k); }, N, p.stdCorrection).std;
-    if (weightedReward) batchSpread[K] = math::stats_of(R, N, p.stdCorrection).std;
-  }
-
   double* centre = at_least(w.centre, K + 1);
   double* spread = at_least(w.spread, K + 1);
   double* A = at_least(w.A, K);
+  const bool normalised = p.fusedNormalization != FusedNormalization::None;
+  double* fused = normalised ? at_least(w.fused, N) : nullptr;
   const auto advantageOf = [&](int64_t k) { return A[k]; };
-  for (int64_t b = 0; b < groups.count; ++b) {
-    const int64_t n = group_size(groups, b);
-    const auto member = [&](int64_t m) { return group_member(groups, b, m); };
-    for (int64_t k = 0; k < K; ++k) {
-      const math::Stats s = math::stats_of([&](int64_t m) { return reward_at(rew, member(m), k); }, n, p.stdCorrection);
-      centre[k] = s.mean;
-      spread[k] = batchStd ? batchSpread[k] : s.std;
-    }
-    const math::Stats qGroup =
-        math::stats_of([&](int64_t m) { return static_cast<double>(q[member(m)]); }, n, p.stdCorrection);
-    if (weightedReward) {
-      const math::Stats s = math::stats_of([&](int64_t m) { return R(member(m)); }, n, p.stdCorrection);
-      centre[K] = s.mean;
-      spread[K] = batchStd ? batchSpread[K] : s.std;
-    }
+  for (int64_t t = 0; t < rows; ++t) {
+    const auto r = [&](int64_t i, int64_t k) { return reward_at(rew, i, t, k); };
+    const auto R = [&](int64_t i) {  // R_i = sum_k weight_k r_ik, index order
+      double s = 0.0;
+      for (int64_t k = 0; k < K; ++k) s += weight(k) * r(i, k);
+      return s;
+    };
+    const auto out_row = [&](int64_t i) { return i * rows + t; };
 
-    for (int64_t m = 0; m < n; ++m) {
-      const int64_t i = member(m);
+    // stdScope 'batch': the spread of each objective (and of R, slot K) over the whole batch, once
+    if (batchStd) {
       for (int64_t k = 0; k < K; ++k)
-        A[k] = math::group_advantage(reward_at(rew, i, k), centre[k], spread[k], p, scale(k));
-      const math::Fused fz = math::fuse_sample(
-          advantageOf, K, static_cast<double>(q[i]), qGroup, weight,
-          [&] { return math::group_advantage(R(i), centre[K], spread[K], p, 1.0); }, p);
+        batchSpread[k] = math::stats_of([&](int64_t i) { return r(i, k); }, N, p.stdCorrection).std;
+      if (weightedReward) batchSpread[K] = math::stats_of(R, N, p.stdCorrection).std;
+    }
 
-      if (out.objectiveAdvantages)
-        for (int64_t k = 0; k < K; ++k) out.objectiveAdvantages[i * K + k] = static_cast<float>(A[k]);
-      if (out.coefficients)
-        for (int64_t k = 0; k < K; ++k)
-          out.coefficients[i * K + k] = static_cast<float>(math::fused_coefficient(fz, k, weight(k)));
-      if (out.exploration) out.exploration[i] = static_cast<float>(fz.e);
-      if (out.lambda) out.lambda[i] = static_cast<float>(fz.lam);
-      if (out.fused) out.fused[i] = static_cast<float>(fz.f);
+    for (int64_t b = 0; b < groups.count; ++b) {
+      const int64_t n = group_size(groups, b);
+      const auto member = [&](int64_t m) { return group_member(groups, b, m); };
+      for (int64_t k = 0; k < K; ++k) {
+        const math::Stats s = math::stats_of([&](int64_t m) { return r(member(m), k); }, n, p.stdCorrection);
+        centre[k] = s.mean;
+        spread[k] = batchStd ? batchSpread[k] : s.std;
+      }
+      const math::Stats qGroup =
+          math::stats_of([&](int64_t m) { return static_cast<double>(q[member(m)]); }, n, p.stdCorrection);
+      if (weightedReward) {
+        const math::Stats s = math::stats_of([&](int64_t m) { return R(member(m)); }, n, p.stdCorrection);
+        centre[K] = s.mean;
+        spread[K] = batchStd ? batchSpread[K] : s.std;
+      }
+
+      for (int64_t m = 0; m < n; ++m) {
+        const int64_t i = member(m), row = out_row(i);
+        for (int64_t k = 0; k < K; ++k) A[k] = math::group_advantage(r(i, k), centre[k], spread[k], p, scale(k));
+        const math::Fused fz = math::fuse_sample(
+            advantageOf, K, static_cast<double>(q[i]), qGroup, weight,
+            [&] { return math::group_advantage(R(i), centre[K], spread[K], p, 1.0); }, p);
+
+        if (out.objectiveAdvantages)
+          for (int64_t k = 0; k < K; ++k) out.objectiveAdvantages[row * K + k] = static_cast<float>(A[k]);
+        if (out.coefficients)
+          for (int64_t k = 0; k < K; ++k)
+            out.coefficients[row * K + k] = static_cast<float>(math::fused_coefficient(fz, k, weight(k)));
+        if (out.exploration && t == 0) out.exploration[i] = static_cast<float>(fz.e);
+        if (out.lambda) out.lambda[row] = static_cast<float>(fz.lam);
+        if (normalised) fused[i] = fz.f;
+        else if (out.fused) out.fused[row] = static_cast<float>(math::final_fused(fz.f, math::Stats{}, p));
+      }
+      if (p.fusedNormalization == FusedNormalization::Group) {
+        const math::Stats fGroup = math::stats_of([&](int64_t m) { return fused[member(m)]; }, n, p.stdCorrection);
+        for (int64_t m = 0; out.fused && m < n; ++m)
+          out.fused[out_row(member(m))] = static_cast<float>(math::final_fused(fused[member(m)], fGroup, p));
+      }
+    }
+    if (p.fusedNormalization == FusedNormalization::Batch) {  // every f of the step first, in sample order
+      const math::Stats fBatch = math::stats_of([&](int64_t i) { return fused[i]; }, N, p.stdCorrection);
+      for (int64_t i = 0; out.fused && i < N; ++i)
+        out.fused[out_row(i)] = static_cast<float>(math::final_fused(fused[i], fBatch, p));
     }
   }
 }
@@ -206,6 +229,8 @@ void advantages(const Latents& lat, const Rewards& rew, const Groups& groups, co
   check_latents_shape(lat);
   if (rew.N != lat.N)
     range_error(std::to_string(lat.N) + " samples (as latents)", "rewards", std::to_string(rew.N));
+  if (rew.T != 0 && rew.T != lat.T)
+    range_error(std::to_string(lat.T) + " steps (as latents)", "rewards", std::to_string(rew.T));
   check_rewards(rew, groups);
   WorkspaceFor ws(workspace);
   Workspace& w = *ws.w;
@@ -216,14 +241,15 @@ void advantages(const Latents& lat, const Rewards& rew, const Groups& groups, co
   ObjectiveOutputs obj = out.objective;
   if (out.advantages && !traj.stepWeights) traj.stepWeights = at_least(w.w, N * T);
   if (!traj.trajectoryScore) traj.trajectoryScore = at_least(w.q, N);
-  if (out.advantages && !obj.fused) obj.fused = at_least(w.f, N);
+  const int64_t rows = reward_rows(rew);
+  if (out.advantages && !obj.fused) obj.fused = at_least(w.f, N * rows);
 
   trajectory_unchecked(lat, opt, traj, w);
   finish_groups(rew, traj.trajectoryScore, groups, opt, factors, obj, w);  // reads q as float32, like phase 2
   if (out.advantages)
     for (int64_t i = 0; i < N; ++i)
       for (int64_t t = 0; t < T; ++t)
-        out.advantages[i * T + t] = math::effective_advantage(traj.stepWeights[i * T + t], obj.fused[i]);
+        out.advantages[i * T + t] = math::effective_advantage(traj.stepWeights[i * T + t], obj.fused[i * rows + (rows > 1 ? t : 0)]);
 }
 
 // ---------------------------------------------------------------- the bandwidth probe

@@ -49,6 +49,14 @@ __device__ inline bool last_to_arrive(unsigned int* counter, unsigned int total)
   return last;
 }
 
+// After a group: the block of the batch's last group runs the batch-wide pass where one is asked
+// for (fusedNormalization 'batch'), then publishes.
+__device__ inline void finish_batch(const StepArgs& a) {
+  if (!last_to_arrive(&a.book->done, static_cast<unsigned int>(a.groups.count))) return;
+  if (a.p.fusedNormalization == FusedNormalization::Batch) finish_batch_block(a);
+  if (threadIdx.x == 0) publish(a);
+}
+
 // The register cap is 65536 / (threads * minBlocks), chosen per shape so that ptxas neither spills
 // nor needs a stack frame (scripts/cuda-static-checks.sh).
 template <class Raw, class Shape>
@@ -71,14 +79,14 @@ __global__ void __launch_bounds__(Shape::kThreads, Shape::kMinBlocks)
   const int64_t b = group_of(a.groups, i);
   if (!last_to_arrive(a.groupCount + b, static_cast<unsigned int>(group_size(a.groups, b)))) return;
   finish_group_block(a, b);
-  if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.groups.count)) && threadIdx.x == 0) publish(a);
+  finish_batch(a);
 }
 
 // static: each translation unit that includes this header (the product's advantage_step.cu, the
 // lab's lab_kernels.cu) has its own copy, so that both link into one program
 static __global__ void __launch_bounds__(kThreads, 1) objective_step(const __grid_constant__ StepArgs a) {
   finish_group_block(a, blockIdx.x);
-  if (last_to_arrive(&a.book->done, static_cast<unsigned int>(a.groups.count)) && threadIdx.x == 0) publish(a);
+  finish_batch(a);
 }
 
 // Error path only: the first non-finite element of sample i, as the flat index j*D + d.

@@ -94,7 +94,7 @@ class DeviceScope {
 constexpr size_t kAlign = 256;
 size_t round_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
-detail::Layout layout_for(int64_t N, int64_t T, int64_t chunks, int64_t K, int64_t B, int64_t nCap) {
+detail::Layout layout_for(int64_t N, int64_t T, int64_t chunks, int64_t K, int64_t B, int64_t nCap, int64_t rows) {
   detail::Layout l{};
   size_t at = 0;
   const auto take = [&](size_t bytes) { const size_t here = at; at += round_up(bytes); return here; };
@@ -107,8 +107,9 @@ detail::Layout layout_for(int64_t N, int64_t T, int64_t chunks, int64_t K, int64
   l.prod = take(sizeof(double) * N * T);
   l.wF = take(sizeof(float) * N * T);
   l.qF = take(sizeof(float) * N);
-  l.fF = take(sizeof(float) * N);
+  l.fF = take(sizeof(float) * N * rows);
   l.Ad = take(sizeof(double) * N * K);
+  l.fD = take(sizeof(double) * N * rows);
   l.gstat = take(sizeof(double) * 2 * B * (K + 1));
   l.statesDev = take(sizeof(void*) * (T + 1));
   l.objDev = take(sizeof(double) * 2 * K);
@@ -128,7 +129,7 @@ void release_workspace(Context& c) noexcept {
 void reserve_workspace(detail::Call& call, int64_t N, int64_t T, int64_t chunks, int64_t K, int64_t B) {
   Context& c = *call.ctx;
   const int64_t nCap = N > c.nCapacity ? N : c.nCapacity;
-  call.layout = layout_for(N, T, chunks, K, B, nCap);
+  call.layout = layout_for(N, T, chunks, K, B, nCap, call.a.rewardRows);
   if (call.layout.total <= c.bytes && N <= c.nCapacity) return;
   release_workspace(c);
   const size_t bytes = call.layout.total + call.layout.total / 4;  // headroom for a slightly larger call
@@ -194,6 +195,9 @@ void fill_objectives(detail::Call& call, const Rewards& rew, const Groups& group
   a.groups = groups;
   a.rewards = rew.data;
   a.rewardsF64 = rew.dtype == DType::Float64;
+  if (reward_rows(rew) > 0x7fffffff)
+    range_error("at most 2147483647 steps", "rewards", std::to_string(rew.T));
+  a.rewardRows = reward_rows(rew);
   if (rew.K <= detail::kInlineObjectives) {
     for (int64_t k = 0; k < rew.K; ++k) {
       a.weights[k] = f.weights ? f.weights[k] : 1.0;
@@ -235,6 +239,7 @@ void bind_scratch(StepArgs& a, const detail::Layout& l, char* base, int64_t nCap
   if (!a.qF) a.qF = reinterpret_cast<float*>(base + l.qF);
   a.fF = reinterpret_cast<float*>(base + l.fF);
   a.Ad = reinterpret_cast<double*>(base + l.Ad);
+  a.fD = reinterpret_cast<double*>(base + l.fD);
   a.gstat = reinterpret_cast<double*>(base + l.gstat);
 }
 
@@ -393,11 +398,10 @@ void check_flags(Call& call) {
   const Rewards* rew = call.rew;
   const Latents* lat = call.lat;
   if (rewardFlag != kNoFlag && rew) {
-    const int64_t i = static_cast<int64_t>(rewardFlag / rew->K), k = static_cast<int64_t>(rewardFlag % rew->K);
     const size_t size = rew->dtype == DType::Float64 ? 8 : 4;
     const char* p = static_cast<const char*>(rew->data) + rewardFlag * size;
     const double v = size == 8 ? read_back<double>(p, c) : read_back<float>(p, c);
-    otca::detail::throw_bad_reward(v, i, k);
+    otca::detail::throw_bad_reward_at(*rew, v, static_cast<int64_t>(rewardFlag));
   }
   if (latentFlag != kNoFlag && lat) {
     const int64_t i = static_cast<int64_t>(latentFlag / (lat->T + 1));
@@ -614,6 +618,8 @@ void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups
   otca::detail::check_latents_shape(lat);
   if (rew.N != lat.N)
     range_error(std::to_string(lat.N) + " samples (as latents)", "rewards", std::to_string(rew.N));
+  if (rew.T != 0 && rew.T != lat.T)
+    range_error(std::to_string(lat.T) + " steps (as latents)", "rewards", std::to_string(rew.T));
   otca::detail::check_rewards_shape(rew);
   otca::detail::check_groups(groups, rew.N);
   if (lat.N == 0) return;
@@ -655,7 +661,7 @@ size_t enqueue_workspace_bytes(int mode, int64_t N, int64_t T, int64_t D, int64_
   const int64_t chunks = latents ? stream_chunks(D, DType::Float32) : 0;
   const int64_t steps = latents ? T : 0;
   const int64_t objectives = mode == 1 ? 0 : K;
-  return layout_for(N, steps, chunks, objectives, mode == 1 ? 0 : B, N).total;
+  return layout_for(N, steps, chunks, objectives, mode == 1 ? 0 : B, N, 1).total;  // one reward row per sample
 }
 
 void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, void* status, int mode,
@@ -677,6 +683,8 @@ void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, v
   }
   if (hasRewards) {
     if (!rew) range_error("rewards", "rewards", "none");
+    if (rew->T != 0)  // the status word's flags and the NaN fill count one reward row per sample
+      range_error("0 (one reward row per sample in the enqueue mode)", "rewards T", std::to_string(rew->T));
     check_options(opt, factors, rew->K);
     otca::detail::check_rewards_shape(*rew);
     otca::detail::check_groups(groups, rew->N);
@@ -706,7 +714,7 @@ void enqueue(int device, void* stream, void* workspace, size_t workspaceBytes, v
   if (hasLatents) bind_outputs(a, out.trajectory);
   if (hasRewards) bind_outputs(a, out.objective);
   if (mode == 0) a.adv = out.advantages;
-  call.layout = layout_for(N, a.T, a.chunks, hasRewards ? rew->K : 0, hasRewards ? groups.count : 0, N);
+  call.layout = layout_for(N, a.T, a.chunks, hasRewards ? rew->K : 0, hasRewards ? groups.count : 0, N, a.rewardRows);
   const detail::Layout& l = call.layout;
   if (!workspace || reinterpret_cast<uintptr_t>(workspace) % kAlign != 0)
     range_error("256-byte aligned device memory", "workspace", workspace ? "a misaligned pointer" : "none");

@@ -67,6 +67,7 @@ struct StepArgs {
   Groups groups;  // device arrays where groupIds were given
   const void* rewards = nullptr;
   int rewardsF64 = 0;
+  int64_t rewardRows = 1;  // T for per-step rewards [N, T, K], else 1: the rows of f, lam, A and c per sample
   int mode = kBoth;
   const float* qIn = nullptr;  // objective-only: the caller's trajectory scores
   Options p;
@@ -87,8 +88,9 @@ struct StepArgs {
   double* prod = nullptr;   // [N][T] wbar*dS, summed in index order for q
   float* wF = nullptr;      // [N][T] w (the caller's stepWeights, or scratch)
   float* qF = nullptr;      // [N]    q as float32 (the caller's trajectoryScore, or scratch)
-  float* fF = nullptr;      // [N]    f as float32
+  float* fF = nullptr;      // [N][rewardRows] f as float32
   double* Ad = nullptr;     // [N][K] A in float64
+  double* fD = nullptr;     // [N][rewardRows] f before the fused normalisation (fusedNormalization)
   double* gstat = nullptr;  // [B][K+1][2] group centre and spread per objective (+ R)
   Mailbox* mailbox = nullptr;
 };

@@ -33,7 +33,7 @@ struct Context {
 namespace detail {
 
 struct Layout {
-  size_t book, counters, first, part, sums, Sd, prod, wF, qF, fF, Ad, gstat, statesDev, objDev, total;
+  size_t book, counters, first, part, sums, Sd, prod, wF, qF, fF, Ad, fD, gstat, statesDev, objDev, total;
 };
 
 // A call prepared on a context, ready to launch.

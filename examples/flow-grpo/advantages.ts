@@ -19,7 +19,7 @@ export interface Arm {
   label: string;
   /** Short label for tables and curves. */
   short: string;
-  options: Pick<OtcaOptions, 'objective' | 'temporal' | 'stdScope' | 'stdCorrection' | 'epsAdv' | 'objectiveWeights'>;
+  options: Pick<OtcaOptions, 'objective' | 'temporal' | 'stdScope' | 'stdCorrection' | 'epsAdv' | 'objectiveWeights' | 'fusedNormalization' | 'preset'>;
   /** Replace each step's weight w[i, t] by its mean over the batch's samples (the fixed-profile control). */
   fixedProfile?: boolean;
 }
@@ -65,10 +65,30 @@ export const ARMS = {
     short: 'OTCA',
     options: { objective: 'moca', temporal: 'tcd' },
   },
+  // The arms the 2026-12-07 study adds: MOCA's fused advantage standardised within its group
+  // (removing its positive within-group mean), and GDPO's fusion, the multi-reward baseline the
+  // field has moved to (each reward z-scored in its group, summed, the sum z-scored over the batch).
+  'moca-group': {
+    label: "MOCA, f standardised in its group (moca, uniform, fusedNormalization 'group')",
+    short: 'MOCA+grp',
+    options: { objective: 'moca', temporal: 'uniform', fusedNormalization: 'group' },
+  },
+  'otca-group': {
+    label: "OTCA, f standardised in its group (moca, tcd, fusedNormalization 'group')",
+    short: 'OTCA+grp',
+    options: { objective: 'moca', temporal: 'tcd', fusedNormalization: 'group' },
+  },
+  gdpo: {
+    label: "GDPO (preset 'gdpo': per-reward group z-score, sum, batch z-score)",
+    short: 'GDPO',
+    options: { preset: 'gdpo' },
+  },
 } as const satisfies Record<string, Arm>;
 
 export type ArmName = keyof typeof ARMS;
 export const ARM_NAMES = Object.keys(ARMS) as ArmName[];
+/** The six arms of the 2026-12-05 study (the default of a plain `npm run demo` and of `--full`). */
+export const STUDY_1205_ARMS: readonly ArmName[] = ['flow-grpo', 'dancegrpo', 'tcd', 'tcd-fixed', 'moca', 'otca'];
 
 /** Where otca runs ('auto': CUDA where usable, else the CPU). Set by --device. */
 export const advantageSettings: { device: 'auto' | 'cpu' | 'cuda' } = { device: 'auto' };

@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
 import { CREDIT_METRIC_NAMES } from '../../lib/index.js';
 import { CLASSES, D, NUM_CLASSES, SIDE, Rng } from './data.js';
@@ -32,81 +31,14 @@ import {
   guardGain,
   matchedFidelity,
   primaryGain,
-  runJob,
 } from './study.js';
+import { runAll } from './pool.js';
+import { runHeldoutStudy } from './study-heldout-run.js';
 import { COLORS, fmt, fmtP, imageGridPng, imageGridSvg, lineChartsSvg, markdownTable, meanStd, type Panel } from './report.js';
 import { initBackend } from './tf.js';
-import type { WorkerMessage } from './worker.js';
 import { type Args, USAGE, UsageError, parseCli } from './cli.js';
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** Train every job, on `jobs` worker threads (or inline for one), in a fixed order of results. */
-async function runAll(jobs: RunJob[], args: Args, baseWeights: Float32Array): Promise<RunRecord[]> {
-  const tty = process.stderr.isTTY;
-  const multibar = new cliProgress.MultiBar(
-    { format: '{name} {bar} {value}/{total} | {r} | {rate}', barsize: 14, hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic,
-  );
-  const records = new Map<string, RunRecord>();
-  const key = (arm: string, seed: number): string => `${arm}/${seed}`;
-  const show = (rec: RunRecord): void => {
-    if (!tty) {
-      console.log(
-        `${ARMS[rec.arm].short.padEnd(9)} seed ${rec.seed}: ${rec.seconds.toFixed(1)} s, final ` +
-          `${REWARD_NAMES.map((n, k) => `${n} ${rec.final.rewards[k]!.toFixed(2)}`).join(', ')}, ${HELDOUT_NAME} ${rec.final.heldOut.toFixed(3)}`,
-      );
-    }
-  };
-  const describeRewards = (r: number[]): string => REWARD_NAMES.map((n, k) => `${n.slice(0, 5)} ${r[k]!.toFixed(2)}`).join(' ');
-  if (args.jobs === 1) {
-    for (const job of jobs) {
-      const start = performance.now();
-      const bar = tty ? multibar.create(job.iters, 0, { name: `${ARMS[job.arm].short.padEnd(9)} s${job.seed}`, r: '', rate: '' }) : undefined;
-      const rec = await runJob(job, baseWeights, HIDDEN, (it, r) => bar?.update(it, { r: describeRewards(r), rate: `${((performance.now() - start) / it).toFixed(0)} ms/it` }));
-      records.set(key(rec.arm, rec.seed), rec);
-      show(rec);
-    }
-  } else {
-    const queue = [...jobs];
-    const workers: Promise<void>[] = [];
-    for (let w = 0; w < Math.min(args.jobs, jobs.length); w++) {
-      workers.push(
-        new Promise<void>((resolveWorker, reject) => {
-          const worker = new Worker(new URL('./worker.js', import.meta.url), {
-            workerData: { backend: args.backend, device: args.device, hidden: HIDDEN, baseWeights },
-          });
-          let bar: cliProgress.SingleBar | undefined;
-          let start = 0;
-          const next = (): void => {
-            const job = queue.shift();
-            if (!job) {
-              worker.postMessage(null);
-              return;
-            }
-            start = performance.now();
-            bar = tty ? multibar.create(job.iters, 0, { name: `${ARMS[job.arm].short.padEnd(9)} s${job.seed}`, r: '', rate: '' }) : undefined;
-            worker.postMessage(job);
-          };
-          worker.on('message', (m: WorkerMessage) => {
-            if (m.kind === 'ready') next();
-            else if (m.kind === 'progress') bar?.update(m.it, { r: describeRewards(m.rewards), rate: `${((performance.now() - start) / m.it).toFixed(0)} ms/it` });
-            else {
-              records.set(key(m.rec.arm, m.rec.seed), m.rec);
-              show(m.rec);
-              next();
-            }
-          });
-          worker.on('error', reject);
-          worker.on('exit', (code) => (code === 0 ? resolveWorker() : reject(new Error(`a demo worker exited with code ${code}`))));
-        }),
-      );
-    }
-    await Promise.all(workers);
-  }
-  multibar.stop();
-  return jobs.map((j) => records.get(key(j.arm, j.seed))!);
-}
 
 async function main(): Promise<void> {
   let args: Args | null;
@@ -145,6 +77,10 @@ async function main(): Promise<void> {
     printCalibration(base, cfg);
     return;
   }
+  if (args.study) {
+    await runHeldoutStudy(args, base, cfg, tfBackend, t0);
+    return;
+  }
 
   console.log(
     `tfjs backend ${tfBackend}; ${args.full ? 'full study' : 'short run'}: ${args.arms.length} arms x ${args.seeds} seed(s) x ${args.iters} iterations, ` +
@@ -175,11 +111,11 @@ async function main(): Promise<void> {
     }
   }
   const tr = performance.now();
-  const runs = await runAll(jobs, args, baseWeights);
+  const runs = await runAll(jobs, args, baseWeights, HIDDEN);
   const trainSeconds = (performance.now() - tr) / 1000;
   const baseBySeed = new Map<number, BaseEval>();
   for (const r of runs) {
-    const b = { rewards: r.evalRewards[0]!, heldOut: r.evalHeldOut[0]! };
+    const b = { rewards: r.evalRewards[0]!, heldOut: r.evalHeldOut[0]!, judge: r.evalJudge[0]! };
     const prev = baseBySeed.get(r.seed);
     if (prev && (prev.heldOut !== b.heldOut || prev.rewards.some((v, k) => v !== b.rewards[k]))) {
       throw new Error(`the base model's evaluation differs between arms of seed ${r.seed}: the runs are not on common ground`);

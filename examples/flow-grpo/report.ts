@@ -17,7 +17,7 @@ export interface Panel {
   series: Series[];
 }
 
-export const COLORS = ['#7f7f7f', '#2ca02c', '#1f77b4', '#17becf', '#ff7f0e', '#d62728'];
+export const COLORS = ['#7f7f7f', '#2ca02c', '#1f77b4', '#17becf', '#ff7f0e', '#d62728', '#9467bd', '#8c564b'];
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

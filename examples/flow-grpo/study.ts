@@ -28,13 +28,17 @@ export interface RunJob {
 export interface RunRecord {
   arm: ArmName;
   seed: number;
+  /** Adam's learning rate of this run. */
+  lr: number;
   /** Training batch mean of each reward per iteration [iters][K]. */
   train: number[][];
   /** Held-out evaluation at checkpoints (iteration 0 is the base model). */
   evalIters: number[];
   evalRewards: number[][];
   evalHeldOut: number[];
-  final: { rewards: number[]; heldOut: number };
+  /** The held-out judge's mean score at the same checkpoints (judge.ts; the 2026-12-07 study's primary). */
+  evalJudge: number[];
+  final: { rewards: number[]; heldOut: number; judge: number };
   /** The first `keepImages` images of the final evaluation [n, D]. */
   images: Float32Array;
   seconds: number;
@@ -64,11 +68,13 @@ export async function runJob(
   const rec: RunRecord = {
     arm: job.arm,
     seed: job.seed,
+    lr: cfg.lr,
     train: [],
     evalIters: [0],
     evalRewards: [base.rewards],
     evalHeldOut: [base.heldOut],
-    final: { rewards: base.rewards, heldOut: base.heldOut },
+    evalJudge: [base.judge],
+    final: { rewards: base.rewards, heldOut: base.heldOut, judge: base.judge },
     images: new Float32Array(0),
     seconds: 0,
     clipFraction: 0,
@@ -85,11 +91,12 @@ export async function runJob(
       rec.evalIters.push(it);
       rec.evalRewards.push(last.rewards);
       rec.evalHeldOut.push(last.heldOut);
+      rec.evalJudge.push(last.judge);
     }
     onIteration?.(it, stats.rewards);
   }
   if (last) {
-    rec.final = { rewards: last.rewards, heldOut: last.heldOut };
+    rec.final = { rewards: last.rewards, heldOut: last.heldOut, judge: last.judge };
     rec.images = last.images.slice(0, job.keepImages * D);
   }
   rec.seconds = (performance.now() - start) / 1000;
@@ -101,9 +108,10 @@ export async function runJob(
 
 /** The base model's spread within a prompt: the unit of the primary metric. */
 export interface BaseSpread {
-  /** Within-prompt std of each reward [K] and of the held-out metric (ODE samples, pooled over prompts). */
+  /** Within-prompt std of each reward [K], of the held-out fidelity and of the judge's score (ODE samples, pooled over prompts). */
   rewards: number[];
   heldOut: number;
+  judge: number;
   samples: number;
 }
 
@@ -122,6 +130,7 @@ export function baseSpread(base: EvalResult, cls: Int32Array): BaseSpread {
   return {
     rewards: Array.from({ length: K }, (_, k) => pooled((i) => base.perImage.rewards[i * K + k]!)),
     heldOut: pooled((i) => base.perImage.heldOut[i]!),
+    judge: pooled((i) => base.perImage.judge[i]!),
     samples: N,
   };
 }
@@ -202,6 +211,8 @@ export interface StudyAnalysis {
 export interface BaseEval {
   rewards: number[];
   heldOut: number;
+  /** The held-out judge's mean score (the 2026-12-07 study's primary; unused by this analysis). */
+  judge?: number;
 }
 
 function compare(h: Hypothesis, runs: RunRecord[], base: Map<number, BaseEval>, spread: BaseSpread): Omit<ComparisonResult, 'pTAdjusted' | 'pWilcoxonAdjusted' | 'outcome'> {

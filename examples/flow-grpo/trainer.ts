@@ -14,6 +14,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { D, NUM_CLASSES, Rng, subSeed } from './data.js';
 import { VelocityNet } from './model.js';
 import { K, heldOut, scoreImages } from './rewards.js';
+import { judgeScores } from './judge.js';
 import { type Rollout, type StepCoefs, finalStates, odeSample, sdeCoefs, sdeRollout, transitionLogProb } from './sampler.js';
 import { type ArmName, type StepAdvantages, stepAdvantages } from './advantages.js';
 import { tfjs } from './tf.js';
@@ -219,23 +220,26 @@ export function makeEvalSet(perClass: number, seed = 424242): EvalSet {
 }
 
 export interface EvalResult {
-  /** Mean of each training reward [K] and of the held-out metric, deterministic ODE sampling. */
+  /** Mean of each training reward [K], of the held-out fidelity and of the held-out judge's score, deterministic ODE sampling. */
   rewards: number[];
   heldOut: number;
+  judge: number;
   images: Float32Array;
-  /** Per image: rewards [n, K] and held-out metric [n]. */
-  perImage: { rewards: Float32Array; heldOut: Float32Array };
+  /** Per image: rewards [n, K], fidelity [n] and the judge's score [n]. */
+  perImage: { rewards: Float32Array; heldOut: Float32Array; judge: Float32Array };
 }
 
 export function evaluate(net: VelocityNet, set: EvalSet, sigmas: Float32Array): EvalResult {
   const images = odeSample(net, set.cls, set.noise, sigmas);
   const r = scoreImages(images, set.cls);
   const h = heldOut(images, set.cls);
+  const j = judgeScores(images, set.cls);
   const N = set.cls.length;
   const rewards = Array.from({ length: K }, (_, k) => {
     let s = 0;
     for (let i = 0; i < N; i++) s += r[i * K + k]!;
     return s / N;
   });
-  return { rewards, heldOut: h.reduce((a, b) => a + b, 0) / N, images, perImage: { rewards: r, heldOut: h } };
+  const meanOf = (xs: Float32Array): number => xs.reduce((a, b) => a + b, 0) / N;
+  return { rewards, heldOut: meanOf(h), judge: meanOf(j), images, perImage: { rewards: r, heldOut: h, judge: j } };
 }

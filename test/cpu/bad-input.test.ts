@@ -55,7 +55,8 @@ const table: Row[] = [
   ['N % G != 0', call({ ...ok(), groupSize: 3 }), RangeError, /Expected .*divi.* for groupSize but received 3/],
   // ---- shapes and ranks
   ['rewards rank 1', call({ ...ok(), rewards: Tensor.from(new Float32Array(N), [N]) }), RangeError, /Expected .*\[N, K\].* for rewards but received .*\[4\]/],
-  ['rewards rank 3', call({ ...ok(), rewards: Tensor.from(new Float32Array(N * K), [N, K, 1]) }), RangeError, /for rewards but received .*\[4, 2, 1\]/],
+  ['per-step rewards [N, T, K] whose T is not the latents\' T', call({ ...ok(), rewards: Tensor.from(new Float32Array(N * K), [N, K, 1]) }), RangeError, /^Expected 3 steps \(T as in latents\) for rewards but received shape \[4, 2, 1\]$/],
+  ['rewards rank 4', call({ ...ok(), rewards: Tensor.from(new Float32Array(N * K), [N, K, 1, 1]) }), RangeError, /Expected rank 2 \[N, K\] or 3 \[N, T, K\] .*for rewards but received .*\[4, 2, 1, 1\]/],
   ['K = 0', call({ ...ok(), rewards: Tensor.from(new Float32Array(0), [N, 0]) }), RangeError, /for rewards but received .*\[4, 0\]/],
   ['latents rank 2', call({ ...ok(), latents: Tensor.from(z(), [N, (T + 1) * D]) }), RangeError, /Expected .*\[N, T ?\+ ?1, D\].* for latents but received .*\[4, 32\]/],
   ['T + 1 = 1 (T < 1), stacked', call({ ...ok(), latents: Tensor.from(new Float32Array(N * D), [N, 1, D]) }), RangeError, /for latents but received .*\[4, 1, 8\]/],
@@ -163,7 +164,7 @@ const table: Row[] = [
   ['encodeBFloat16 into a Float32Array', () => encodeBFloat16([1], new Float32Array(1) as never), TypeError, /^Expected a Uint16Array for encodeBFloat16's out but received Float32Array\(1\)$/],
   ['combineCredit(null, o)', () => combineCredit(null as never, { fused: Tensor.from(new Float32Array(N), [N]) }), TypeError, /^Expected phase 1's result \{ stepWeights \} for trajectory but received null$/],
   ['combineCredit(t, 3)', () => combineCredit({ stepWeights: Tensor.from(new Float32Array(N * T), [N, T]) }, 3 as never), TypeError, /^Expected phase 2's result \{ fused \} for objective but received 3$/],
-  ['combineCredit with a forged fused', () => combineCredit({ stepWeights: Tensor.from(new Float32Array(N * T), [N, T]) }, { fused: forged() }), TypeError, /^Expected float32 Tensor \[N\] \(phase 2's fused\) for objective.fused but received an object made from Tensor.prototype that is no Tensor/],
+  ['combineCredit with a forged fused', () => combineCredit({ stepWeights: Tensor.from(new Float32Array(N * T), [N, T]) }, { fused: forged() }), TypeError, /^Expected float32 Tensor \[N\] or \[N, T\] \(phase 2's fused\) for objective.fused but received an object made from Tensor.prototype that is no Tensor/],
   ['rewards forged from Tensor.prototype', call({ ...ok(), rewards: forged() }), TypeError, /^Expected Tensor \[N, K\] \(float32 or float64\) for rewards but received an object made from Tensor.prototype that is no Tensor/],
   ['latents forged from Tensor.prototype', call({ ...ok(), latents: forged() }), TypeError, /for latents but received an object made from Tensor.prototype that is no Tensor/],
   ['a latent state forged from Tensor.prototype', call({ ...ok(), latents: [...states().slice(0, 2), forged()] }), TypeError, /^Expected Tensor \[N, D\] for latents\[2\] but received an object made from Tensor.prototype/],

@@ -240,7 +240,7 @@ describe('Tensor device API on the host', () => {
 const planOptions: NativePlanOptions = {
   temporal: 'tcd', weightScale: 'mean', objective: 'moca', stdScope: 'group', explorationSignal: 'absolute',
   stdCorrection: 1, minWeight: 0.5, advClip: 5, epsAdv: 1e-8, epsTcd: 1e-6, epsMoca: 1e-6, epsSolver: 1e-8,
-  threads: 0, objectiveWeights: undefined, objectiveScale: undefined,
+  threads: 0, fusedNormalization: 'none', stdStabilizer: 'add', fusedClip: Infinity, objectiveWeights: undefined, objectiveScale: undefined,
 };
 
 describe('native device handles', () => {

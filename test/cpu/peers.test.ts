@@ -41,9 +41,11 @@ import { expectBitEqual } from '../helpers/compare.js';
 import {
   danceGrpoFluxAdvantages,
   danceGrpoHunyuanAdvantages,
+  flowFactoryAdvantages,
   flowGrpoAdvantages,
   flowGrpoEpochPrompts,
   flowGrpoMultiScore,
+  gdpoAdvantages,
   groupIdsOf,
   grpoClippedLoss,
 } from '../helpers/peers.js';
@@ -406,12 +408,155 @@ describe(`preset 'flow-grpo' reproduces Flow-GRPO's trainer, prompt groups throu
   });
 });
 
+// ------------------------------------------------------------------ GDPO and Flow-Factory
+
+/** 1e-5 of the case's largest |port| (what "within 1e-5 relative" means for a batch of values), plus 1e-12 for exact zeros. */
+function relativeTolerance(port: ArrayLike<number>): Float64Array {
+  let scale = 0;
+  for (let i = 0; i < port.length; i++) scale = Math.max(scale, Math.abs(port[i]!));
+  return Float64Array.from(port, () => 1e-5 * scale + 1e-12);
+}
+
+describe(`preset 'gdpo' reproduces GDPO's trainer, both branches on K (seed ${SEED})`, () => {
+  interface GdpoCase {
+    label: string;
+    B: number;
+    G: number;
+    weights: number[];
+    kind: 'clip' | 'unit';
+    /** Objective 0 of group 1 all equal (its std 0: A = 0 there on both sides). */
+    tied?: boolean;
+  }
+  const cases: GdpoCase[] = [
+    { label: 'K = 3 weighted 1 / 0.5 / 2, 4 prompts x 8', B: 4, G: 8, weights: [1, 0.5, 2], kind: 'clip' },
+    { label: 'K = 2, 6 prompts x 4, a group with tied rewards', B: 6, G: 4, weights: [1, 1], kind: 'unit', tied: true },
+    { label: 'K = 4, 2 prompts x 16', B: 2, G: 16, weights: [0.25, 1, 1, 0.5], kind: 'unit' },
+    { label: 'K = 1 (the trainer skips the GDPO step): weighted reward per group, weight 2', B: 3, G: 8, weights: [2], kind: 'clip' },
+    { label: 'K = 1, 5 prompts x 6, a group with tied rewards', B: 5, G: 6, weights: [0.7], kind: 'unit', tied: true },
+  ];
+  cases.forEach((gc, c) =>
+    it(gc.label, () => {
+      const N = gc.B * gc.G;
+      const K = gc.weights.length;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / gc.G));
+      const r = rewardsOf(SEED + 41 * c, ids, K, gc.kind);
+      if (gc.tied) for (let m = 0; m < gc.G; m++) r[(gc.G + m) * K] = 0.25;
+      const port = gdpoAdvantages(Float64Array.from(r), K, gc.G, gc.weights);
+      const { out, ref } = runAllPaths(r, K, { groupSize: gc.G }, { preset: 'gdpo', objectiveWeights: gc.weights }, SEED + 300 + c, `gdpo ${c}`);
+      const key = K === 1 ? 'gdpo, K = 1' : 'gdpo, K >= 2';
+      expectWithin(key, out.fused.data, port, relativeTolerance(port), `gdpo ${c} fused`);
+      expectWithin(`${key} (reference)`, ref.fused, port, relativeTolerance(port), `gdpo ${c} reference`);
+      if (gc.tied && K === 1) for (let m = 0; m < gc.G; m++) expect(out.fused.data[gc.G + m]).toBe(0);
+    }),
+  );
+
+  it('the K = 1 branch is not the K >= 2 formula with one reward (the preset resolves on K)', () => {
+    const G = 8;
+    const ids = Int32Array.from({ length: 3 * G }, (_, i) => Math.floor(i / G));
+    const r = rewardsOf(SEED + 97, ids, 1, 'unit');
+    const asTwoStep = otcaAdvantages({ rewards: Tensor.from(r, [3 * G, 1]), latents: latentsOf(SEED, 3 * G).tensor, groupSize: G }, { ...PRESETS.gdpo, objectiveWeights: [2], outputs: ['fused'] });
+    const preset = otcaAdvantages({ rewards: Tensor.from(r, [3 * G, 1]), latents: latentsOf(SEED, 3 * G).tensor, groupSize: G }, { preset: 'gdpo', objectiveWeights: [2], outputs: ['fused'] });
+    const port = gdpoAdvantages(Float64Array.from(r), 1, G, [2]);
+    expectWithin('gdpo, K = 1', preset.fused.data, port, relativeTolerance(port), 'K = 1 preset');
+    expect(Math.max(...Array.from(asTwoStep.fused.data, (x, i) => Math.abs(x - port[i]!)))).toBeGreaterThan(1e-3);
+    // one plan serves both: K = 1 and K = 3 calls on the same step, in turn
+    const step = createAdvantageStep({ preset: 'gdpo', outputs: ['fused'] });
+    const r3 = rewardsOf(SEED + 98, ids, 3, 'unit');
+    for (let round = 0; round < 2; round++) {
+      const one = step.run({ rewards: Tensor.from(r, [3 * G, 1]), latents: latentsOf(SEED, 3 * G).tensor, groupSize: G }).fused.data;
+      const three = step.run({ rewards: Tensor.from(r3, [3 * G, 3]), latents: latentsOf(SEED, 3 * G).tensor, groupSize: G }).fused.data;
+      const port1 = gdpoAdvantages(Float64Array.from(r), 1, G, [1]);
+      const port3 = gdpoAdvantages(Float64Array.from(r3), 3, G, [1, 1, 1]);
+      expectWithin('gdpo, K = 1', one, port1, relativeTolerance(port1), `plan K = 1, round ${round}`);
+      expectWithin('gdpo, K >= 2', three, port3, relativeTolerance(port3), `plan K = 3, round ${round}`);
+    }
+    expect(step.options.fusedNormalization).toBe('batch'); // the options a step reports are the K >= 2 ones
+    step.dispose();
+    // an option given beside the preset overrides its K = 1 variant too
+    const overridden = otcaAdvantages({ rewards: Tensor.from(r, [3 * G, 1]), latents: latentsOf(SEED, 3 * G).tensor, groupSize: G }, { preset: 'gdpo', objective: 'weighted-advantage', outputs: ['fused'] });
+    const spelled = otcaAdvantages({ rewards: Tensor.from(r, [3 * G, 1]), latents: latentsOf(SEED, 3 * G).tensor, groupSize: G }, { ...PRESETS.gdpo, fusedNormalization: 'none', outputs: ['fused'] });
+    expectBitEqual(overridden.fused.data, spelled.fused.data, 'gdpo with objective given, K = 1');
+  });
+});
+
+describe(`preset 'flow-factory' reproduces Flow-Factory's AdvantageProcessor, groups through groupIds (seed ${SEED})`, () => {
+  interface FfCase {
+    label: string;
+    /** Sampler: dataset size, distinct prompts per batch, repeats k, batches. */
+    sampler: [number, number, number, number];
+    weights: number[];
+    kind: 'clip' | 'unit' | 'pickscore';
+    /** A group whose rewards differ by a float32 ulp or so: the 1e-6 floor binds there. */
+    floorBinds?: boolean;
+    /** One outlier: the batch z-score passes 5 and the final clamp binds. */
+    outlier?: boolean;
+  }
+  const cases: FfCase[] = [
+    { label: 'K = 1, scattered prompts of unequal sizes', sampler: [10, 3, 4, 4], weights: [1], kind: 'pickscore' },
+    { label: 'K = 3 weighted 1 / 0.5 / 2, scattered groups', sampler: [12, 5, 3, 3], weights: [1, 0.5, 2], kind: 'unit' },
+    { label: 'K = 2, a group whose std is below the 1e-6 floor', sampler: [8, 4, 4, 2], weights: [0.6, 0.4], kind: 'clip', floorBinds: true },
+    { label: 'K = 1, singletons and prompts drawn twice, the floor binding in a group', sampler: [20, 6, 1, 4], weights: [1], kind: 'unit', floorBinds: true },
+    { label: 'K = 2, 64 samples with an outlier past the clamp at 5', sampler: [16, 8, 8, 1], weights: [1, 1], kind: 'unit', outlier: true },
+  ];
+  cases.forEach((fc_, c) =>
+    it(fc_.label, () => {
+      const prompts = flowGrpoEpochPrompts(rng(SEED + 59 * c), ...fc_.sampler);
+      const ids = groupIdsOf(prompts);
+      const N = ids.length;
+      const K = fc_.weights.length;
+      const r = rewardsOf(SEED + 61 * c, ids, K, fc_.kind);
+      const groups = [...membersOf(ids).values()];
+      if (fc_.floorBinds) {
+        const members = groups.find((m) => m.length >= 2)!;
+        // float32 neighbours of 0.3: population std ~3e-8, far below 1e-6
+        members.forEach((i, m) => (r[i * K] = m % 2 === 0 ? Math.fround(0.3) : Math.fround(0.3 + 2 ** -25)));
+        expect(stats(members.map((i) => r[i * K]!), 0).std).toBeLessThan(1e-6);
+      }
+      if (fc_.outlier) {
+        // every other prompt's rewards tied (A = 0 there), sample 5 far above its own prompt's: its
+        // batch z-score then passes 5 (a group's z-score alone stays below sqrt(n - 1))
+        for (let i = 0; i < N; i++) for (let k = 0; k < K; k++) if (ids[i] !== ids[5]) r[i * K + k] = 0.1 * ids[i]!;
+        for (let k = 0; k < K; k++) r[5 * K + k] = 60;
+      }
+      const port = flowFactoryAdvantages(Float64Array.from(r), K, ids, fc_.weights);
+      if (fc_.outlier) expect(port[5]).toBe(5);
+      expect(ids.some((id, i) => i > 0 && id !== ids[i - 1] && ids.indexOf(id) < i)).toBe(true); // scattered
+      const { out, ref } = runAllPaths(r, K, { groupIds: ids }, { preset: 'flow-factory', objectiveWeights: fc_.weights }, SEED + 400 + c, `flow-factory ${c}`);
+      const key = K === 1 ? 'flow-factory, K = 1' : 'flow-factory, K >= 2';
+      expectWithin(key, out.fused.data, port, relativeTolerance(port), `flow-factory ${c} fused`);
+      expectWithin(`${key} (reference)`, ref.fused, port, relativeTolerance(port), `flow-factory ${c} reference`);
+      if (fc_.floorBinds) {
+        // the floor, not an offset: A = (r - mean) / 1e-6 in that group, not / (std + 1e-6)
+        const members = groups.find((m) => m.length >= 2)!;
+        const column0 = members.map((i) => r[i * K]!);
+        const { mean, std } = stats(column0, 0);
+        const i0 = members[0]!;
+        expect(out.objectiveAdvantages.data[i0 * K]).toBeCloseTo((r[i0 * K]! - mean) / 1e-6, 6);
+        const added = otcaAdvantages({ rewards: Tensor.from(r, [N, K]), latents: latentsOf(SEED, N).tensor, groupIds: ids }, { preset: 'flow-factory', objectiveWeights: fc_.weights, stdStabilizer: 'add', outputs: ['objectiveAdvantages'] });
+        expect(added.objectiveAdvantages.data[i0 * K]).toBeCloseTo((r[i0 * K]! - mean) / (std + 1e-6), 6);
+        expect(std).toBeGreaterThan(1e-9); // so the two differ
+      }
+    }),
+  );
+
+  it('a batch whose fused values are all equal gives 0 everywhere (the batch std floored, never NaN)', () => {
+    const ids = Int32Array.from([0, 1, 0, 1, 2, 2]);
+    const r = Float32Array.from([1, 2, 1, 2, 3, 3]); // every group tied: every A is 0
+    const port = flowFactoryAdvantages(Float64Array.from(r), 1, ids, [1]);
+    const { out } = runAllPaths(r, 1, { groupIds: ids }, { preset: 'flow-factory' }, SEED + 450, 'flow-factory all tied');
+    expect(Array.from(out.fused.data)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Math.max(...port.map(Math.abs))).toBeLessThan(1e-9);
+  });
+});
+
 // ------------------------------------------------------------------ presets and overrides
 
 describe('presets', () => {
   it('hold the peers\' settings (uniform over steps, clip 5; DanceGRPO per reward, Bessel, 1e-8; Flow-GRPO fused reward, batch population std, 1e-4)', () => {
     expect(PRESETS.dancegrpo).toEqual({ objective: 'weighted-advantage', temporal: 'uniform', stdScope: 'group', stdCorrection: 1, epsAdv: 1e-8, advClip: 5 });
     expect(PRESETS['flow-grpo']).toEqual({ objective: 'weighted-reward', temporal: 'uniform', stdScope: 'batch', stdCorrection: 0, epsAdv: 1e-4, advClip: 5 });
+    expect(PRESETS.gdpo).toEqual({ objective: 'weighted-advantage', temporal: 'uniform', stdScope: 'group', stdCorrection: 1, stdStabilizer: 'add', epsAdv: 1e-4, advClip: Infinity, fusedNormalization: 'batch', fusedClip: Infinity });
+    expect(PRESETS['flow-factory']).toEqual({ objective: 'weighted-advantage', temporal: 'uniform', stdScope: 'group', stdCorrection: 0, stdStabilizer: 'floor', epsAdv: 1e-6, advClip: Infinity, fusedNormalization: 'batch', fusedClip: 5 });
   });
 
   it("options beside a preset override it: { preset: 'flow-grpo', temporal: 'tcd', objective: 'moca' } is Flow-GRPO's statistics with OTCA", () => {
@@ -452,7 +597,7 @@ describe('presets', () => {
 
 const presetOptions = fc.record(
   {
-    preset: fc.constantFrom('dancegrpo' as const, 'flow-grpo' as const),
+    preset: fc.constantFrom('dancegrpo' as const, 'flow-grpo' as const, 'gdpo' as const, 'flow-factory' as const),
     temporal: fc.constantFrom('tcd' as const, 'uniform' as const),
     objective: fc.constantFrom('moca' as const, 'min-norm' as const, 'weighted-advantage' as const, 'weighted-reward' as const),
     stdScope: fc.constantFrom('group' as const, 'batch' as const),

@@ -228,7 +228,7 @@ describe('group ids written while an async call runs', () => {
     const planOptions: NativePlanOptions = {
       temporal: 'tcd', weightScale: 'mean', objective: 'moca', stdScope: 'group', explorationSignal: 'absolute',
       stdCorrection: 1, minWeight: 0.5, advClip: 5, epsAdv: 1e-8, epsTcd: 1e-6, epsMoca: 1e-6, epsSolver: 1e-8,
-      threads: 1, objectiveWeights: undefined, objectiveScale: undefined,
+      threads: 1, fusedNormalization: 'none', stdStabilizer: 'add', fusedClip: Infinity, objectiveWeights: undefined, objectiveScale: undefined,
     };
     const plan = new (native().NativePlan)(-1, planOptions);
     const q = fill(new Float32Array(BIG), 9);

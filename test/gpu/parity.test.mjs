@@ -156,7 +156,9 @@ test('host inputs over a subarray (one element in) with device cuda:0 equal the 
 test('phase 2 on the same q: CPU and CUDA are bit-identical (one otca_math.h, no contraction)', (t) => {
   if (skipWithoutCuda(t)) return;
   const modes = [{}, { objective: 'min-norm' }, { objective: 'weighted-advantage', objectiveWeights: [0.5, 1, 2] },
-    { objective: 'weighted-reward', stdScope: 'batch' }, { explorationSignal: 'centered', stdCorrection: 0 }];
+    { objective: 'weighted-reward', stdScope: 'batch' }, { explorationSignal: 'centered', stdCorrection: 0 },
+    { fusedNormalization: 'batch' }, { fusedNormalization: 'group', stdStabilizer: 'floor', epsAdv: 1e-3, fusedClip: 1.5 },
+    { objective: 'weighted-advantage', fusedNormalization: 'batch', stdStabilizer: 'floor', epsAdv: 1e-6, advClip: Infinity, fusedClip: 2 }];
   for (const [m, opts] of modes.entries()) {
     const c = hostCase({ N: 24, G: 6, T: 4, D: 64, K: 3, dtype: 'float32', seed: 60 + m });
     const q = new Float32Array(c.N).map((_, i) => 0.01 * Math.sin(1.7 * i + m) + 0.002 * (i % 3));
@@ -170,6 +172,72 @@ test('phase 2 on the same q: CPU and CUDA are bit-identical (one otca_math.h, no
         `mode ${JSON.stringify(opts)}: ${f} differs between cpu and ${DEV}`);
     }
     releaseAll(dev);
+  }
+});
+
+test('fused normalisation, the floor stabiliser and the fused clip: device equals the CPU backend, groupIds, sync and async', async (t) => {
+  if (skipWithoutCuda(t)) return;
+  const modes = [{ fusedNormalization: 'batch' }, { fusedNormalization: 'group', stdStabilizer: 'floor', epsAdv: 1e-3, fusedClip: 0.75 },
+    { objective: 'weighted-advantage', fusedNormalization: 'batch', stdStabilizer: 'floor', epsAdv: 1e-6, fusedClip: 1.5 }];
+  for (const [m, opts] of modes.entries()) {
+    const c = hostCase({ N: 13, G: 13, T: 5, D: 200, K: 3, dtype: 'float32', seed: 70 + m });
+    // scattered groups of unequal sizes (a singleton among them)
+    const groupIds = Int32Array.from([3, 0, 1, 3, 2, 0, 3, 1, 2, 0, 3, 5, 1]);
+    const host = hostTensors(c, 'tensor');
+    const inputs = { ...host, groupIds };
+    const cpu = otca.otcaAdvantages(inputs, { ...opts, device: 'cpu', outputs: 'all' });
+    const dev = otca.otcaAdvantages(inputs, { ...opts, device: DEV, outputs: 'all' });
+    const devAsync = await otca.otcaAdvantagesAsync(inputs, { ...opts, device: DEV, outputs: 'all' });
+    const want = Object.fromEntries(FIELDS.map((f) => [f, download(cpu[f])]));
+    compareAll(dev, want, 10 * TOL_CPU, `mode ${JSON.stringify(opts)}`, 13); // f divided by its std: 10x room
+    for (const f of FIELDS) {
+      const a = download(dev[f]);
+      const b = download(devAsync[f]);
+      assert.deepEqual(new Uint32Array(b.buffer, b.byteOffset, b.length), new Uint32Array(a.buffer, a.byteOffset, a.length),
+        `mode ${JSON.stringify(opts)}: async ${f} differs from the synchronous call`);
+    }
+    // the reference on the device's own q: every objective field, the final f included
+    const q = download(dev.trajectoryScore);
+    const r2 = ref.referenceObjectiveCredit({ rewards: { data: c.r, shape: [c.N, c.K] }, trajectoryScore: q, groupIds }, opts);
+    assert.ok(relDiff(download(dev.fused), r2.fused) <= 1e-6, `mode ${JSON.stringify(opts)}: fused vs the reference`);
+    releaseAll(dev);
+    releaseAll(devAsync);
+  }
+});
+
+test('per-step rewards [N, T, K]: device equals the CPU backend, groupIds, sync and async, the two phases', async (t) => {
+  if (skipWithoutCuda(t)) return;
+  const modes = [{}, { objective: 'weighted-advantage', fusedNormalization: 'batch', fusedClip: 1.5 }, { preset: 'g2rpo' },
+    { objective: 'weighted-reward', stdScope: 'batch', fusedNormalization: 'group' }];
+  for (const [m, opts] of modes.entries()) {
+    const c = hostCase({ N: 13, G: 13, T: 4, D: 150, K: 3, dtype: 'float32', seed: 80 + m });
+    const groupIds = Int32Array.from([3, 0, 1, 3, 2, 0, 3, 1, 2, 0, 3, 5, 1]);
+    const r = Float32Array.from({ length: c.N * c.T * c.K }, (_, x) => Math.sin(1.3 * x + m) + 0.1 * (x % 7));
+    const latents = Tensor.from(c.z, [c.N, c.T + 1, c.D], c.dtype);
+    const rewards = Tensor.from(r, [c.N, c.T, c.K]);
+    const devRewards = upload(r, [c.N, c.T, c.K], 'float32');
+    const inputs = { rewards, latents, groupIds };
+    const cpu = otca.otcaAdvantages(inputs, { ...opts, device: 'cpu', outputs: 'all' });
+    const dev = otca.otcaAdvantages({ ...inputs, rewards: devRewards }, { ...opts, device: DEV, outputs: 'all' });
+    const devAsync = await otca.otcaAdvantagesAsync(inputs, { ...opts, device: DEV, outputs: 'all' });
+    const want = Object.fromEntries(FIELDS.map((f) => [f, download(cpu[f])]));
+    compareAll(dev, want, 10 * TOL_CPU, `per-step ${JSON.stringify(opts)}`, 13);
+    assert.deepEqual(dev.fused.shape, [c.N, c.T]);
+    for (const f of FIELDS) {
+      const a = download(dev[f]);
+      const b = download(devAsync[f]);
+      assert.deepEqual(new Uint32Array(b.buffer, b.byteOffset, b.length), new Uint32Array(a.buffer, a.byteOffset, a.length),
+        `per-step ${JSON.stringify(opts)}: async ${f} differs from the synchronous call`);
+    }
+    // the two phases on the device compose to the one call
+    const p1 = otca.trajectoryCredit({ latents }, { ...opts, device: DEV, outputDevice: 'cpu' });
+    const p2 = otca.objectiveCredit({ rewards, trajectoryScore: p1.trajectoryScore, groupIds }, { ...opts, device: DEV, outputDevice: 'cpu' });
+    const adv = otca.combineCredit(p1, p2);
+    const one = download(dev.advantages);
+    assert.deepEqual(new Uint32Array(adv.data.buffer), new Uint32Array(one.buffer, one.byteOffset, one.length), `per-step ${JSON.stringify(opts)}: phases`);
+    releaseAll(dev);
+    releaseAll(devAsync);
+    release(devRewards);
   }
 });
 

@@ -261,3 +261,156 @@ export function groupIdsOf(prompts: readonly string[]): Int32Array {
     return ids.get(p)!;
   });
 }
+
+// ------------------------------------------------------------------ GDPO
+
+/** torch `x.mean()` / `x.std()` (unbiased) in float64, index order. */
+function mean64(xs: readonly number[]): number {
+  return torchMean(xs, exact);
+}
+function std64Bessel(xs: readonly number[]): number {
+  return torchStd(xs, exact);
+}
+
+/**
+ * GDPO's advantages: NVlabs/GDPO, commit b080e632, trl-GDPO/trl-0.18.0-gdpo/trl/trainer/grpo_trainer.py,
+ * `GRPOTrainer._generate_and_score_completions`. With `apply_gdpo` and K >= 2 rewards
+ * (lines 1222-1248):
+ *
+ *     for i in range(len(self.reward_weights)):
+ *         reward_i = rewards_per_func_filter[:,i]
+ *         each_reward_mean_grouped = reward_i.view(-1, self.num_generations).mean(dim=1)
+ *         each_reward_std_grouped = reward_i.view(-1, self.num_generations).std(dim=1)
+ *         ...
+ *         each_reward_advantage = reward_i - each_reward_mean_grouped
+ *         each_reward_advantage = each_reward_advantage / (each_reward_std_grouped + 1e-4)
+ *         all_reward_advantage.append(each_reward_advantage)
+ *     combined_reward_advantage = torch.stack(all_reward_advantage, dim=1)
+ *     pre_bn_advantages = (combined_reward_advantage * self.reward_weights.to(device).unsqueeze(0)).nansum(dim=1)
+ *     bn_advantages_mean = pre_bn_advantages.mean()
+ *     bn_advantages_std = pre_bn_advantages.std()
+ *     advantages = (pre_bn_advantages - bn_advantages_mean) / (bn_advantages_std + 1e-4)
+ *
+ * and with one reward, the `else` branch (lines 1250-1266, `scale_rewards` True by default):
+ *
+ *     rewards = (rewards_per_func * self.reward_weights.to(device).unsqueeze(0)).nansum(dim=1)
+ *     mean_grouped_rewards = rewards.view(-1, self.num_generations).mean(dim=1)
+ *     std_grouped_rewards = rewards.view(-1, self.num_generations).std(dim=1)
+ *     ...
+ *     advantages = rewards - mean_grouped_rewards
+ *     if self.scale_rewards:
+ *         advantages = advantages / (std_grouped_rewards + 1e-4)
+ *
+ * Groups are contiguous runs of `num_generations` (the `view`); torch's std is unbiased (n - 1).
+ * No clip follows. Ported in float64 (the trainer's tensors are float32: the formula, not its
+ * rounding). `rewards` row-major [N, K]; returns the advantages [N].
+ */
+export function gdpoAdvantages(rewards: ArrayLike<number>, K: number, numGenerations: number, weights: readonly number[]): Float64Array {
+  const N = rewards.length / K;
+  const groups = N / numGenerations;
+  const out = new Float64Array(N);
+  if (K > 1) {
+    const pre = new Float64Array(N);
+    for (let k = 0; k < K; k++) {
+      for (let g = 0; g < groups; g++) {
+        const group = Array.from({ length: numGenerations }, (_, m) => rewards[(g * numGenerations + m) * K + k]!);
+        const mean = mean64(group);
+        const std = std64Bessel(group);
+        group.forEach((r, m) => (pre[g * numGenerations + m]! += ((r - mean) / (std + 1e-4)) * weights[k]!));
+      }
+    }
+    const all = Array.from(pre);
+    const bnMean = mean64(all);
+    const bnStd = std64Bessel(all);
+    for (let i = 0; i < N; i++) out[i] = (pre[i]! - bnMean) / (bnStd + 1e-4);
+    return out;
+  }
+  for (let g = 0; g < groups; g++) {
+    const group = Array.from({ length: numGenerations }, (_, m) => rewards[g * numGenerations + m]! * weights[0]!);
+    const mean = mean64(group);
+    const std = std64Bessel(group);
+    group.forEach((r, m) => (out[g * numGenerations + m] = (r - mean) / (std + 1e-4)));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ Flow-Factory
+
+/**
+ * Flow-Factory's default advantages: X-GenGroup/Flow-Factory, commit a0b2bc5,
+ * src/flow_factory/advantage/advantage_processor.py, `AdvantageProcessor.compute_gdpo` (lines
+ * 451-470; `advantage_aggregation` defaults to 'gdpo', hparams/training_args.py lines 418-421) on one
+ * process: groups from `collect_group_rewards` (lines 196-197 and 220-221: `np.unique(unique_ids,
+ * return_inverse=True)`, any sizes and any order), the batch statistics from `_global_mean_std`
+ * (lines 261-262 on the default sampler, `distributed_k_repeat`, where a single process's gather is
+ * the batch itself):
+ *
+ *     for key, reward_array in gathered_rewards.items():
+ *         reward_adv = np.zeros_like(reward_array, dtype=np.float64)
+ *         for group_id in np.unique(group_indices):
+ *             mask = group_indices == group_id
+ *             group_rewards = reward_array[mask]
+ *             mean = np.mean(group_rewards)
+ *             std = max(np.std(group_rewards), 1e-6)
+ *             reward_adv[mask] = (group_rewards - mean) / std
+ *         all_reward_advantages.append(reward_adv * self.reward_weights[key])
+ *     combined_advantages = np.sum(all_reward_advantages, axis=0)
+ *     bn_mean, bn_std = self._global_mean_std(combined_advantages)
+ *     advantages = (combined_advantages - bn_mean) / bn_std
+ *     ...
+ *         mean = float(np.mean(values))
+ *         std = max(float(np.std(values)), 1e-6)
+ *
+ * then the clamp before the loss, once (trainers/grpo.py lines 266-269, `adv_clip_range` (-5.0, 5.0)
+ * in hparams/training_args.py lines 427-430):
+ *
+ *     adv = torch.clamp(adv, adv_clip_range[0], adv_clip_range[1])
+ *
+ * np.std is the population std. `global_std` is not read on this path. Float64 (the gathered
+ * rewards are float32 there; the same float32 values are passed in). `rewards` row-major [N, K].
+ */
+export function flowFactoryAdvantages(rewards: ArrayLike<number>, K: number, groupIds: ArrayLike<number>, weights: readonly number[], clip = 5): Float64Array {
+  const N = rewards.length / K;
+  const ids = [...new Set(Array.from(groupIds))].sort((a, b) => a - b);
+  const combined = new Float64Array(N);
+  for (let k = 0; k < K; k++) {
+    const rewardAdv = new Float64Array(N);
+    for (const id of ids) {
+      const members = Array.from({ length: N }, (_, i) => i).filter((i) => groupIds[i] === id);
+      const group = members.map((i) => rewards[i * K + k]!);
+      const mean = npMean(group);
+      const std = Math.max(npStd(group), 1e-6);
+      members.forEach((i, m) => (rewardAdv[i] = (group[m]! - mean) / std));
+    }
+    for (let i = 0; i < N; i++) combined[i]! += rewardAdv[i]! * weights[k]!;
+  }
+  const bnMean = npMean(combined);
+  const bnStd = Math.max(npStd(combined), 1e-6);
+  return combined.map((c) => clamp((c - bnMean) / bnStd, clip));
+}
+
+// ------------------------------------------------------------------ G2RPO (from the issue's description)
+
+/**
+ * G2RPO's per-step advantages, ported from issue 20's description of bcmi/Granular-GRPO at commit
+ * ef6ec9f, fastvideo/train_g2rpo_hps.py, `train_one_step` (lines ~615-632, the clamp at ~659-661).
+ * NOT read from the source: the repository could not be fetched where this port was written, so the
+ * lines are unchecked. As described: per-step rewards [N, T] for each reward model and granularity
+ * (here K columns), each z-scored within its group of `num_generations` contiguous samples at each
+ * step, with torch's unbiased std + 1e-8; the K terms summed without weights; the sum clamped at +-5.
+ * Float64. `rewards` row-major [N, T, K]; returns [N, T].
+ */
+export function g2rpoAdvantagesFromDescription(rewards: ArrayLike<number>, N: number, T: number, K: number, numGenerations: number, clip = 5): Float64Array {
+  const out = new Float64Array(N * T);
+  for (let t = 0; t < T; t++) {
+    for (let k = 0; k < K; k++) {
+      for (let start = 0; start < N; start += numGenerations) {
+        const group = Array.from({ length: numGenerations }, (_, m) => rewards[((start + m) * T + t) * K + k]!);
+        const mean = mean64(group);
+        const std = std64Bessel(group) + 1e-8;
+        group.forEach((r, m) => (out[(start + m) * T + t]! += (r - mean) / std));
+      }
+    }
+  }
+  return out.map((a) => clamp(a, clip));
+}

@@ -25,6 +25,9 @@ extern "C" int ref_advantages(const ref_options* o, int dtype, int64_t N, int64_
     opt.epsTcd = o->eps_tcd;
     opt.epsMoca = o->eps_moca;
     opt.epsSolver = o->eps_solver;
+    opt.fusedNormalization = static_cast<otca::FusedNormalization>(o->fused_normalization);
+    opt.stdStabilizer = static_cast<otca::StdStabilizer>(o->std_stabilizer);
+    opt.fusedClip = o->fused_clip;
     const otca::DType dt = static_cast<otca::DType>(dtype);
     const size_t esize = otca::dtype_size(dt);
     std::vector<const void*> states;

@@ -12,7 +12,8 @@ extern "C" {
 /* The options as the core's struct holds them: enumerations by their index in the option's names. */
 typedef struct ref_options {
   int temporal, weight_scale, objective, std_scope, exploration, std_correction, threads;
-  double min_weight, adv_clip, eps_adv, eps_tcd, eps_moca, eps_solver;
+  int fused_normalization, std_stabilizer;
+  double min_weight, adv_clip, eps_adv, eps_tcd, eps_moca, eps_solver, fused_clip;
   const double* weights; /* K values or null */
   const double* scale;
 } ref_options;

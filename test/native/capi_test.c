@@ -74,6 +74,8 @@ static const char* const kWeightScale[] = {"mean", "sum"};
 static const char* const kObjective[] = {"moca", "min-norm", "weighted-advantage", "weighted-reward"};
 static const char* const kStdScope[] = {"group", "batch"};
 static const char* const kExploration[] = {"absolute", "centered"};
+static const char* const kFusedNormalization[] = {"none", "group", "batch"};
+static const char* const kStdStabilizer[] = {"add", "floor"};
 
 typedef struct Case {
   int64_t N, T, D, K, group_size;
@@ -124,7 +126,13 @@ static void make_case(Case* c, int index) {
   r->eps_tcd = below(2) ? 1e-6 : 1e-3;
   r->eps_moca = 1e-6;
   r->eps_solver = 1e-8;
+  r->fused_normalization = (int)below(3);
+  r->std_stabilizer = (int)below(2);
+  r->fused_clip = below(2) ? 0.5 + 3 * uniform() : INFINITY;
   otca_options_create(&c->options);
+  otca_options_set_enum(c->options, "fusedNormalization", kFusedNormalization[r->fused_normalization]);
+  otca_options_set_enum(c->options, "stdStabilizer", kStdStabilizer[r->std_stabilizer]);
+  otca_options_set_number(c->options, "fusedClip", r->fused_clip);
   otca_options_set_enum(c->options, "temporal", kTemporal[r->temporal]);
   otca_options_set_enum(c->options, "weightScale", kWeightScale[r->weight_scale]);
   otca_options_set_enum(c->options, "objective", kObjective[r->objective]);
@@ -366,6 +374,7 @@ static void check_threads(void) {
     d.eps_tcd = 1e-6;
     d.eps_moca = 1e-6;
     d.eps_solver = 1e-8;
+    d.fused_clip = INFINITY;
     char error[256];
     cases[t].ref = d;
     expect(ref_advantages(&d, cases[t].dtype, cases[t].N, cases[t].T, cases[t].D, cases[t].latents,
@@ -507,7 +516,8 @@ static void check_input_errors(void) {
   r = r0;
   r.T = 3;
   expect_error(otca_run(plan, 0, &l, &r, NULL, &g, &s.o), OTCA_E_RANGE,
-               "Expected 0 (per-step rewards are not supported yet) for rewards T but received 3", "rewards",
+               "Expected 0 (the C ABI takes one reward row per sample; per-step rewards are not wired in yet) for rewards "
+               "T but received 3", "rewards",
                "per-step rewards");
   r = r0;
   r.dtype = OTCA_BFLOAT16;

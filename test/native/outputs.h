@@ -18,9 +18,11 @@ inline const char* const kFields[kOutputCount] = {
     "similarity",          "deltaS",      "rawWeights", "stepWeights",  "trajectoryScore", "objectiveAdvantages",
     "exploration",         "lambda",      "coefficients", "fused",      "advantages"};
 
-// The element count of each output for N samples, T steps and K objectives.
-inline void output_sizes(int64_t N, int64_t T, int64_t K, int64_t (&n)[kOutputCount]) {
-  const int64_t sizes[kOutputCount] = {N * (T + 1), N * T, N * T, N * T, N, N * K, N, N, N * K, N, N * T};
+// The element count of each output for N samples, T steps and K objectives (S: the steps of
+// per-step rewards, 0 for rewards [N, K]).
+inline void output_sizes(int64_t N, int64_t T, int64_t K, int64_t (&n)[kOutputCount], int64_t S = 0) {
+  const int64_t R = N * (S > 0 ? S : 1);  // phase 2's rows
+  const int64_t sizes[kOutputCount] = {N * (T + 1), N * T, N * T, N * T, N, R * K, N, R, R * K, R, N * T};
   std::memcpy(n, sizes, sizeof sizes);
 }
 
@@ -28,10 +30,10 @@ inline void output_sizes(int64_t N, int64_t T, int64_t K, int64_t (&n)[kOutputCo
 struct Outs {
   std::vector<std::vector<float>> v;
   Outs() = default;
-  Outs(int64_t N, int64_t T, int64_t K) { resize(N, T, K); }
-  void resize(int64_t N, int64_t T, int64_t K) {
+  Outs(int64_t N, int64_t T, int64_t K, int64_t S = 0) { resize(N, T, K, S); }
+  void resize(int64_t N, int64_t T, int64_t K, int64_t S = 0) {
     int64_t n[kOutputCount];
-    output_sizes(N, T, K, n);
+    output_sizes(N, T, K, n, S);
     v.clear();
     for (int64_t k : n) v.emplace_back(static_cast<size_t>(k), std::nanf(""));
   }

@@ -63,6 +63,8 @@ struct Setup {
   // Groups by ids instead of G: N samples in groups of the sizes 1, 2, ... (cycling up to G),
   // shuffled by a fixed permutation.
   bool byIds = false;
+  // Per-step rewards [N, T, K] (rewardSteps = T) instead of [N, K] (0).
+  int64_t rewardSteps = 0;
 };
 
 // Latents in emulated device memory (host memory here) and the same rewards on the host.
@@ -97,8 +99,9 @@ struct Inputs {
         }
     for (int64_t j = 0; j <= T; ++j)
       states.push_back(static_cast<const char*>(buffers[s.list ? j : 0]) + (s.misalign + (s.list ? 0 : j * D)) * es);
-    cudaMalloc(&rewards, N * s.K * 8);
-    for (int64_t x = 0; x < N * s.K; ++x) set_reward(x / s.K, x % s.K, nd(rng) * (1.0 + (x % s.K)));
+    const int64_t rows = N * (s.rewardSteps > 0 ? s.rewardSteps : 1);  // a row per sample, or per (sample, step)
+    cudaMalloc(&rewards, rows * s.K * 8);
+    for (int64_t x = 0; x < rows * s.K; ++x) set_reward(x / s.K, x % s.K, nd(rng) * (1.0 + (x % s.K)));
   }
   ~Inputs() {
     for (void* p : buffers) cudaFree(p);
@@ -137,6 +140,7 @@ struct Inputs {
     r.data = rewards;
     r.N = s.N;
     r.K = s.K;
+    r.T = s.rewardSteps;
     return r;
   }
   Options options() const { return s.opt; }
@@ -241,7 +245,8 @@ void check_case(const Setup& s, const Kernel& kernel, uint64_t seed) {
   const Options opt = in.options();
   const int64_t N = s.N, T = s.T, K = s.K;
 
-  Outs emu(N, T, K);
+  const int64_t S = s.rewardSteps, rows = S > 0 ? S : 1;
+  Outs emu(N, T, K, S);
   otca_emulation::set_order_seed(1);
   run_kernel(kernel, in, emu.all());
   for (int k = 0; k < kOutputCount; ++k) {
@@ -251,28 +256,28 @@ void check_case(const Setup& s, const Kernel& kernel, uint64_t seed) {
   }
 
   // phase 1 against the CPU backend
-  Outs cpu(N, T, K);
+  Outs cpu(N, T, K, S);
   cpu::advantages(in.latents(), in.rewards_view(), in.host_groups(), opt, in.factors(), cpu.all());
   for (int k = 0; k < 5; ++k) {
     const double d = rel_diff(emu.v[k], cpu.v[k]);
     expect(d <= 1e-6, name + ": " + kFields[k] + " differs from the CPU backend by " + std::to_string(d));
   }
   // phase 2 on the emulated q: the CPU backend's bits
-  Outs cpu2(N, T, K);
+  Outs cpu2(N, T, K, S);
   cpu::objective_credit(in.rewards_view(), emu.p(4), in.host_groups(), opt, in.factors(), cpu2.objective());
   for (int k = 5; k < 10; ++k)
     expect(same_bits(emu.v[k], cpu2.v[k]), name + ": " + kFields[k] + " is not the CPU backend's bits on the same q");
   bool advBits = true;
   for (int64_t i = 0; i < N; ++i)
     for (int64_t t = 0; t < T; ++t) {
-      const float want = emu.v[3][i * T + t] * emu.v[9][i];
+      const float want = emu.v[3][i * T + t] * emu.v[9][i * rows + (S > 0 ? t : 0)];
       advBits = advBits && std::memcmp(&want, &emu.v[10][i * T + t], 4) == 0;
     }
   expect(advBits, name + ": advantages are not float(w) * float(f) bit for bit");
 
   // any block order and thread order: the same bits
   for (uint64_t order : {2ull, 3ull}) {
-    Outs again(N, T, K);
+    Outs again(N, T, K, S);
     otca_emulation::set_order_seed(order);
     run_kernel(kernel, in, again.all());
     for (int k = 0; k < kOutputCount; ++k)
@@ -282,7 +287,7 @@ void check_case(const Setup& s, const Kernel& kernel, uint64_t seed) {
   otca_emulation::set_order_seed(1);
 
   // the two phases compose to the one call
-  Outs t1(N, T, K), o2(N, T, K);
+  Outs t1(N, T, K, S), o2(N, T, K, S);
   run_trajectory(kernel, in, t1.trajectory());
   gpu::objective_credit(*g_ctx, in.rewards_view(), t1.p(4), in.device_groups(), opt, in.factors(), o2.objective());
   for (int k = 0; k < 5; ++k)
@@ -352,6 +357,27 @@ void check_errors(Scope scope) {
       gpu::objective_credit(*g_ctx, in.rewards_view(), qDev, in.device_groups(), in.options(), in.factors(), a.objective());
     });
     expect(got == want && want != "no exception", "objective-only NaN score: \"" + got + "\" instead of \"" + want + "\"");
+    cudaFree(qDev);
+  }
+  {  // per-step rewards: a NaN reward is named by sample, step and objective
+    Setup o{"errors per-step rewards", 4, 2, 3, 8, 2};
+    o.rewardSteps = 3;
+    Inputs in(o, 11);
+    in.set_reward(2 * 3 + 1, 1, NAN);  // sample 2, step 1, objective 1
+    std::vector<float> q = {0.1f, 0.2f, 0.3f, 0.2f};
+    float* qDev = nullptr;
+    cudaMalloc(reinterpret_cast<void**>(&qDev), 16);
+    std::memcpy(qDev, q.data(), 16);
+    Outs a(4, 3, 2, 3), b(4, 3, 2, 3);
+    const std::string want = message_of([&] {
+      cpu::objective_credit(in.rewards_view(), q.data(), in.host_groups(), in.options(), in.factors(), b.objective());
+    });
+    const std::string got = message_of([&] {
+      gpu::objective_credit(*g_ctx, in.rewards_view(), qDev, in.device_groups(), in.options(), in.factors(), a.objective());
+    });
+    expect(want == "Expected finite values for rewards but received NaN at sample 2, step 1, objective 1",
+           "per-step NaN reward on the CPU: \"" + want + "\"");
+    expect(got == want, "per-step NaN reward: \"" + got + "\" instead of \"" + want + "\"");
     cudaFree(qDev);
   }
 }
@@ -435,7 +461,66 @@ std::vector<Setup> cases(Scope scope) {
     s.weights = {0.5, 2};
     c.push_back(s);
   }
+  // beyond the paper: f standardised over its group or the batch (a second pass over every group's
+  // f for 'batch'), the floor stabiliser, the clip of the final f
+  {
+    Setup s{"f32 tensor N12/4 T8 D700 K3 fused batch floor clip", 12, 4, 8, 700, 3};
+    s.opt.fusedNormalization = FusedNormalization::Batch;
+    s.opt.stdStabilizer = StdStabilizer::Floor;
+    s.opt.epsAdv = 1e-6;
+    s.opt.fusedClip = 1.25;
+    c.push_back(s);
+    s = Setup{"bf16 list N13/ids T5 D300 K3 w-adv fused group", 13, 4, 5, 300, 3, DType::BFloat16, true};
+    s.byIds = true;
+    s.opt.objective = Objective::WeightedAdvantage;
+    s.opt.fusedNormalization = FusedNormalization::Group;
+    s.weights = {0.5, 1, 2};
+    c.push_back(s);
+    s = Setup{"f16 tensor N10/ids T3 D100 K1 w-reward fused batch, f64 rewards", 10, 3, 3, 100, 1, DType::Float16};
+    s.byIds = true;
+    s.rewF64 = true;
+    s.opt.objective = Objective::WeightedReward;
+    s.opt.fusedNormalization = FusedNormalization::Batch;
+    s.opt.advClip = __builtin_huge_val();
+    s.weights = {3};
+    c.push_back(s);
+    s = Setup{"f32 list N8/4 T4 D64 K2 moca clip only", 8, 4, 4, 64, 2, DType::Float32, true};
+    s.opt.fusedClip = 0.1;
+    s.opt.stdStabilizer = StdStabilizer::Floor;
+    c.push_back(s);
+  }
+  // per-step rewards [N, T, K]: eq. 2 and the fusion per step, e per sample
+  {
+    Setup s{"f32 tensor N12/4 T5 D300 K3 moca per-step rewards", 12, 4, 5, 300, 3};
+    s.rewardSteps = 5;
+    c.push_back(s);
+    s = Setup{"bf16 list N13/ids T4 D200 K2 w-reward batch std per-step rewards, f64", 13, 4, 4, 200, 2, DType::BFloat16, true};
+    s.byIds = true;
+    s.rewF64 = true;
+    s.rewardSteps = 4;
+    s.opt.objective = Objective::WeightedReward;
+    s.opt.stdScope = StdScope::Batch;
+    s.weights = {1, -0.5};
+    c.push_back(s);
+    s = Setup{"f32 tensor N8/4 T6 D64 K4 w-adv fused batch clip per-step rewards (G2RPO-like)", 8, 4, 6, 64, 4};
+    s.rewardSteps = 6;
+    s.opt.objective = Objective::WeightedAdvantage;
+    s.opt.fusedNormalization = FusedNormalization::Batch;
+    s.opt.fusedClip = 1.5;
+    c.push_back(s);
+    s = Setup{"f16 list N9/ids T3 D50 K1 min-norm fused group per-step rewards", 9, 3, 3, 50, 1, DType::Float16, true};
+    s.byIds = true;
+    s.rewardSteps = 3;
+    s.opt.objective = Objective::MinNorm;
+    s.opt.fusedNormalization = FusedNormalization::Group;
+    c.push_back(s);
+  }
   if (!quick) {
+    {
+      Setup s{"f32 tensor N300/300 T2 D64 K2 fused batch (a group past the shared-memory staging)", 300, 300, 2, 64, 2};
+      s.opt.fusedNormalization = FusedNormalization::Batch;
+      c.push_back(s);
+    }
     c.push_back({"f32 tensor N300/300 T2 D64 K4 (a group past the shared-memory staging)", 300, 300, 2, 64, 4});
     c.push_back({"bf16 list N2/2 T300 D24 K2 (a long trajectory)", 2, 2, 300, 24, 2, DType::BFloat16, true});
     c.push_back({"bf16 tensor N2/2 T3 D17000+3 K3 (several chunks, a ragged tail)", 2, 2, 3, 17003, 3, DType::BFloat16});

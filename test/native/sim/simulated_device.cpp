@@ -87,7 +87,7 @@ void check_latents(int device, const Latents& lat) {
 }
 
 void check_rewards(int device, const Rewards& rew) {
-  check_range(device, rew.data, static_cast<size_t>(rew.N * rew.K) * dtype_size(rew.dtype), "rewards");
+  check_range(device, rew.data, static_cast<size_t>(rew.N * reward_rows(rew) * rew.K) * dtype_size(rew.dtype), "rewards");
 }
 
 void check_outputs(int device, const TrajectoryOutputs& o, int64_t N, int64_t T) {
@@ -99,13 +99,14 @@ void check_outputs(int device, const TrajectoryOutputs& o, int64_t N, int64_t T)
   check_opt(device, o.trajectoryScore, n, 4, "outputs.trajectoryScore");
 }
 
-void check_outputs(int device, const ObjectiveOutputs& o, int64_t N, int64_t K) {
-  const size_t n = static_cast<size_t>(N), k = static_cast<size_t>(K);
-  check_opt(device, o.objectiveAdvantages, n * k, 4, "outputs.objectiveAdvantages");
+// rows: the steps of per-step rewards (1 for per-sample ones)
+void check_outputs(int device, const ObjectiveOutputs& o, int64_t N, int64_t K, int64_t rows) {
+  const size_t n = static_cast<size_t>(N), k = static_cast<size_t>(K), r = static_cast<size_t>(rows);
+  check_opt(device, o.objectiveAdvantages, n * r * k, 4, "outputs.objectiveAdvantages");
   check_opt(device, o.exploration, n, 4, "outputs.exploration");
-  check_opt(device, o.lambda, n, 4, "outputs.lambda");
-  check_opt(device, o.coefficients, n * k, 4, "outputs.coefficients");
-  check_opt(device, o.fused, n, 4, "outputs.fused");
+  check_opt(device, o.lambda, n * r, 4, "outputs.lambda");
+  check_opt(device, o.coefficients, n * r * k, 4, "outputs.coefficients");
+  check_opt(device, o.fused, n * r, 4, "outputs.fused");
 }
 
 void check_groups(int device, const Groups& g, int64_t N) {
@@ -236,7 +237,7 @@ void objective_credit(Context& c, const Rewards& rew, const float* trajectorySco
   check_rewards(c.device, rew);
   check_groups(c.device, groups, rew.N);
   if (trajectoryScore != nullptr) check_range(c.device, trajectoryScore, static_cast<size_t>(rew.N) * 4, "trajectoryScore");
-  check_outputs(c.device, out, rew.N, rew.K);
+  check_outputs(c.device, out, rew.N, rew.K, reward_rows(rew));
   cpu::objective_credit(rew, trajectoryScore, host_groups(groups), opt, factors, out, c.workspace);
 }
 
@@ -250,7 +251,7 @@ void advantages(Context& c, const Latents& lat, const Rewards& rew, const Groups
   check_rewards(c.device, rew);
   check_groups(c.device, groups, rew.N);
   check_outputs(c.device, out.trajectory, lat.N, lat.T);
-  check_outputs(c.device, out.objective, rew.N, rew.K);
+  check_outputs(c.device, out.objective, rew.N, rew.K, reward_rows(rew));
   check_opt(c.device, out.advantages, static_cast<size_t>(lat.N * lat.T), 4, "outputs.advantages");
   cpu::advantages(lat, rew, host_groups(groups), opt, factors, out, c.workspace);
 }
