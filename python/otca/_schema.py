@@ -13,11 +13,11 @@ OPTIONS: Dict[str, Dict[str, Any]] = {
     "preset": {
         "kind": "enum",
         "abi": "preset",
-        "values": ("dancegrpo", "flow-grpo"),
+        "values": ("dancegrpo", "flow-grpo", "gdpo", "flow-factory", "g2rpo"),
         "default": None,
         "native": False,
         "paper": "",
-        "doc": "a peer's advantages, to float32 precision (see Coming from DanceGRPO / Flow-GRPO); options beside it override it",
+        "doc": "a peer's advantages, to float32 precision (docs/peers.md); options beside it override it",
     },
     "temporal": {
         "kind": "enum",
@@ -125,6 +125,36 @@ OPTIONS: Dict[str, Dict[str, Any]] = {
         "paper": "eq. 2",
         "doc": "stabiliser of eq. 2, `[0, 1e100]`",
     },
+    "fused_normalization": {
+        "kind": "enum",
+        "abi": "fusedNormalization",
+        "values": ("none", "group", "batch"),
+        "default": "none",
+        "native": True,
+        "paper": "",
+        "doc": "standardise the fused `f` over its group or the batch after the fusion (`'batch'`: GDPO's step)",
+    },
+    "std_stabilizer": {
+        "kind": "enum",
+        "abi": "stdStabilizer",
+        "values": ("add", "floor"),
+        "default": "add",
+        "native": True,
+        "paper": "eq. 2",
+        "doc": "`'add'`: divide by `std + eps_adv`; `'floor'`: by `max(std, eps_adv)` (Flow-Factory); eq. 2 and `fused_normalization`",
+    },
+    "fused_clip": {
+        "kind": "number",
+        "abi": "fusedClip",
+        "min": 0,
+        "max": math.inf,
+        "min_exclusive": True,
+        "integer": False,
+        "default": math.inf,
+        "native": True,
+        "paper": "",
+        "doc": "clip of the final fused `f`, after `fused_normalization` (`math.inf`: none); `adv_clip` clips each `A` before the fusion",
+    },
     "eps_tcd": {
         "kind": "number",
         "abi": "epsTcd",
@@ -187,6 +217,9 @@ OPTIONS: Dict[str, Dict[str, Any]] = {
 PRESETS: Dict[str, Dict[str, Any]] = {
     "dancegrpo": {"objective": "weighted-advantage", "temporal": "uniform", "std_scope": "group", "std_correction": 1, "eps_adv": 1e-8, "adv_clip": 5},
     "flow-grpo": {"objective": "weighted-reward", "temporal": "uniform", "std_scope": "batch", "std_correction": 0, "eps_adv": 0.0001, "adv_clip": 5},
+    "gdpo": {"objective": "weighted-advantage", "temporal": "uniform", "std_scope": "group", "std_correction": 1, "std_stabilizer": "add", "eps_adv": 0.0001, "adv_clip": math.inf, "fused_normalization": "batch", "fused_clip": math.inf},
+    "flow-factory": {"objective": "weighted-advantage", "temporal": "uniform", "std_scope": "group", "std_correction": 0, "std_stabilizer": "floor", "eps_adv": 0.000001, "adv_clip": math.inf, "fused_normalization": "batch", "fused_clip": 5},
+    "g2rpo": {"objective": "weighted-advantage", "temporal": "uniform", "std_scope": "group", "std_correction": 1, "std_stabilizer": "add", "eps_adv": 1e-8, "adv_clip": math.inf, "fused_normalization": "none", "fused_clip": 5},
 }
 
 #: Every output name, in the order the docs list them.

@@ -34,7 +34,7 @@ def random_options(rng: np.random.Generator, K: int) -> Dict[str, Any]:
             out[name] = spec["values"][int(rng.integers(len(spec["values"])))]
         elif kind == "factors":
             out[name] = [float(np.float32(x)) for x in rng.uniform(-2, 2, size=K)]
-        elif name == "adv_clip":
+        elif spec["max"] == math.inf:  # the clips: none, or a bound
             out[name] = [math.inf, 0.5, 1.0, 5.0][int(rng.integers(4))]
         elif name.startswith("eps"):
             out[name] = float(max(spec["min"], 10.0 ** rng.uniform(-9, -1)))
