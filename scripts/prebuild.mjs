@@ -17,6 +17,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { symbolVersions, versionText } from './symbol-versions.mjs';
+
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const argv = process.argv.slice(2);
 const reuseAt = argv.indexOf('--reuse');
@@ -59,14 +61,10 @@ if (r.status !== 0 || !existsSync(dest)) {
 const bytes = statSync(dest).size;
 const binary = readFileSync(dest);
 const cuda = binary.includes('cudaGetDeviceCount') || binary.includes('__nv_fatbin') || binary.includes('.nv_fatbin');
-const glibc = [...binary.toString('latin1').matchAll(/GLIBC_(\d+)\.(\d+)(?:\.(\d+))?/g)]
-  .map((m) => [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)])
-  .sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
-  .pop();
-const glibcxx = binary.includes('GLIBCXX_');
+const { glibc, libstdcxx } = symbolVersions(dest);
 console.log(
   `[prebuild] ${join('prebuilds', target, 'otca.node')}: ${(bytes / 2 ** 20).toFixed(2)} MiB (${bytes} bytes), ` +
-    `${cuda ? 'CUDA + CPU' : 'CPU-only'}, needs glibc >= ${glibc ? glibc.filter((v, i) => i < 2 || v).join('.') : '?'}` +
-    `${glibcxx ? ', and the system libstdc++ (GLIBCXX symbols)' : ', libstdc++ linked in'}` +
+    `${cuda ? 'CUDA + CPU' : 'CPU-only'}, needs glibc >= ${versionText(glibc)}` +
+    `${libstdcxx ? ', and the system libstdc++ (GLIBCXX symbols)' : ', libstdc++ linked in'}` +
     `${reuseAt >= 0 ? ` (reused ${env.OTCA_PREBUILD_REUSE})` : ''}`,
 );

@@ -7,7 +7,7 @@
  */
 import { ARMS, type ArmName } from './advantages.js';
 import { K } from './rewards.js';
-import type { BaseSpread, RunRecord } from './study.js';
+import type { BaseSpread, Hypothesis, RunRecord } from './study.js';
 import { type PairedTest, holm, pairedTests } from './stats.js';
 
 export const STUDY_ID = '2026-12-07';
@@ -104,12 +104,8 @@ export function chooseRates(runs: RunRecord[], base: Map<number, HeldoutBase>, s
 
 // ---- hypotheses and the verdict
 
-export interface HeldoutHypothesis {
-  id: string;
-  treatment: ArmName;
-  control: ArmName;
-  claim: string;
-}
+/** A pre-registered comparison (the 2026-12-05 study's shape): treatment minus control, paired over seeds. */
+export type HeldoutHypothesis = Hypothesis;
 
 /** The confirmatory family: Holm over these six, separately on each co-primary endpoint. */
 export const HELDOUT_CONFIRMATORY: readonly HeldoutHypothesis[] = [
