@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from ._errors import DeviceUnavailableError
-from ._schema import OBJECTIVE_OUTPUTS, OUTPUT_NAMES, PRESETS, TRAJECTORY_OUTPUTS
+from ._schema import OBJECTIVE_OUTPUTS, OUTPUT_NAMES, PRESETS, PRESETS_SINGLE_OBJECTIVE, TRAJECTORY_OUTPUTS
 from ._options import OPTION_NAMES
 from ._step import AdvantageStep, advantages, combine_credit, objective_credit, trajectory_credit
 
@@ -28,6 +28,7 @@ __all__ = [
     "OPTION_NAMES",
     "OUTPUT_NAMES",
     "PRESETS",
+    "PRESETS_SINGLE_OBJECTIVE",
     "TRAJECTORY_OUTPUTS",
     "advantages",
     "backend_info",

@@ -11,7 +11,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ._errors import type_error, value_error
-from ._schema import MAX_OBJECTIVE_FACTOR, OPTIONS, PRESETS
+from ._schema import MAX_OBJECTIVE_FACTOR, OPTIONS, PRESETS, PRESETS_SINGLE_OBJECTIVE
 
 #: Every option name, in the schema's order.
 OPTION_NAMES: Tuple[str, ...] = tuple(OPTIONS)
@@ -128,13 +128,17 @@ def _default_device() -> str:
 class ResolvedOptions:
     """A step's options after validation: every value, the device, what the native plan parses."""
 
-    __slots__ = ("values", "device", "native")
+    __slots__ = ("values", "device", "native", "native_single")
 
-    def __init__(self, values: Dict[str, Any], device: Tuple[str, int], native: List[Tuple[str, str, Any]]):
+    def __init__(self, values: Dict[str, Any], device: Tuple[str, int], native: List[Tuple[str, str, Any]],
+                 native_single: Optional[List[Tuple[str, str, Any]]] = None):
         self.values = values
         self.device = device
         #: (kind, TypeScript name, value) of each native option that has a value
         self.native = native
+        #: the same for calls with one objective (K = 1) where the preset branches on K
+        #: (PRESETS_SINGLE_OBJECTIVE); None where it does not
+        self.native_single = native_single
 
 
 def resolve_options(options: Mapping[str, Any]) -> ResolvedOptions:
@@ -157,14 +161,22 @@ def resolve_options(options: Mapping[str, Any]) -> ResolvedOptions:
     weights, scale = values.get("objective_weights"), values.get("objective_scale")
     if weights is not None and scale is not None and len(weights) != len(scale):
         raise value_error(f"length {len(weights)} (as objective_weights)", "objective_scale", f"length {len(scale)}", False)
-    native = [
-        (OPTIONS[name]["kind"], OPTIONS[name]["abi"], values[name])
-        for name in OPTION_NAMES
-        if OPTIONS[name]["native"] and values[name] is not None
-    ]
+    def native_of(v: Mapping[str, Any]) -> List[Tuple[str, str, Any]]:
+        return [(OPTIONS[name]["kind"], OPTIONS[name]["abi"], v[name]) for name in OPTION_NAMES
+                if OPTIONS[name]["native"] and v[name] is not None]
+
+    # a preset that branches on K: its K = 1 options, under the caller's (as lib/validate.ts)
+    single = PRESETS_SINGLE_OBJECTIVE.get(preset) if preset is not None else None
+    native_single = None
+    if single is not None:
+        v1 = dict(values)
+        for name, value in single.items():
+            if options.get(name) is None:
+                v1[name] = option_value(name, value)
+        native_single = native_of(v1)
     device = parse_device(values["device"])
     assert device is not None
-    return ResolvedOptions(values, device, native)
+    return ResolvedOptions(values, device, native_of(values), native_single)
 
 
 FACTOR_OPTIONS = tuple(name for name in OPTION_NAMES if OPTIONS[name]["kind"] == "factors")

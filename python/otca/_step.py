@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _arrays as a
 from . import _native as n
-from ._errors import DeviceUnavailableError, describe, type_error, value_error
+from ._errors import DeviceUnavailableError, describe, format_shape, type_error, value_error
 from ._options import FACTOR_OPTIONS, ResolvedOptions, check_options_for_k, resolve_options
 from ._schema import OBJECTIVE_OUTPUTS, OUTPUT_NAMES, TRAJECTORY_OUTPUTS
 
@@ -101,26 +101,20 @@ class AdvantageStep:
 
     def __init__(self, **options: Any) -> None:
         self._resolved: ResolvedOptions = resolve_options(options)
-        lib = n.library()
-        handle = ctypes.c_void_p()
-        n.check(lib.otca_options_create(ctypes.byref(handle)))
-        self._options_handle: Optional[ctypes.c_void_p] = handle
-        self._lib = lib
-        for kind, abi, value in self._resolved.native:
-            if kind == "enum":
-                status = lib.otca_options_set_enum(handle, abi.encode(), value.encode())
-            elif kind == "factors":
-                arr = (ctypes.c_double * len(value))(*value)
-                status = lib.otca_options_set_factors(handle, abi.encode(), arr, len(value))
-            else:
-                status = lib.otca_options_set_number(handle, abi.encode(), float(value))
-            n.check(status)
-        self._plans: Dict[int, ctypes.c_void_p] = {}
+        self._lib = n.library()
+        self._options_handle: Optional[ctypes.c_void_p] = None
+        self._options_single: Optional[ctypes.c_void_p] = None  # K = 1 where the preset branches on K
+        self._options_handle = self._native_options(self._resolved.native)
+        if self._resolved.native_single is not None:
+            self._options_single = self._native_options(self._resolved.native_single)
+        # plans by (device, single): single for calls with one objective where the preset branches on K
+        self._plans: Dict[Tuple[int, bool], ctypes.c_void_p] = {}
         self._plan_lock = threading.Lock()
         self._local = threading.local()
         self._workspace_sizes: Dict[Tuple[int, ...], int] = {}
         self._captured: List[Any] = []  # host buffers that captured CUDA graphs read at replay
         self._host_plan: Optional[ctypes.c_void_p] = self._plan(-1) if self._resolved.device[0] != "cuda" else None
+        self._single = self._options_single is not None
         # the short path of run(): a host plan and no per-objective factors to check against K
         self._has_factors = any(self._resolved.values.get(name) is not None for name in FACTOR_OPTIONS)
         self._fast = self._host_plan is not None and not self._has_factors
@@ -138,9 +132,10 @@ class AdvantageStep:
         self._plans = {}
         self._host_plan = None
         self._fast = False
-        if self._options_handle is not None:
-            lib.otca_options_destroy(self._options_handle)
-            self._options_handle = None
+        for handle in (self._options_handle, self._options_single):
+            if handle is not None:
+                lib.otca_options_destroy(handle)
+        self._options_handle = self._options_single = None
 
     def __del__(self) -> None:
         try:
@@ -160,21 +155,45 @@ class AdvantageStep:
 
     # ------------------------------------------------------------------ plans and devices
 
-    def _plan(self, device: int) -> ctypes.c_void_p:
-        plan = self._plans.get(device)
+    def _native_options(self, native: Sequence[Tuple[str, str, Any]]) -> ctypes.c_void_p:
+        """An otca_options handle holding these (kind, TypeScript name, value) options."""
+        lib = self._lib
+        handle = ctypes.c_void_p()
+        n.check(lib.otca_options_create(ctypes.byref(handle)))
+        try:
+            for kind, abi, value in native:
+                if kind == "enum":
+                    status = lib.otca_options_set_enum(handle, abi.encode(), value.encode())
+                elif kind == "factors":
+                    arr = (ctypes.c_double * len(value))(*value)
+                    status = lib.otca_options_set_factors(handle, abi.encode(), arr, len(value))
+                else:
+                    status = lib.otca_options_set_number(handle, abi.encode(), float(value))
+                n.check(status)
+        except BaseException:
+            lib.otca_options_destroy(handle)
+            raise
+        return handle
+
+    def _plan(self, device: int, single: bool = False) -> ctypes.c_void_p:
+        """The plan for `device`; `single`: the one for calls with one objective (K = 1) where the
+        preset branches on K (PRESETS_SINGLE_OBJECTIVE), as the Node package's step resolves it."""
+        key = (device, single)
+        plan = self._plans.get(key)
         if plan is not None:
             return plan
         with self._plan_lock:
-            plan = self._plans.get(device)
+            plan = self._plans.get(key)
             if plan is None:
-                if self._options_handle is None:
+                handle = self._options_single if single else self._options_handle
+                if handle is None:
                     raise RuntimeError("this AdvantageStep was closed")
                 plan = ctypes.c_void_p()
-                status = self._lib.otca_plan_create(self._options_handle, device, ctypes.byref(plan))
+                status = self._lib.otca_plan_create(handle, device, ctypes.byref(plan))
                 if status == n.E_DEVICE:  # CUDA not compiled in, or this device cannot be used: why, from the core
                     raise DeviceUnavailableError(str(n.error(status)))
                 n.check(status)
-                self._plans[device] = plan
+                self._plans[key] = plan
         return plan
 
     def _device_for(self, device: int, argument: str, received: Any) -> int:
@@ -266,7 +285,10 @@ class AdvantageStep:
     def _call(self, kind: int, device: int, s: _Structs, lat: Optional[a.LatentsInput], rew: Optional[a.Input],
               q: Optional[a.Input], K: int, B: int, check: bool) -> Any:
         """Runs on the host (synchronous, checked) or enqueues on the current CUDA stream."""
-        plan = self._plan(device) if device >= 0 or self._host_plan is None else self._host_plan
+        if K == 1 and self._single:
+            plan = self._plan(device, True)
+        else:
+            plan = self._plan(device) if device >= 0 or self._host_plan is None else self._host_plan
         lat_p = s.latents_p if lat is not None else None
         rew_p = s.rewards_p if rew is not None else None
         groups_p = s.groups_p if kind != n.KIND_TRAJECTORY else None
@@ -278,7 +300,7 @@ class AdvantageStep:
             return None
         torch = a.torch_module()
         N = lat.N if lat is not None else rew.shape[0]  # type: ignore[union-attr]  # one of the two is given
-        T = lat.T if lat is not None else 0
+        T = lat.T if lat is not None else s.rewards.T  # an objective run: its rewards' T (0 for [N, K])
         D = lat.D if lat is not None else 0
         key = (device, kind, N, T, D, K, B)
         size = self._workspace_sizes.get(key)
@@ -305,7 +327,9 @@ class AdvantageStep:
         """The advantages ``Adv [N, T]`` (float32) of one batch; with ``outputs='all'`` or a list of
         names, a dict of those outputs (``advantages`` always among them).
 
-        rewards: [N, K] float32 or float64 (numpy array, torch tensor, any ``__dlpack__`` object).
+        rewards: [N, K] float32 or float64 (numpy array, torch tensor, any ``__dlpack__`` object), or
+            per-step rewards [N, T, K] (T as in latents): then ``objective_advantages`` and
+            ``coefficients`` are [N, T, K], ``lambda`` and ``fused`` [N, T].
         latents: [N, T+1, D], [N, T+1, *dims] (flattened in place), or a list of T+1 arrays
             [N, *dims]; float32, float16 or bfloat16; C-contiguous.
         group_size: contiguous groups of this many samples; or group_ids: N integer ids (list,
@@ -326,6 +350,8 @@ class AdvantageStep:
             a.same_device(rew, lat.device, "rewards", "latents")
         device = self._device_for(lat.device, "latents", latents)
         K = rew.shape[-1]
+        if len(rew.shape) == 3 and rew.shape[1] != lat.T:
+            raise value_error(f"{lat.T} steps (T as in latents)", "rewards", f"shape {format_shape(rew.shape)}", False)
         if self._has_factors:
             check_options_for_k(self._resolved, K)
         s = self._structs()
@@ -353,7 +379,7 @@ class AdvantageStep:
         ld, rd = a.NP_LATENT.get(latents.dtype), a.NP_REWARD.get(rewards.dtype)
         N, S, D = latents.shape
         rows, K = rewards.shape
-        plan = self._host_plan
+        plan = self._plan(-1, True) if K == 1 and self._single else self._host_plan
         if ld is None or rd is None or N < 1 or S < 2 or D < 1 or rows != N or K < 1 or group_size < 1 or N % group_size or plan is None:
             return None
         s = self._structs()
@@ -391,7 +417,8 @@ class AdvantageStep:
     def objective_credit(self, rewards: ArrayLike, trajectory_score: ArrayLike, *, group_size: Optional[int] = None,
                          group_ids: Any = None, check: bool = False) -> Dict[str, Any]:
         """Phase 2, per group from N*(K+1) numbers: ``objective_advantages`` A [N, K],
-        ``exploration`` e [N], ``lambda`` [N], ``coefficients`` c [N, K], ``fused`` f [N]."""
+        ``exploration`` e [N], ``lambda`` [N], ``coefficients`` c [N, K], ``fused`` f [N]. With
+        per-step rewards [N, T, K]: A and c [N, T, K], lambda and f [N, T] (e stays [N])."""
         rew = a.rewards_input(rewards, None)
         N = rew.shape[0]
         q = a.score_input(trajectory_score, N)
@@ -472,7 +499,8 @@ def objective_credit(rewards: ArrayLike, trajectory_score: ArrayLike, *, group_s
 
 
 def combine_credit(trajectory: Mapping[str, Any], objective: Mapping[str, Any]) -> Any:
-    """``Adv [N, T] = step_weights[i, t] * fused[i]`` in float32 from the two phases' results: the
+    """``Adv [N, T] = step_weights[i, t] * fused[i]`` in float32 from the two phases' results (with
+    per-step rewards, ``fused`` is [N, T] and ``Adv[i, t] = step_weights[i, t] * fused[i, t]``): the
     very bits :func:`advantages` gives. Arrays of one library and device (numpy or torch)."""
     if not isinstance(trajectory, Mapping) or "step_weights" not in trajectory:
         raise type_error("phase 1's result (a dict with step_weights)", "trajectory", trajectory)
@@ -482,9 +510,10 @@ def combine_credit(trajectory: Mapping[str, Any], objective: Mapping[str, Any]) 
     if getattr(w, "dtype", None) is None or str(w.dtype) not in ("float32", "torch.float32") or len(w.shape) != 2:
         raise type_error("a float32 array [N, T] (phase 1's step_weights)", "trajectory['step_weights']", w)
     if getattr(f, "dtype", None) is None or str(f.dtype) not in ("float32", "torch.float32") or len(f.shape) not in (1, 2):
-        raise type_error("a float32 array [N] (phase 2's fused)", "objective['fused']", f)
+        raise type_error("a float32 array [N] or [N, T] (phase 2's fused)", "objective['fused']", f)
     if f.shape[0] != w.shape[0] or (len(f.shape) == 2 and tuple(f.shape) != tuple(w.shape)):
-        raise value_error(f"shape [{w.shape[0]}] (N as in trajectory['step_weights'])", "objective['fused']", describe(f), False)
+        want = f"[{w.shape[0]}, {w.shape[1]}]" if len(f.shape) == 2 else f"[{w.shape[0]}]"
+        raise value_error(f"shape {want} (as trajectory['step_weights'])", "objective['fused']", describe(f), False)
     if a.is_torch(w) != a.is_torch(f):
         raise type_error("an array of the library of trajectory['step_weights']", "objective['fused']", f)
     return w * (f[:, None] if len(f.shape) == 1 else f)  # one float32 multiply per element, as the core

@@ -155,10 +155,19 @@ def test_non_finite_inputs_are_the_cores_errors_in_python_names() -> None:
     raises(ValueError, r"for trajectory_score but received 9 at sample 0$", step.objective_credit, np.ones((6, 3), np.float32), q, group_size=3)
 
 
-def test_per_step_rewards_reach_the_core() -> None:
-    """Rewards [N, T, K] pass through to the ABI's rewards.T; until the ABI wires per-step rewards in,
-    the core refuses them with its own message (this test then changes to a parity check)."""
+def test_per_step_rewards_of_another_t() -> None:
+    """Rewards [N, T, K] need the latents' T (the Node package's words); an objective run takes any T."""
     _, z = batch(np.random.default_rng(9), N=4, T=2, D=8)
-    raises(ValueError, r"for rewards T but received 2$", otca.advantages, np.zeros((4, 2, 3), np.float32), z, group_size=2)
+    raises(ValueError, r"^Expected 2 steps \(T as in latents\) for rewards but received shape \[4, 3, 3\]$",
+           otca.advantages, np.zeros((4, 3, 3), np.float32), z, group_size=2)
+    assert otca.advantages(np.zeros((4, 2, 3), np.float32), z, group_size=2).shape == (4, 2)
+    out = otca.objective_credit(np.ones((4, 5, 3), np.float32), np.zeros(4, np.float32), group_size=2)
+    assert out["fused"].shape == (4, 5) and out["coefficients"].shape == (4, 5, 3) and out["exploration"].shape == (4,)
+    bad = np.zeros((4, 2, 3), np.float32)
+    bad[3, 1, 2] = np.nan
+    raises(ValueError, r"for rewards but received NaN at sample 3, step 1, objective 2$", otca.advantages, bad, z, group_size=2)
+    t = otca.trajectory_credit(z)
+    raises(ValueError, r"^Expected shape \[4, 2\] \(as trajectory\['step_weights'\]\) for objective\['fused'\]",
+           otca.combine_credit, t, {"fused": np.zeros((4, 3), np.float32)})
     raises(ValueError, r"^Expected N \(4\) rows as in latents for rewards but received shape \[3, 2, 3\]$",
            otca.advantages, np.zeros((3, 2, 3), np.float32), z, group_size=2)

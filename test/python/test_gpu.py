@@ -51,6 +51,24 @@ def test_cuda_tensors_run_on_their_device_near_the_cpu_result(dtype) -> None:
         assert same_bits(o_gpu[name], o_cpu[name]), name
 
 
+def test_per_step_rewards_and_gdpo_one_reward_on_cuda() -> None:
+    """Per-step rewards [N, T, K] through otca_run_cuda (the workspace sized for T rows; an objective
+    run's T its rewards'), and 'gdpo' with one reward (its K = 1 plan), against the CPU."""
+    r, z = inputs(seed=57)
+    rs = torch.from_numpy(np.random.default_rng(58).normal(size=(12, 6, 2)).astype(np.float32))
+    want = otca.AdvantageStep(preset="g2rpo").run(rs, z, group_size=4, outputs="all")
+    got = otca.AdvantageStep(preset="g2rpo").run(rs.cuda(), z.cuda(), group_size=4, outputs="all")
+    assert got["fused"].shape == (12, 6) and got["coefficients"].shape == (12, 6, 2)
+    assert rel_err(got["advantages"], want["advantages"]) <= 1e-4
+    q = want["trajectory_score"]
+    for step_rewards, options in ((torch.from_numpy(np.random.default_rng(59).normal(size=(12, 9, 3)).astype(np.float32)), {}),
+                                  (r[:, :1].contiguous(), {"preset": "gdpo"})):
+        o_cpu = otca.objective_credit(step_rewards, q, group_size=4, **options)
+        o_gpu = otca.objective_credit(step_rewards.cuda(), q.cuda(), group_size=4, **options)
+        for name in o_cpu:
+            assert same_bits(o_gpu[name], o_cpu[name]), (name, options)
+
+
 def test_no_host_synchronisation_and_the_current_stream() -> None:
     r, z = inputs(dtype=torch.bfloat16)
     r, z = r.cuda(), z.cuda()
