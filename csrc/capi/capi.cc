@@ -457,7 +457,7 @@ otca_status otca_workspace_size(const otca_plan* plan, int32_t kind, int64_t N, 
     const int64_t rows = k == otca::RunKind::Trajectory ? 1 : T > 0 ? T : 1;
     if (k != otca::RunKind::Trajectory) {
       otca::check_integer(K, 1, kMaxCount, "K");
-      otca::check_reward_count(N, rows, K);
+      otca::check_reward_count(N, k == otca::RunKind::Objective ? rows : 1, K);  // the run checks its own rewards
       otca::check_integer(num_groups, 1, N, "num_groups");
     }
     *bytes = otca::gpu::enqueue_workspace_bytes(kind, N, k == otca::RunKind::Objective ? 0 : T, D,
