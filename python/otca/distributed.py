@@ -2,7 +2,7 @@
 
 Each rank passes its own samples and their global prompt ids. Phase 1 (everything per sample) runs
 where the latents are; one ``all_gather`` carries each sample's (rewards, q, group id) row, N*(K+2)
-numbers, to every rank (after one of the local sizes, which may differ); phase 2 runs on every rank
+numbers (N*(T*K+2) for per-step rewards), to every rank (after one of the local sizes, which may differ); phase 2 runs on every rank
 over the concatenation in rank order, and each rank keeps its own rows. The result is bit for bit
 the single-process result on that concatenation. Imported only when used."""
 
@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 
 from . import _arrays as a
-from ._errors import type_error
+from ._errors import format_shape, type_error, value_error
 from ._step import combine_credit, step_for
 
 __all__ = ["advantages"]
@@ -32,7 +32,8 @@ def advantages(
 ) -> Any:
     """This rank's advantages ``[n_local, T]`` (float32, of the library and device of ``rewards``).
 
-    rewards: this rank's [n_local, K] float32 or float64; latents: its latents (any layout
+    rewards: this rank's [n_local, K] float32 or float64, or per-step [n_local, T, K] (T as in the
+    latents); latents: its latents (any layout
     :func:`otca.advantages` takes); group_ids: the global prompt id of each of its samples (a
     group may span ranks); process_group: the group to gather over (default: the world). Every rank
     must pass the same options and the same K. Options as :func:`otca.advantages`.
@@ -48,9 +49,12 @@ def advantages(
     step = step_for(options)
     rew = a.rewards_input(rewards, None)
     n_local = rew.shape[0]
-    K = rew.shape[-1]
+    K = int(np.prod(rew.shape[1:]))  # the columns of a row: K, or T*K for per-step rewards [n, T, K]
     ids = a.group_ids_host(group_ids, n_local)
     phase1 = step.trajectory_credit(latents, check=check)  # per sample: local
+    T = phase1["step_weights"].shape[1]
+    if len(rew.shape) == 3 and rew.shape[1] != T:
+        raise value_error(f"{T} steps (T as in latents)", "rewards", f"shape {format_shape(rew.shape)}", False)
     q = phase1["trajectory_score"]
     world = dist.get_world_size(process_group)
     backend = dist.get_backend(process_group)
@@ -77,7 +81,7 @@ def advantages(
     rank = dist.get_rank(process_group)
     offset = sum(counts[:rank])
     reward_dtype = np.float64 if rew.dtype == 1 else np.float32
-    all_rewards = np.ascontiguousarray(everything[:, :K].numpy().astype(reward_dtype))
+    all_rewards = np.ascontiguousarray(everything[:, :K].numpy().astype(reward_dtype)).reshape((-1,) + tuple(rew.shape[1:]))
     all_q = np.ascontiguousarray(everything[:, K].numpy().astype(np.float32))
     all_ids = np.ascontiguousarray(everything[:, K + 1].numpy().astype(np.int32))
     phase2 = step.objective_credit(all_rewards, all_q, group_ids=all_ids)

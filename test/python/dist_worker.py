@@ -1,5 +1,5 @@
 """One rank of test_distributed.py (started by torchrun): its slice of a fixed batch, the distributed
-call over gloo, its rows written to OUT/rank-R.npy."""
+call over gloo, its rows written to OUT/rank-R.npy (and, per-step rewards, OUT/rank-R-steps.npy)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def main() -> None:
     adv = otca.distributed.advantages(rewards, latents, group_ids=torch.from_numpy(data["ids"][sl]), min_weight=0.25, objective="moca")
     assert isinstance(adv, torch.Tensor) and adv.shape == (counts[rank], latents.shape[1] - 1)
     np.save(os.path.join(out_dir, f"rank-{rank}.npy"), adv.cpu().numpy())
+    if "step_rewards" in data:  # per-step rewards [n, T, K], g2rpo's
+        steps = torch.from_numpy(np.ascontiguousarray(data["step_rewards"][sl])).to(rewards.device)
+        adv = otca.distributed.advantages(steps, latents, group_ids=torch.from_numpy(data["ids"][sl]), preset="g2rpo", temporal="tcd")
+        np.save(os.path.join(out_dir, f"rank-{rank}-steps.npy"), adv.cpu().numpy())
     dist.destroy_process_group()
 
 
