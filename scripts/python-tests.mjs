@@ -42,10 +42,14 @@ if (!python) {
   }
   const probe = spawnSync(python, ['-c', 'import torch, ml_dtypes, pytest, numpy, mypy; assert torch.__version__.startswith("2.13.0")'], { stdio: 'ignore' });
   if (probe.status !== 0) {
-    const status = run(python, ['-m', 'pip', 'install', '--quiet', '--retries', '1', ...REQUIREMENTS]);
-    if (status !== 0) {
+    // pip's output (its retries of an index this machine cannot reach among it) is shown only when
+    // the install fails, so that `npm test` stays quiet
+    console.log(`[python-tests] ${python} -m pip install ${REQUIREMENTS.join(' ')}`);
+    const r = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--retries', '1', ...REQUIREMENTS], { cwd: root, encoding: 'utf8' });
+    if (r.status !== 0) {
+      process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
       console.error(`[python-tests] pip could not install ${REQUIREMENTS.join(', ')}`);
-      process.exit(status);
+      process.exit(r.status ?? 1);
     }
   }
 }
