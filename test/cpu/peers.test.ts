@@ -42,6 +42,7 @@ import {
   danceGrpoFluxAdvantages,
   danceGrpoHunyuanAdvantages,
   flowFactoryAdvantages,
+  verlFlowGrpoAdvantages,
   flowGrpoAdvantages,
   flowGrpoEpochPrompts,
   flowGrpoMultiScore,
@@ -547,6 +548,25 @@ describe(`preset 'flow-factory' reproduces Flow-Factory's AdvantageProcessor, gr
     expect(Array.from(out.fused.data)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(Math.max(...port.map(Math.abs))).toBeLessThan(1e-9);
   });
+});
+
+describe(`verl's diffusion trainer (verl-omni's FLOW_GRPO estimator) is Flow-GRPO's preset with Bessel's std (seed ${SEED})`, () => {
+  const cases: { label: string; sampler: [number, number, number, number]; globalStd: boolean; kind: 'clip' | 'unit' | 'pickscore' }[] = [
+    { label: 'global_std (its default): scattered prompts of unequal sizes, singletons among them', sampler: [20, 6, 1, 4], globalStd: true, kind: 'pickscore' },
+    { label: 'global_std: 48 samples, prompts drawn several times', sampler: [12, 4, 4, 3], globalStd: true, kind: 'unit' },
+    { label: 'global_std false: each prompt its own Bessel std', sampler: [10, 3, 4, 4], globalStd: false, kind: 'clip' },
+  ];
+  cases.forEach((vc, c) =>
+    it(vc.label, () => {
+      const ids = groupIdsOf(flowGrpoEpochPrompts(rng(SEED + 71 * c), ...vc.sampler));
+      const r = rewardsOf(SEED + 73 * c, ids, 1, vc.kind);
+      const port = verlFlowGrpoAdvantages(Float64Array.from(r), ids, vc.globalStd);
+      const options = { preset: 'flow-grpo', stdCorrection: 1, stdScope: vc.globalStd ? 'batch' : 'group' } as const;
+      const { out, ref } = runAllPaths(r, 1, { groupIds: ids }, options, SEED + 470 + c, `verl ${c}`);
+      expectWithin('verl (verl-omni)', out.fused.data, port, relativeTolerance(port), `verl ${c} fused`);
+      expectWithin('verl (verl-omni, reference)', ref.fused, port, relativeTolerance(port), `verl ${c} reference`);
+    }),
+  );
 });
 
 // ------------------------------------------------------------------ presets and overrides

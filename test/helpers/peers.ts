@@ -414,3 +414,50 @@ export function g2rpoAdvantagesFromDescription(rewards: ArrayLike<number>, N: nu
   }
   return out.map((a) => clamp(a, clip));
 }
+
+// ------------------------------------------------------------------ verl's diffusion trainer (verl-omni)
+
+/**
+ * verl's diffusion trainer: verl-project/verl-omni, commit e612a5a22fc26a7d8a325f607e8d0c0bef1823db,
+ * verl_omni/trainer/diffusion/diffusion_algos.py, `compute_flow_grpo_outcome_advantage` (the
+ * `DiffusionAdvantageEstimator.FLOW_GRPO` estimator, defaults epsilon 1e-4, global_std True,
+ * norm_adv_by_std_in_grpo True):
+ *
+ *     if global_std:
+ *         batch_std = torch.std(scores)
+ *     ...
+ *     for idx in id2score:
+ *         if len(id2score[idx]) == 1:
+ *             id2mean[idx] = id2score[idx][0]
+ *             id2std[idx] = batch_std            (global_std)
+ *         elif len(id2score[idx]) > 1:
+ *             id2mean[idx] = torch.mean(scores_tensor)
+ *             id2std[idx] = batch_std            (global_std)
+ *     for i in range(bsz):
+ *         scores[i] = (scores[i] - id2mean[index[i]]) / (id2std[index[i]] + epsilon)
+ *
+ * then `compute_diffusion_loss_flow_grpo` clamps at `adv_clip_max` before its clipped loss. Groups
+ * are the prompt uids (`index`), of any size and order. torch.std is Bessel's (n - 1). Ported for one
+ * reward column per sample (`sample_level_rewards` [bs, 1]); with the reward repeated over more
+ * columns, torch.std would run over all bs * columns values and differ. `globalStd` false takes each
+ * group's own Bessel std (1 for a group of one, whose advantage is 0 either way). Float64.
+ */
+export function verlFlowGrpoAdvantages(rewards: ArrayLike<number>, index: ArrayLike<number>, globalStd = true, clip = 5, epsilon = 1e-4): Float64Array {
+  const N = rewards.length;
+  const batchStd = torchStd(rewards, exact);
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < N; i++) {
+    const id = index[i]!;
+    if (!groups.has(id)) groups.set(id, []);
+    groups.get(id)!.push(rewards[i]!);
+  }
+  const mean = new Map<number, number>();
+  const std = new Map<number, number>();
+  for (const [id, scores] of groups) {
+    mean.set(id, scores.length === 1 ? scores[0]! : torchMean(scores, exact));
+    std.set(id, globalStd ? batchStd : scores.length === 1 ? 1 : torchStd(scores, exact));
+  }
+  const out = new Float64Array(N);
+  for (let i = 0; i < N; i++) out[i] = clamp((rewards[i]! - mean.get(index[i]!)!) / (std.get(index[i]!)! + epsilon), clip);
+  return out;
+}
