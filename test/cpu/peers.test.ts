@@ -43,6 +43,7 @@ import {
   danceGrpoHunyuanAdvantages,
   flowFactoryAdvantages,
   verlFlowGrpoAdvantages,
+  mixGrpoAdvantageAggr,
   flowGrpoAdvantages,
   flowGrpoEpochPrompts,
   flowGrpoMultiScore,
@@ -548,6 +549,37 @@ describe(`preset 'flow-factory' reproduces Flow-Factory's AdvantageProcessor, gr
     expect(Array.from(out.fused.data)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(Math.max(...port.map(Math.abs))).toBeLessThan(1e-9);
   });
+});
+
+describe(`MixGRPO's advantage_aggr is DanceGRPO's per-reward sum clamped once, after the sum (seed ${SEED})`, () => {
+  const cases: { label: string; G: number; B: number; weights: number[]; outlier?: boolean }[] = [
+    { label: 'K = 2, weights 1 / 1 (normalised to 0.5 / 0.5), 3 prompts x 12', G: 12, B: 3, weights: [1, 1] },
+    { label: 'K = 3, weights 2 / 1 / 1, 2 prompts x 8', G: 8, B: 2, weights: [2, 1, 1] },
+    { label: 'K = 2, 32 generations, one reward an outlier: its A passes 5, only the sum is clamped', G: 32, B: 2, weights: [1, 1], outlier: true },
+  ];
+  cases.forEach((mc, c) =>
+    it(mc.label, () => {
+      const N = mc.G * mc.B;
+      const K = mc.weights.length;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / mc.G));
+      const r = rewardsOf(SEED + 79 * c, ids, K, 'unit');
+      if (mc.outlier) {
+        for (let i = 0; i < mc.G; i++) r[i * K] = 0.01 * i;
+        r[3 * K] = 50;  // group 0, reward 0: A = (G - 1) / sqrt(G) = 5.48
+      }
+      const port = mixGrpoAdvantageAggr(Float64Array.from(r), K, mc.G, mc.weights);
+      const total = mc.weights.reduce((a, b) => a + b, 0);
+      const options = { preset: 'dancegrpo', advClip: Infinity, fusedClip: 5, objectiveWeights: mc.weights.map((w) => w / total) } as const;
+      const { out, ref } = runAllPaths(r, K, { groupSize: mc.G }, options, SEED + 480 + c, `mixgrpo ${c}`);
+      expectWithin('mixgrpo (advantage_aggr)', out.fused.data, port, relativeTolerance(port), `mixgrpo ${c} fused`);
+      expectWithin('mixgrpo (advantage_aggr, reference)', ref.fused, port, relativeTolerance(port), `mixgrpo ${c} reference`);
+      if (mc.outlier) {
+        // the DanceGRPO preset clamps each reward's A first: it does not give MixGRPO's value here
+        const dance = runAllPaths(r, K, { groupSize: mc.G }, { preset: 'dancegrpo', objectiveWeights: options.objectiveWeights }, SEED + 490, 'mixgrpo vs dancegrpo').out;
+        expect(Math.abs(dance.fused.data[3]! - port[3]!)).toBeGreaterThan(0.1);
+      }
+    }),
+  );
 });
 
 describe(`verl's diffusion trainer (verl-omni's FLOW_GRPO estimator) is Flow-GRPO's preset with Bessel's std (seed ${SEED})`, () => {

@@ -461,3 +461,40 @@ export function verlFlowGrpoAdvantages(rewards: ArrayLike<number>, index: ArrayL
   for (let i = 0; i < N; i++) out[i] = clamp((rewards[i]! - mean.get(index[i]!)!) / (std.get(index[i]!)! + epsilon), clip);
   return out;
 }
+
+// ------------------------------------------------------------------ MixGRPO
+
+/**
+ * MixGRPO's multi-reward advantages, `multi_reward_mix == "advantage_aggr"` with `use_group` and
+ * `trimmed_ratio` 0: Tencent-Hunyuan/MixGRPO, fastvideo/train_grpo_flux.py (the stored snapshot at
+ * commit 10293ddd07b0c69ed7cee8c342cb369f1698238e), `train_one_step`:
+ *
+ *     for model_name, model_rewards in gathered_reward.items():   # one reward model at a time
+ *         for i in range(n):
+ *             group_rewards = model_rewards[start_idx:end_idx]
+ *             group_mean = group_rewards.mean()
+ *             group_std = group_rewards.std() + 1e-8
+ *             advantages[start_idx:end_idx] += (group_rewards - group_mean) / group_std
+ *     for model_name, model_advs in model_advantages.items():
+ *         merged_advantages += model_advs * reward_weights[model_name]
+ *     ...
+ *     advantages = torch.clamp(sample["advantages"], -adv_clip_max, adv_clip_max)
+ *
+ * with `reward_weights` divided by their sum in `main`. Unlike DanceGRPO's trainers, each reward's
+ * advantage is NOT clamped: only the merged one is, once. Float64; contiguous groups of
+ * `numGenerations`. `rewards` row-major [N, K]; `weights` as given (normalised here, as `main` does).
+ */
+export function mixGrpoAdvantageAggr(rewards: ArrayLike<number>, K: number, numGenerations: number, weights: readonly number[], advClipMax = 5): Float64Array {
+  const N = rewards.length / K;
+  const total = weights.reduce((a, b) => a + b, 0);
+  const merged = new Float64Array(N);
+  for (let k = 0; k < K; k++) {
+    for (let start = 0; start < N; start += numGenerations) {
+      const group = Array.from({ length: numGenerations }, (_, m) => rewards[(start + m) * K + k]!);
+      const mean = torchMean(group, exact);
+      const std = torchStd(group, exact) + 1e-8;
+      for (let m = 0; m < numGenerations; m++) merged[start + m]! += ((group[m]! - mean) / std) * (weights[k]! / total);
+    }
+  }
+  return merged.map((a) => clamp(a, advClipMax));
+}
