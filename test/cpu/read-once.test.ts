@@ -22,6 +22,7 @@ import {
 import { native, OUTPUT_COUNT, OUTPUT_SLOTS, RUN_HEADER, RUN_KIND, runPlan, type NativePlanOptions } from '../../lib/native.js';
 import { otcaAdvantagesTf } from '../../lib/tfjs.js';
 import { rng } from '../helpers/random.js';
+import { fill } from '../helpers/fill.mjs';
 
 const N = 6, G = 3, T = 4, D = 16, K = 2;
 const rand = rng(18);
@@ -158,18 +159,6 @@ describe('options are read once, into one snapshot for the cache key and the pla
     expect(Array.from(otcaAdvantages(inputs(), options).advantages.data)).toEqual(fresh({ objective: 'weighted-advantage', objectiveWeights: [5, 1] }));
   });
 });
-
-/** A deterministic fill in [-0.5, 0.5) (xorshift), for inputs too large for the Gaussian generator. */
-function fill(a: Float32Array, seed: number): Float32Array {
-  let x = seed | 1;
-  for (let i = 0; i < a.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    a[i] = (x >>> 0) / 4294967296 - 0.5;
-  }
-  return a;
-}
 
 /** Blocks this thread for `ms` milliseconds (fractions too), so that a write lands while the pool thread runs. */
 const pause = (() => {

@@ -4,6 +4,7 @@
 // Each scenario prints its findings as one JSON line starting with "RESULT " and exits with the
 // code it names (a process that aborts or segfaults exits otherwise, and the test says so).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fill } from './fill.mjs';
 
 const scenario = isMainThread ? process.argv[2] : workerData.scenario;
 const entry = isMainThread ? process.argv[3] : workerData.entry;
@@ -11,18 +12,6 @@ const entry = isMainThread ? process.argv[3] : workerData.entry;
 const device = isMainThread ? process.argv[4] ?? 'cpu' : workerData.device;
 const otca = await import(entry);
 const gc = globalThis.gc ?? (() => {});
-
-/** A deterministic fill (xorshift) in [-0.5, 0.5). */
-function fill(a, seed) {
-  let x = seed | 1;
-  for (let i = 0; i < a.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    a[i] = (x >>> 0) / 4294967296 - 0.5;
-  }
-  return a;
-}
 
 /** A case of N samples, T steps, D latent elements, K objectives over fresh arrays. */
 function makeCase(N, T, D, K, seed, latentArray) {
