@@ -3,12 +3,12 @@
 // lambda) stays per sample, from q. First in the float64 reference, the oracle; then the CPU backend
 // against it through every path (the emulated CUDA kernels are checked against the CPU backend in
 // test/native/emulation, the simulated device in test/gpu/parity.test.mjs); the 'g2rpo' preset
-// against a port of G2RPO's computation.
-import { describe, expect, it } from 'vitest';
-import { combineCredit, createAdvantageStep, objectiveCredit, objectiveCreditAsync, otcaAdvantages, otcaAdvantagesAsync, Tensor, trajectoryCredit, type OtcaOptions } from '../../lib/index.js';
+// against the port of Granular-GRPO's train_one_step (test/helpers/peers.ts), at the end.
+import { afterAll, describe, expect, it } from 'vitest';
+import { PRESETS, combineCredit, createAdvantageStep, objectiveCredit, objectiveCreditAsync, otcaAdvantages, otcaAdvantagesAsync, Tensor, trajectoryCredit, type OtcaOptions } from '../../lib/index.js';
 import { expectBitEqual, expectClose } from '../helpers/compare.js';
 import { referenceAdvantages, referenceObjectiveCredit, type ReferenceOptions } from '../../lib/reference.js';
-import { g2rpoAdvantagesFromDescription } from '../helpers/peers.js';
+import { g2rpoAdvantages } from '../helpers/peers.js';
 import { gaussian, rng, trajectories } from '../helpers/random.js';
 import { TEST_SEED as SEED } from '../helpers/seed.js';
 
@@ -74,21 +74,6 @@ describe(`per-step rewards in the reference (seed ${SEED})`, () => {
       }
   });
 
-  it("G2RPO's computation (ported from the issue's description) is weighted-advantage with fusedClip 5, a per-step sum beyond the clip included", () => {
-    const [N, G, K] = [12, 4, 4];
-    const r = perStepRewards(SEED + 6, N, K);
-    // sample 0 far above its group in every column at step 2: each z-score (n - 1) / sqrt(n) = 1.5, the sum 6 > 5
-    for (let k = 0; k < K; k++) r[(0 * T + 2) * K + k] = 50;
-    const port = g2rpoAdvantagesFromDescription(r, N, T, K, G);
-    expect(port[0 * T + 2]).toBe(5);
-    const options: ReferenceOptions = { objective: 'weighted-advantage', temporal: 'uniform', stdScope: 'group', stdCorrection: 1, epsAdv: 1e-8, advClip: Infinity, fusedClip: 5 };
-    const ref = referenceAdvantages({ rewards: { data: r, shape: [N, T, K] }, latents: trajectories(SEED + 7, N, T, D), N, T, D, groupSize: G }, options);
-    let worst = 0;
-    for (let x = 0; x < N * T; x++) worst = Math.max(worst, Math.abs(ref.advantages[x]! - port[x]!));
-    expect(worst).toBeLessThan(1e-12);
-    expect(ref.advantages[0 * T + 2]).toBe(5);
-  });
-
   it('per-step rewards whose T is not the latents\' T are an error naming rewards', () => {
     const r = perStepRewards(SEED + 8, 4, 1).subarray(0, 4 * (T - 1));
     expect(() => referenceAdvantages({ rewards: { data: r, shape: [4, T - 1, 1] }, latents: trajectories(SEED, 4, T, D), N: 4, T, D, groupSize: 2 })).toThrow(
@@ -148,24 +133,6 @@ describe(`per-step rewards on the CPU backend against the reference (seed ${SEED
     }
   });
 
-  it("preset 'g2rpo' reproduces G2RPO's computation (ported from its description), a per-step sum beyond the clamp included", () => {
-    const [N, G, K] = [12, 4, 4];
-    const r = Float32Array.from(perStepRewards(SEED + 40, N, K));
-    for (let k = 0; k < K; k++) r[(0 * T + 2) * K + k] = 50;
-    const port = g2rpoAdvantagesFromDescription(r, N, T, K, G);
-    expect(port[0 * T + 2]).toBe(5);
-    const out = otcaAdvantages({ rewards: Tensor.from(r, [N, T, K]), latents: Tensor.from(trajectories(SEED + 41, N, T, D), [N, T + 1, D]), groupSize: G }, { preset: 'g2rpo', device: 'cpu', outputs: ['fused'] });
-    let scale = 0;
-    let worst = 0;
-    for (let x = 0; x < N * T; x++) {
-      scale = Math.max(scale, Math.abs(port[x]!));
-      worst = Math.max(worst, Math.abs(out.advantages.data[x]! - port[x]!));
-    }
-    expect(worst / scale).toBeLessThan(1e-5);
-    console.log(`[peers] worst |otca - port| for g2rpo (port from the description): rel ${(worst / scale).toExponential(2)} (${N * T} values)`);
-    expect(out.advantages.data[0 * T + 2]).toBe(5);
-  });
-
   it('bad per-step rewards: a T other than the latents\', a NaN named by sample, step and objective', () => {
     const latents = Tensor.from(trajectories(SEED, 4, T, D), [4, T + 1, D]);
     expect(() => otcaAdvantages({ rewards: Tensor.from(new Float32Array(4 * (T - 1)), [4, T - 1, 1]), latents, groupSize: 2 }, { device: 'cpu' })).toThrow(
@@ -177,5 +144,181 @@ describe(`per-step rewards on the CPU backend against the reference (seed ${SEED
       new RangeError('Expected finite values for rewards but received NaN at sample 2, step 1, objective 1'),
     );
     expect(() => otcaAdvantages({ rewards: Tensor.from(new Float32Array(0), [4, 0, 1]), latents, groupSize: 2 }, { device: 'cpu' })).toThrow(RangeError);
+  });
+});
+
+// ------------------------------------------------------------------ G2RPO
+
+describe(`preset 'g2rpo' reproduces Granular-GRPO's train_one_step (seed ${SEED})`, () => {
+  // Tolerance (u = 2^-24), per value, from where each side rounds: the trainer computes each column's
+  // z-score in float32, off by up to (n + 4) u (a + M / (std + eps)) (test/cpu/peers.test.ts derives
+  // this for DanceGRPO's identical lines), then adds the K columns in float32, each addition off by
+  // u times the sum of |A_k| at most; otca rounds each A_k and f to float32 once. The clamp at 5 is
+  // 1-Lipschitz. Against the same lines in float64 only otca's own rounding is left.
+  const U = 2 ** -24;
+  const worst = { rel: 0, rel64: 0, values: 0 };
+  afterAll(() => {
+    console.log(`[peers] worst |otca - port| for g2rpo (seed ${SEED}): rel ${worst.rel.toExponential(2)} against its float32 lines, rel ${worst.rel64.toExponential(2)} against them in float64 (${worst.values} values)`);
+  });
+
+  /**
+   * Per-step rewards as its trainers give them: rewards[m][j] [N, S] for reward model m (HPS ~0.27,
+   * CLIP score ~0.38) and granularity j; a group shares its anchor trajectory, so an offset per
+   * (prompt, step), and each sample's own SDE step adds noise.
+   */
+  function g2rpoRewards(seed: number, B: number, G: number, S: number, models: number, granularities: number): Float32Array[][] {
+    const g = gaussian(rng(seed));
+    return Array.from({ length: models }, (_, m) =>
+      Array.from({ length: granularities }, () => {
+        const out = new Float32Array(B * G * S);
+        for (let b = 0; b < B; b++)
+          for (let t = 0; t < S; t++) {
+            const offset = 0.01 * g();
+            for (let i = 0; i < G; i++) out[(b * G + i) * S + t] = (m === 0 ? 0.27 : 0.38) + offset + 0.008 * g();
+          }
+        return out;
+      }),
+    );
+  }
+
+  /** otca's layout [N, S, K], column k = m * granularities + j (HPS's granularities, then CLIP's). */
+  function asOtca(rewards: Float32Array[][], N: number, S: number): Float32Array {
+    const columns = rewards.flat();
+    const K = columns.length;
+    return Float32Array.from({ length: N * S * K }, (_, x) => columns[x % K]![Math.floor(x / K)]!);
+  }
+
+  /** (n + 4) u (a + M / (std + eps)) for each value of one column (the trainer's float32 z-score). */
+  function columnTolerance(column: ArrayLike<number>, G: number, S: number): Float64Array {
+    const tol = new Float64Array(column.length);
+    for (let start = 0; start < column.length / S; start += G)
+      for (let t = 0; t < S; t++) {
+        const group = Array.from({ length: G }, (_, m) => column[(start + m) * S + t]!);
+        const mean = group.reduce((a, b) => a + b, 0) / G;
+        const std = Math.sqrt(group.reduce((a, b) => a + (b - mean) ** 2, 0) / (G - 1)) + 1e-8;
+        const M = Math.max(...group.map(Math.abs));
+        for (let m = 0; m < G; m++) tol[(start + m) * S + t] = (G + 4) * U * (Math.abs(group[m]! - mean) / std + M / std);
+      }
+    return tol;
+  }
+
+  function expectWithin(actual: ArrayLike<number>, port: ArrayLike<number>, tol: ArrayLike<number>, label: string): number {
+    let scale = 0;
+    for (let x = 0; x < port.length; x++) scale = Math.max(scale, Math.abs(port[x]!));
+    let rel = 0;
+    for (let x = 0; x < port.length; x++) {
+      const d = Math.abs(actual[x]! - port[x]!);
+      if (!(d <= tol[x]!)) throw new Error(`${label}: |otca - port| = ${d.toExponential(3)} > ${tol[x]!.toExponential(3)} at ${x} (otca ${actual[x]}, port ${port[x]})`);
+      rel = Math.max(rel, d / scale);
+    }
+    expect(rel, `${label}: worst relative difference`).toBeLessThan(1e-5);
+    return rel;
+  }
+
+  /**
+   * Step 1 of a group of G (>= 27, so that a z-score can pass 5): sample 5 at 0.9 in column 0 (z ~ 5.47)
+   * and about one std below its group in column 1 (z ~ -1): the sum, ~4.4, is under the clamp, while
+   * clamping each column first would give ~4.0.
+   */
+  function sumUnderTheClamp([a, b]: Float32Array[], G: number, S: number): void {
+    for (let i = 0; i < G; i++) [a![i * S + 1], b![i * S + 1]] = [0.27 + 0.001 * i, 0.27 + 0.001 * ((i * 7) % G)];
+    a![5 * S + 1] = 0.9;
+    b![5 * S + 1] = 0.276;
+  }
+
+  it('holds its settings: unweighted sum of per-column group z-scores (Bessel + 1e-8), clamped at 5 after the sum, one value per trained step', () => {
+    expect(PRESETS.g2rpo).toEqual({ objective: 'weighted-advantage', temporal: 'uniform', stdScope: 'group', stdCorrection: 1, stdStabilizer: 'add', epsAdv: 1e-8, advClip: Infinity, fusedNormalization: 'none', fusedClip: 5 });
+  });
+
+  interface Case {
+    label: string;
+    B: number;
+    G: number;
+    S: number;
+    models: number;
+    granularities: number;
+    edit?: (r: Float32Array[][], G: number, S: number) => void;
+    check?: (port: Float64Array, fused: Float32Array, S: number, G: number) => void;
+  }
+  const cases: Case[] = [
+    { label: 'train_g2rpo_hps.py as its script runs it: K = 2 (granularities 1 and 2), 12 generations, 8 trained steps', B: 2, G: 12, S: 8, models: 1, granularities: 2 },
+    { label: 'K = 1 (one granularity), 3 prompts x 6 generations, 4 trained steps', B: 3, G: 6, S: 4, models: 1, granularities: 1 },
+    { label: 'train_g2rpo_hps_clip.py: HPS and CLIP score, two granularities each (K = 4), summed without weights', B: 2, G: 12, S: 8, models: 2, granularities: 2 },
+    {
+      label: 'a tied group: every reward of prompt 1 equal at step 2 (its z-scores are 0, never NaN), K = 2',
+      ...{ B: 3, G: 4, S: 4, models: 1, granularities: 2 },
+      edit: (r, G, S) => r.flat().forEach((col, j) => { for (let i = G; i < 2 * G; i++) col[i * S + 2] = j === 0 ? 0.25 : 0.5; }),
+      check: (port, fused, S, G) => {
+        for (let i = G; i < 2 * G; i++) expect([port[i * S + 2], fused[i * S + 2]]).toEqual([0, 0]);
+      },
+    },
+    {
+      label: 'a per-step sum beyond the clamp: sample 0 far above its group in every column at step 3, K = 4 (each 11 / sqrt(12) = 3.18, the sum 12.7)',
+      ...{ B: 2, G: 12, S: 8, models: 2, granularities: 2 },
+      edit: (r, _G, S) => r.flat().forEach((col) => (col[0 * S + 3] = 0.9)),
+      check: (port, fused, S) => expect([port[0 * S + 3], fused[0 * S + 3]]).toEqual([5, 5]),
+    },
+    {
+      label: 'only the sum is clamped: 32 generations, one column\'s z-score past 5 (31 / sqrt(32) = 5.48), the other pulling the sum back under 5, K = 2',
+      ...{ B: 1, G: 32, S: 2, models: 1, granularities: 2 },
+      edit: (r, G, S) => sumUnderTheClamp(r[0]!, G, S),
+      check: (port, fused, S) => {
+        expect(port[5 * S + 1]).toBeGreaterThan(4.2);
+        expect(port[5 * S + 1]).toBeLessThan(4.8);
+        expect(Math.abs(fused[5 * S + 1]! - port[5 * S + 1]!)).toBeLessThan(1e-5);
+      },
+    },
+  ];
+  cases.forEach((gc, c) =>
+    it(gc.label, async () => {
+      const { B, G, S, models, granularities } = gc;
+      const N = B * G;
+      const K = models * granularities;
+      const rewards = g2rpoRewards(SEED + 50 + c, B, G, S, models, granularities);
+      gc.edit?.(rewards, G, S);
+      const port = g2rpoAdvantages(rewards, G, S);
+      const port64 = g2rpoAdvantages(rewards, G, S, 5, 'float64');
+      const r = asOtca(rewards, N, S);
+      const flat = trajectories(SEED + 60 + c, N, S, D);
+      const inputs = { rewards: Tensor.from(r, [N, S, K]), latents: Tensor.from(flat, [N, S + 1, D]), groupSize: G };
+      const options: OtcaOptions = { preset: 'g2rpo', device: 'cpu' };
+      const out = otcaAdvantages(inputs, { ...options, outputs: ['objectiveAdvantages', 'fused'] });
+      expectBitEqual(out.advantages.data, out.fused.data, `${gc.label}: Adv is f at every step (uniform)`);
+
+      const columnTols = rewards.flat().map((col) => columnTolerance(col, G, S));
+      const sumAbs = Float64Array.from({ length: N * S }, (_, x) => columnTols.reduce((s, _t, k) => s + Math.abs(out.objectiveAdvantages.data[x * K + k]!), 0));
+      const tol = Float64Array.from({ length: N * S }, (_, x) => columnTols.reduce((s, t) => s + t[x]!, 0) + (K + 1) * U * sumAbs[x]! + U * Math.abs(port[x]!) + 1e-12);
+      const tol64 = Float64Array.from({ length: N * S }, (_, x) => U * (Math.abs(port64[x]!) + sumAbs[x]!) + 1e-12);
+      worst.rel = Math.max(worst.rel, expectWithin(out.fused.data, port, tol, `${gc.label}: vs its float32 lines`));
+      worst.rel64 = Math.max(worst.rel64, expectWithin(out.fused.data, port64, tol64, `${gc.label}: vs its lines in float64`));
+      worst.values += N * S;
+      gc.check?.(port, out.fused.data, S, G);
+
+      // the reference, the plan, the two phases and async give the same
+      const ref = referenceAdvantages({ rewards: { data: r, shape: [N, S, K] }, latents: flat, N, T: S, D, groupSize: G }, { preset: 'g2rpo' });
+      expectWithin(ref.advantages, port64, Float64Array.from(tol64, (t) => t + U * 8), `${gc.label}: reference vs its lines in float64`);
+      const step = createAdvantageStep({ ...options, outputs: ['fused'] });
+      expectBitEqual(step.run(inputs).advantages.data, out.advantages.data, `${gc.label}: plan`);
+      step.dispose();
+      const p1 = trajectoryCredit({ latents: inputs.latents }, options);
+      const p2 = objectiveCredit({ rewards: inputs.rewards, trajectoryScore: p1.trajectoryScore, groupSize: G }, options);
+      expectBitEqual(combineCredit(p1, p2).data, out.advantages.data, `${gc.label}: phases`);
+      expectBitEqual((await otcaAdvantagesAsync(inputs, options)).advantages.data, out.advantages.data, `${gc.label}: async`);
+    }),
+  );
+
+  it('a per-column clamp (advClip 5) or weights other than 1 do not give its numbers (the test can fail)', () => {
+    const [G, S] = [32, 2];
+    const rewards = g2rpoRewards(SEED + 70, 1, G, S, 1, 2);
+    sumUnderTheClamp(rewards[0]!, G, S);
+    const port = g2rpoAdvantages(rewards, G, S);
+    const inputs = { rewards: Tensor.from(asOtca(rewards, G, S), [G, S, 2]), latents: Tensor.from(trajectories(SEED + 71, G, S, D), [G, S + 1, D]), groupSize: G };
+    const perColumn = otcaAdvantages(inputs, { preset: 'g2rpo', advClip: 5, device: 'cpu' }).advantages.data;
+    const weighted = otcaAdvantages(inputs, { preset: 'g2rpo', objectiveWeights: [0.5, 0.5], device: 'cpu' }).advantages.data;
+    const own = otcaAdvantages(inputs, { preset: 'g2rpo', device: 'cpu' }).advantages.data;
+    const maxDiff = (a: ArrayLike<number>) => Math.max(...Array.from(port, (p, x) => Math.abs(a[x]! - p)));
+    expect(maxDiff(own)).toBeLessThan(1e-5);
+    expect(Math.abs(perColumn[5 * S + 1]! - port[5 * S + 1]!)).toBeGreaterThan(0.3);
+    expect(maxDiff(weighted)).toBeGreaterThan(0.1);
   });
 });

@@ -389,30 +389,96 @@ export function flowFactoryAdvantages(rewards: ArrayLike<number>, K: number, gro
   return combined.map((c) => clamp((c - bnMean) / bnStd, clip));
 }
 
-// ------------------------------------------------------------------ G2RPO (from the issue's description)
+// ------------------------------------------------------------------ G2RPO
 
 /**
- * G2RPO's per-step advantages, ported from issue 20's description of bcmi/Granular-GRPO at commit
- * ef6ec9f, fastvideo/train_g2rpo_hps.py, `train_one_step` (lines ~615-632, the clamp at ~659-661).
- * NOT read from the source: the repository could not be fetched where this port was written, so the
- * lines are unchecked. As described: per-step rewards [N, T] for each reward model and granularity
- * (here K columns), each z-scored within its group of `num_generations` contiguous samples at each
- * step, with torch's unbiased std + 1e-8; the K terms summed without weights; the sum clamped at +-5.
- * Float64. `rewards` row-major [N, T, K]; returns [N, T].
+ * G2RPO's per-step advantages: bcmi/Granular-GRPO, commit ef6ec9f3283e2ea3aa9381a8e740c1ad924dd67a,
+ * fastvideo/train_g2rpo_hps.py, `train_one_step`, lines 615-632:
+ *
+ *     n = len(samples["pooled_prompt_embeds"]) // (args.num_generations)
+ *     advantages = torch.zeros_like(samples["all_rewards"][0])
+ *
+ *     for rewards in samples["all_rewards"]:
+ *         group_advantages = torch.zeros_like(rewards)
+ *         for i in range(n):
+ *             start_idx = i * args.num_generations
+ *             end_idx = (i + 1) * args.num_generations
+ *
+ *             group_rewards = rewards[start_idx:end_idx]
+ *             group_mean = group_rewards.mean(dim=0)
+ *             group_std = group_rewards.std(dim=0) + 1e-8
+ *
+ *             group_advantages[start_idx:end_idx] = (group_rewards - group_mean) / group_std
+ *
+ *         advantages += group_advantages
+ *
+ *     samples["advantages"] = advantages
+ *
+ * and, before the clipped loss of trained step `t_idx`, lines 659-661:
+ *
+ *     advantages = torch.clamp(
+ *         samples["advantages"][:, t_idx], -adv_clip_max, adv_clip_max
+ *     )
+ *
+ * `samples["all_rewards"]` is one tensor [B, len(eta_step_list)] per granularity of `granular_list`,
+ * from `sample_reference_model` (lines 314-513): the group shares one ODE anchor trajectory; at each
+ * sampler step `eta_step` of `eta_step_list` (loop at line 421) every sample takes one SDE step of its
+ * own, then for each granularity g (line 440) finishes by ODE over every g-th remaining sigma and is
+ * scored by HPS (line 488); the scores are stacked over the eta steps (`dim=1`, line 495) and cast
+ * `.to(torch.float32)` (line 509). So the step axis is the trained steps, column t being sampler step
+ * `eta_step_list[t]` (the loss at line 655 uses that index), not every sampler step: its scripts
+ * (scripts/finetune/finetune_g2rpo_hps.sh) pass `--sampling_steps 16 --eta_step_list 0 1 2 3 4 5 6 7
+ * --granular_list 1 2 --num_generations 12 --adv_clip_max 5.0`; the argparse defaults are 16 (line
+ * 1089), [1] (line 1140), [1, 2] (line 1148), 12 (line 1107) and 5.0 (line 1131). `n` counts the
+ * groups of one process: each process normalises its own `num_generations`-row groups, nothing is
+ * gathered.
+ *
+ * The two-reward trainer, fastvideo/train_g2rpo_hps_clip.py at commit
+ * cae0961a53e6304396e9b098427fb485154ed369, `train_one_step` lines 657-693, runs the same loop once
+ * over the HPS rewards into `hps_advantages` (lines 660-674) and once over the CLIP-score rewards
+ * (`all_rewards_2`, the same granularities) into `clip_advantages` (lines 677-691), and adds the two
+ * without weights (line 693):
+ *
+ *     samples["advantages"] = hps_advantages + clip_advantages
+ *
+ * clamped as above (lines 720-722); its defaults and scripts are the same.
+ *
+ * `rewards[m][j]` is reward model m's (HPS, then CLIP) tensor for granularity j, row-major [N, steps].
+ * One model is train_g2rpo_hps.py, two are train_g2rpo_hps_clip.py (more: the same sum, in order).
+ * `precision` 'float32' computes as the trainer does: every tensor there is float32 (torch's
+ * reductions in index order here, see the note at the top); 'float64' runs the same lines in float64.
+ * Returns the clamped advantages [N, steps].
  */
-export function g2rpoAdvantagesFromDescription(rewards: ArrayLike<number>, N: number, T: number, K: number, numGenerations: number, clip = 5): Float64Array {
-  const out = new Float64Array(N * T);
-  for (let t = 0; t < T; t++) {
-    for (let k = 0; k < K; k++) {
-      for (let start = 0; start < N; start += numGenerations) {
-        const group = Array.from({ length: numGenerations }, (_, m) => rewards[((start + m) * T + t) * K + k]!);
-        const mean = mean64(group);
-        const std = std64Bessel(group) + 1e-8;
-        group.forEach((r, m) => (out[(start + m) * T + t]! += (r - mean) / std));
+export function g2rpoAdvantages(
+  rewards: readonly (readonly ArrayLike<number>[])[],
+  numGenerations: number,
+  steps: number,
+  advClipMax = 5,
+  precision: 'float32' | 'float64' = 'float32',
+): Float64Array {
+  const r = precision === 'float32' ? f32 : exact;
+  const modelAdvantages = rewards.map((granularities) => {
+    const N = granularities[0]!.length / steps;
+    const n = Math.floor(N / numGenerations);
+    const advantages = new Float64Array(N * steps);
+    for (const rewardsJ of granularities) {
+      const groupAdvantages = new Float64Array(N * steps);
+      for (let i = 0; i < n; i++) {
+        const startIdx = i * numGenerations;
+        for (let t = 0; t < steps; t++) {
+          // group_rewards[:, t]: mean(dim=0) and std(dim=0) reduce each column over the group
+          const column = Array.from({ length: numGenerations }, (_, m) => rewardsJ[(startIdx + m) * steps + t]!);
+          const groupMean = torchMean(column, r);
+          const groupStd = r(torchStd(column, r) + r(1e-8));
+          for (let m = 0; m < numGenerations; m++) groupAdvantages[(startIdx + m) * steps + t] = r(r(column[m]! - groupMean) / groupStd);
+        }
       }
+      for (let x = 0; x < advantages.length; x++) advantages[x] = r(advantages[x]! + groupAdvantages[x]!);
     }
-  }
-  return out.map((a) => clamp(a, clip));
+    return advantages;
+  });
+  const total = modelAdvantages.reduce((sum, a) => sum.map((v, x) => r(v + a[x]!)));
+  return total.map((a) => clamp(a, advClipMax));
 }
 
 // ------------------------------------------------------------------ verl's diffusion trainer (verl-omni)
@@ -497,4 +563,69 @@ export function mixGrpoAdvantageAggr(rewards: ArrayLike<number>, K: number, numG
     }
   }
   return merged.map((a) => clamp(a, advClipMax));
+}
+
+/**
+ * MixGRPO's multi-reward advantages, `multi_reward_mix == "reward_aggr"` with `use_group` (its
+ * scripts pass it) and `trimmed_ratio` 0: Tencent-Hunyuan/MixGRPO, commit
+ * e5cdd6a427778d8c8b2e7a48ce16972141adbe7c. The rewards are merged per sample first, in
+ * fastvideo/models/reward_model/utils.py, `compute_reward`, lines 74-93 (Python floats: the reward
+ * models return `.item()` / `.tolist()` values):
+ *
+ *     merged_rewards = [0.0] * len(input_prompts)
+ *     ...
+ *             if all_success:
+ *                 for model_name, weight in reward_weights.items():
+ *                     if model_name in rewards_dict:
+ *                         merged_rewards[i] += rewards_dict[model_name][i] * weight
+ *
+ * with `reward_weights` divided by their sum in `main` (fastvideo/train_grpo_flux.py lines 764-770),
+ * then made float32 in `sample_reference_model` (line 293):
+ *
+ *     all_rewards.append(torch.tensor(rewards, device=device, dtype=torch.float32))
+ *
+ * and normalised per group in `train_one_step` (lines 458-479):
+ *
+ *     n = len(samples["rewards"]) // (args.num_generations)
+ *     ...
+ *         group_rewards = samples["rewards"][start_idx:end_idx]
+ *         ...
+ *             group_mean = group_rewards.mean()
+ *             group_std = group_rewards.std() + 1e-8
+ *         advantages[start_idx:end_idx] = (group_rewards - group_mean) / group_std
+ *
+ * clamped once before the clipped loss (lines 567-571, `adv_clip_max` 5.0 by default and in its
+ * scripts): `torch.clamp(sample["advantages"], -adv_clip_max, adv_clip_max)`.
+ *
+ * A sample for which a reward model fails (only the UnifiedReward client reports failures) gets the
+ * merged reward 0.0: not ported. The merge runs in float64 in index order of `weights` (the order of
+ * `reward_models`) as Python does; `precision` 'float32' then rounds the merged reward to float32 as
+ * `torch.tensor(..., dtype=torch.float32)` does, 'float64' keeps it. The group statistics run in
+ * float64 (the trainer's are float32 torch). Contiguous groups of `numGenerations`. `rewards`
+ * row-major [N, K]; `weights` as given (normalised here, as `main` does).
+ */
+export function mixGrpoRewardAggr(
+  rewards: ArrayLike<number>,
+  K: number,
+  numGenerations: number,
+  weights: readonly number[],
+  advClipMax = 5,
+  precision: 'float32' | 'float64' = 'float32',
+): Float64Array {
+  const N = rewards.length / K;
+  const total = weights.reduce((a, b) => a + b, 0);
+  const rewardWeights = total > 0 ? weights.map((w) => w / total) : weights.map(() => 1 / K);
+  const merged = Float64Array.from({ length: N }, (_, i) => {
+    let m = 0;
+    for (let k = 0; k < K; k++) m += rewards[i * K + k]! * rewardWeights[k]!;
+    return precision === 'float32' ? f32(m) : m;
+  });
+  const advantages = new Float64Array(N);
+  for (let start = 0; start + numGenerations <= N; start += numGenerations) {
+    const group = merged.subarray(start, start + numGenerations);
+    const mean = torchMean(group, exact);
+    const std = torchStd(group, exact) + 1e-8;
+    for (let m = 0; m < numGenerations; m++) advantages[start + m] = (group[m]! - mean) / std;
+  }
+  return advantages.map((a) => clamp(a, advClipMax));
 }
