@@ -44,6 +44,7 @@ import {
   flowFactoryAdvantages,
   verlFlowGrpoAdvantages,
   mixGrpoAdvantageAggr,
+  mixGrpoRewardAggr,
   flowGrpoAdvantages,
   flowGrpoEpochPrompts,
   flowGrpoMultiScore,
@@ -551,7 +552,7 @@ describe(`preset 'flow-factory' reproduces Flow-Factory's AdvantageProcessor, gr
   });
 });
 
-describe(`MixGRPO's advantage_aggr is DanceGRPO's per-reward sum clamped once, after the sum (seed ${SEED})`, () => {
+describe(`MixGRPO: advantage_aggr is DanceGRPO's per-reward sum clamped once, after the sum; reward_aggr DanceGRPO's z-score of the weighted reward (seed ${SEED})`, () => {
   const cases: { label: string; G: number; B: number; weights: number[]; outlier?: boolean }[] = [
     { label: 'K = 2, weights 1 / 1 (normalised to 0.5 / 0.5), 3 prompts x 12', G: 12, B: 3, weights: [1, 1] },
     { label: 'K = 3, weights 2 / 1 / 1, 2 prompts x 8', G: 8, B: 2, weights: [2, 1, 1] },
@@ -577,6 +578,81 @@ describe(`MixGRPO's advantage_aggr is DanceGRPO's per-reward sum clamped once, a
         // the DanceGRPO preset clamps each reward's A first: it does not give MixGRPO's value here
         const dance = runAllPaths(r, K, { groupSize: mc.G }, { preset: 'dancegrpo', objectiveWeights: options.objectiveWeights }, SEED + 490, 'mixgrpo vs dancegrpo').out;
         expect(Math.abs(dance.fused.data[3]! - port[3]!)).toBeGreaterThan(0.1);
+      }
+    }),
+  );
+
+  // reward_aggr: the rewards merged per sample (Python floats, weights divided by their sum), made
+  // float32, z-scored per group in float64 here (see mixGrpoRewardAggr) and clamped once. otca fuses in
+  // float64, so the port's float32 rounding of the merged reward R, Delta <= u max_g |R|, moves the
+  // value, the group's mean and its std by at most Delta (sqrt(n / (n - 1)) Delta for the std): the
+  // tolerance u |A| + (2 + 1.1 a) Delta / (std + 1e-8) + 1e-12, a = |R - mean| / (std + 1e-8), as for
+  // Flow-GRPO's float32 fusion. Against the port without that rounding: otca's own, u |A| + 1e-12.
+
+  /** Per-group (contiguous G) bound for the float32 rounding of the merged reward (see above). */
+  function mergedRoundingTolerance(rewards: Float32Array, K: number, G: number, weights: readonly number[]): Float64Array {
+    const total = weights.reduce((a, b) => a + b, 0);
+    const R = Array.from({ length: rewards.length / K }, (_, i) => weights.reduce((s, w, k) => s + rewards[i * K + k]! * (w / total), 0));
+    const tol = new Float64Array(R.length);
+    for (let start = 0; start < R.length; start += G) {
+      const group = R.slice(start, start + G);
+      const { mean, std } = stats(group, 1);
+      const delta = U * Math.max(...group.map(Math.abs));
+      for (let m = 0; m < G; m++) {
+        const a = Math.abs(group[m]! - mean) / (std + 1e-8);
+        tol[start + m] = U * Math.min(a, 5) + ((2 + 1.1 * a) * delta) / (std + 1e-8) + 1e-12;
+      }
+    }
+    return tol;
+  }
+
+  /** Rewards [N, K] with one kind per column (its multi_reward script: HPS, ImageReward, PickScore). */
+  function mixedRewards(seed: number, ids: Int32Array, kinds: ('clip' | 'unit' | 'pickscore')[]): Float32Array {
+    const columns = kinds.map((kind, k) => rewardsOf(seed + k, ids, 1, kind));
+    return Float32Array.from({ length: ids.length * kinds.length }, (_, x) => columns[x % kinds.length]![Math.floor(x / kinds.length)]!);
+  }
+
+  const aggrCases: { label: string; G: number; B: number; weights: number[]; kinds: ('clip' | 'unit' | 'pickscore')[]; edit?: (r: Float32Array, K: number, G: number) => void; check?: (port: Float64Array, fused: Float32Array, G: number) => void; rawWeights?: boolean }[] = [
+    { label: 'reward_aggr, K = 3 as its multi_reward script (HPS, ImageReward, PickScore; weights 1 / 1 / 1, normalised to 1/3), 2 prompts x 12', G: 12, B: 2, weights: [1, 1, 1], kinds: ['clip', 'unit', 'pickscore'] },
+    { label: 'reward_aggr, K = 2, weights 2 / 1 (normalised to 2/3, 1/3; as given they differ), 3 prompts x 12, CLIP-like rewards', G: 12, B: 3, weights: [2, 1], kinds: ['clip', 'clip'], rawWeights: true },
+    { label: 'reward_aggr, K = 1 (weight 0.7, normalised to 1), 4 prompts x 8', G: 8, B: 4, weights: [0.7], kinds: ['unit'] },
+    {
+      label: 'reward_aggr, a tied group: every reward of prompt 1 equal (A = 0, never NaN), K = 2',
+      ...{ G: 6, B: 3, weights: [1, 1], kinds: ['clip', 'unit'] as ('clip' | 'unit')[] },
+      edit: (r, K, G) => { for (let i = G; i < 2 * G; i++) [r[i * K], r[i * K + 1]] = [0.25, 0.5]; },
+      check: (port, fused, G) => { for (let i = G; i < 2 * G; i++) expect([port[i], fused[i]]).toEqual([0, 0]); },
+    },
+    {
+      label: 'reward_aggr, a merged value beyond the clamp: 32 generations, sample 3 far above its group in both rewards (z = 31 / sqrt(32) = 5.48, clamped once to 5)',
+      ...{ G: 32, B: 2, weights: [1, 1], kinds: ['clip', 'clip'] as 'clip'[] },
+      edit: (r, K, G) => { for (let i = 0; i < G; i++) [r[i * K], r[i * K + 1]] = [0.3 + 0.0001 * i, 0.36 - 0.0001 * i]; [r[3 * K], r[3 * K + 1]] = [0.9, 0.9]; },
+      check: (port, fused) => expect([port[3], fused[3]]).toEqual([5, 5]),
+    },
+  ];
+  aggrCases.forEach((mc, c) =>
+    it(mc.label, () => {
+      const N = mc.G * mc.B;
+      const K = mc.weights.length;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / mc.G));
+      const r = mixedRewards(SEED + 83 * c, ids, mc.kinds);
+      mc.edit?.(r, K, mc.G);
+      const port = mixGrpoRewardAggr(r, K, mc.G, mc.weights);
+      const port64 = mixGrpoRewardAggr(r, K, mc.G, mc.weights, 5, 'float64');
+      const total = mc.weights.reduce((a, b) => a + b, 0);
+      const normalised = mc.weights.map((w) => w / total);
+      const options = { preset: 'dancegrpo', objective: 'weighted-reward', objectiveWeights: normalised } as const;
+      const { out, ref } = runAllPaths(r, K, { groupSize: mc.G }, options, SEED + 500 + c, `mixgrpo reward_aggr ${c}`);
+      const tol = mergedRoundingTolerance(r, K, mc.G, mc.weights);
+      expectWithin('mixgrpo (reward_aggr)', out.fused.data, port, tol, `mixgrpo reward_aggr ${c} fused`);
+      expectWithin('mixgrpo (reward_aggr, reference)', ref.fused, port, tol, `mixgrpo reward_aggr ${c} reference`);
+      expectWithin('mixgrpo (reward_aggr), its lines without the float32 merge', out.fused.data, port64, ownRounding(port64), `mixgrpo reward_aggr ${c} fused vs float64 port`);
+      mc.check?.(port, out.fused.data, mc.G);
+      if (mc.rawWeights) {
+        // its weights divided by their sum: as given, only the 1e-8 in (std + 1e-8) tells them apart,
+        // by eps (1 - 1 / sum w) / std relative (~7e-7 for CLIP-like spreads), more than otca's own rounding
+        const raw = runAllPaths(r, K, { groupSize: mc.G }, { ...options, objectiveWeights: mc.weights }, SEED + 510 + c, `mixgrpo reward_aggr ${c} raw weights`).out;
+        const tol64 = ownRounding(port64);
+        expect(Math.max(...Array.from(port64, (p, i) => Math.abs(raw.fused.data[i]! - p) / tol64[i]!))).toBeGreaterThan(2);
       }
     }),
   );

@@ -597,8 +597,8 @@ export function mixGrpoAdvantageAggr(rewards: ArrayLike<number>, K: number, numG
  * clamped once before the clipped loss (lines 567-571, `adv_clip_max` 5.0 by default and in its
  * scripts): `torch.clamp(sample["advantages"], -adv_clip_max, adv_clip_max)`.
  *
- * A sample for which a reward model fails (only the UnifiedReward client reports failures) gets the
- * merged reward 0.0: not ported. The merge runs in float64 in index order of `weights` (the order of
+ * A sample for which any reward model fails (raises, or UnifiedReward's client reports a failure)
+ * gets the merged reward 0.0, which then enters its group's statistics: not ported. The merge runs in float64 in index order of `weights` (the order of
  * `reward_models`) as Python does; `precision` 'float32' then rounds the merged reward to float32 as
  * `torch.tensor(..., dtype=torch.float32)` does, 'float64' keeps it. The group statistics run in
  * float64 (the trainer's are float32 torch). Contiguous groups of `numGenerations`. `rewards`
