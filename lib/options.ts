@@ -484,9 +484,11 @@ export const DEFAULT_OPTIONS = Object.freeze(
  *   from unique ids, any sizes: `groupIds`), times its weight, summed, the sum standardised over the
  *   batch the same way, then clamped to [-5, 5] once before the loss (`adv_clip_range`).
  * - `g2rpo`: Granular-GRPO (github.com/bcmi/Granular-GRPO), `fastvideo/train_g2rpo_hps.py`
- *   `train_one_step`, as its description reads (its lines are not checked here): per-step rewards
- *   [N, T, K] (one column per reward model and granularity), each z-scored within its group at each
- *   step (torch's unbiased std + 1e-8), summed without weights, the sum clamped at 5.
+ *   `train_one_step` (lines 615-632, the clamp at 659-661) and `train_g2rpo_hps_clip.py` (lines
+ *   657-693, 720-722): per-step rewards [N, T, K], T its trained steps (`eta_step_list`), one column
+ *   per reward model and granularity, each z-scored within its group of `num_generations` at each
+ *   step (torch's unbiased std + 1e-8), summed without weights (over granularities and over the HPS
+ *   and CLIP-score models alike), the sum clamped at `adv_clip_max = 5`.
  */
 export const PRESETS: Readonly<Record<PresetName, Readonly<OtcaOptions>>> = Object.freeze({
   dancegrpo: Object.freeze({
