@@ -30,6 +30,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   PRESETS,
   Tensor,
+  combineCredit,
   createAdvantageStep,
   objectiveCredit,
   otcaAdvantages,
@@ -47,6 +48,8 @@ import {
   flowGrpoAdvantages,
   flowGrpoEpochPrompts,
   flowGrpoMultiScore,
+  flowGrpoWanKlRewardAdvantages,
+  turningPointGrpoAdvantages,
   gdpoAdvantages,
   groupIdsOf,
   grpoClippedLoss,
@@ -597,6 +600,212 @@ describe(`verl's diffusion trainer (verl-omni's FLOW_GRPO estimator) is Flow-GRP
       const { out, ref } = runAllPaths(r, 1, { groupIds: ids }, options, SEED + 470 + c, `verl ${c}`);
       expectWithin('verl (verl-omni)', out.fused.data, port, relativeTolerance(port), `verl ${c} fused`);
       expectWithin('verl (verl-omni, reference)', ref.fused, port, relativeTolerance(port), `verl ${c} reference`);
+    }),
+  );
+});
+
+// ------------------------------------------------------------------ per-step rewards: Flow-GRPO's Wan trainer, TurningPoint-GRPO
+//
+// Both give each step its own reward, [N, T], and normalise it with Flow-GRPO's PerPromptStatTracker
+// one step at a time (per prompt, population std + 1e-4, or the batch's std at that step with
+// global_std), then clamp at 5: the 'flow-grpo' preset on rewards [N, T, K]. Here they run through
+// every path on batches shaped as their samplers make them (prompts scattered over the epoch, of
+// unequal sizes, singletons), with a tied prompt and a value beyond the clamp.
+
+const TS = 5; // the steps of the per-step cases (the latents' T)
+
+/**
+ * Runs per-step rewards [N, TS, K] through the one call, the plan, the two phases (and
+ * combineCredit) and the float64 reference, checking that the native paths agree bit for bit and
+ * that Adv is f (temporal 'uniform'); returns the one call's result and the reference's.
+ */
+function runAllPathsPerStep(rewards: Float32Array, K: number, groupIds: Int32Array, options: OtcaOptions, seed: number, label: string) {
+  const N = groupIds.length;
+  const flat = trajectories(seed, N, TS, D);
+  const latents = Tensor.from(flat, [N, TS + 1, D]);
+  const rewardsT = Tensor.from(rewards, [N, TS, K]);
+  const inputs = { rewards: rewardsT, latents, groupIds };
+  const out = otcaAdvantages(inputs, { ...options, outputs: 'all' });
+  expect(out.backend).toBe('cpu');
+  expect(out.fused.shape).toEqual([N, TS]);
+  expectBitEqual(out.advantages.data, out.fused.data, `${label}: Adv is f`);
+  const step = createAdvantageStep({ ...options, outputs: 'all' });
+  const planned = step.run(inputs);
+  for (const f of ['advantages', 'objectiveAdvantages', 'fused'] as const) expectBitEqual(planned[f].data, out[f].data, `${label}: plan ${f}`);
+  step.dispose();
+  const phase1 = trajectoryCredit({ latents }, options);
+  const phase2 = objectiveCredit({ rewards: rewardsT, trajectoryScore: phase1.trajectoryScore, groupIds }, options);
+  for (const f of ['objectiveAdvantages', 'fused'] as const) expectBitEqual(phase2[f].data, out[f].data, `${label}: phases ${f}`);
+  expectBitEqual(combineCredit(phase1, phase2).data, out.advantages.data, `${label}: combineCredit`);
+  const ref = referenceAdvantages({ rewards: { data: rewards, shape: [N, TS, K] }, latents: flat, N, T: TS, D, groupIds }, options);
+  return { out, ref };
+}
+
+/** Two prompts of 32 samples each, shuffled together (a group large enough for a population z-score beyond 5). */
+function twoPromptsOf32(seed: number): string[] {
+  const prompts = Array.from({ length: 64 }, (_, i) => `p${i % 2}`);
+  const rand = rng(seed);
+  for (let i = prompts.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [prompts[i], prompts[j]] = [prompts[j]!, prompts[i]!];
+  }
+  return prompts;
+}
+
+describe(`Flow-GRPO's Wan trainer with its per-step KL reward is the 'flow-grpo' preset on rewards [N, T, K] (seed ${SEED})`, () => {
+  interface WanCase {
+    label: string;
+    /** Sampler (as flowGrpoEpochPrompts): dataset size, distinct prompts per batch, repeats k, batches per epoch; or the 2 x 32 batch. */
+    sampler: [number, number, number, number] | 'two of 32';
+    globalStd: boolean;
+    klReward: number;
+    kind: 'unit' | 'pickscore' | 'clip';
+    /** Prompt p1 tied (equal task rewards and KL) and, in prompt p0, a KL outlier at step 2 beyond the clamp. */
+    tiedAndOutlier?: boolean;
+  }
+  const cases: WanCase[] = [
+    { label: "its own config (global_std False), kl_reward 0.1: scattered prompts of unequal sizes", sampler: [10, 3, 4, 4], globalStd: false, klReward: 0.1, kind: 'unit' },
+    { label: "config/base.py's global_std True, kl_reward 0.5, pickscore-like rewards, k = 6", sampler: [8, 4, 6, 3], globalStd: true, klReward: 0.5, kind: 'pickscore' },
+    { label: 'k = 1: singletons among prompts drawn twice, kl_reward 0.04', sampler: [20, 6, 1, 4], globalStd: false, klReward: 0.04, kind: 'clip' },
+    { label: 'a tied prompt and a KL outlier beyond the clamp at 5 (2 prompts x 32)', sampler: 'two of 32', globalStd: false, klReward: 0.1, kind: 'unit', tiedAndOutlier: true },
+  ];
+  cases.forEach((wc, c) =>
+    it(wc.label, () => {
+      const prompts = wc.sampler === 'two of 32' ? twoPromptsOf32(SEED + 101 * c) : flowGrpoEpochPrompts(rng(SEED + 101 * c), ...wc.sampler);
+      const ids = groupIdsOf(prompts);
+      const N = ids.length;
+      const R = rewardsOf(SEED + 103 * c, ids, 1, wc.kind); // the task reward `avg` [N], float32
+      const g = gaussian(rng(SEED + 107 * c));
+      const kl = Float32Array.from({ length: N * TS }, (_, x) => 0.05 * (1 + (x % TS)) * Math.abs(g())); // the sampler's per-step KL, >= 0
+      const outlier = prompts.indexOf('p0');
+      if (wc.tiedAndOutlier) {
+        const tied = prompts.indexOf('p1');
+        for (let i = 0; i < N; i++)
+          if (prompts[i] === 'p1') {
+            R[i] = R[tied]!;
+            for (let t = 0; t < TS; t++) kl[i * TS + t] = kl[tied * TS + t]!;
+          }
+        kl[outlier * TS + 2] = 200; // r = R - 0.1 * 200, far below its prompt at step 2: z -> -sqrt(31)
+      }
+      const sizes = [...membersOf(ids).values()].map((m) => m.length);
+      if (wc.sampler !== 'two of 32') expect(ids.some((id, i) => i > 0 && id !== ids[i - 1] && ids.indexOf(id) < i)).toBe(true);
+      if (Array.isArray(wc.sampler) && wc.sampler[2] === 1) expect(sizes).toContain(1);
+      if (c === 0) expect(new Set(sizes).size).toBeGreaterThan(1);
+
+      const port64 = flowGrpoWanKlRewardAdvantages(prompts, R, kl, TS, wc.klReward, { globalStd: wc.globalStd });
+      const port32 = flowGrpoWanKlRewardAdvantages(prompts, R, kl, TS, wc.klReward, { globalStd: wc.globalStd, precision: 'float32' });
+      const preset: OtcaOptions = { preset: 'flow-grpo', stdScope: wc.globalStd ? 'batch' : 'group' };
+
+      // K = 1: the trainer's own per-step reward (line 788, float32), one column
+      const perStep = Float32Array.from({ length: N * TS }, (_, x) => Math.fround(R[Math.floor(x / TS)]! - Math.fround(wc.klReward * kl[x]!)));
+      const one = runAllPathsPerStep(perStep, 1, ids, preset, SEED + 500 + c, `wan ${c} K = 1`);
+      expectWithin('wan kl reward, K = 1 (its per-step reward)', one.out.fused.data, port32, relativeTolerance(port32), `wan ${c} K = 1 fused`);
+      expectWithin('wan kl reward, K = 1 (reference)', one.ref.fused, port32, relativeTolerance(port32), `wan ${c} K = 1 reference`);
+
+      // K = 2: the task reward repeated over the steps and the KL, weights [1, -kl_reward]
+      const columns = Float32Array.from({ length: N * TS * 2 }, (_, x) => (x % 2 === 0 ? R[Math.floor(x / (2 * TS))]! : kl[Math.floor(x / 2)]!));
+      const two = runAllPathsPerStep(columns, 2, ids, { ...preset, objectiveWeights: [1, -wc.klReward] }, SEED + 510 + c, `wan ${c} K = 2`);
+      expectWithin('wan kl reward, K = 2 ([R, kl], weights [1, -kl_reward])', two.out.fused.data, port64, relativeTolerance(port64), `wan ${c} K = 2 fused`);
+      expectWithin('wan kl reward, K = 2 (reference)', two.ref.fused, port64, relativeTolerance(port64), `wan ${c} K = 2 reference`);
+      // against the trainer's float32 line 788: otca fuses the columns in float64
+      expectWithin('wan kl reward, K = 2 vs its float32 per-step reward', two.out.fused.data, port32, relativeTolerance(port32), `wan ${c} K = 2 vs float32`);
+
+      // a prompt of one sample, and a prompt whose per-step rewards are all equal, get 0 on both sides
+      for (const members of membersOf(ids).values()) {
+        for (let t = 0; t < TS; t++) {
+          if (members.length > 1 && !members.every((i) => perStep[i * TS + t] === perStep[members[0]! * TS + t])) continue;
+          for (const i of members) {
+            expect(one.out.fused.data[i * TS + t]).toBe(0);
+            expect(two.out.fused.data[i * TS + t]).toBe(0);
+            expect(Math.abs(port64[i * TS + t]!)).toBeLessThan(1e-9); // the port's index-order mean of equal values
+          }
+        }
+      }
+      if (wc.tiedAndOutlier) {
+        expect(port64[outlier * TS + 2]).toBe(-5); // the case clamps
+        expect(one.out.fused.data[outlier * TS + 2]).toBe(-5);
+        expect(two.out.fused.data[outlier * TS + 2]).toBe(-5);
+      }
+    }),
+  );
+});
+
+/**
+ * Per-step rewards shaped like TurningPoint-GRPO's `process_rewards` (its defaults: the increment d_t
+ * of the reward of an ODE completion after t SDE steps, plus eta = 1 times the SDE-minus-ODE gain at
+ * a step whose d_t turns to agree with that gain, and at the first step if it agrees). Test input,
+ * not a port: the trainer builds these itself and hands them to its tracker, as it would to otca.
+ * Row-major [N, TS], float32 as the trainer's tensors.
+ */
+function processRewardsLike(seed: number, ids: ArrayLike<number>): Float32Array {
+  const g = gaussian(rng(seed));
+  const N = ids.length;
+  const out = new Float32Array(N * TS);
+  for (let i = 0; i < N; i++) {
+    const seq = [21.5 + 0.3 * g()]; // R_0: the pure-ODE reward (pickscore-like)
+    for (let t = 1; t <= TS; t++) seq.push(seq[t - 1]! + 0.05 * g());
+    const gain = seq[TS]! - seq[0]!;
+    let lastSign = 0;
+    for (let t = 0; t < TS; t++) {
+      const d = seq[t + 1]! - seq[t]!;
+      const s = Math.sign(d) * Math.sign(gain);
+      const turning = t === 0 ? s > 0 : lastSign < 0 && s > 0;
+      out[i * TS + t] = Math.fround(d + (turning ? gain : 0));
+      lastSign = s;
+    }
+  }
+  return out;
+}
+
+describe(`TurningPoint-GRPO's per-step trackers are the 'flow-grpo' preset on its process rewards [N, T, 1] (seed ${SEED})`, () => {
+  // One process-reward column: its turning-point bonus depends on the signs of the fused reward's
+  // increments, so a trainer with several reward models fuses them before the increments (K = 1 here).
+  interface TpCase {
+    label: string;
+    sampler: [number, number, number, number] | 'two of 32';
+    globalStd: boolean;
+    perPromptStatTracking?: boolean;
+    tiedAndOutlier?: boolean;
+  }
+  const cases: TpCase[] = [
+    { label: 'per-prompt trackers, global_std False (its configs): scattered prompts of unequal sizes', sampler: [10, 3, 4, 4], globalStd: false },
+    { label: "global_std True (config/base.py): the batch's std at each step", sampler: [8, 4, 6, 3], globalStd: true },
+    { label: 'k = 1 with the trackers on: singletons among prompts drawn twice', sampler: [20, 6, 1, 4], globalStd: false },
+    { label: 'one image per prompt (trackers off): each step over the whole batch, all groupIds 0', sampler: [40, 12, 1, 1], globalStd: false, perPromptStatTracking: false },
+    { label: 'a tied prompt and a process reward beyond the clamp at 5 (2 prompts x 32)', sampler: 'two of 32', globalStd: false, tiedAndOutlier: true },
+  ];
+  cases.forEach((tc, c) =>
+    it(tc.label, () => {
+      const prompts = tc.sampler === 'two of 32' ? twoPromptsOf32(SEED + 131 * c) : flowGrpoEpochPrompts(rng(SEED + 131 * c), ...tc.sampler);
+      const perPrompt = tc.perPromptStatTracking ?? true;
+      const ids = perPrompt ? groupIdsOf(prompts) : new Int32Array(prompts.length);
+      const N = ids.length;
+      const r = processRewardsLike(SEED + 137 * c, ids);
+      const outlier = prompts.indexOf('p0');
+      if (tc.tiedAndOutlier) {
+        const tied = prompts.indexOf('p1');
+        for (let i = 0; i < N; i++) if (prompts[i] === 'p1') for (let t = 0; t < TS; t++) r[i * TS + t] = r[tied * TS + t]!;
+        r[outlier * TS + 2] = 50; // far above its prompt at step 2: z -> sqrt(31)
+      }
+      if (perPrompt && tc.sampler !== 'two of 32') expect(ids.some((id, i) => i > 0 && id !== ids[i - 1] && ids.indexOf(id) < i)).toBe(true);
+      if (c === 0) expect(new Set([...membersOf(ids).values()].map((m) => m.length)).size).toBeGreaterThan(1);
+      if (c === 2) expect([...membersOf(ids).values()].map((m) => m.length)).toContain(1);
+
+      const port = turningPointGrpoAdvantages(prompts, r, TS, { globalStd: tc.globalStd, perPromptStatTracking: perPrompt });
+      const options: OtcaOptions = { preset: 'flow-grpo', stdScope: tc.globalStd ? 'batch' : 'group' };
+      const { out, ref } = runAllPathsPerStep(r, 1, ids, options, SEED + 530 + c, `tp ${c}`);
+      expectWithin('turningpoint (process rewards)', out.fused.data, port, relativeTolerance(port), `tp ${c} fused`);
+      expectWithin('turningpoint (process rewards, reference)', ref.fused, port, relativeTolerance(port), `tp ${c} reference`);
+      if (tc.tiedAndOutlier) {
+        for (let i = 0; i < N; i++)
+          if (prompts[i] === 'p1')
+            for (let t = 0; t < TS; t++) {
+              expect(out.fused.data[i * TS + t]).toBe(0);
+              expect(Math.abs(port[i * TS + t]!)).toBeLessThan(1e-9);
+            }
+        expect(port[outlier * TS + 2]).toBe(5); // the case clamps
+        expect(out.fused.data[outlier * TS + 2]).toBe(5);
+      }
     }),
   );
 });

@@ -498,3 +498,141 @@ export function mixGrpoAdvantageAggr(rewards: ArrayLike<number>, K: number, numG
   }
   return merged.map((a) => clamp(a, advClipMax));
 }
+
+// ------------------------------------------------------------------ per-step rewards: Flow-GRPO's Wan trainer, TurningPoint-GRPO
+
+/**
+ * Flow-GRPO's `PerPromptStatTracker.update` (type 'grpo') on rewards with a step axis, as the
+ * per-step trainers below call it: flow_grpo/stat_tracking.py lines 11-31 (the same lines in
+ * yifan123/flow_grpo at 9745241c and in YunzeTong/TurningPoint-GRPO at 994d26a6, which copies the
+ * file), on a tracker cleared after every epoch:
+ *
+ *     rewards = np.array(rewards, dtype=np.float64)
+ *     ...
+ *         mean = np.mean(self.stats[prompt], axis=0, keepdims=True)
+ *         if self.global_std:
+ *             std = np.std(rewards, axis=0, keepdims=True) + 1e-4  # Use global std of all rewards
+ *         else:
+ *             std = np.std(self.stats[prompt], axis=0, keepdims=True) + 1e-4
+ *         if type=='grpo':
+ *             advantages[prompts == prompt] = (prompt_rewards - mean) / std
+ *
+ * `rewards` row-major [N, C]: with C columns, `axis=0` makes every statistic per column (the
+ * prompt's mean and population std at that column; with `globalStd`, the population std of the
+ * whole batch at that column). A prompt of one sample gets 0. Float64, as numpy computes.
+ */
+function perPromptStatTrackerUpdate(prompts: readonly string[], rewards: ArrayLike<number>, C: number, globalStd: boolean): Float64Array {
+  const N = prompts.length;
+  const columnOf = (c: number, rows: readonly number[]) => rows.map((i) => rewards[i * C + c]!);
+  const all = Array.from({ length: N }, (_, i) => i);
+  const advantages = new Float64Array(N * C);
+  for (const prompt of [...new Set(prompts)].sort()) {
+    const rows = all.filter((i) => prompts[i] === prompt);
+    for (let c = 0; c < C; c++) {
+      const history = columnOf(c, rows);
+      const mean = npMean(history);
+      const std = (globalStd ? npStd(columnOf(c, all)) : npStd(history)) + 1e-4;
+      for (const i of rows) advantages[i * C + c] = (rewards[i * C + c]! - mean) / std;
+    }
+  }
+  return advantages;
+}
+
+/**
+ * Flow-GRPO's Wan 2.1 trainer with its per-step KL reward: yifan123/flow_grpo at commit
+ * 9745241cf1101407e9b518dd4f10498092150522 (2025-11-04, read in the stored fork zhtmike/flow_grpo,
+ * whose main is that commit; the index's later 74db6919 has the same lines below),
+ * scripts/train_wan2_1.py, `main`:
+ *
+ *     videos, latents, log_probs, kls = wan_pipeline_with_logprob(..., kl_reward=config.sample.kl_reward)   # 682-694
+ *     kls = torch.stack(kls, dim=1)                                                                  # 700
+ *     kl = kls.detach()                                                                              # 701
+ *     ...
+ *     samples["rewards"]["ori_avg"] = samples["rewards"]["avg"]                                     # 787
+ *     samples["rewards"]["avg"] = samples["rewards"]["avg"].unsqueeze(-1) - config.sample.kl_reward*samples["kl"]   # 788
+ *     ...
+ *     advantages = stat_tracker.update(prompts, gathered_rewards['avg'])                             # 812
+ *     ...
+ *     advantages = torch.clamp(sample["advantages"][:, j], -config.train.adv_clip_max, config.train.adv_clip_max)   # 944-948
+ *
+ * `kl[i, t]` is the sampler's KL of step t against the reference model (flow_grpo/diffusers_patch/
+ * wan_pipeline_with_logprob.py lines 310-341: the mean over the latent of (mean - ref_mean)^2 /
+ * (2 std_t^2); zero where `kl_reward` is 0). So the per-step reward is r[i,t] = R[i] - kl_reward
+ * kl[i,t], [N, num_steps], normalised by {@link perPromptStatTrackerUpdate} per step (per prompt,
+ * population std + 1e-4; the batch's at that step with `global_std`), then clamped at
+ * `adv_clip_max` (5, config/base.py line 97). `global_std` is True in config/base.py (line 59) and
+ * False in the trainer's own config (config/grpo.py `general_ocr_wan2_1`, line 64, which also sets
+ * `kl_reward = 0`, line 59). The branch without per-prompt tracking (line 831, one sample per
+ * prompt) is not ported: it takes one mean and std over all N * num_steps values at once.
+ *
+ * `reward` [N] (the fused task reward `avg`, float32 in the trainer), `kl` row-major [N, T].
+ * `precision` 'float32' forms line 788 as the trainer does (a float32 tensor times a Python float,
+ * then a float32 subtraction); 'float64' runs it in float64 (the formula). Returns [N, T] float64.
+ */
+export function flowGrpoWanKlRewardAdvantages(
+  prompts: readonly string[],
+  reward: ArrayLike<number>,
+  kl: ArrayLike<number>,
+  T: number,
+  klReward: number,
+  { globalStd, advClipMax = 5, precision = 'float64' }: { globalStd: boolean; advClipMax?: number; precision?: 'float32' | 'float64' },
+): Float64Array {
+  const r = precision === 'float32' ? f32 : exact;
+  const N = prompts.length;
+  const avg = Float64Array.from({ length: N * T }, (_, x) => r(reward[Math.floor(x / T)]! - r(klReward * kl[x]!)));
+  return perPromptStatTrackerUpdate(prompts, avg, T, globalStd).map((a) => clamp(a, advClipMax));
+}
+
+/**
+ * TurningPoint-GRPO's advantages from its per-step ("process") rewards: YunzeTong/TurningPoint-GRPO
+ * at commit 994d26a63b65dbeba3260286317c137453cf3070 (2026-02-10), scripts/my_train_sd3_fast_with_op3.py,
+ * `main` (scripts/my_train_flux_fast_with_op3.py has the same lines at 601, 1404, 1441, 1545-1549):
+ *
+ *     stat_trackers_per_timestep = [PerPromptStatTracker(config.sample.global_std) for _ in range(num_train_timesteps)]   # 614-617
+ *     ...
+ *     for t in range(gathered_process_rewards_np.shape[1]):                                          # 1402
+ *         rewards_t = gathered_process_rewards_np[:, t]  # (N,)
+ *         advantages_t = stat_trackers_per_timestep[t].update(prompts, rewards_t)                   # 1407
+ *     advantages = np.stack(advantages_per_timestep, axis=1)                                         # 1411
+ *     ...
+ *     else:                                                                                          # 1437
+ *         for t in range(gathered_process_rewards_np.shape[1]):
+ *             rewards_t = gathered_process_rewards_np[:, t]  # (N,)
+ *             advantages_t = (rewards_t - rewards_t.mean()) / (rewards_t.std() + 1e-4)              # 1444
+ *     ...
+ *     advantages = torch.clamp(sample["advantages"][:, j], -config.train.adv_clip_max, config.train.adv_clip_max)   # 1566-1570
+ *
+ * `process_rewards` [N, num_train_timesteps] (gathered at lines 1311-1313) is built at lines
+ * 858-1100 from the rewards of ODE completions after each SDE step: the increment d_t = R_t -
+ * R_{t-1} (R_0 the pure-ODE reward) and a turning-point bonus (eta times the trajectory's SDE-minus-
+ * ODE reward gain, at steps where the sign of d_t turns to agree with that gain; balancing and
+ * propagation by configuration), one of the two the main term and the other the bonus, by
+ * `take_delta_global_as_main`. That construction is the trainer's input to the advantage and is not
+ * ported here: `processRewards` is it, row-major [N, T], T = num_train_timesteps (the SDE window,
+ * lines 378-381). Each step's tracker is fresh every epoch (cleared at lines 1435-1436), so each
+ * column is normalised per prompt (population std + 1e-4; the batch's with `global_std`, True in
+ * config/base.py line 56 and set False by every config of config/my_grpo.py) or, with
+ * `perPromptStatTracking` false (one image per prompt, lines 610-611), over the whole batch at that
+ * step. `adv_clip_max` is 5 (config/base.py line 94). Float64.
+ */
+export function turningPointGrpoAdvantages(
+  prompts: readonly string[],
+  processRewards: ArrayLike<number>,
+  T: number,
+  { globalStd, perPromptStatTracking = true, advClipMax = 5 }: { globalStd: boolean; perPromptStatTracking?: boolean; advClipMax?: number },
+): Float64Array {
+  const N = prompts.length;
+  const advantages = new Float64Array(N * T);
+  for (let t = 0; t < T; t++) {
+    const rewardsT = Float64Array.from({ length: N }, (_, i) => processRewards[i * T + t]!);
+    let advantagesT: Float64Array;
+    if (perPromptStatTracking) advantagesT = perPromptStatTrackerUpdate(prompts, rewardsT, 1, globalStd);
+    else {
+      const mean = npMean(rewardsT);
+      const std = npStd(rewardsT) + 1e-4;
+      advantagesT = rewardsT.map((x) => (x - mean) / std);
+    }
+    for (let i = 0; i < N; i++) advantages[i * T + t] = advantagesT[i]!;
+  }
+  return advantages.map((a) => clamp(a, advClipMax));
+}
