@@ -563,7 +563,9 @@ function perPromptStatTrackerUpdate(prompts: readonly string[], rewards: ArrayLi
  * `adv_clip_max` (5, config/base.py line 97). `global_std` is True in config/base.py (line 59) and
  * False in the trainer's own config (config/grpo.py `general_ocr_wan2_1`, line 64, which also sets
  * `kl_reward = 0`, line 59). The branch without per-prompt tracking (line 831, one sample per
- * prompt) is not ported: it takes one mean and std over all N * num_steps values at once.
+ * prompt) is not ported: it takes one mean and std over all N * num_steps values at once. Lines
+ * 846-873 then drop the samples whose advantages are 0 at every step (and, where that is every sample
+ * of a process, add 1e-6 to all its advantages first): a selection after the advantage, not ported.
  *
  * `reward` [N] (the fused task reward `avg`, float32 in the trainer), `kl` row-major [N, T].
  * `precision` 'float32' forms line 788 as the trainer does (a float32 tensor times a Python float,
