@@ -44,6 +44,7 @@ import {
   flowFactoryAdvantages,
   verlFlowGrpoAdvantages,
   mixGrpoAdvantageAggr,
+  branchGrpoPathAdvantages,
   flowGrpoAdvantages,
   flowGrpoEpochPrompts,
   flowGrpoMultiScore,
@@ -599,6 +600,74 @@ describe(`verl's diffusion trainer (verl-omni's FLOW_GRPO estimator) is Flow-GRP
       expectWithin('verl (verl-omni, reference)', ref.fused, port, relativeTolerance(port), `verl ${c} reference`);
     }),
   );
+});
+
+describe(`BranchGRPO's leaves (every step from the last split on) are the DanceGRPO preset over each tree (seed ${SEED})`, () => {
+  /** Column t of a port's [N, steps] result. */
+  const stepOf = (port: Float64Array, steps: number, t: number) => Float64Array.from({ length: port.length / steps }, (_, i) => port[i * steps + t]!);
+  const cases: { label: string; steps: number; splits: number[]; trees: number; kind: 'clip' | 'unit' | 'pickscore'; outlier?: boolean }[] = [
+    { label: 'its script: 20 steps, splits 0,3,6,9 (16 leaves), 2 prompts, HPS-like rewards', steps: 20, splits: [0, 3, 6, 9], trees: 2, kind: 'clip' },
+    { label: 'tree_split_rounds 4 (splits 0,5,10,15), 3 prompts, PickScore-like rewards', steps: 20, splits: [0, 5, 10, 15], trees: 3, kind: 'pickscore' },
+    { label: '32 leaves (splits 2,4,6,8,10), one outlier leaf: its z-score 31/sqrt(32) = 5.48 is clamped at 5', steps: 16, splits: [2, 4, 6, 8, 10], trees: 2, kind: 'unit', outlier: true },
+  ];
+  cases.forEach((bc, c) =>
+    it(bc.label, () => {
+      const L = 2 ** bc.splits.length;
+      const N = L * bc.trees;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / L));
+      const r = rewardsOf(SEED + 83 * c, ids, 1, bc.kind);
+      if (bc.outlier) {
+        for (let j = 0; j < L; j++) r[L + j] = 0.01 * j;
+        r[L + 5] = 50;
+      }
+      const port = branchGrpoPathAdvantages(Float64Array.from(r), bc.steps, bc.splits);
+      const { out, ref } = runAllPaths(r, 1, { groupSize: L }, { preset: 'dancegrpo' }, SEED + 520 + c, `branchgrpo ${c}`);
+      const last = Math.max(...bc.splits);
+      for (let t = last; t < bc.steps; t++) {
+        const leaves = stepOf(port, bc.steps, t);
+        expectWithin('branchgrpo (leaves)', out.fused.data, leaves, relativeTolerance(leaves), `branchgrpo ${c} step ${t}`);
+        expectWithin('branchgrpo (leaves, reference)', ref.fused, leaves, relativeTolerance(leaves), `branchgrpo ${c} reference step ${t}`);
+      }
+      if (bc.outlier) {
+        expect(port[(L + 5) * bc.steps + last]).toBe(5);
+        expect(out.fused.data[L + 5]).toBe(5);
+      }
+      // before the last split a step's advantage is its node's, z-scored among the distinct nodes of
+      // that depth: not the leaf's (what the row calls not expressible), and 0 before the first split
+      const node = stepOf(port, bc.steps, last - 1);
+      expect(Math.max(...node.map((a, i) => Math.abs(a - out.fused.data[i]!)))).toBeGreaterThan(0.05);
+      for (let t = 0; t < Math.min(...bc.splits); t++) expect(Math.max(...stepOf(port, bc.steps, t).map(Math.abs))).toBe(0);
+    }),
+  );
+
+  it('a tree whose leaves are all tied gives 0 in both', () => {
+    const steps = 8;
+    const splits = [0, 2, 4];
+    const r = Float32Array.from([0.31, 0.29, 0.33, 0.3, 0.28, 0.32, 0.3, 0.34, ...Array.from({ length: 8 }, () => 0.3)]);
+    const port = branchGrpoPathAdvantages(Float64Array.from(r), steps, splits);
+    const { out } = runAllPaths(r, 1, { groupSize: 8 }, { preset: 'dancegrpo' }, SEED + 530, 'branchgrpo tied');
+    expect(Array.from(out.fused.data.subarray(8))).toEqual(new Array(8).fill(0));
+    expect(Array.from(stepOf(port, steps, 4).subarray(8))).toEqual(new Array(8).fill(0));
+    const leaves = stepOf(port, steps, 4);
+    expectWithin('branchgrpo (leaves)', out.fused.data, leaves, relativeTolerance(leaves), 'branchgrpo tied');
+  });
+
+  it('where a tree\'s std is positive but below 1e-6 BranchGRPO gives 0 and the preset does not', () => {
+    // PickScore-like values near 21.5: one leaf of 16 one float32 ulp above the others,
+    // std = ulp / sqrt(16) = 4.8e-7
+    const steps = 20;
+    const splits = [0, 3, 6, 9];
+    const base = Math.fround(21.5);
+    const r = new Float32Array(16).fill(base);
+    r[7] = base + 2 ** -19; // 21.5's float32 ulp
+    expect(r[7]).not.toBe(base);
+    const port = branchGrpoPathAdvantages(Float64Array.from(r), steps, splits);
+    expect(Math.max(...port.map(Math.abs))).toBe(0);
+    const { out } = runAllPaths(r, 1, { groupSize: 16 }, { preset: 'dancegrpo' }, SEED + 531, 'branchgrpo std below 1e-6');
+    // otca: (15/16) d / (d/4 + 1e-8) = 3.67 for that leaf
+    expect(out.fused.data[7]).toBeGreaterThan(3.6);
+    expect(out.fused.data[0]).toBeLessThan(-0.2);
+  });
 });
 
 // ------------------------------------------------------------------ presets and overrides

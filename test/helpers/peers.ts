@@ -498,3 +498,68 @@ export function mixGrpoAdvantageAggr(rewards: ArrayLike<number>, K: number, numG
   }
   return merged.map((a) => clamp(a, advClipMax));
 }
+
+// ------------------------------------------------------------------ BranchGRPO
+
+/**
+ * BranchGRPO's tree advantages on its default path (its shipped script passes no `--use_group`):
+ * Fredreic1849/BranchGRPO, commit 19fbb9fc92ad1857212f3b664d6e9ff80c8b3804 (the file is the same at
+ * ffc3c902), fastvideo/train_branchgrpo_flux.py.
+ *
+ * The tree (`run_tree_sample_step`, lines 354-542): one root per prompt (lines 384-390); every
+ * step makes each node a child, two at a split step (`parse_split_points`, lines 150-167, clamps the
+ * points to [0, steps - 1]), so a tree has 2^splits leaves, all at depth `steps`, and the node at
+ * depth d is the path's state after step d - 1. Children are appended in their parent's order, so a
+ * node's leaves are a contiguous block. Node rewards (`compute_node_rewards_from_leaves`, lines
+ * 557-558 and 643-649, without `--tree_prob_weighted`):
+ *
+ *     leaf_node.reward = leaf_rewards[i]
+ *     ...
+ *                     descendant_rewards = [leaf.reward for leaf in leaf_descendants]
+ *                     node.reward = torch.stack(descendant_rewards).mean()
+ *
+ * then per tree (`train_one_step_tree`, lines 1169-1180) `compute_hierarchical_advantages_by_depth`
+ * (lines 655-687), over the nodes of each depth:
+ *
+ *         if len(nodes) <= 1:
+ *             for node in nodes:
+ *                 node.advantage = torch.tensor(0.0)
+ *         else:
+ *             rewards = torch.stack([node.reward for node in nodes])
+ *             mean_reward = rewards.mean()
+ *             std_reward = rewards.std()
+ *             if std_reward < 1e-6:
+ *                 advantages = torch.zeros_like(rewards)
+ *             else:
+ *                 advantages = (rewards - mean_reward) / (std_reward + 1e-8)
+ *
+ * Each transition parent -> child is trained once with the child's advantage (`collect_all_transitions`,
+ * lines 1199-1209, `"advantage": child_advantage`, `"step": node.step`), clamped before the clipped
+ * loss (lines 1536-1547): `torch.clamp(advantage, -adv_clip_max, adv_clip_max)`, 5.0 by default.
+ *
+ * Float64 (the formula; with HPS its rewards and these lines run in float16 under autocast). `rewards`:
+ * the leaves of consecutive trees, 2^splits each, in the sampler's order. Returns [N, steps]: the
+ * advantage of the transition at step t on leaf i's path. From the last split step on, every node has
+ * one leaf, so these columns are the per-tree z-score of the leaf rewards; before it, the node's.
+ */
+export function branchGrpoPathAdvantages(rewards: ArrayLike<number>, steps: number, splitPoints: readonly number[], advClipMax = 5): Float64Array {
+  const splits = [...new Set(splitPoints.map((p) => Math.min(Math.max(p, 0), steps - 1)))];
+  const L = 2 ** splits.length;
+  const N = rewards.length;
+  const out = new Float64Array(N * steps);
+  for (let root = 0; root < N; root += L) {
+    for (let t = 0; t < steps; t++) {
+      const nodes = 2 ** splits.filter((p) => p <= t).length; // at depth t + 1
+      const leavesPerNode = L / nodes;
+      const nodeRewards = Array.from({ length: nodes }, (_, n) => torchMean(Array.from({ length: leavesPerNode }, (_, j) => rewards[root + n * leavesPerNode + j]!), exact));
+      let advantages = nodeRewards.map(() => 0);
+      if (nodes > 1) {
+        const mean = torchMean(nodeRewards, exact);
+        const std = torchStd(nodeRewards, exact);
+        if (!(std < 1e-6)) advantages = nodeRewards.map((r) => (r - mean) / (std + 1e-8));
+      }
+      for (let j = 0; j < L; j++) out[(root + j) * steps + t] = clamp(advantages[Math.floor(j / leavesPerNode)]!, advClipMax);
+    }
+  }
+  return out;
+}
