@@ -52,6 +52,8 @@ import {
   gdpoAdvantages,
   groupIdsOf,
   grpoClippedLoss,
+  prefGrpoAdvantages,
+  prefGrpoWinRates,
 } from '../helpers/peers.js';
 import { gaussian, rng, trajectories } from '../helpers/random.js';
 import { TEST_SEED as SEED } from '../helpers/seed.js';
@@ -719,6 +721,125 @@ describe(`verl's diffusion trainer (verl-omni's FLOW_GRPO estimator) is Flow-GRP
       const { out, ref } = runAllPaths(r, 1, { groupIds: ids }, options, SEED + 470 + c, `verl ${c}`);
       expectWithin('verl (verl-omni)', out.fused.data, port, relativeTolerance(port), `verl ${c} fused`);
       expectWithin('verl (verl-omni, reference)', ref.fused, port, relativeTolerance(port), `verl ${c} reference`);
+    }),
+  );
+});
+
+// ------------------------------------------------------------------ Pref-GRPO
+
+describe(`Pref-GRPO's compute_weighted_advantages is DanceGRPO's per-reward sum with its raw weights, clamped once (seed ${SEED})`, () => {
+  interface PrefCase {
+    label: string;
+    B: number;
+    G: number;
+    weights: number[];
+    useGroup: boolean;
+    applyGdpo: boolean;
+    kind: 'clip' | 'unit' | 'pickscore';
+    /** Column 0 holds UnifiedReward-Think's pairwise win rates within each group (its `_pairwise_win_rate`). */
+    winRates?: boolean;
+    /** Group 1's comparisons all ties: every win rate 0.5, the group's std 0. */
+    tied?: boolean;
+    /** Inputs set so that the clamp at 5 binds (see the case). */
+    pastClamp?: 'sum' | 'batch';
+    /** The weights normalised to sum 1 (as MixGRPO does) must not reproduce it. */
+    rawWeights?: boolean;
+  }
+  const cases: PrefCase[] = [
+    { label: 'K = 1, use_group, 4 prompts x 8', B: 4, G: 8, weights: [1], useGroup: true, applyGdpo: false, kind: 'clip' },
+    {
+      label: "K = 2 weighted 0.4 / 0.6, use_group + apply_gdpo (its scripts' setting), 8 GPUs x 8, win rates with a tied group",
+      B: 8, G: 8, weights: [0.4, 0.6], useGroup: true, applyGdpo: true, kind: 'clip', winRates: true, tied: true,
+    },
+    { label: 'K = 3 weighted 1.4 / 0.7 / 2, use_group, 3 prompts x 16: the weights as given, not normalised', B: 3, G: 16, weights: [1.4, 0.7, 2], useGroup: true, applyGdpo: false, kind: 'unit', rawWeights: true },
+    { label: 'K = 1 weighted 0.7, win rates, use_group + apply_gdpo, 5 prompts x 6, a tied group', B: 5, G: 6, weights: [0.7], useGroup: true, applyGdpo: true, kind: 'unit', winRates: true, tied: true },
+    { label: 'K = 1, use_group off: one z-score over the batch (mean too), 48 samples', B: 6, G: 8, weights: [1], useGroup: false, applyGdpo: false, kind: 'pickscore' },
+    { label: 'K = 2 weighted 1 / 0.5, use_group off + apply_gdpo', B: 4, G: 8, weights: [1, 0.5], useGroup: false, applyGdpo: true, kind: 'unit' },
+    { label: 'K = 1, use_group off, 64 samples with an outlier: its batch z-score passes 5', B: 4, G: 16, weights: [1], useGroup: false, applyGdpo: false, kind: 'unit', pastClamp: 'batch' },
+    {
+      label: "K = 2, use_group, 2 prompts x 32: one sample's sum passes 5 with neither reward's A past 5, another's rewards each past 5",
+      B: 2, G: 32, weights: [1, 1], useGroup: true, applyGdpo: false, kind: 'unit', pastClamp: 'sum',
+    },
+  ];
+  cases.forEach((pc, c) =>
+    it(pc.label, () => {
+      const N = pc.B * pc.G;
+      const K = pc.weights.length;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / pc.G));
+      const r = rewardsOf(SEED + 1000 + 83 * c, ids, K, pc.kind);
+      if (pc.winRates) {
+        // a latent quality per image, read by a noisy judge that calls 1 in 5 comparisons a tie
+        const g = gaussian(rng(SEED + 1001 + 83 * c));
+        for (let b = 0; b < pc.B; b++) {
+          const quality = Array.from({ length: pc.G }, () => g());
+          const tiedGroup = pc.tied && b === 1;
+          const rates = prefGrpoWinRates(pc.G, (i, j) => {
+            const noise = g();
+            if (tiedGroup || Math.abs(noise) < 0.25) return 0;
+            return quality[i]! + 0.5 * noise > quality[j]! ? 1 : 2;
+          });
+          for (let m = 0; m < pc.G; m++) r[(b * pc.G + m) * K] = rates[m]!;
+        }
+      }
+      if (pc.pastClamp === 'batch') {
+        for (let i = 0; i < N; i++) r[i] = 0.01 * (i % 7);
+        r[5] = 40; // batch z-score (N - 1) / sqrt(N) = 7.9 at most: 7.9 here
+      }
+      if (pc.pastClamp === 'sum') {
+        // group 0, sample 3: both rewards far above the rest, each A near 31 / sqrt(32) = 5.48;
+        // group 1: rewards alternating +-1 and sample 40 at 5, each A = 3.64, their sum 7.29
+        for (let k = 0; k < K; k++) {
+          r[3 * K + k] = 50;
+          for (let m = 0; m < pc.G; m++) r[(pc.G + m) * K + k] = m % 2 === 0 ? 1 : -1;
+          r[40 * K + k] = 5;
+        }
+      }
+      const port = prefGrpoAdvantages(Float64Array.from(r), K, pc.G, pc.weights, { useGroup: pc.useGroup, applyGdpo: pc.applyGdpo });
+      const options: OtcaOptions = {
+        preset: 'dancegrpo',
+        advClip: Infinity,
+        fusedClip: 5,
+        objectiveWeights: pc.weights,
+        ...(pc.applyGdpo ? { fusedNormalization: 'batch' as const } : {}),
+      };
+      // use_group: contiguous groups of num_generations; without it the batch is the one group
+      const groups = pc.useGroup ? { groupSize: pc.G } : { groupIds: new Int32Array(N) };
+      const { out, ref } = runAllPaths(r, K, groups, options, SEED + 700 + c, `pref-grpo ${c}`);
+      const key = `pref-grpo, ${pc.useGroup ? 'use_group' : 'batch'}${pc.applyGdpo ? ' + apply_gdpo' : ''}`;
+      expectWithin(key, out.fused.data, port, relativeTolerance(port), `pref-grpo ${c} fused`);
+      expectWithin('pref-grpo (reference)', ref.fused, port, relativeTolerance(port), `pref-grpo ${c} reference`);
+
+      if (pc.tied) {
+        for (let m = 0; m < pc.G; m++) {
+          expect(r[(pc.G + m) * K]).toBe(0.5);
+          expect(out.objectiveAdvantages.data[(pc.G + m) * K]).toBe(0); // std 0: A = 0 on both sides
+        }
+      }
+      if (!pc.useGroup) {
+        // the batch is the group: the prompts as groups give other values
+        const byPrompt = otcaAdvantages({ rewards: Tensor.from(r, [N, K]), latents: latentsOf(SEED, N).tensor, groupSize: pc.G }, { ...options, outputs: ['fused'] });
+        expect(Math.max(...Array.from(byPrompt.fused.data, (x, i) => Math.abs(x - port[i]!)))).toBeGreaterThan(1e-3);
+      }
+      if (pc.rawWeights) {
+        const total = pc.weights.reduce((a, b) => a + b, 0);
+        const normalised = otcaAdvantages({ rewards: Tensor.from(r, [N, K]), latents: latentsOf(SEED, N).tensor, groupSize: pc.G }, { ...options, objectiveWeights: pc.weights.map((w) => w / total), outputs: ['fused'] });
+        expect(Math.max(...Array.from(normalised.fused.data, (x, i) => Math.abs(x - port[i]!)))).toBeGreaterThan(0.1);
+      }
+      if (pc.pastClamp === 'batch') expect(port[5]).toBe(5);
+      if (pc.pastClamp === 'sum') {
+        const A = out.objectiveAdvantages.data;
+        for (let k = 0; k < K; k++) {
+          expect(A[3 * K + k]).toBeGreaterThan(5); // each reward's A past 5 ...
+          expect(A[40 * K + k]).toBeLessThan(5); // ... and neither past 5
+        }
+        expect(A[40 * K]! + A[40 * K + 1]!).toBeGreaterThan(7);
+        expect(port[3]).toBe(5);
+        expect(port[40]).toBe(5);
+        // the plain DanceGRPO preset clamps each reward's A and not the sum: 10 and 7.29 there
+        const dance = runAllPaths(r, K, { groupSize: pc.G }, { preset: 'dancegrpo', objectiveWeights: pc.weights }, SEED + 790, 'pref-grpo vs dancegrpo').out.fused.data;
+        expect(dance[3]).toBeCloseTo(10, 5);
+        expect(dance[40]! - port[40]!).toBeGreaterThan(1);
+      }
     }),
   );
 });

@@ -620,3 +620,120 @@ export function mixGrpoAdvantageAggr(rewards: ArrayLike<number>, K: number, numG
   }
   return merged.map((a) => clamp(a, advClipMax));
 }
+
+// ------------------------------------------------------------------ Pref-GRPO
+
+/**
+ * Pref-GRPO's advantages: CodeGoat24/Pref-GRPO, commit 3e787f6dd5a3051b40d61f07e9578468ac26130a,
+ * fastvideo/rewards/dispatcher.py, `compute_weighted_advantages` (lines 614-703), for rewards with no
+ * sub-dimensions (its `else` branch, line 695):
+ *
+ *     def _compute_adv(rewards: torch.Tensor) -> torch.Tensor:
+ *         if use_group:
+ *             n = len(rewards) // num_generations
+ *             adv_local = torch.zeros_like(rewards)
+ *             for i in range(n):
+ *                 start_idx = i * num_generations
+ *                 end_idx = (i + 1) * num_generations
+ *                 group_rewards = rewards[start_idx:end_idx]
+ *                 group_mean = group_rewards.mean()
+ *                 group_std = group_rewards.std() + 1e-8
+ *                 adv_local[start_idx:end_idx] = (group_rewards - group_mean) / group_std
+ *             return adv_local
+ *         gathered_reward = gather_tensor(rewards)
+ *         return (rewards - gathered_reward.mean()) / (gathered_reward.std() + 1e-8)
+ *     for name in reward_weights.keys():
+ *         ...
+ *             adv = _compute_adv(rewards)
+ *         reward_advantages[name] = adv
+ *         advantages = advantages + reward_weights.get(name, 0.0) * adv
+ *     if apply_gdpo:
+ *         gathered_advantages = gather_tensor(advantages)
+ *         advantages = (advantages - gathered_advantages.mean()) / (
+ *             gathered_advantages.std() + 1e-8
+ *         )
+ *
+ * called from fastvideo/train_flux.py `train_one_step` (lines 655-662, with `args.use_group`,
+ * `args.num_generations` and `apply_gdpo`), which clamps the result once before the clipped loss
+ * (lines 723-727, `adv_clip_max` 5.0 by default):
+ *
+ *     advantages = torch.clamp(
+ *         sample["advantages"],
+ *         -adv_clip_max,
+ *         adv_clip_max,
+ *     )
+ *
+ * torch's std is Bessel's (n - 1). The weights are `parse_reward_spec`'s values as given (not
+ * normalised). On one process `gather_tensor` returns the batch itself; over several, the batch of
+ * every process: pass that. Float64 (the reward tensors are float32 there). `rewards` row-major
+ * [N, K]; samples past the last whole group keep 0 with `useGroup`, as `n` leaves them.
+ */
+export function prefGrpoAdvantages(
+  rewards: ArrayLike<number>,
+  K: number,
+  numGenerations: number,
+  weights: readonly number[],
+  { useGroup = true, applyGdpo = false, clip: advClipMax = 5 }: { useGroup?: boolean; applyGdpo?: boolean; clip?: number } = {},
+): Float64Array {
+  const N = rewards.length / K;
+  const computeAdv = (r: Float64Array): Float64Array => {
+    if (useGroup) {
+      const n = Math.floor(r.length / numGenerations);
+      const advLocal = new Float64Array(r.length);
+      for (let i = 0; i < n; i++) {
+        const startIdx = i * numGenerations;
+        const endIdx = (i + 1) * numGenerations;
+        const groupRewards = r.subarray(startIdx, endIdx);
+        const groupMean = torchMean(groupRewards, exact);
+        const groupStd = torchStd(groupRewards, exact) + 1e-8;
+        for (let m = 0; m < groupRewards.length; m++) advLocal[startIdx + m] = (groupRewards[m]! - groupMean) / groupStd;
+      }
+      return advLocal;
+    }
+    const mean = torchMean(r, exact);
+    const std = torchStd(r, exact) + 1e-8;
+    return r.map((x) => (x - mean) / std);
+  };
+  let advantages = new Float64Array(N);
+  for (let k = 0; k < K; k++) {
+    const adv = computeAdv(Float64Array.from({ length: N }, (_, i) => rewards[i * K + k]!));
+    advantages = advantages.map((a, i) => a + weights[k]! * adv[i]!);
+  }
+  if (applyGdpo) {
+    const mean = torchMean(advantages, exact);
+    const std = torchStd(advantages, exact) + 1e-8;
+    advantages = advantages.map((a) => (a - mean) / std);
+  }
+  return advantages.map((a) => clamp(a, advClipMax));
+}
+
+/**
+ * Pairwise win rates as Pref-GRPO's UnifiedReward-Think reward gives them: CodeGoat24/Pref-GRPO,
+ * commit 3e787f6, fastvideo/rewards/unifiedreward_think.py, `_pairwise_win_rate` (lines 21-62):
+ * every pair of the batch's images compared once (`itertools.combinations`), a win 1, a tie or an
+ * unreadable answer 0.5 to each, and each image's reward `round(wins / comparisons, 3)` (Python's
+ * round: an exact half goes to the even digit) as a float32 tensor (`torch.tensor` of a float). The trainers' scripts run one prompt per GPU batch (`--train_batch_size 1`), so the pairs
+ * are the group's. `outcome(i, j)` gives 1 (i better), 2 (j better) or 0 (a tie); one group of
+ * `n` images.
+ */
+export function prefGrpoWinRates(n: number, outcome: (i: number, j: number) => 0 | 1 | 2): Float32Array {
+  const wins = new Array<number>(n).fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const o = outcome(i, j);
+      if (o === 1) wins[i]! += 1;
+      else if (o === 2) wins[j]! += 1;
+      else {
+        wins[i]! += 0.5;
+        wins[j]! += 0.5;
+      }
+    }
+  }
+  const round3 = (x: number): number => {
+    const v = x * 1000;
+    const down = Math.floor(v);
+    const up = v - down > 0.5 || (v - down === 0.5 && down % 2 === 1);
+    return (up ? down + 1 : down) / 1000;
+  };
+  return Float32Array.from(wins, (w) => (n > 1 ? round3(w / (n - 1)) : 0));
+}
