@@ -41,6 +41,8 @@ import { expectBitEqual } from '../helpers/compare.js';
 import {
   danceGrpoFluxAdvantages,
   danceGrpoHunyuanAdvantages,
+  diffusionNftAdvantages,
+  diffusionNftLossWeights,
   flowFactoryAdvantages,
   verlFlowGrpoAdvantages,
   mixGrpoAdvantageAggr,
@@ -410,6 +412,126 @@ describe(`preset 'flow-grpo' reproduces Flow-GRPO's trainer, prompt groups throu
     expect(maxDiff(run({ ...otherwise, objectiveWeights: [1] }))).toBeGreaterThan(1e-4);
     expect(maxDiff(run({ preset: 'flow-grpo', stdCorrection: 1 }))).toBeGreaterThan(1e-3);
     expect(maxDiff(run({ preset: 'flow-grpo' }))).toBeLessThan(1e-5);
+  });
+});
+
+// ------------------------------------------------------------------ DiffusionNFT
+
+describe(`DiffusionNFT's advantage is Flow-GRPO's preset, and its loss's r follows from otca's advantage by its own lines (seed ${SEED})`, () => {
+  interface NftCase {
+    label: string;
+    /** Sampler (the same DistributedKRepeatSampler as Flow-GRPO's): dataset size, distinct prompts per batch, repeats k, batches per epoch. */
+    sampler: [number, number, number, number];
+    weights: number[];
+    kind: 'clip' | 'unit' | 'pickscore' | 'binary';
+    /** false: the batch z-score of lines 770-772 (unreachable at 24af555, ported as it reads). */
+    perPrompt?: boolean;
+    globalStd?: boolean;
+    outlier?: boolean;
+    /** One prompt's samples all get the same rewards. */
+    tied?: boolean;
+    unequal?: boolean;
+  }
+  // k >= 2 throughout: with num_image_per_prompt = 1 the trainer turns tracking off and stops (lines 505-510).
+  const cases: NftCase[] = [
+    { label: 'tracker, one reward (pickscore-like), k = 8, prompts drawn in several batches', sampler: [10, 3, 8, 4], weights: [1], kind: 'pickscore', unequal: true },
+    { label: 'tracker, three rewards of weight 1 (config/nft.py sd3_multi_reward), k = 6', sampler: [8, 4, 6, 3], weights: [1, 1, 1], kind: 'clip' },
+    { label: 'tracker, two rewards weighted 0.7 / 0.3, one prompt tied', sampler: [12, 5, 4, 3], weights: [0.7, 0.3], kind: 'unit', tied: true },
+    { label: 'tracker, binary rewards (geneval-like): prompts with equal rewards', sampler: [6, 4, 4, 3], weights: [1], kind: 'binary' },
+    { label: 'tracker, global_std False: the std per prompt', sampler: [8, 3, 4, 4], weights: [0.5, 1], kind: 'clip', globalStd: false, unequal: true },
+    { label: 'tracker, an outlier beyond the clamp at adv_clip_max = 5', sampler: [16, 8, 8, 1], weights: [1], kind: 'unit', outlier: true },
+    { label: 'batch branch (lines 770-772), one reward', sampler: [10, 4, 6, 2], weights: [1], kind: 'pickscore', perPrompt: false },
+    { label: 'batch branch, two rewards, an outlier beyond the clamp', sampler: [16, 8, 8, 1], weights: [1, 0.5], kind: 'unit', perPrompt: false, outlier: true },
+  ];
+  const prepare = (nft: NftCase, c: number) => {
+    const prompts = flowGrpoEpochPrompts(rng(SEED + 41 * c), ...nft.sampler);
+    const ids = groupIdsOf(prompts);
+    const N = ids.length;
+    const K = nft.weights.length;
+    const scores =
+      nft.kind === 'binary'
+        ? Float32Array.from({ length: N }, (_, i) => (ids[i]! % 3 === 0 ? 1 : ids[i]! % 3 === 1 ? 0 : Number(rng(SEED + i)() < 0.5)))
+        : rewardsOf(SEED + 43 * c, ids, K, nft.kind);
+    if (nft.tied) for (let i = 0; i < N; i++) if (ids[i] === 1) for (let k = 0; k < K; k++) scores[i * K + k] = 0.25 + k;
+    if (nft.outlier) scores[5 * K] = 40;
+    return { prompts, ids, N, K, scores };
+  };
+
+  cases.forEach((nft, c) =>
+    it(nft.label, () => {
+      const { prompts, ids, N, K, scores } = prepare(nft, c);
+      const perPrompt = nft.perPrompt ?? true;
+      const globalStd = nft.globalStd ?? true;
+      const port = diffusionNftAdvantages(prompts, scores, nft.weights, perPrompt, globalStd);
+      const loss = diffusionNftLossWeights(port);
+      if (nft.outlier) {
+        expect(port[5]).toBeGreaterThan(5); // the case clamps
+        expect(loss.advantagesClip[5]).toBe(5);
+        expect(loss.r[5]).toBe(1);
+      }
+      const sizes = [...membersOf(ids).values()].map((m) => m.length);
+      expect(ids.some((id, i) => i > 0 && id !== ids[i - 1] && ids.indexOf(id) < i)).toBe(true); // scattered
+      if (nft.unequal) expect(new Set(sizes).size).toBeGreaterThan(1);
+
+      // the tracker: prompts as groupIds; the batch branch: the whole batch one group
+      const options: OtcaOptions = { preset: 'flow-grpo', objectiveWeights: nft.weights, ...(globalStd ? {} : { stdScope: 'group' }) };
+      const groups = { groupIds: perPrompt ? ids : new Int32Array(N) };
+      const { out, ref } = runAllPaths(scores, K, groups, options, SEED + 300 + c, nft.label);
+      const key = perPrompt ? 'diffusion-nft, tracker' : 'diffusion-nft, batch branch';
+      expectWithin(key, out.fused.data, loss.advantagesClip, relativeTolerance(loss.advantagesClip), `${nft.label} fused`);
+      expectWithin('diffusion-nft (reference)', ref.fused, loss.advantagesClip, relativeTolerance(loss.advantagesClip), `${nft.label} reference`);
+      // r at every step from otca's Adv[:, j]: by the trainer's own lines 909-929 (kept as they are,
+      // reading otca's advantages), and by the one line docs/peers.md gives (the preset's Adv is
+      // already within [-5, 5])
+      for (let t = 0; t < T; t++) {
+        const step = Float32Array.from({ length: N }, (_, i) => out.advantages.data[i * T + t]!);
+        expectWithin('diffusion-nft r', diffusionNftLossWeights(step).r, loss.r, relativeTolerance(loss.r), `${nft.label} r at step ${t}`);
+        expectWithin('diffusion-nft r', Float64Array.from(step, (a) => a / 10 + 0.5), loss.r, relativeTolerance(loss.r), `${nft.label} r = Adv / 10 + 0.5 at step ${t}`);
+      }
+      if (nft.tied) {
+        for (let i = 0; i < N; i++) {
+          if (ids[i] !== 1) continue;
+          expect(out.fused.data[i]).toBe(0);
+          expect(Math.abs(port[i]!)).toBeLessThan(1e-12);
+          expect(diffusionNftLossWeights([out.fused.data[i]!]).r[0]).toBe(0.5);
+        }
+      }
+    }),
+  );
+
+  it('the port of the loss lines 909-929 at hand-computed points (adv_clip_max 5 and 2)', () => {
+    const a = [-7, -5, -2.5, -1e-9, 0, 1e-9, 2.5, 5, 7];
+    expect(Array.from(diffusionNftLossWeights(a).r)).toEqual([0, 0, 0.25, 0.5 - 1e-10, 0.5, 0.5 + 1e-10, 0.75, 1, 1]);
+    expect(Array.from(diffusionNftLossWeights(a, 2).r)).toEqual([0, 0, 0, 0.25 * (2 - 1e-9), 0.5, 0.5 + 0.25e-9, 1, 1, 1]);
+    expect(Array.from(diffusionNftLossWeights(a, 5, 'positive_only').r)).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.5 + 1e-10, 0.75, 1, 1]);
+    expect(Array.from(diffusionNftLossWeights(a, 5, 'negative_only').r)).toEqual([0, 0, 0.25, 0.5 - 1e-10, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    expect(Array.from(diffusionNftLossWeights(a, 5, 'one_only').r)).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.6, 0.6, 0.6, 0.6]);
+    expect(Array.from(diffusionNftLossWeights(a, 5, 'binary').r)).toEqual([0.4, 0.4, 0.4, 0.4, 0.5, 0.6, 0.6, 0.6, 0.6]);
+    expect(Array.from(diffusionNftLossWeights(a).advantagesClip)).toEqual([-5, -5, -2.5, -1e-9, 0, 1e-9, 2.5, 5, 5]);
+  });
+
+  it("adv_mode's variants (positive_only, negative_only, one_only, binary) give the port's r from otca's advantage, ties included", () => {
+    for (const c of [0, 3]) {
+      const { prompts, ids, N, K, scores } = prepare(cases[c]!, c);
+      const port = diffusionNftAdvantages(prompts, scores, cases[c]!.weights);
+      const fused = otcaAdvantages({ rewards: Tensor.from(scores, [N, K]), latents: latentsOf(SEED, N).tensor, groupIds: ids }, { preset: 'flow-grpo', outputs: ['fused'] }).fused.data;
+      for (const mode of ['positive_only', 'negative_only', 'one_only', 'binary'] as const) {
+        const want = diffusionNftLossWeights(port, 5, mode).r;
+        expectWithin('diffusion-nft r', diffusionNftLossWeights(fused, 5, mode).r, want, relativeTolerance(want), `${cases[c]!.label}, adv_mode ${mode}`);
+        expect(new Set(want).size).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it("the preset's statistics are DiffusionNFT's: Bessel's std or otca's default epsAdv do not reproduce it", () => {
+    const { prompts, ids, N, K, scores } = prepare(cases[1]!, 1);
+    const port = diffusionNftLossWeights(diffusionNftAdvantages(prompts, scores, cases[1]!.weights)).advantagesClip;
+    const run = (o: OtcaOptions) => otcaAdvantages({ rewards: Tensor.from(scores, [N, K]), latents: latentsOf(SEED, N).tensor, groupIds: ids }, { ...o, objectiveWeights: cases[1]!.weights, outputs: ['fused'] }).fused.data;
+    const maxDiff = (x: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - port[i]!)), 0);
+    expect(maxDiff(run({ preset: 'flow-grpo' }))).toBeLessThan(1e-5);
+    expect(maxDiff(run({ preset: 'flow-grpo', stdCorrection: 1 }))).toBeGreaterThan(1e-3);
+    expect(maxDiff(run({ preset: 'flow-grpo', epsAdv: 1e-8 }))).toBeGreaterThan(1e-5);
+    expect(maxDiff(run({ preset: 'flow-grpo', stdScope: 'group' }))).toBeGreaterThan(1e-2);
   });
 });
 

@@ -262,6 +262,128 @@ export function groupIdsOf(prompts: readonly string[]): Int32Array {
   });
 }
 
+// ------------------------------------------------------------------ DiffusionNFT
+
+/**
+ * DiffusionNFT's advantages: NVlabs/DiffusionNFT, commit 24af5554898d85e93efa492f42b5e9cdf4156e9b.
+ * The fused reward, flow_grpo/rewards.py, `multi_score` `_fn` (lines 295-302), the same lines as
+ * Flow-GRPO's {@link flowGrpoMultiScore}:
+ *
+ *     weighted_scores = [weight * score for score in scores]
+ *     if not total_scores:
+ *         total_scores = weighted_scores
+ *     else:
+ *         total_scores = [total + weighted for total, weighted in zip(total_scores, weighted_scores)]
+ *     score_details["avg"] = total_scores
+ *
+ * repeated over the steps, `.unsqueeze(1).repeat(1, num_train_timesteps)` (scripts/train_nft_sd3.py
+ * lines 722-723: equal columns, one is ported). Then scripts/train_nft_sd3.py, `main`, lines 744-772:
+ *
+ *     if config.per_prompt_stat_tracking:
+ *         prompt_ids_all = gather_tensor_to_all(collated_samples["prompt_ids"], world_size)
+ *         prompts_all_decoded = pipeline.tokenizer.batch_decode(prompt_ids_all.cpu().numpy(), skip_special_tokens=True)
+ *         advantages = stat_tracker.update(prompts_all_decoded, gathered_rewards_dict["avg"])
+ *         ...
+ *         stat_tracker.clear()
+ *     else:
+ *         avg_rewards_all = gathered_rewards_dict["avg"]
+ *         advantages = (avg_rewards_all - avg_rewards_all.mean()) / (avg_rewards_all.std() + 1e-4)
+ *
+ * with the repository's own copy of the tracker, flow_grpo/stat_tracking.py,
+ * `PerPromptStatTracker.update` (lines 12-32; Flow-GRPO's `type='grpo'` computation, without the
+ * `type` argument):
+ *
+ *     rewards = np.array(rewards, dtype=np.float64)
+ *     unique = np.unique(prompts)
+ *     ...
+ *         mean = np.mean(self.stats[prompt], axis=0, keepdims=True)
+ *         if self.global_std:
+ *             std = np.std(rewards, axis=0, keepdims=True) + 1e-4  # Use global std of all rewards
+ *         else:
+ *             std = np.std(self.stats[prompt], axis=0, keepdims=True) + 1e-4
+ *         advantages[prompts == prompt] = (prompt_rewards - mean) / std
+ *
+ * `global_std` is `config.sample.global_std` (True, config/base.py line 57; config/nft.py keeps it),
+ * `per_prompt_stat_tracking` True (config/base.py line 106). The tracker is updated once per epoch
+ * and cleared after it (line 769), so a prompt's statistics are its samples of this epoch. The
+ * `else` branch cannot run at this commit: lines 505-510 turn tracking off where
+ * `num_image_per_prompt == 1` and then stop the trainer (`assert False`) whenever tracking is off;
+ * it is ported as it reads (numpy's `.std()`: population). No clip here: the clamp is in the loss
+ * ({@link diffusionNftLossWeights}).
+ *
+ * Float64 throughout, the fusion included. The trainer rounds `avg` to float32 (line 683, `.float()`;
+ * exact for one reward of weight 1) and its `else` branch computes in float32 numpy; the tracker
+ * itself runs in float64. `scores` row-major [N, K], `prompts` the decoded prompts in batch order.
+ * Returns the advantage of each sample, before the clamp.
+ */
+export function diffusionNftAdvantages(
+  prompts: readonly string[],
+  scores: ArrayLike<number>,
+  weights: readonly number[],
+  perPromptStatTracking = true,
+  globalStd = true,
+): Float64Array {
+  const K = weights.length;
+  const N = prompts.length;
+  const avg = Float64Array.from({ length: N }, (_, i) => weights.reduce((total, w, k) => total + w * scores[i * K + k]!, 0));
+  const advantages = new Float64Array(N);
+  if (!perPromptStatTracking) {
+    const mean = npMean(avg);
+    const std = npStd(avg) + 1e-4;
+    for (let i = 0; i < N; i++) advantages[i] = (avg[i]! - mean) / std;
+    return advantages;
+  }
+  const unique = [...new Set(prompts)].sort();
+  for (const prompt of unique) {
+    const stats = avg.filter((_, i) => prompts[i] === prompt);
+    const mean = npMean(stats);
+    const std = (globalStd ? npStd(avg) : npStd(stats)) + 1e-4;
+    for (let i = 0; i < N; i++) if (prompts[i] === prompt) advantages[i] = (avg[i]! - mean) / std;
+  }
+  return advantages;
+}
+
+/** `config.train.adv_mode` of DiffusionNFT's loss ('all', config/nft.py line 62, changes nothing). */
+export type DiffusionNftAdvMode = 'all' | 'positive_only' | 'negative_only' | 'one_only' | 'binary';
+
+/**
+ * What DiffusionNFT's loss makes of one step's advantages: NVlabs/DiffusionNFT, commit 24af555,
+ * scripts/train_nft_sd3.py, `main`, lines 909-929 (`adv_clip_max` 5, config/base.py line 84):
+ *
+ *     advantages_clip = torch.clamp(train_sample_batch["advantages"][:, j_idx], -config.train.adv_clip_max, config.train.adv_clip_max)
+ *     if hasattr(config.train, "adv_mode"):
+ *         if config.train.adv_mode == "positive_only":
+ *             advantages_clip = torch.clamp(advantages_clip, 0, config.train.adv_clip_max)
+ *         elif config.train.adv_mode == "negative_only":
+ *             advantages_clip = torch.clamp(advantages_clip, -config.train.adv_clip_max, 0)
+ *         elif config.train.adv_mode == "one_only":
+ *             advantages_clip = torch.where(advantages_clip > 0, torch.ones_like(advantages_clip), torch.zeros_like(advantages_clip))
+ *         elif config.train.adv_mode == "binary":
+ *             advantages_clip = torch.sign(advantages_clip)
+ *     # normalize advantage
+ *     normalized_advantages_clip = (advantages_clip / config.train.adv_clip_max) / 2.0 + 0.5
+ *     r = torch.clamp(normalized_advantages_clip, 0, 1)
+ *
+ * `r` weighs the positive and the implicit negative prediction's losses (lines 959-960). Float64,
+ * as the trainer holds the tracker's advantages (`torch.from_numpy`, lines 779-781).
+ */
+export function diffusionNftLossWeights(
+  advantages: ArrayLike<number>,
+  advClipMax = 5,
+  advMode: DiffusionNftAdvMode = 'all',
+): { advantagesClip: Float64Array; r: Float64Array } {
+  const advantagesClip = Float64Array.from(advantages, (a) => {
+    const c = clamp(a, advClipMax);
+    if (advMode === 'positive_only') return Math.min(Math.max(c, 0), advClipMax);
+    if (advMode === 'negative_only') return Math.min(Math.max(c, -advClipMax), 0);
+    if (advMode === 'one_only') return c > 0 ? 1 : 0;
+    if (advMode === 'binary') return Math.sign(c);
+    return c;
+  });
+  const r = advantagesClip.map((a) => Math.min(Math.max(a / advClipMax / 2 + 0.5, 0), 1));
+  return { advantagesClip, r };
+}
+
 // ------------------------------------------------------------------ GDPO
 
 /** torch `x.mean()` / `x.std()` (unbiased) in float64, index order. */
