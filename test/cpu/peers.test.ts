@@ -30,6 +30,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   PRESETS,
   Tensor,
+  combineCredit,
   createAdvantageStep,
   objectiveCredit,
   otcaAdvantages,
@@ -41,16 +42,23 @@ import { expectBitEqual } from '../helpers/compare.js';
 import {
   danceGrpoFluxAdvantages,
   danceGrpoHunyuanAdvantages,
+  diffusionNftAdvantages,
+  diffusionNftLossWeights,
   flowFactoryAdvantages,
   verlFlowGrpoAdvantages,
   mixGrpoAdvantageAggr,
   mixGrpoRewardAggr,
+  branchGrpoPathAdvantages,
   flowGrpoAdvantages,
   flowGrpoEpochPrompts,
   flowGrpoMultiScore,
+  flowGrpoWanKlRewardAdvantages,
+  turningPointGrpoAdvantages,
   gdpoAdvantages,
   groupIdsOf,
   grpoClippedLoss,
+  prefGrpoAdvantages,
+  prefGrpoWinRates,
 } from '../helpers/peers.js';
 import { gaussian, rng, trajectories } from '../helpers/random.js';
 import { TEST_SEED as SEED } from '../helpers/seed.js';
@@ -411,6 +419,126 @@ describe(`preset 'flow-grpo' reproduces Flow-GRPO's trainer, prompt groups throu
   });
 });
 
+// ------------------------------------------------------------------ DiffusionNFT
+
+describe(`DiffusionNFT's advantage is Flow-GRPO's preset, and its loss's r follows from otca's advantage by its own lines (seed ${SEED})`, () => {
+  interface NftCase {
+    label: string;
+    /** Sampler (the same DistributedKRepeatSampler as Flow-GRPO's): dataset size, distinct prompts per batch, repeats k, batches per epoch. */
+    sampler: [number, number, number, number];
+    weights: number[];
+    kind: 'clip' | 'unit' | 'pickscore' | 'binary';
+    /** false: the batch z-score of lines 770-772 (unreachable at 24af555, ported as it reads). */
+    perPrompt?: boolean;
+    globalStd?: boolean;
+    outlier?: boolean;
+    /** One prompt's samples all get the same rewards. */
+    tied?: boolean;
+    unequal?: boolean;
+  }
+  // k >= 2 throughout: with num_image_per_prompt = 1 the trainer turns tracking off and stops (lines 505-510).
+  const cases: NftCase[] = [
+    { label: 'tracker, one reward (pickscore-like), k = 8, prompts drawn in several batches', sampler: [10, 3, 8, 4], weights: [1], kind: 'pickscore', unequal: true },
+    { label: 'tracker, three rewards of weight 1 (config/nft.py sd3_multi_reward), k = 6', sampler: [8, 4, 6, 3], weights: [1, 1, 1], kind: 'clip' },
+    { label: 'tracker, two rewards weighted 0.7 / 0.3, one prompt tied', sampler: [12, 5, 4, 3], weights: [0.7, 0.3], kind: 'unit', tied: true },
+    { label: 'tracker, binary rewards (geneval-like): prompts with equal rewards', sampler: [6, 4, 4, 3], weights: [1], kind: 'binary' },
+    { label: 'tracker, global_std False: the std per prompt', sampler: [8, 3, 4, 4], weights: [0.5, 1], kind: 'clip', globalStd: false, unequal: true },
+    { label: 'tracker, an outlier beyond the clamp at adv_clip_max = 5', sampler: [16, 8, 8, 1], weights: [1], kind: 'unit', outlier: true },
+    { label: 'batch branch (lines 770-772), one reward', sampler: [10, 4, 6, 2], weights: [1], kind: 'pickscore', perPrompt: false },
+    { label: 'batch branch, two rewards, an outlier beyond the clamp', sampler: [16, 8, 8, 1], weights: [1, 0.5], kind: 'unit', perPrompt: false, outlier: true },
+  ];
+  const prepare = (nft: NftCase, c: number) => {
+    const prompts = flowGrpoEpochPrompts(rng(SEED + 41 * c), ...nft.sampler);
+    const ids = groupIdsOf(prompts);
+    const N = ids.length;
+    const K = nft.weights.length;
+    const scores =
+      nft.kind === 'binary'
+        ? Float32Array.from({ length: N }, (_, i) => (ids[i]! % 3 === 0 ? 1 : ids[i]! % 3 === 1 ? 0 : Number(rng(SEED + i)() < 0.5)))
+        : rewardsOf(SEED + 43 * c, ids, K, nft.kind);
+    if (nft.tied) for (let i = 0; i < N; i++) if (ids[i] === 1) for (let k = 0; k < K; k++) scores[i * K + k] = 0.25 + k;
+    if (nft.outlier) scores[5 * K] = 40;
+    return { prompts, ids, N, K, scores };
+  };
+
+  cases.forEach((nft, c) =>
+    it(nft.label, () => {
+      const { prompts, ids, N, K, scores } = prepare(nft, c);
+      const perPrompt = nft.perPrompt ?? true;
+      const globalStd = nft.globalStd ?? true;
+      const port = diffusionNftAdvantages(prompts, scores, nft.weights, perPrompt, globalStd);
+      const loss = diffusionNftLossWeights(port);
+      if (nft.outlier) {
+        expect(port[5]).toBeGreaterThan(5); // the case clamps
+        expect(loss.advantagesClip[5]).toBe(5);
+        expect(loss.r[5]).toBe(1);
+      }
+      const sizes = [...membersOf(ids).values()].map((m) => m.length);
+      expect(ids.some((id, i) => i > 0 && id !== ids[i - 1] && ids.indexOf(id) < i)).toBe(true); // scattered
+      if (nft.unequal) expect(new Set(sizes).size).toBeGreaterThan(1);
+
+      // the tracker: prompts as groupIds; the batch branch: the whole batch one group
+      const options: OtcaOptions = { preset: 'flow-grpo', objectiveWeights: nft.weights, ...(globalStd ? {} : { stdScope: 'group' }) };
+      const groups = { groupIds: perPrompt ? ids : new Int32Array(N) };
+      const { out, ref } = runAllPaths(scores, K, groups, options, SEED + 300 + c, nft.label);
+      const key = perPrompt ? 'diffusion-nft, tracker' : 'diffusion-nft, batch branch';
+      expectWithin(key, out.fused.data, loss.advantagesClip, relativeTolerance(loss.advantagesClip), `${nft.label} fused`);
+      expectWithin('diffusion-nft (reference)', ref.fused, loss.advantagesClip, relativeTolerance(loss.advantagesClip), `${nft.label} reference`);
+      // r at every step from otca's Adv[:, j]: by the trainer's own lines 909-929 (kept as they are,
+      // reading otca's advantages), and by the one line docs/peers.md gives (the preset's Adv is
+      // already within [-5, 5])
+      for (let t = 0; t < T; t++) {
+        const step = Float32Array.from({ length: N }, (_, i) => out.advantages.data[i * T + t]!);
+        expectWithin('diffusion-nft r', diffusionNftLossWeights(step).r, loss.r, relativeTolerance(loss.r), `${nft.label} r at step ${t}`);
+        expectWithin('diffusion-nft r', Float64Array.from(step, (a) => a / 10 + 0.5), loss.r, relativeTolerance(loss.r), `${nft.label} r = Adv / 10 + 0.5 at step ${t}`);
+      }
+      if (nft.tied) {
+        for (let i = 0; i < N; i++) {
+          if (ids[i] !== 1) continue;
+          expect(out.fused.data[i]).toBe(0);
+          expect(Math.abs(port[i]!)).toBeLessThan(1e-12);
+          expect(diffusionNftLossWeights([out.fused.data[i]!]).r[0]).toBe(0.5);
+        }
+      }
+    }),
+  );
+
+  it('the port of the loss lines 909-929 at hand-computed points (adv_clip_max 5 and 2)', () => {
+    const a = [-7, -5, -2.5, -1e-9, 0, 1e-9, 2.5, 5, 7];
+    expect(Array.from(diffusionNftLossWeights(a).r)).toEqual([0, 0, 0.25, 0.5 - 1e-10, 0.5, 0.5 + 1e-10, 0.75, 1, 1]);
+    expect(Array.from(diffusionNftLossWeights(a, 2).r)).toEqual([0, 0, 0, 0.25 * (2 - 1e-9), 0.5, 0.5 + 0.25e-9, 1, 1, 1]);
+    expect(Array.from(diffusionNftLossWeights(a, 5, 'positive_only').r)).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.5 + 1e-10, 0.75, 1, 1]);
+    expect(Array.from(diffusionNftLossWeights(a, 5, 'negative_only').r)).toEqual([0, 0, 0.25, 0.5 - 1e-10, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    expect(Array.from(diffusionNftLossWeights(a, 5, 'one_only').r)).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.6, 0.6, 0.6, 0.6]);
+    expect(Array.from(diffusionNftLossWeights(a, 5, 'binary').r)).toEqual([0.4, 0.4, 0.4, 0.4, 0.5, 0.6, 0.6, 0.6, 0.6]);
+    expect(Array.from(diffusionNftLossWeights(a).advantagesClip)).toEqual([-5, -5, -2.5, -1e-9, 0, 1e-9, 2.5, 5, 5]);
+  });
+
+  it("adv_mode's variants (positive_only, negative_only, one_only, binary) give the port's r from otca's advantage, ties included", () => {
+    for (const c of [0, 3]) {
+      const { prompts, ids, N, K, scores } = prepare(cases[c]!, c);
+      const port = diffusionNftAdvantages(prompts, scores, cases[c]!.weights);
+      const fused = otcaAdvantages({ rewards: Tensor.from(scores, [N, K]), latents: latentsOf(SEED, N).tensor, groupIds: ids }, { preset: 'flow-grpo', outputs: ['fused'] }).fused.data;
+      for (const mode of ['positive_only', 'negative_only', 'one_only', 'binary'] as const) {
+        const want = diffusionNftLossWeights(port, 5, mode).r;
+        expectWithin('diffusion-nft r', diffusionNftLossWeights(fused, 5, mode).r, want, relativeTolerance(want), `${cases[c]!.label}, adv_mode ${mode}`);
+        expect(new Set(want).size).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it("the preset's statistics are DiffusionNFT's: Bessel's std or otca's default epsAdv do not reproduce it", () => {
+    const { prompts, ids, N, K, scores } = prepare(cases[1]!, 1);
+    const port = diffusionNftLossWeights(diffusionNftAdvantages(prompts, scores, cases[1]!.weights)).advantagesClip;
+    const run = (o: OtcaOptions) => otcaAdvantages({ rewards: Tensor.from(scores, [N, K]), latents: latentsOf(SEED, N).tensor, groupIds: ids }, { ...o, objectiveWeights: cases[1]!.weights, outputs: ['fused'] }).fused.data;
+    const maxDiff = (x: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - port[i]!)), 0);
+    expect(maxDiff(run({ preset: 'flow-grpo' }))).toBeLessThan(1e-5);
+    expect(maxDiff(run({ preset: 'flow-grpo', stdCorrection: 1 }))).toBeGreaterThan(1e-3);
+    expect(maxDiff(run({ preset: 'flow-grpo', epsAdv: 1e-8 }))).toBeGreaterThan(1e-5);
+    expect(maxDiff(run({ preset: 'flow-grpo', stdScope: 'group' }))).toBeGreaterThan(1e-2);
+  });
+});
+
 // ------------------------------------------------------------------ GDPO and Flow-Factory
 
 /** 1e-5 of the case's largest |port| (what "within 1e-5 relative" means for a batch of values), plus 1e-12 for exact zeros. */
@@ -673,6 +801,399 @@ describe(`verl's diffusion trainer (verl-omni's FLOW_GRPO estimator) is Flow-GRP
       const { out, ref } = runAllPaths(r, 1, { groupIds: ids }, options, SEED + 470 + c, `verl ${c}`);
       expectWithin('verl (verl-omni)', out.fused.data, port, relativeTolerance(port), `verl ${c} fused`);
       expectWithin('verl (verl-omni, reference)', ref.fused, port, relativeTolerance(port), `verl ${c} reference`);
+    }),
+  );
+});
+
+describe(`BranchGRPO's leaves (every step from the last split on) are the DanceGRPO preset over each tree (seed ${SEED})`, () => {
+  /** Column t of a port's [N, steps] result. */
+  const stepOf = (port: Float64Array, steps: number, t: number) => Float64Array.from({ length: port.length / steps }, (_, i) => port[i * steps + t]!);
+  const cases: { label: string; steps: number; splits: number[]; trees: number; kind: 'clip' | 'unit' | 'pickscore'; outlier?: boolean }[] = [
+    { label: 'its script: 20 steps, splits 0,3,6,9 (16 leaves), 2 prompts, HPS-like rewards', steps: 20, splits: [0, 3, 6, 9], trees: 2, kind: 'clip' },
+    { label: 'tree_split_rounds 4 (splits 0,5,10,15), 3 prompts, PickScore-like rewards', steps: 20, splits: [0, 5, 10, 15], trees: 3, kind: 'pickscore' },
+    { label: '32 leaves (splits 2,4,6,8,10), one outlier leaf: its z-score 31/sqrt(32) = 5.48 is clamped at 5', steps: 16, splits: [2, 4, 6, 8, 10], trees: 2, kind: 'unit', outlier: true },
+  ];
+  cases.forEach((bc, c) =>
+    it(bc.label, () => {
+      const L = 2 ** bc.splits.length;
+      const N = L * bc.trees;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / L));
+      const r = rewardsOf(SEED + 83 * c, ids, 1, bc.kind);
+      if (bc.outlier) {
+        for (let j = 0; j < L; j++) r[L + j] = 0.01 * j;
+        r[L + 5] = 50;
+      }
+      const port = branchGrpoPathAdvantages(Float64Array.from(r), bc.steps, bc.splits);
+      const { out, ref } = runAllPaths(r, 1, { groupSize: L }, { preset: 'dancegrpo' }, SEED + 520 + c, `branchgrpo ${c}`);
+      const last = Math.max(...bc.splits);
+      for (let t = last; t < bc.steps; t++) {
+        const leaves = stepOf(port, bc.steps, t);
+        expectWithin('branchgrpo (leaves)', out.fused.data, leaves, relativeTolerance(leaves), `branchgrpo ${c} step ${t}`);
+        expectWithin('branchgrpo (leaves, reference)', ref.fused, leaves, relativeTolerance(leaves), `branchgrpo ${c} reference step ${t}`);
+      }
+      if (bc.outlier) {
+        expect(port[(L + 5) * bc.steps + last]).toBe(5);
+        expect(out.fused.data[L + 5]).toBe(5);
+      }
+      // before the last split a step's advantage is its node's, z-scored among the distinct nodes of
+      // that depth: not the leaf's (what the row calls not expressible), and 0 before the first split
+      const node = stepOf(port, bc.steps, last - 1);
+      expect(Math.max(...node.map((a, i) => Math.abs(a - out.fused.data[i]!)))).toBeGreaterThan(0.05);
+      for (let t = 0; t < Math.min(...bc.splits); t++) expect(Math.max(...stepOf(port, bc.steps, t).map(Math.abs))).toBe(0);
+    }),
+  );
+
+  it('a tree whose leaves are all tied gives 0 in both', () => {
+    const steps = 8;
+    const splits = [0, 2, 4];
+    const r = Float32Array.from([0.31, 0.29, 0.33, 0.3, 0.28, 0.32, 0.3, 0.34, ...Array.from({ length: 8 }, () => 0.3)]);
+    const port = branchGrpoPathAdvantages(Float64Array.from(r), steps, splits);
+    const { out } = runAllPaths(r, 1, { groupSize: 8 }, { preset: 'dancegrpo' }, SEED + 530, 'branchgrpo tied');
+    expect(Array.from(out.fused.data.subarray(8))).toEqual(new Array(8).fill(0));
+    expect(Array.from(stepOf(port, steps, 4).subarray(8))).toEqual(new Array(8).fill(0));
+    const leaves = stepOf(port, steps, 4);
+    expectWithin('branchgrpo (leaves)', out.fused.data, leaves, relativeTolerance(leaves), 'branchgrpo tied');
+  });
+
+  it('where a tree\'s std is positive but below 1e-6 BranchGRPO gives 0 and the preset does not', () => {
+    // PickScore-like values near 21.5: one leaf of 16 one float32 ulp above the others,
+    // std = ulp / sqrt(16) = 4.8e-7
+    const steps = 20;
+    const splits = [0, 3, 6, 9];
+    const base = Math.fround(21.5);
+    const r = new Float32Array(16).fill(base);
+    r[7] = base + 2 ** -19; // 21.5's float32 ulp
+    expect(r[7]).not.toBe(base);
+    const port = branchGrpoPathAdvantages(Float64Array.from(r), steps, splits);
+    expect(Math.max(...port.map(Math.abs))).toBe(0);
+    const { out } = runAllPaths(r, 1, { groupSize: 16 }, { preset: 'dancegrpo' }, SEED + 531, 'branchgrpo std below 1e-6');
+    // otca: (15/16) d / (d/4 + 1e-8) = 3.67 for that leaf
+    expect(out.fused.data[7]).toBeCloseTo(3.673, 3);
+    expect(out.fused.data[0]).toBeLessThan(-0.2);
+  });
+});
+
+// ------------------------------------------------------------------ Pref-GRPO
+
+describe(`Pref-GRPO's compute_weighted_advantages is DanceGRPO's per-reward sum with its raw weights, clamped once (seed ${SEED})`, () => {
+  interface PrefCase {
+    label: string;
+    B: number;
+    G: number;
+    weights: number[];
+    useGroup: boolean;
+    applyGdpo: boolean;
+    kind: 'clip' | 'unit' | 'pickscore';
+    /** Column 0 holds UnifiedReward-Think's pairwise win rates within each group (its `_pairwise_win_rate`). */
+    winRates?: boolean;
+    /** Group 1's comparisons all ties: every win rate 0.5, the group's std 0. */
+    tied?: boolean;
+    /** Inputs set so that the clamp at 5 binds (see the case). */
+    pastClamp?: 'sum' | 'batch';
+    /** The weights normalised to sum 1 (as MixGRPO does) must not reproduce it. */
+    rawWeights?: boolean;
+  }
+  const cases: PrefCase[] = [
+    { label: 'K = 1, use_group, 4 prompts x 8', B: 4, G: 8, weights: [1], useGroup: true, applyGdpo: false, kind: 'clip' },
+    {
+      label: "K = 2 weighted 0.4 / 0.6, use_group + apply_gdpo (its scripts' setting), 8 GPUs x 8, win rates with a tied group",
+      B: 8, G: 8, weights: [0.4, 0.6], useGroup: true, applyGdpo: true, kind: 'clip', winRates: true, tied: true,
+    },
+    { label: 'K = 3 weighted 1.4 / 0.7 / 2, use_group, 3 prompts x 16: the weights as given, not normalised', B: 3, G: 16, weights: [1.4, 0.7, 2], useGroup: true, applyGdpo: false, kind: 'unit', rawWeights: true },
+    { label: 'K = 1 weighted 0.7, win rates, use_group + apply_gdpo, 5 prompts x 6, a tied group', B: 5, G: 6, weights: [0.7], useGroup: true, applyGdpo: true, kind: 'unit', winRates: true, tied: true },
+    { label: 'K = 1, use_group off: one z-score over the batch (mean too), 48 samples', B: 6, G: 8, weights: [1], useGroup: false, applyGdpo: false, kind: 'pickscore' },
+    { label: 'K = 2 weighted 1 / 0.5, use_group off + apply_gdpo', B: 4, G: 8, weights: [1, 0.5], useGroup: false, applyGdpo: true, kind: 'unit' },
+    { label: 'K = 1, use_group off, 64 samples with an outlier: its batch z-score passes 5', B: 4, G: 16, weights: [1], useGroup: false, applyGdpo: false, kind: 'unit', pastClamp: 'batch' },
+    {
+      label: "K = 2, use_group, 2 prompts x 32: one sample's sum passes 5 with neither reward's A past 5, another's rewards each past 5",
+      B: 2, G: 32, weights: [1, 1], useGroup: true, applyGdpo: false, kind: 'unit', pastClamp: 'sum',
+    },
+  ];
+  cases.forEach((pc, c) =>
+    it(pc.label, () => {
+      const N = pc.B * pc.G;
+      const K = pc.weights.length;
+      const ids = Int32Array.from({ length: N }, (_, i) => Math.floor(i / pc.G));
+      const r = rewardsOf(SEED + 1000 + 83 * c, ids, K, pc.kind);
+      if (pc.winRates) {
+        // a latent quality per image, read by a noisy judge that calls 1 in 5 comparisons a tie
+        const g = gaussian(rng(SEED + 1001 + 83 * c));
+        for (let b = 0; b < pc.B; b++) {
+          const quality = Array.from({ length: pc.G }, () => g());
+          const tiedGroup = pc.tied && b === 1;
+          const rates = prefGrpoWinRates(pc.G, (i, j) => {
+            const noise = g();
+            if (tiedGroup || Math.abs(noise) < 0.25) return 0;
+            return quality[i]! + 0.5 * noise > quality[j]! ? 1 : 2;
+          });
+          for (let m = 0; m < pc.G; m++) r[(b * pc.G + m) * K] = rates[m]!;
+        }
+      }
+      if (pc.pastClamp === 'batch') {
+        for (let i = 0; i < N; i++) r[i] = 0.01 * (i % 7);
+        r[5] = 40; // batch z-score (N - 1) / sqrt(N) = 7.9 at most: 7.9 here
+      }
+      if (pc.pastClamp === 'sum') {
+        // group 0, sample 3: both rewards far above the rest, each A near 31 / sqrt(32) = 5.48;
+        // group 1: rewards alternating +-1 and sample 40 at 5, each A = 3.64, their sum 7.29
+        for (let k = 0; k < K; k++) {
+          r[3 * K + k] = 50;
+          for (let m = 0; m < pc.G; m++) r[(pc.G + m) * K + k] = m % 2 === 0 ? 1 : -1;
+          r[40 * K + k] = 5;
+        }
+      }
+      const port = prefGrpoAdvantages(Float64Array.from(r), K, pc.G, pc.weights, { useGroup: pc.useGroup, applyGdpo: pc.applyGdpo });
+      const options: OtcaOptions = {
+        preset: 'dancegrpo',
+        advClip: Infinity,
+        fusedClip: 5,
+        objectiveWeights: pc.weights,
+        ...(pc.applyGdpo ? { fusedNormalization: 'batch' as const } : {}),
+      };
+      // use_group: contiguous groups of num_generations; without it the batch is the one group
+      const groups = pc.useGroup ? { groupSize: pc.G } : { groupIds: new Int32Array(N) };
+      const { out, ref } = runAllPaths(r, K, groups, options, SEED + 700 + c, `pref-grpo ${c}`);
+      const key = `pref-grpo, ${pc.useGroup ? 'use_group' : 'batch'}${pc.applyGdpo ? ' + apply_gdpo' : ''}`;
+      expectWithin(key, out.fused.data, port, relativeTolerance(port), `pref-grpo ${c} fused`);
+      expectWithin('pref-grpo (reference)', ref.fused, port, relativeTolerance(port), `pref-grpo ${c} reference`);
+
+      if (pc.tied) {
+        for (let m = 0; m < pc.G; m++) {
+          expect(r[(pc.G + m) * K]).toBe(0.5);
+          expect(out.objectiveAdvantages.data[(pc.G + m) * K]).toBe(0); // std 0: A = 0 on both sides
+        }
+      }
+      if (!pc.useGroup) {
+        // the batch is the group: the prompts as groups give other values
+        const byPrompt = otcaAdvantages({ rewards: Tensor.from(r, [N, K]), latents: latentsOf(SEED, N).tensor, groupSize: pc.G }, { ...options, outputs: ['fused'] });
+        expect(Math.max(...Array.from(byPrompt.fused.data, (x, i) => Math.abs(x - port[i]!)))).toBeGreaterThan(1e-3);
+      }
+      if (pc.rawWeights) {
+        const total = pc.weights.reduce((a, b) => a + b, 0);
+        const normalised = otcaAdvantages({ rewards: Tensor.from(r, [N, K]), latents: latentsOf(SEED, N).tensor, groupSize: pc.G }, { ...options, objectiveWeights: pc.weights.map((w) => w / total), outputs: ['fused'] });
+        expect(Math.max(...Array.from(normalised.fused.data, (x, i) => Math.abs(x - port[i]!)))).toBeGreaterThan(0.1);
+      }
+      if (pc.pastClamp === 'batch') expect(port[5]).toBe(5);
+      if (pc.pastClamp === 'sum') {
+        const A = out.objectiveAdvantages.data;
+        for (let k = 0; k < K; k++) {
+          expect(A[3 * K + k]).toBeGreaterThan(5); // each reward's A past 5 ...
+          expect(A[40 * K + k]).toBeLessThan(5); // ... and neither past 5
+        }
+        expect(A[40 * K]! + A[40 * K + 1]!).toBeGreaterThan(7);
+        expect(port[3]).toBe(5);
+        expect(port[40]).toBe(5);
+        // the plain DanceGRPO preset clamps each reward's A and not the sum: 10 and 7.29 there
+        const dance = runAllPaths(r, K, { groupSize: pc.G }, { preset: 'dancegrpo', objectiveWeights: pc.weights }, SEED + 790, 'pref-grpo vs dancegrpo').out.fused.data;
+        expect(dance[3]).toBeCloseTo(10, 5);
+        expect(dance[40]! - port[40]!).toBeGreaterThan(1);
+      }
+    }),
+  );
+});
+
+// ------------------------------------------------------------------ per-step rewards: Flow-GRPO's Wan trainer, TurningPoint-GRPO
+//
+// Both give each step its own reward, [N, T], and normalise it with Flow-GRPO's PerPromptStatTracker
+// one step at a time (per prompt, population std + 1e-4, or the batch's std at that step with
+// global_std), then clamp at 5: the 'flow-grpo' preset on rewards [N, T, K]. Here they run through
+// every path on batches shaped as their samplers make them (prompts scattered over the epoch, of
+// unequal sizes, singletons), with a tied prompt and a value beyond the clamp.
+
+const TS = 5; // the steps of the per-step cases (the latents' T)
+
+/**
+ * Runs per-step rewards [N, TS, K] through the one call, the plan, the two phases (and
+ * combineCredit) and the float64 reference, checking that the native paths agree bit for bit and
+ * that Adv is f (temporal 'uniform'); returns the one call's result and the reference's.
+ */
+function runAllPathsPerStep(rewards: Float32Array, K: number, groupIds: Int32Array, options: OtcaOptions, seed: number, label: string) {
+  const N = groupIds.length;
+  const flat = trajectories(seed, N, TS, D);
+  const latents = Tensor.from(flat, [N, TS + 1, D]);
+  const rewardsT = Tensor.from(rewards, [N, TS, K]);
+  const inputs = { rewards: rewardsT, latents, groupIds };
+  const out = otcaAdvantages(inputs, { ...options, outputs: 'all' });
+  expect(out.backend).toBe('cpu');
+  expect(out.fused.shape).toEqual([N, TS]);
+  expectBitEqual(out.advantages.data, out.fused.data, `${label}: Adv is f`);
+  const step = createAdvantageStep({ ...options, outputs: 'all' });
+  const planned = step.run(inputs);
+  for (const f of ['advantages', 'objectiveAdvantages', 'fused'] as const) expectBitEqual(planned[f].data, out[f].data, `${label}: plan ${f}`);
+  step.dispose();
+  const phase1 = trajectoryCredit({ latents }, options);
+  const phase2 = objectiveCredit({ rewards: rewardsT, trajectoryScore: phase1.trajectoryScore, groupIds }, options);
+  for (const f of ['objectiveAdvantages', 'fused'] as const) expectBitEqual(phase2[f].data, out[f].data, `${label}: phases ${f}`);
+  expectBitEqual(combineCredit(phase1, phase2).data, out.advantages.data, `${label}: combineCredit`);
+  const ref = referenceAdvantages({ rewards: { data: rewards, shape: [N, TS, K] }, latents: flat, N, T: TS, D, groupIds }, options);
+  return { out, ref };
+}
+
+/** Two prompts of 32 samples each, shuffled together (a group large enough for a population z-score beyond 5). */
+function twoPromptsOf32(seed: number): string[] {
+  const prompts = Array.from({ length: 64 }, (_, i) => `p${i % 2}`);
+  const rand = rng(seed);
+  for (let i = prompts.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [prompts[i], prompts[j]] = [prompts[j]!, prompts[i]!];
+  }
+  return prompts;
+}
+
+describe(`Flow-GRPO's Wan trainer with its per-step KL reward is the 'flow-grpo' preset on rewards [N, T, K] (seed ${SEED})`, () => {
+  interface WanCase {
+    label: string;
+    /** Sampler (as flowGrpoEpochPrompts): dataset size, distinct prompts per batch, repeats k, batches per epoch; or the 2 x 32 batch. */
+    sampler: [number, number, number, number] | 'two of 32';
+    globalStd: boolean;
+    klReward: number;
+    kind: 'unit' | 'pickscore' | 'clip';
+    /** Prompt p1 tied (equal task rewards and KL) and, in prompt p0, a KL outlier at step 2 beyond the clamp. */
+    tiedAndOutlier?: boolean;
+  }
+  const cases: WanCase[] = [
+    { label: "its own config (global_std False), kl_reward 0.1: scattered prompts of unequal sizes", sampler: [10, 3, 4, 4], globalStd: false, klReward: 0.1, kind: 'unit' },
+    { label: "config/base.py's global_std True, kl_reward 0.5, pickscore-like rewards, k = 6", sampler: [8, 4, 6, 3], globalStd: true, klReward: 0.5, kind: 'pickscore' },
+    { label: 'k = 1: singletons among prompts drawn twice, kl_reward 0.04', sampler: [20, 6, 1, 4], globalStd: false, klReward: 0.04, kind: 'clip' },
+    { label: 'a tied prompt and a KL outlier beyond the clamp at 5 (2 prompts x 32)', sampler: 'two of 32', globalStd: false, klReward: 0.1, kind: 'unit', tiedAndOutlier: true },
+  ];
+  cases.forEach((wc, c) =>
+    it(wc.label, () => {
+      const prompts = wc.sampler === 'two of 32' ? twoPromptsOf32(SEED + 101 * c) : flowGrpoEpochPrompts(rng(SEED + 101 * c), ...wc.sampler);
+      const ids = groupIdsOf(prompts);
+      const N = ids.length;
+      const R = rewardsOf(SEED + 103 * c, ids, 1, wc.kind); // the task reward `avg` [N], float32
+      const g = gaussian(rng(SEED + 107 * c));
+      const kl = Float32Array.from({ length: N * TS }, (_, x) => 0.05 * (1 + (x % TS)) * Math.abs(g())); // the sampler's per-step KL, >= 0
+      const outlier = prompts.indexOf('p0');
+      if (wc.tiedAndOutlier) {
+        const tied = prompts.indexOf('p1');
+        for (let i = 0; i < N; i++)
+          if (prompts[i] === 'p1') {
+            R[i] = R[tied]!;
+            for (let t = 0; t < TS; t++) kl[i * TS + t] = kl[tied * TS + t]!;
+          }
+        kl[outlier * TS + 2] = 200; // r = R - 0.1 * 200, far below its prompt at step 2: z -> -sqrt(31)
+      }
+      const sizes = [...membersOf(ids).values()].map((m) => m.length);
+      if (wc.sampler !== 'two of 32') expect(ids.some((id, i) => i > 0 && id !== ids[i - 1] && ids.indexOf(id) < i)).toBe(true);
+      if (Array.isArray(wc.sampler) && wc.sampler[2] === 1) expect(sizes).toContain(1);
+      if (c === 0) expect(new Set(sizes).size).toBeGreaterThan(1);
+
+      const port64 = flowGrpoWanKlRewardAdvantages(prompts, R, kl, TS, wc.klReward, { globalStd: wc.globalStd });
+      const port32 = flowGrpoWanKlRewardAdvantages(prompts, R, kl, TS, wc.klReward, { globalStd: wc.globalStd, precision: 'float32' });
+      const preset: OtcaOptions = { preset: 'flow-grpo', stdScope: wc.globalStd ? 'batch' : 'group' };
+
+      // K = 1: the trainer's own per-step reward (line 788, float32), one column
+      const perStep = Float32Array.from({ length: N * TS }, (_, x) => Math.fround(R[Math.floor(x / TS)]! - Math.fround(wc.klReward * kl[x]!)));
+      const one = runAllPathsPerStep(perStep, 1, ids, preset, SEED + 500 + c, `wan ${c} K = 1`);
+      expectWithin('wan kl reward, K = 1 (its per-step reward)', one.out.fused.data, port32, relativeTolerance(port32), `wan ${c} K = 1 fused`);
+      expectWithin('wan kl reward, K = 1 (reference)', one.ref.fused, port32, relativeTolerance(port32), `wan ${c} K = 1 reference`);
+
+      // K = 2: the task reward repeated over the steps and the KL, weights [1, -kl_reward]
+      const columns = Float32Array.from({ length: N * TS * 2 }, (_, x) => (x % 2 === 0 ? R[Math.floor(x / (2 * TS))]! : kl[Math.floor(x / 2)]!));
+      const two = runAllPathsPerStep(columns, 2, ids, { ...preset, objectiveWeights: [1, -wc.klReward] }, SEED + 510 + c, `wan ${c} K = 2`);
+      expectWithin('wan kl reward, K = 2 ([R, kl], weights [1, -kl_reward])', two.out.fused.data, port64, relativeTolerance(port64), `wan ${c} K = 2 fused`);
+      expectWithin('wan kl reward, K = 2 (reference)', two.ref.fused, port64, relativeTolerance(port64), `wan ${c} K = 2 reference`);
+      // against the trainer's float32 line 788: otca fuses the columns in float64
+      expectWithin('wan kl reward, K = 2 vs its float32 per-step reward', two.out.fused.data, port32, relativeTolerance(port32), `wan ${c} K = 2 vs float32`);
+
+      // a prompt of one sample, and a prompt whose per-step rewards are all equal, get 0 on both sides
+      for (const members of membersOf(ids).values()) {
+        for (let t = 0; t < TS; t++) {
+          if (members.length > 1 && !members.every((i) => perStep[i * TS + t] === perStep[members[0]! * TS + t])) continue;
+          for (const i of members) {
+            expect(one.out.fused.data[i * TS + t]).toBe(0);
+            expect(two.out.fused.data[i * TS + t]).toBe(0);
+            expect(Math.abs(port64[i * TS + t]!)).toBeLessThan(1e-9); // the port's index-order mean of equal values
+          }
+        }
+      }
+      if (wc.tiedAndOutlier) {
+        expect(port64[outlier * TS + 2]).toBe(-5); // the case clamps
+        expect(one.out.fused.data[outlier * TS + 2]).toBe(-5);
+        expect(two.out.fused.data[outlier * TS + 2]).toBe(-5);
+      }
+    }),
+  );
+});
+
+/**
+ * Per-step rewards shaped like TurningPoint-GRPO's `process_rewards` (its defaults: the increment d_t
+ * of the reward of an ODE completion after t SDE steps, plus eta = 1 times the SDE-minus-ODE gain at
+ * a step whose d_t turns to agree with that gain, and at the first step if it agrees). Test input,
+ * not a port: the trainer builds these itself and hands them to its tracker, as it would to otca.
+ * Row-major [N, TS], float32 as the trainer's tensors.
+ */
+function processRewardsLike(seed: number, ids: ArrayLike<number>): Float32Array {
+  const g = gaussian(rng(seed));
+  const N = ids.length;
+  const out = new Float32Array(N * TS);
+  for (let i = 0; i < N; i++) {
+    const seq = [21.5 + 0.3 * g()]; // R_0: the pure-ODE reward (pickscore-like)
+    for (let t = 1; t <= TS; t++) seq.push(seq[t - 1]! + 0.05 * g());
+    const gain = seq[TS]! - seq[0]!;
+    let lastSign = 0;
+    for (let t = 0; t < TS; t++) {
+      const d = seq[t + 1]! - seq[t]!;
+      const s = Math.sign(d) * Math.sign(gain);
+      const turning = t === 0 ? s > 0 : lastSign < 0 && s > 0;
+      out[i * TS + t] = Math.fround(d + (turning ? gain : 0));
+      lastSign = s;
+    }
+  }
+  return out;
+}
+
+describe(`TurningPoint-GRPO's per-step trackers are the 'flow-grpo' preset on its process rewards [N, T, 1] (seed ${SEED})`, () => {
+  // One process-reward column: its turning-point bonus depends on the signs of the fused reward's
+  // increments, so a trainer with several reward models fuses them before the increments (K = 1 here).
+  interface TpCase {
+    label: string;
+    sampler: [number, number, number, number] | 'two of 32';
+    globalStd: boolean;
+    perPromptStatTracking?: boolean;
+    tiedAndOutlier?: boolean;
+  }
+  const cases: TpCase[] = [
+    { label: 'per-prompt trackers, global_std False (its configs): scattered prompts of unequal sizes', sampler: [10, 3, 4, 4], globalStd: false },
+    { label: "global_std True (config/base.py): the batch's std at each step", sampler: [8, 4, 6, 3], globalStd: true },
+    { label: 'k = 1 with the trackers on: singletons among prompts drawn twice', sampler: [20, 6, 1, 4], globalStd: false },
+    { label: 'one image per prompt (trackers off): each step over the whole batch, all groupIds 0', sampler: [40, 12, 1, 1], globalStd: false, perPromptStatTracking: false },
+    { label: 'a tied prompt and a process reward beyond the clamp at 5 (2 prompts x 32)', sampler: 'two of 32', globalStd: false, tiedAndOutlier: true },
+  ];
+  cases.forEach((tc, c) =>
+    it(tc.label, () => {
+      const prompts = tc.sampler === 'two of 32' ? twoPromptsOf32(SEED + 131 * c) : flowGrpoEpochPrompts(rng(SEED + 131 * c), ...tc.sampler);
+      const perPrompt = tc.perPromptStatTracking ?? true;
+      const ids = perPrompt ? groupIdsOf(prompts) : new Int32Array(prompts.length);
+      const N = ids.length;
+      const r = processRewardsLike(SEED + 137 * c, ids);
+      const outlier = prompts.indexOf('p0');
+      if (tc.tiedAndOutlier) {
+        const tied = prompts.indexOf('p1');
+        for (let i = 0; i < N; i++) if (prompts[i] === 'p1') for (let t = 0; t < TS; t++) r[i * TS + t] = r[tied * TS + t]!;
+        r[outlier * TS + 2] = 50; // far above its prompt at step 2: z -> sqrt(31)
+      }
+      if (perPrompt && tc.sampler !== 'two of 32') expect(ids.some((id, i) => i > 0 && id !== ids[i - 1] && ids.indexOf(id) < i)).toBe(true);
+      if (c === 0) expect(new Set([...membersOf(ids).values()].map((m) => m.length)).size).toBeGreaterThan(1);
+      if (c === 2) expect([...membersOf(ids).values()].map((m) => m.length)).toContain(1);
+
+      const port = turningPointGrpoAdvantages(prompts, r, TS, { globalStd: tc.globalStd, perPromptStatTracking: perPrompt });
+      const options: OtcaOptions = { preset: 'flow-grpo', stdScope: tc.globalStd ? 'batch' : 'group' };
+      const { out, ref } = runAllPathsPerStep(r, 1, ids, options, SEED + 530 + c, `tp ${c}`);
+      expectWithin('turningpoint (process rewards)', out.fused.data, port, relativeTolerance(port), `tp ${c} fused`);
+      expectWithin('turningpoint (process rewards, reference)', ref.fused, port, relativeTolerance(port), `tp ${c} reference`);
+      if (tc.tiedAndOutlier) {
+        for (let i = 0; i < N; i++)
+          if (prompts[i] === 'p1')
+            for (let t = 0; t < TS; t++) {
+              expect(out.fused.data[i * TS + t]).toBe(0);
+              expect(Math.abs(port[i * TS + t]!)).toBeLessThan(1e-9);
+            }
+        expect(port[outlier * TS + 2]).toBe(5); // the case clamps
+        expect(out.fused.data[outlier * TS + 2]).toBe(5);
+      }
     }),
   );
 });

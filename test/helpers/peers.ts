@@ -262,6 +262,128 @@ export function groupIdsOf(prompts: readonly string[]): Int32Array {
   });
 }
 
+// ------------------------------------------------------------------ DiffusionNFT
+
+/**
+ * DiffusionNFT's advantages: NVlabs/DiffusionNFT, commit 24af5554898d85e93efa492f42b5e9cdf4156e9b.
+ * The fused reward, flow_grpo/rewards.py, `multi_score` `_fn` (lines 295-302), the same lines as
+ * Flow-GRPO's {@link flowGrpoMultiScore}:
+ *
+ *     weighted_scores = [weight * score for score in scores]
+ *     if not total_scores:
+ *         total_scores = weighted_scores
+ *     else:
+ *         total_scores = [total + weighted for total, weighted in zip(total_scores, weighted_scores)]
+ *     score_details["avg"] = total_scores
+ *
+ * repeated over the steps, `.unsqueeze(1).repeat(1, num_train_timesteps)` (scripts/train_nft_sd3.py
+ * lines 722-723: equal columns, one is ported). Then scripts/train_nft_sd3.py, `main`, lines 744-772:
+ *
+ *     if config.per_prompt_stat_tracking:
+ *         prompt_ids_all = gather_tensor_to_all(collated_samples["prompt_ids"], world_size)
+ *         prompts_all_decoded = pipeline.tokenizer.batch_decode(prompt_ids_all.cpu().numpy(), skip_special_tokens=True)
+ *         advantages = stat_tracker.update(prompts_all_decoded, gathered_rewards_dict["avg"])
+ *         ...
+ *         stat_tracker.clear()
+ *     else:
+ *         avg_rewards_all = gathered_rewards_dict["avg"]
+ *         advantages = (avg_rewards_all - avg_rewards_all.mean()) / (avg_rewards_all.std() + 1e-4)
+ *
+ * with the repository's own copy of the tracker, flow_grpo/stat_tracking.py,
+ * `PerPromptStatTracker.update` (lines 12-32; Flow-GRPO's `type='grpo'` computation, without the
+ * `type` argument):
+ *
+ *     rewards = np.array(rewards, dtype=np.float64)
+ *     unique = np.unique(prompts)
+ *     ...
+ *         mean = np.mean(self.stats[prompt], axis=0, keepdims=True)
+ *         if self.global_std:
+ *             std = np.std(rewards, axis=0, keepdims=True) + 1e-4  # Use global std of all rewards
+ *         else:
+ *             std = np.std(self.stats[prompt], axis=0, keepdims=True) + 1e-4
+ *         advantages[prompts == prompt] = (prompt_rewards - mean) / std
+ *
+ * `global_std` is `config.sample.global_std` (True, config/base.py line 57; config/nft.py keeps it),
+ * `per_prompt_stat_tracking` True (config/base.py line 106). The tracker is updated once per epoch
+ * and cleared after it (line 769), so a prompt's statistics are its samples of this epoch. The
+ * `else` branch cannot run at this commit: lines 505-510 turn tracking off where
+ * `num_image_per_prompt == 1` and then stop the trainer (`assert False`) whenever tracking is off;
+ * it is ported as it reads (numpy's `.std()`: population). No clip here: the clamp is in the loss
+ * ({@link diffusionNftLossWeights}).
+ *
+ * Float64 throughout, the fusion included. The trainer rounds `avg` to float32 (line 683, `.float()`;
+ * exact for one reward of weight 1) and its `else` branch computes in float32 numpy; the tracker
+ * itself runs in float64. `scores` row-major [N, K], `prompts` the decoded prompts in batch order.
+ * Returns the advantage of each sample, before the clamp.
+ */
+export function diffusionNftAdvantages(
+  prompts: readonly string[],
+  scores: ArrayLike<number>,
+  weights: readonly number[],
+  perPromptStatTracking = true,
+  globalStd = true,
+): Float64Array {
+  const K = weights.length;
+  const N = prompts.length;
+  const avg = Float64Array.from({ length: N }, (_, i) => weights.reduce((total, w, k) => total + w * scores[i * K + k]!, 0));
+  const advantages = new Float64Array(N);
+  if (!perPromptStatTracking) {
+    const mean = npMean(avg);
+    const std = npStd(avg) + 1e-4;
+    for (let i = 0; i < N; i++) advantages[i] = (avg[i]! - mean) / std;
+    return advantages;
+  }
+  const unique = [...new Set(prompts)].sort();
+  for (const prompt of unique) {
+    const stats = avg.filter((_, i) => prompts[i] === prompt);
+    const mean = npMean(stats);
+    const std = (globalStd ? npStd(avg) : npStd(stats)) + 1e-4;
+    for (let i = 0; i < N; i++) if (prompts[i] === prompt) advantages[i] = (avg[i]! - mean) / std;
+  }
+  return advantages;
+}
+
+/** `config.train.adv_mode` of DiffusionNFT's loss ('all', config/nft.py line 62, changes nothing). */
+export type DiffusionNftAdvMode = 'all' | 'positive_only' | 'negative_only' | 'one_only' | 'binary';
+
+/**
+ * What DiffusionNFT's loss makes of one step's advantages: NVlabs/DiffusionNFT, commit 24af555,
+ * scripts/train_nft_sd3.py, `main`, lines 909-929 (`adv_clip_max` 5, config/base.py line 84):
+ *
+ *     advantages_clip = torch.clamp(train_sample_batch["advantages"][:, j_idx], -config.train.adv_clip_max, config.train.adv_clip_max)
+ *     if hasattr(config.train, "adv_mode"):
+ *         if config.train.adv_mode == "positive_only":
+ *             advantages_clip = torch.clamp(advantages_clip, 0, config.train.adv_clip_max)
+ *         elif config.train.adv_mode == "negative_only":
+ *             advantages_clip = torch.clamp(advantages_clip, -config.train.adv_clip_max, 0)
+ *         elif config.train.adv_mode == "one_only":
+ *             advantages_clip = torch.where(advantages_clip > 0, torch.ones_like(advantages_clip), torch.zeros_like(advantages_clip))
+ *         elif config.train.adv_mode == "binary":
+ *             advantages_clip = torch.sign(advantages_clip)
+ *     # normalize advantage
+ *     normalized_advantages_clip = (advantages_clip / config.train.adv_clip_max) / 2.0 + 0.5
+ *     r = torch.clamp(normalized_advantages_clip, 0, 1)
+ *
+ * `r` weighs the positive and the implicit negative prediction's losses (lines 959-960). Float64,
+ * as the trainer holds the tracker's advantages (`torch.from_numpy`, lines 779-781).
+ */
+export function diffusionNftLossWeights(
+  advantages: ArrayLike<number>,
+  advClipMax = 5,
+  advMode: DiffusionNftAdvMode = 'all',
+): { advantagesClip: Float64Array; r: Float64Array } {
+  const advantagesClip = Float64Array.from(advantages, (a) => {
+    const c = clamp(a, advClipMax);
+    if (advMode === 'positive_only') return Math.min(Math.max(c, 0), advClipMax);
+    if (advMode === 'negative_only') return Math.min(Math.max(c, -advClipMax), 0);
+    if (advMode === 'one_only') return c > 0 ? 1 : 0;
+    if (advMode === 'binary') return Math.sign(c);
+    return c;
+  });
+  const r = advantagesClip.map((a) => Math.min(Math.max(a / advClipMax / 2 + 0.5, 0), 1));
+  return { advantagesClip, r };
+}
+
 // ------------------------------------------------------------------ GDPO
 
 /** torch `x.mean()` / `x.std()` (unbiased) in float64, index order. */
@@ -598,9 +720,10 @@ export function mixGrpoAdvantageAggr(rewards: ArrayLike<number>, K: number, numG
  * scripts): `torch.clamp(sample["advantages"], -adv_clip_max, adv_clip_max)`.
  *
  * A sample for which any reward model fails (raises, or UnifiedReward's client reports a failure)
- * gets the merged reward 0.0, which then enters its group's statistics: not ported. The merge runs in float64 in index order of `weights` (the order of
- * `reward_models`) as Python does; `precision` 'float32' then rounds the merged reward to float32 as
- * `torch.tensor(..., dtype=torch.float32)` does, 'float64' keeps it. The group statistics run in
+ * gets the merged reward 0.0, which then enters its group's statistics: not ported. The merge runs
+ * in float64 in index order of `weights` (the order of `reward_models`) as Python does; `precision`
+ * 'float32' then rounds the merged reward to float32 as `torch.tensor(..., dtype=torch.float32)`
+ * does, 'float64' keeps it. The group statistics run in
  * float64 (the trainer's are float32 torch). Contiguous groups of `numGenerations`. `rewards`
  * row-major [N, K]; `weights` as given (normalised here, as `main` does).
  */
@@ -626,6 +749,328 @@ export function mixGrpoRewardAggr(
     const mean = torchMean(group, exact);
     const std = torchStd(group, exact) + 1e-8;
     for (let m = 0; m < numGenerations; m++) advantages[start + m] = (group[m]! - mean) / std;
+  }
+  return advantages.map((a) => clamp(a, advClipMax));
+}
+
+// ------------------------------------------------------------------ BranchGRPO
+
+/**
+ * BranchGRPO's tree advantages on its default path (its shipped script passes no `--use_group`):
+ * Fredreic1849/BranchGRPO, commit 19fbb9fc92ad1857212f3b664d6e9ff80c8b3804 (the file is the same at
+ * ffc3c902), fastvideo/train_branchgrpo_flux.py.
+ *
+ * The tree (`run_tree_sample_step`, lines 354-542): one root per prompt (lines 384-390); every
+ * step makes each node a child, two at a split step (`parse_split_points`, lines 150-167, clamps the
+ * points to [0, steps - 1]), so a tree has 2^splits leaves, all at depth `steps`, and the node at
+ * depth d is the path's state after step d - 1. Children are appended in their parent's order, so a
+ * node's leaves are a contiguous block. Node rewards (`compute_node_rewards_from_leaves`, lines
+ * 557-558 and 643-649, without `--tree_prob_weighted`):
+ *
+ *     leaf_node.reward = leaf_rewards[i]
+ *     ...
+ *                     descendant_rewards = [leaf.reward for leaf in leaf_descendants]
+ *                     node.reward = torch.stack(descendant_rewards).mean()
+ *
+ * then per tree (`train_one_step_tree`, lines 1169-1180) `compute_hierarchical_advantages_by_depth`
+ * (lines 655-687), over the nodes of each depth:
+ *
+ *         if len(nodes) <= 1:
+ *             for node in nodes:
+ *                 node.advantage = torch.tensor(0.0)
+ *         else:
+ *             rewards = torch.stack([node.reward for node in nodes])
+ *             mean_reward = rewards.mean()
+ *             std_reward = rewards.std()
+ *             if std_reward < 1e-6:
+ *                 advantages = torch.zeros_like(rewards)
+ *             else:
+ *                 advantages = (rewards - mean_reward) / (std_reward + 1e-8)
+ *
+ * Each transition parent -> child is trained once with the child's advantage (`collect_all_transitions`,
+ * lines 1199-1209, `"advantage": child_advantage`, `"step": node.step`), clamped before the clipped
+ * loss (lines 1536-1547): `torch.clamp(advantage, -adv_clip_max, adv_clip_max)`, 5.0 by default.
+ *
+ * Float64 (the formula; with HPS its rewards and these lines run in float16 under autocast). `rewards`:
+ * the leaves of consecutive trees, 2^splits each, in the sampler's order. Returns [N, steps]: the
+ * advantage of the transition at step t on leaf i's path. From the last split step on, every node has
+ * one leaf, so these columns are the per-tree z-score of the leaf rewards; before it, the node's.
+ */
+export function branchGrpoPathAdvantages(rewards: ArrayLike<number>, steps: number, splitPoints: readonly number[], advClipMax = 5): Float64Array {
+  const splits = [...new Set(splitPoints.map((p) => Math.min(Math.max(p, 0), steps - 1)))];
+  const L = 2 ** splits.length;
+  const N = rewards.length;
+  const out = new Float64Array(N * steps);
+  for (let root = 0; root < N; root += L) {
+    for (let t = 0; t < steps; t++) {
+      const nodes = 2 ** splits.filter((p) => p <= t).length; // at depth t + 1
+      const leavesPerNode = L / nodes;
+      const nodeRewards = Array.from({ length: nodes }, (_, n) => torchMean(Array.from({ length: leavesPerNode }, (_, j) => rewards[root + n * leavesPerNode + j]!), exact));
+      let advantages = nodeRewards.map(() => 0);
+      if (nodes > 1) {
+        const mean = torchMean(nodeRewards, exact);
+        const std = torchStd(nodeRewards, exact);
+        if (!(std < 1e-6)) advantages = nodeRewards.map((r) => (r - mean) / (std + 1e-8));
+      }
+      for (let j = 0; j < L; j++) out[(root + j) * steps + t] = clamp(advantages[Math.floor(j / leavesPerNode)]!, advClipMax);
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ Pref-GRPO
+
+/**
+ * Pref-GRPO's advantages: CodeGoat24/Pref-GRPO, commit 3e787f6dd5a3051b40d61f07e9578468ac26130a,
+ * fastvideo/rewards/dispatcher.py, `compute_weighted_advantages` (lines 614-703), for rewards with no
+ * sub-dimensions (its `else` branch, line 695):
+ *
+ *     def _compute_adv(rewards: torch.Tensor) -> torch.Tensor:
+ *         if use_group:
+ *             n = len(rewards) // num_generations
+ *             adv_local = torch.zeros_like(rewards)
+ *             for i in range(n):
+ *                 start_idx = i * num_generations
+ *                 end_idx = (i + 1) * num_generations
+ *                 group_rewards = rewards[start_idx:end_idx]
+ *                 group_mean = group_rewards.mean()
+ *                 group_std = group_rewards.std() + 1e-8
+ *                 adv_local[start_idx:end_idx] = (group_rewards - group_mean) / group_std
+ *             return adv_local
+ *         gathered_reward = gather_tensor(rewards)
+ *         return (rewards - gathered_reward.mean()) / (gathered_reward.std() + 1e-8)
+ *     for name in reward_weights.keys():
+ *         ...
+ *             adv = _compute_adv(rewards)
+ *         reward_advantages[name] = adv
+ *         advantages = advantages + reward_weights.get(name, 0.0) * adv
+ *     if apply_gdpo:
+ *         gathered_advantages = gather_tensor(advantages)
+ *         advantages = (advantages - gathered_advantages.mean()) / (
+ *             gathered_advantages.std() + 1e-8
+ *         )
+ *
+ * called from fastvideo/train_flux.py `train_one_step` (lines 655-662, with `args.use_group`,
+ * `args.num_generations` and `apply_gdpo`), which clamps the result once before the clipped loss
+ * (lines 723-727, `adv_clip_max` 5.0 by default):
+ *
+ *     advantages = torch.clamp(
+ *         sample["advantages"],
+ *         -adv_clip_max,
+ *         adv_clip_max,
+ *     )
+ *
+ * torch's std is Bessel's (n - 1). The weights are `parse_reward_spec`'s values as given (not
+ * normalised). On one process `gather_tensor` returns the batch itself; over several, the batch of
+ * every process: pass that. Float64 (the reward tensors are float32 there). `rewards` row-major
+ * [N, K]; samples past the last whole group keep 0 with `useGroup`, as `n` leaves them.
+ */
+export function prefGrpoAdvantages(
+  rewards: ArrayLike<number>,
+  K: number,
+  numGenerations: number,
+  weights: readonly number[],
+  { useGroup = true, applyGdpo = false, clip: advClipMax = 5 }: { useGroup?: boolean; applyGdpo?: boolean; clip?: number } = {},
+): Float64Array {
+  const N = rewards.length / K;
+  const computeAdv = (r: Float64Array): Float64Array => {
+    if (useGroup) {
+      const n = Math.floor(r.length / numGenerations);
+      const advLocal = new Float64Array(r.length);
+      for (let i = 0; i < n; i++) {
+        const startIdx = i * numGenerations;
+        const endIdx = (i + 1) * numGenerations;
+        const groupRewards = r.subarray(startIdx, endIdx);
+        const groupMean = torchMean(groupRewards, exact);
+        const groupStd = torchStd(groupRewards, exact) + 1e-8;
+        for (let m = 0; m < groupRewards.length; m++) advLocal[startIdx + m] = (groupRewards[m]! - groupMean) / groupStd;
+      }
+      return advLocal;
+    }
+    const mean = torchMean(r, exact);
+    const std = torchStd(r, exact) + 1e-8;
+    return r.map((x) => (x - mean) / std);
+  };
+  let advantages = new Float64Array(N);
+  for (let k = 0; k < K; k++) {
+    const adv = computeAdv(Float64Array.from({ length: N }, (_, i) => rewards[i * K + k]!));
+    advantages = advantages.map((a, i) => a + weights[k]! * adv[i]!);
+  }
+  if (applyGdpo) {
+    const mean = torchMean(advantages, exact);
+    const std = torchStd(advantages, exact) + 1e-8;
+    advantages = advantages.map((a) => (a - mean) / std);
+  }
+  return advantages.map((a) => clamp(a, advClipMax));
+}
+
+/**
+ * Pairwise win rates as Pref-GRPO's UnifiedReward-Think reward gives them: CodeGoat24/Pref-GRPO,
+ * commit 3e787f6, fastvideo/rewards/unifiedreward_think.py, `_pairwise_win_rate` (lines 21-62):
+ * every pair of the batch's images compared once (`itertools.combinations`), a win 1, a tie or an
+ * unreadable answer 0.5 to each, and each image's reward `round(wins / comparisons, 3)` (Python's
+ * round: an exact half goes to the even digit) as a float32 tensor (`torch.tensor` of a float). The trainers' scripts run one prompt per GPU batch (`--train_batch_size 1`), so the pairs
+ * are the group's. `outcome(i, j)` gives 1 (i better), 2 (j better) or 0 (a tie); one group of
+ * `n` images.
+ */
+export function prefGrpoWinRates(n: number, outcome: (i: number, j: number) => 0 | 1 | 2): Float32Array {
+  const wins = new Array<number>(n).fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const o = outcome(i, j);
+      if (o === 1) wins[i]! += 1;
+      else if (o === 2) wins[j]! += 1;
+      else {
+        wins[i]! += 0.5;
+        wins[j]! += 0.5;
+      }
+    }
+  }
+  const round3 = (x: number): number => {
+    const v = x * 1000;
+    const down = Math.floor(v);
+    const up = v - down > 0.5 || (v - down === 0.5 && down % 2 === 1);
+    return (up ? down + 1 : down) / 1000;
+  };
+  return Float32Array.from(wins, (w) => (n > 1 ? round3(w / (n - 1)) : 0));
+}
+
+// ------------------------------------------------------------------ per-step rewards: Flow-GRPO's Wan trainer, TurningPoint-GRPO
+
+/**
+ * Flow-GRPO's `PerPromptStatTracker.update` (type 'grpo') on rewards with a step axis, as the
+ * per-step trainers below call it: flow_grpo/stat_tracking.py lines 11-31 (the same lines in
+ * yifan123/flow_grpo at 9745241c and in YunzeTong/TurningPoint-GRPO at 994d26a6, which copies the
+ * file), on a tracker cleared after every epoch:
+ *
+ *     rewards = np.array(rewards, dtype=np.float64)
+ *     ...
+ *         mean = np.mean(self.stats[prompt], axis=0, keepdims=True)
+ *         if self.global_std:
+ *             std = np.std(rewards, axis=0, keepdims=True) + 1e-4  # Use global std of all rewards
+ *         else:
+ *             std = np.std(self.stats[prompt], axis=0, keepdims=True) + 1e-4
+ *         if type=='grpo':
+ *             advantages[prompts == prompt] = (prompt_rewards - mean) / std
+ *
+ * `rewards` row-major [N, C]: with C columns, `axis=0` makes every statistic per column (the
+ * prompt's mean and population std at that column; with `globalStd`, the population std of the
+ * whole batch at that column). A prompt of one sample gets 0. Float64, as numpy computes.
+ */
+function perPromptStatTrackerUpdate(prompts: readonly string[], rewards: ArrayLike<number>, C: number, globalStd: boolean): Float64Array {
+  const N = prompts.length;
+  const columnOf = (c: number, rows: readonly number[]) => rows.map((i) => rewards[i * C + c]!);
+  const all = Array.from({ length: N }, (_, i) => i);
+  const advantages = new Float64Array(N * C);
+  for (const prompt of [...new Set(prompts)].sort()) {
+    const rows = all.filter((i) => prompts[i] === prompt);
+    for (let c = 0; c < C; c++) {
+      const history = columnOf(c, rows);
+      const mean = npMean(history);
+      const std = (globalStd ? npStd(columnOf(c, all)) : npStd(history)) + 1e-4;
+      for (const i of rows) advantages[i * C + c] = (rewards[i * C + c]! - mean) / std;
+    }
+  }
+  return advantages;
+}
+
+/**
+ * Flow-GRPO's Wan 2.1 trainer with its per-step KL reward: yifan123/flow_grpo at commit
+ * 9745241cf1101407e9b518dd4f10498092150522 (2025-11-04, read in the stored fork zhtmike/flow_grpo,
+ * whose main is that commit; the index's later 74db6919 has the same lines below),
+ * scripts/train_wan2_1.py, `main`:
+ *
+ *     videos, latents, log_probs, kls = wan_pipeline_with_logprob(..., kl_reward=config.sample.kl_reward)   # 682-694
+ *     kls = torch.stack(kls, dim=1)                                                                  # 700
+ *     kl = kls.detach()                                                                              # 701
+ *     ...
+ *     samples["rewards"]["ori_avg"] = samples["rewards"]["avg"]                                     # 787
+ *     samples["rewards"]["avg"] = samples["rewards"]["avg"].unsqueeze(-1) - config.sample.kl_reward*samples["kl"]   # 788
+ *     ...
+ *     advantages = stat_tracker.update(prompts, gathered_rewards['avg'])                             # 812
+ *     ...
+ *     advantages = torch.clamp(sample["advantages"][:, j], -config.train.adv_clip_max, config.train.adv_clip_max)   # 944-948
+ *
+ * `kl[i, t]` is the sampler's KL of step t against the reference model (flow_grpo/diffusers_patch/
+ * wan_pipeline_with_logprob.py lines 310-341: the mean over the latent of (mean - ref_mean)^2 /
+ * (2 std_t^2); zero where `kl_reward` is 0). So the per-step reward is r[i,t] = R[i] - kl_reward
+ * kl[i,t], [N, num_steps], normalised by {@link perPromptStatTrackerUpdate} per step (per prompt,
+ * population std + 1e-4; the batch's at that step with `global_std`), then clamped at
+ * `adv_clip_max` (5, config/base.py line 97). `global_std` is True in config/base.py (line 59) and
+ * False in the trainer's own config (config/grpo.py `general_ocr_wan2_1`, line 64, which also sets
+ * `kl_reward = 0`, line 59). The branch without per-prompt tracking (line 831, one sample per
+ * prompt) is not ported: it takes one mean and std over all N * num_steps values at once. Lines
+ * 846-873 then drop the samples whose advantages are 0 at every step (and, where that is every sample
+ * of a process, add 1e-6 to all its advantages first): a selection after the advantage, not ported.
+ *
+ * `reward` [N] (the fused task reward `avg`, float32 in the trainer), `kl` row-major [N, T].
+ * `precision` 'float32' forms line 788 as the trainer does (a float32 tensor times a Python float,
+ * then a float32 subtraction); 'float64' runs it in float64 (the formula). Returns [N, T] float64.
+ */
+export function flowGrpoWanKlRewardAdvantages(
+  prompts: readonly string[],
+  reward: ArrayLike<number>,
+  kl: ArrayLike<number>,
+  T: number,
+  klReward: number,
+  { globalStd, advClipMax = 5, precision = 'float64' }: { globalStd: boolean; advClipMax?: number; precision?: 'float32' | 'float64' },
+): Float64Array {
+  const r = precision === 'float32' ? f32 : exact;
+  const N = prompts.length;
+  const avg = Float64Array.from({ length: N * T }, (_, x) => r(reward[Math.floor(x / T)]! - r(klReward * kl[x]!)));
+  return perPromptStatTrackerUpdate(prompts, avg, T, globalStd).map((a) => clamp(a, advClipMax));
+}
+
+/**
+ * TurningPoint-GRPO's advantages from its per-step ("process") rewards: YunzeTong/TurningPoint-GRPO
+ * at commit 994d26a63b65dbeba3260286317c137453cf3070 (2026-02-10), scripts/my_train_sd3_fast_with_op3.py,
+ * `main` (scripts/my_train_flux_fast_with_op3.py has the same lines at 601, 1404, 1441, 1545-1549):
+ *
+ *     stat_trackers_per_timestep = [PerPromptStatTracker(config.sample.global_std) for _ in range(num_train_timesteps)]   # 614-617
+ *     ...
+ *     for t in range(gathered_process_rewards_np.shape[1]):                                          # 1402
+ *         rewards_t = gathered_process_rewards_np[:, t]  # (N,)
+ *         advantages_t = stat_trackers_per_timestep[t].update(prompts, rewards_t)                   # 1407
+ *     advantages = np.stack(advantages_per_timestep, axis=1)                                         # 1411
+ *     ...
+ *     else:                                                                                          # 1437
+ *         for t in range(gathered_process_rewards_np.shape[1]):
+ *             rewards_t = gathered_process_rewards_np[:, t]  # (N,)
+ *             advantages_t = (rewards_t - rewards_t.mean()) / (rewards_t.std() + 1e-4)              # 1444
+ *     ...
+ *     advantages = torch.clamp(sample["advantages"][:, j], -config.train.adv_clip_max, config.train.adv_clip_max)   # 1566-1570
+ *
+ * `process_rewards` [N, num_train_timesteps] (gathered at lines 1311-1313) is built at lines
+ * 858-1100 from the rewards of ODE completions after each SDE step: the increment d_t = R_t -
+ * R_{t-1} (R_0 the pure-ODE reward) and a turning-point bonus (eta times the trajectory's SDE-minus-
+ * ODE reward gain, at steps where the sign of d_t turns to agree with that gain; balancing and
+ * propagation by configuration), one of the two the main term and the other the bonus, by
+ * `take_delta_global_as_main`. That construction is the trainer's input to the advantage and is not
+ * ported here: `processRewards` is it, row-major [N, T], T = num_train_timesteps (the SDE window,
+ * lines 378-381). Each step's tracker is fresh every epoch (cleared at lines 1435-1436), so each
+ * column is normalised per prompt (population std + 1e-4; the batch's with `global_std`, True in
+ * config/base.py line 56 and set False by every config of config/my_grpo.py) or, with
+ * `perPromptStatTracking` false (one image per prompt, lines 610-611), over the whole batch at that
+ * step. `adv_clip_max` is 5 (config/base.py line 94). Float64.
+ */
+export function turningPointGrpoAdvantages(
+  prompts: readonly string[],
+  processRewards: ArrayLike<number>,
+  T: number,
+  { globalStd, perPromptStatTracking = true, advClipMax = 5 }: { globalStd: boolean; perPromptStatTracking?: boolean; advClipMax?: number },
+): Float64Array {
+  const N = prompts.length;
+  const advantages = new Float64Array(N * T);
+  for (let t = 0; t < T; t++) {
+    const rewardsT = Float64Array.from({ length: N }, (_, i) => processRewards[i * T + t]!);
+    let advantagesT: Float64Array;
+    if (perPromptStatTracking) advantagesT = perPromptStatTrackerUpdate(prompts, rewardsT, 1, globalStd);
+    else {
+      const mean = npMean(rewardsT);
+      const std = npStd(rewardsT) + 1e-4;
+      advantagesT = rewardsT.map((x) => (x - mean) / std);
+    }
+    for (let i = 0; i < N; i++) advantages[i * T + t] = advantagesT[i]!;
   }
   return advantages.map((a) => clamp(a, advClipMax));
 }
