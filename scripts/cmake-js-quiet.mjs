@@ -13,6 +13,10 @@ export const NOISE = [/^Not searching for unused variables given on the command 
 /**
  * Runs `cmake-js <args>` in the repository; stdout and stderr go to `out` and `err` (default: this
  * process's) without the NOISE lines. Resolves to whether it succeeded.
+ *
+ * @param {string[]} args cmake-js's arguments
+ * @param {{ out?: import('node:stream').Writable, err?: import('node:stream').Writable }} [sinks] where its output goes
+ * @returns {Promise<boolean>} whether cmake-js succeeded
  */
 export async function cmakeJsQuiet(args, { out = process.stdout, err = process.stderr } = {}) {
   const cli = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');

@@ -2,6 +2,7 @@
 // expectation and what came; afterwards the process is alive and a valid call still works.
 import { describe, expect, it } from 'vitest';
 import {
+  type AdvantageStep,
   combineCredit,
   createAdvantageStep,
   creditDiagnostics,
@@ -236,7 +237,7 @@ describe('bad input', () => {
       }
     }
     const disposedMessage = 'This AdvantageStep was disposed; create another with createAdvantageStep()';
-    const ways: [string, (step: ReturnType<typeof createAdvantageStep>) => unknown][] = [
+    const ways: [string, (step: AdvantageStep<'advantages'>) => unknown][] = [
       ['run, a latents getter', (step) => step.run({ rewards: rew(), get latents() { step.dispose(); return lat(); }, groupSize: G })],
       ['runAsync, a latents getter', (step) => step.runAsync({ rewards: rew(), get latents() { step.dispose(); return lat(); }, groupSize: G })],
       ['run, an output getter', (step) => step.run(ok(), { get advantages() { step.dispose(); return Tensor.from(new Float32Array(N * T), [N, T]); } })],

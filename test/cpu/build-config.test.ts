@@ -83,9 +83,7 @@ describe.runIf(hasCmake && process.platform === 'linux')('CUDA architectures', (
 
 describe.runIf(hasCmake && hasNvcc && process.platform === 'linux')('the build output', () => {
   it('a CUDA configure through cmake-js prints no noise and names the architectures it chose', async () => {
-    const { cmakeJsQuiet } = (await import('../../scripts/cmake-js-quiet.mjs')) as {
-      cmakeJsQuiet: (args: string[], sinks: { out: Writable; err: Writable }) => Promise<boolean>;
-    };
+    const { cmakeJsQuiet } = await import('../../scripts/cmake-js-quiet.mjs');
     let text = '';
     const sink = () => new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) });
     const smi = fakeSmi('configure-h100', '9.0\\n');

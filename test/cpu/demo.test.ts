@@ -16,7 +16,7 @@ import { VelocityNet } from '../../examples/flow-grpo/model.js';
 import { K, REWARD_NAMES } from '../../examples/flow-grpo/rewards.js';
 import { odeCompletions, odeSample, sdeCoefs, sdeRollout, sigmaSchedule } from '../../examples/flow-grpo/sampler.js';
 import { holm, pairedTests, wilcoxonSignedRank } from '../../examples/flow-grpo/stats.js';
-import { type BaseEval, type RunRecord, analyse, atMatchedFidelity } from '../../examples/flow-grpo/study.js';
+import { type BaseEval, type BaseSpread, type RunRecord, analyse, atMatchedFidelity } from '../../examples/flow-grpo/study.js';
 import { GrpoTrainer, type TrainConfig, evaluate, groupNoise, makeEvalSet } from '../../examples/flow-grpo/trainer.js';
 import { initBackend, tfjs } from '../../examples/flow-grpo/tf.js';
 import { expectClose } from '../helpers/compare.js';
@@ -244,7 +244,7 @@ describe('flow-grpo study statistics (values from scipy 1.17)', () => {
 });
 
 describe('flow-grpo study analysis (the pre-registered rule)', () => {
-  const spread = { rewards: [1, 1, 1], heldOut: 0.01, samples: 0 };
+  const spread: BaseSpread = { rewards: [1, 1, 1], heldOut: 0.01, judge: 1, samples: 0 };
   const base = new Map<number, BaseEval>(Array.from({ length: 8 }, (_, s) => [s, { rewards: [0, 0, 0], heldOut: 0.9 }]));
   // A run whose final mean reward gain is g (every reward g) and fidelity 0.9 + h.
   const run = (arm: RunRecord['arm'], seed: number, g: number, h = 0): RunRecord => ({
@@ -285,10 +285,10 @@ describe('flow-grpo study analysis (the pre-registered rule)', () => {
   it('compares at matched fidelity by interpolating the control along its checkpoints', () => {
     // Control: (fidelity gain, primary gain) = (0, 0), (-1, 1), (-2, 3); treatment ends at (-1.5, 2.5).
     const c = { ...run('dancegrpo', 0, 3), evalRewards: [[0, 0, 0], [1, 1, 1], [3, 3, 3]], evalHeldOut: [0.9, 0.89, 0.88] };
-    const t = { ...run('otca', 0, 2.5), final: { rewards: [2.5, 2.5, 2.5], heldOut: 0.885 } };
+    const t = { ...run('otca', 0, 2.5), final: { rewards: [2.5, 2.5, 2.5], heldOut: 0.885, judge: 0 } };
     expect(atMatchedFidelity(t, c, base.get(0)!, spread)).toBeCloseTo(2.5 - 2, 10);
     // A treatment that lost more fidelity than the control ever did: no match.
-    expect(atMatchedFidelity({ ...t, final: { rewards: [1, 1, 1], heldOut: 0.85 } }, c, base.get(0)!, spread)).toBeUndefined();
+    expect(atMatchedFidelity({ ...t, final: { rewards: [1, 1, 1], heldOut: 0.85, judge: 0 } }, c, base.get(0)!, spread)).toBeUndefined();
   });
 });
 

@@ -215,7 +215,7 @@ function profileCase(seed: number, N: number, T: number, own: number, coupling: 
   return { dS, dR };
 }
 
-function expectMetricsClose(actual: Record<string, number>, expected: Metrics, digits: number, label: string): void {
+function expectMetricsClose(actual: Metrics, expected: Metrics, digits: number, label: string): void {
   for (const k of KEYS) {
     expect(Number.isFinite(actual[k]), `${label}.${k} finite`).toBe(true);
     expect(actual[k], `${label}.${k}`).toBeCloseTo(expected[k], digits);

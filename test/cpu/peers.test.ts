@@ -1,9 +1,10 @@
-// The presets against the project's own ports of the peers' advantage computations
-// (test/helpers/peers.ts, each written from the peer's code and naming the file and function it
-// follows), on fresh random batches shaped as each trainer makes them: DanceGRPO's contiguous
-// groups of num_generations (one reward in the FLUX trainer; several, each normalised on its own, in
-// the HunyuanVideo trainer), and Flow-GRPO's prompt groups as its sampler scatters them over an
-// epoch (shuffled, of unequal size, singletons included) through groupIds. Every path is run:
+// The presets, and the option sets docs/peers.md gives for each trainer of its table, against the
+// project's own ports of the peers' advantage computations (test/helpers/peers.ts, each written from
+// the peer's code and naming the commit, file and function it follows), on fresh random batches
+// shaped as each trainer makes them: e.g. DanceGRPO's contiguous groups of num_generations (one
+// reward in the FLUX trainer; several, each normalised on its own, in the HunyuanVideo trainer), and
+// Flow-GRPO's prompt groups as its sampler scatters them over an epoch (shuffled, of unequal size,
+// singletons included) through groupIds. Every path is run:
 // otcaAdvantages, the plan (createAdvantageStep), the two phases, and the float64 reference.
 //
 // Tolerance (u = 2^-24, float32's unit roundoff), per sample, derived from where each side rounds:

@@ -1,13 +1,19 @@
 /**
- * The project's own literal ports of two peer trainers' advantage computations, for the parity tests
- * of the presets (test/cpu/peers.test.ts). Each port follows the peer's code line by line, in the
- * peer's precision: DanceGRPO computes in float32 torch tensors (emulated here with Math.fround
- * after every operation, which is exact for +, -, *, / and sqrt); Flow-GRPO fuses its rewards in
- * float32 torch scalars and normalises them in float64 numpy.
+ * The project's own literal ports of the peer trainers' advantage computations, for the parity tests
+ * of the presets and of the option sets docs/peers.md gives for each trainer (test/cpu/peers.test.ts,
+ * test/cpu/per-step-rewards.test.ts). Each port follows the peer's code line by line and quotes it,
+ * with the repository, commit, file, function and lines it was read from; where a test compares with
+ * the peer's own rounding, in the peer's precision: DanceGRPO computes in float32 torch tensors
+ * (emulated here with Math.fround after every operation, which is exact for +, -, *, / and sqrt);
+ * Flow-GRPO fuses its rewards in float32 torch scalars and normalises them in float64 numpy.
  *
- * Read from (stored snapshots of the public repositories):
- * - DanceGRPO: github.com/XueZeyue/DanceGRPO, commit 15cc71d53cc2e6e18a68ee607d5fb6ba9a99e344.
- * - Flow-GRPO: github.com/yifan123/flow_grpo, commit ac4c86e8cae021841f1fde853d340e0db67690dd.
+ * Read from (public repositories; each section names the commit it follows): DanceGRPO
+ * (XueZeyue/DanceGRPO 15cc71d), Flow-GRPO (yifan123/flow_grpo ac4c86e; its Wan trainer at 9745241),
+ * DiffusionNFT (NVlabs/DiffusionNFT 24af555), GDPO (NVlabs/GDPO b080e63), Flow-Factory
+ * (X-GenGroup/Flow-Factory a0b2bc5), G2RPO (bcmi/Granular-GRPO ef6ec9f and cae0961), verl's diffusion
+ * trainer (verl-project/verl-omni e612a5a), MixGRPO (Tencent-Hunyuan/MixGRPO 10293dd and e5cdd6a),
+ * BranchGRPO (Fredreic1849/BranchGRPO 19fbb9f), Pref-GRPO (CodeGoat24/Pref-GRPO 3e787f6) and
+ * TurningPoint-GRPO (YunzeTong/TurningPoint-GRPO 994d26a).
  *
  * One thing the ports cannot follow: the order of torch's float32 reductions (a tree on CUDA, a
  * cascade on the CPU). They sum in index order instead; any order has the same error bound, which
