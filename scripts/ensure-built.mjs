@@ -25,6 +25,13 @@ const tests = process.argv.includes('--tests');
 // environment variable OTCA_CUDA=OFF does the same as --CDOTCA_CUDA=OFF.
 const cmakeArgs = process.argv.slice(2).filter((a) => a.startsWith('--CD'));
 if (process.env.OTCA_CUDA) cmakeArgs.push(`--CDOTCA_CUDA=${process.env.OTCA_CUDA}`);
+// cmake-js takes Node's headers from npm's `nodedir` setting, else downloads them. Run as plain
+// `node scripts/ensure-built.mjs` (no npm around it, so no setting), offer the running Node's own
+// install where it has them: the same version by construction, and no network needed.
+if (!process.env.npm_config_nodedir) {
+  const nodedir = [join(dirname(process.execPath), '..'), '/usr', '/usr/local'].find((d) => existsSync(join(d, 'include', 'node', 'node_api.h')));
+  if (nodedir) process.env.npm_config_nodedir = nodedir;
+}
 
 function newestMtime(paths, filter) {
   let newest = 0;
