@@ -202,7 +202,10 @@ describe(`preset 'g2rpo' reproduces Granular-GRPO's train_one_step (seed ${SEED}
     return tol;
   }
 
-  function expectWithin(actual: ArrayLike<number>, port: ArrayLike<number>, tol: ArrayLike<number>, label: string): number {
+  // Each value within its bound `tol`; with `maxRelative`, also the worst difference relative to the
+  // batch's largest advantage (the issue's 1e-5, for the float64 port: against the trainer's float32
+  // lines only the derived bound applies, since its own rounding can pass 1e-5 of the batch's scale).
+  function expectWithin(actual: ArrayLike<number>, port: ArrayLike<number>, tol: ArrayLike<number>, label: string, maxRelative = Infinity): number {
     let scale = 0;
     for (let x = 0; x < port.length; x++) scale = Math.max(scale, Math.abs(port[x]!));
     let rel = 0;
@@ -211,7 +214,7 @@ describe(`preset 'g2rpo' reproduces Granular-GRPO's train_one_step (seed ${SEED}
       if (!(d <= tol[x]!)) throw new Error(`${label}: |otca - port| = ${d.toExponential(3)} > ${tol[x]!.toExponential(3)} at ${x} (otca ${actual[x]}, port ${port[x]})`);
       rel = Math.max(rel, d / scale);
     }
-    expect(rel, `${label}: worst relative difference`).toBeLessThan(1e-5);
+    expect(rel, `${label}: worst relative difference`).toBeLessThan(maxRelative);
     return rel;
   }
 
@@ -291,7 +294,7 @@ describe(`preset 'g2rpo' reproduces Granular-GRPO's train_one_step (seed ${SEED}
       const tol = Float64Array.from({ length: N * S }, (_, x) => columnTols.reduce((s, t) => s + t[x]!, 0) + (K + 1) * U * sumAbs[x]! + U * Math.abs(port[x]!) + 1e-12);
       const tol64 = Float64Array.from({ length: N * S }, (_, x) => U * (Math.abs(port64[x]!) + sumAbs[x]!) + 1e-12);
       worst.rel = Math.max(worst.rel, expectWithin(out.fused.data, port, tol, `${gc.label}: vs its float32 lines`));
-      worst.rel64 = Math.max(worst.rel64, expectWithin(out.fused.data, port64, tol64, `${gc.label}: vs its lines in float64`));
+      worst.rel64 = Math.max(worst.rel64, expectWithin(out.fused.data, port64, tol64, `${gc.label}: vs its lines in float64`, 1e-5));
       worst.values += N * S;
       gc.check?.(port, out.fused.data, S, G);
 
