@@ -138,54 +138,53 @@ function danceTolerance(column: ArrayLike<number>, G: number): Float64Array {
 }
 
 /**
- * The Flow-GRPO tolerance (see the header): u |A| + (2 + a) Delta / (std + 1e-4) + 1e-12, with the
- * std over the batch (global_std) or the prompt.
+ * The tolerance of Flow-GRPO's tracker (population std + 1e-4, clamp 5) on one column of values `R`
+ * that the peer holds rounded, each off by up to delta[i]: that moves the value, its prompt's mean and
+ * the std by at most the largest delta in their scope, so u |A| + (2 + a) Delta / (std + 1e-4) +
+ * 1e-12, the std over the batch (global_std) or the prompt (see the header).
  */
-function flowTolerance(scores: Float32Array, weights: readonly number[], ids: ArrayLike<number>, globalStd: boolean): Float64Array {
-  const K = weights.length;
-  const N = ids.length;
-  const R = Array.from({ length: N }, (_, i) => weights.reduce((s, w, k) => s + w * scores[i * K + k]!, 0));
-  const S = Array.from({ length: N }, (_, i) => weights.reduce((s, w, k) => s + Math.abs(w * scores[i * K + k]!), 0));
-  // one reward of weight 1: multi_score's float32 sum is the reward itself, exactly
-  const delta = K === 1 && weights[0] === 1 ? 0 : 2 * K * U * Math.max(...S);
-  const batch = stats(R, 0);
-  const tol = new Float64Array(N);
+function trackerTolerance(R: ArrayLike<number>, delta: ArrayLike<number>, ids: ArrayLike<number>, globalStd: boolean): Float64Array {
+  const all = Array.from({ length: ids.length }, (_, i) => i);
+  const batch = stats(all.map((i) => R[i]!), 0);
+  const batchDelta = Math.max(...all.map((i) => delta[i]!));
+  const tol = new Float64Array(ids.length);
   for (const members of membersOf(ids).values()) {
     const g = stats(members.map((i) => R[i]!), 0);
     const spread = (globalStd ? batch.std : g.std) + 1e-4;
+    const d = globalStd ? batchDelta : Math.max(...members.map((i) => delta[i]!));
     for (const i of members) {
       const a = Math.abs(R[i]! - g.mean) / spread;
-      tol[i] = U * Math.min(a, 5) + ((2 + a) * delta) / spread + 1e-12;
+      tol[i] = U * Math.min(a, 5) + ((2 + a) * d) / spread + 1e-12;
     }
   }
   return tol;
 }
 
 /**
+ * The Flow-GRPO tolerance: multi_score's float32 fusion puts each fused reward off by up to Delta =
+ * 2K u max_i sum_k |w_k r_ik| (0 for one reward of weight 1, whose float32 sum is the reward itself).
+ */
+function flowTolerance(scores: Float32Array, weights: readonly number[], ids: ArrayLike<number>, globalStd: boolean): Float64Array {
+  const K = weights.length;
+  const N = ids.length;
+  const R = Array.from({ length: N }, (_, i) => weights.reduce((s, w, k) => s + w * scores[i * K + k]!, 0));
+  const S = Array.from({ length: N }, (_, i) => weights.reduce((s, w, k) => s + Math.abs(w * scores[i * K + k]!), 0));
+  const delta = K === 1 && weights[0] === 1 ? 0 : 2 * K * U * Math.max(...S);
+  return trackerTolerance(R, new Float64Array(N).fill(delta), ids, globalStd);
+}
+
+/**
  * The Wan trainer's float32 per-step reward (its line 788, `avg - kl_reward * kl` in float32) against
  * otca fusing the columns [R, kl] in float64: each value off by Delta <= 2 u (|R| + 2 |kl_reward kl|)
- * (two roundings, and kl_reward itself as a float32 scalar), which moves the value, its prompt's mean
- * and the std at that step by at most the largest Delta in their scope; as flowTolerance, per step:
- * u |A| + (2 + a) Delta / (std + 1e-4) + 1e-12, the std over the batch (global_std) or the prompt.
+ * (two roundings, and kl_reward itself as a float32 scalar); the tracker's tolerance at each step.
  */
 function wanFloat32Tolerance(R: ArrayLike<number>, kl: ArrayLike<number>, klReward: number, ids: ArrayLike<number>, TS: number, globalStd: boolean): Float64Array {
   const N = ids.length;
-  const r = (i: number, t: number): number => R[i]! - klReward * kl[i * TS + t]!;
-  const delta = (i: number, t: number): number => 2 * U * (Math.abs(R[i]!) + 2 * Math.abs(klReward * kl[i * TS + t]!));
-  const all = Array.from({ length: N }, (_, i) => i);
   const tol = new Float64Array(N * TS);
   for (let t = 0; t < TS; t++) {
-    const batch = stats(all.map((i) => r(i, t)), 0);
-    const batchDelta = Math.max(...all.map((i) => delta(i, t)));
-    for (const members of membersOf(ids).values()) {
-      const g = stats(members.map((i) => r(i, t)), 0);
-      const spread = (globalStd ? batch.std : g.std) + 1e-4;
-      const d = globalStd ? batchDelta : Math.max(...members.map((i) => delta(i, t)));
-      for (const i of members) {
-        const a = Math.abs(r(i, t) - g.mean) / spread;
-        tol[i * TS + t] = U * Math.min(a, 5) + ((2 + a) * d) / spread + 1e-12;
-      }
-    }
+    const r = Float64Array.from({ length: N }, (_, i) => R[i]! - klReward * kl[i * TS + t]!);
+    const delta = Float64Array.from({ length: N }, (_, i) => 2 * U * (Math.abs(R[i]!) + 2 * Math.abs(klReward * kl[i * TS + t]!)));
+    trackerTolerance(r, delta, ids, globalStd).forEach((v, i) => (tol[i * TS + t] = v));
   }
   return tol;
 }
